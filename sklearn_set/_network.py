@@ -1,0 +1,316 @@
+"""The training engine: a stack of truly sparse layers, its workspaces, one
+epoch of minibatch SGD, SET evolution and prediction.
+
+No scikit-learn here: inputs are validated by the estimators. Data flows
+estimator -> engine -> kernels.
+"""
+
+import contextlib
+import math
+import threading
+
+import numba
+import numpy as np
+
+from . import _kernels as K
+from ._topology import SparseLayer, bytes_per_connection, erdos_renyi_allocation
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic")
+
+# Negative-side slope of "leaky_relu", and magnitude of the alternating slope
+# of "allrelu" (Curci, Mocanu and Pechenizkiy, 2021): hidden layer 1, 3, ...
+# use -ALLRELU_SLOPE, layers 2, 4, ... use +ALLRELU_SLOPE.
+LEAKY_SLOPE = 0.01
+ALLRELU_SLOPE = 0.6
+
+# Upper bound on the activation workspace used by prediction.
+_PREDICT_WORKSPACE_BYTES = 256 * 2**20
+
+# numba's default "workqueue" threading layer must not be entered by two
+# Python threads at once; kernels run under this lock.
+_KERNEL_LOCK = threading.RLock()
+
+
+def hidden_activation_codes(activation, n_hidden):
+    """Kernel code and negative slope for each hidden layer."""
+    codes = []
+    for layer in range(n_hidden):
+        if activation == "identity":
+            codes.append((K.IDENTITY, 0.0))
+        elif activation == "relu":
+            codes.append((K.RELU, 0.0))
+        elif activation == "leaky_relu":
+            codes.append((K.LEAKY_RELU, LEAKY_SLOPE))
+        elif activation == "allrelu":
+            sign = -1.0 if layer % 2 == 0 else 1.0
+            codes.append((K.LEAKY_RELU, sign * ALLRELU_SLOPE))
+        elif activation == "tanh":
+            codes.append((K.TANH, 0.0))
+        elif activation == "logistic":
+            codes.append((K.LOGISTIC, 0.0))
+        else:
+            raise ValueError(f"unknown activation {activation!r}")
+    return codes
+
+
+@contextlib.contextmanager
+def kernel_threads(n_jobs):
+    """Run numba kernels on ``n_jobs`` threads (None: numba's default, which
+    honours NUMBA_NUM_THREADS as set by joblib workers; -1: all; -2: all but
+    one, ...)."""
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        n = available
+    elif n_jobs < 0:
+        n = max(1, available + 1 + n_jobs)
+    else:
+        n = min(int(n_jobs), available)
+    with _KERNEL_LOCK:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(n)
+        try:
+            yield n
+        finally:
+            numba.set_num_threads(previous)
+
+
+def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size):
+    """Bytes the engine will hold for connections, biases and workspaces."""
+    itemsize = np.dtype(dtype).itemsize
+    total = int(sum(n_connections)) * bytes_per_connection(dtype)
+    total += sum(layer_sizes[1:]) * 2 * itemsize + sum(layer_sizes[:-1]) * 8
+    total += sum(layer_sizes) * batch_size * 3 * itemsize
+    return total
+
+
+class SparseMLP:
+    """A multilayer perceptron whose every layer is a :class:`SparseLayer`.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, input and output included.
+    activation : str
+        Hidden activation, one of :data:`ACTIVATIONS`.
+    output : {"softmax", "identity"}
+        Softmax + cross-entropy, or identity + squared error.
+    dtype : numpy dtype
+        Compute dtype of weights and activations.
+    """
+
+    def __init__(self, layer_sizes, *, activation, output, dtype=np.float32):
+        self.layer_sizes = tuple(int(n) for n in layer_sizes)
+        self.activation = activation
+        self.output = output
+        self.dtype = np.dtype(dtype)
+        self.hidden_codes = hidden_activation_codes(activation, len(self.layer_sizes) - 2)
+        self.layers = []
+        self.epsilon = math.nan
+        self._workspace = {}
+
+    # -- construction -----------------------------------------------------
+    def initialize(self, sparsity, rng):
+        """Allocate connections Erdos-Renyi style and draw initial weights."""
+        shapes = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:]))
+        counts, self.epsilon = erdos_renyi_allocation(shapes, sparsity)
+        self.layers = []
+        for idx, ((n_in, n_out), count) in enumerate(zip(shapes, counts)):
+            code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else K.IDENTITY
+            self.layers.append(SparseLayer.random(
+                n_in, n_out, count, rng, activation_code=code, dtype=self.dtype))
+        self._workspace = {}
+        return self
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspace"] = {}
+        return state
+
+    @property
+    def n_connections(self):
+        return np.array([layer.n_connections for layer in self.layers], dtype=np.int64)
+
+    @property
+    def sparsity(self):
+        total = sum(layer.size for layer in self.layers)
+        return 1.0 - self.n_connections.sum() / total
+
+    def snapshot(self):
+        return [layer.copy() for layer in self.layers]
+
+    def restore(self, snapshot):
+        self.layers = [layer.copy() for layer in snapshot]
+
+    # -- workspaces -------------------------------------------------------
+    def _buffers(self, batch_size, training, dropout):
+        """Flat buffers for ``batch_size`` samples, reused across batches."""
+        key = (batch_size, dropout > 0)
+        ws = self._workspace.get(training)
+        if ws is not None and ws["key"] == key:
+            return ws
+        dt = self.dtype
+        sizes = self.layer_sizes
+        hidden = sizes[1:-1]
+        ws = {"key": key, "x": np.empty(sizes[0] * batch_size, dt)}
+        ws["a"] = [np.empty(n * batch_size, dt) for n in hidden]
+        # z is only kept apart from a where f(z) does not reveal the sign of z
+        ws["z"] = [np.empty(n * batch_size, dt)
+                   if code == K.LEAKY_RELU and slope < 0 else ws["a"][l]
+                   for l, (n, (code, slope)) in enumerate(zip(hidden, self.hidden_codes))]
+        ws["out"] = np.empty(sizes[-1] * batch_size, dt)
+        if training:
+            widest = max(hidden + (sizes[-1],))
+            # deltas ping-pong between two buffers as backprop walks down
+            ws["delta"] = [np.empty(widest * batch_size, dt) for _ in range(2)]
+            ws["proba"] = np.empty(sizes[-1] * batch_size, dt)
+            ws["keep"] = ([np.empty(n * batch_size, dt) for n in hidden]
+                          if dropout > 0 else None)
+            ws["weight"] = np.empty(batch_size, dt)
+            if self.output == "softmax":
+                ws["y"] = np.empty(batch_size, np.int32)
+            else:
+                ws["y"] = np.empty(sizes[-1] * batch_size, dt)
+        self._workspace[training] = ws
+        return ws
+
+    # -- passes -----------------------------------------------------------
+    def _load_inputs(self, X, rows, xb):
+        if hasattr(X, "indptr"):
+            K.gather_csr(X.data, X.indices, X.indptr, rows, xb)
+        else:
+            K.gather_dense(X, rows, xb)
+
+    def _forward(self, ws, xb, nb, dropout=0.0, rng=None):
+        """Forward pass of ``nb`` samples; returns the output pre-activation."""
+        dt = self.dtype.type
+        a_in = xb
+        for l, layer in enumerate(self.layers[:-1]):
+            n = layer.n_out
+            code, slope = self.hidden_codes[l]
+            z = ws["z"][l][: n * nb].reshape(n, nb)
+            a = ws["a"][l][: n * nb].reshape(n, nb)
+            K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
+                             a_in, z, a, code, dt(slope))
+            if dropout > 0:
+                keep = ws["keep"][l][: n * nb].reshape(n, nb)
+                rng.random(out=keep, dtype=self.dtype)
+                K.apply_dropout(a, keep, dt(dropout), dt(1.0 / (1.0 - dropout)))
+            a_in = a
+        last = self.layers[-1]
+        out = ws["out"][: last.n_out * nb].reshape(last.n_out, nb)
+        K.sparse_forward(last.indptr, last.indices, last.values, last.bias,
+                         a_in, out, out, K.IDENTITY, dt(0))
+        return out
+
+    def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,
+                    momentum, nesterov, alpha, dropout, shuffle, rng):
+        """One pass of minibatch SGD over ``X``.
+
+        ``y`` holds class indices (softmax) or targets of shape
+        (n_samples, n_outputs) (identity); ``sample_weight`` has mean 1.
+        Returns the mean loss, L2 penalty included (evaluated with the weights
+        at the end of the epoch).
+
+        Raises
+        ------
+        FloatingPointError
+            If the loss becomes NaN or infinite.
+        """
+        n_samples = X.shape[0]
+        dt = self.dtype.type
+        lr, mom = dt(learning_rate), dt(momentum)
+        drop_rate = dt(dropout)
+        drop_scale = dt(1.0 / (1.0 - dropout))
+        no_mask = np.empty((0, 0), self.dtype)
+        batch_size = min(batch_size, n_samples)
+        ws = self._buffers(batch_size, True, dropout)
+        order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        order = order.astype(np.int64)
+        n_out = self.layer_sizes[-1]
+        total_loss = 0.0
+        for start in range(0, n_samples, batch_size):
+            rows = order[start:start + batch_size]
+            nb = rows.shape[0]
+            xb = ws["x"][: self.layer_sizes[0] * nb].reshape(self.layer_sizes[0], nb)
+            self._load_inputs(X, rows, xb)
+            weight = ws["weight"][:nb]
+            K.gather_labels(sample_weight, rows, weight)
+            out = self._forward(ws, xb, nb, dropout, rng)
+            delta = ws["delta"][0][: n_out * nb].reshape(n_out, nb)
+            if self.output == "softmax":
+                yb = ws["y"][:nb]
+                K.gather_labels(y, rows, yb)
+                proba = ws["proba"][: n_out * nb].reshape(n_out, nb)
+                loss = K.softmax_cross_entropy(out, yb, weight, proba, delta)
+            else:
+                yb = ws["y"][: n_out * nb].reshape(n_out, nb)
+                K.gather_dense(y, rows, yb)
+                loss = K.squared_error(out, yb, weight, delta)
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"the training loss became {loss} at sample {start} of the epoch")
+            total_loss += loss * nb
+            decay = dt(alpha / nb)
+            current = 0
+            for l in range(len(self.layers) - 1, 0, -1):
+                layer = self.layers[l]
+                n_in = layer.n_in
+                code, slope = self.hidden_codes[l - 1]
+                a_in = ws["a"][l - 1][: n_in * nb].reshape(n_in, nb)
+                z_in = ws["z"][l - 1][: n_in * nb].reshape(n_in, nb)
+                current = 1 - current
+                delta_in = ws["delta"][current][: n_in * nb].reshape(n_in, nb)
+                keep = (ws["keep"][l - 1][: n_in * nb].reshape(n_in, nb)
+                        if dropout > 0 else no_mask)
+                K.update_bias(layer.bias, layer.bias_velocity, delta, lr, mom, nesterov)
+                K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
+                                  layer.values, layer.velocity, a_in, z_in, delta,
+                                  delta_in, code, dt(slope), keep, drop_rate,
+                                  drop_scale, lr, mom, nesterov, decay)
+                delta = delta_in
+            first = self.layers[0]
+            K.update_bias(first.bias, first.bias_velocity, delta, lr, mom, nesterov)
+            K.update_first_layer(first.indptr, first.indices, first.values,
+                                 first.velocity, xb, delta, lr, mom, nesterov, decay)
+        penalty = sum(float(np.dot(layer.values, layer.values)) for layer in self.layers)
+        mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(f"the training loss became {mean_loss}")
+        return mean_loss
+
+    def predict_output(self, X):
+        """Output of the network for every row of ``X``: class probabilities
+        (softmax) or predictions (identity), shape (n_samples, n_outputs)."""
+        n_samples = X.shape[0]
+        widest = max(self.layer_sizes)
+        per_sample = widest * self.dtype.itemsize * 3
+        chunk = int(max(1, min(1024, _PREDICT_WORKSPACE_BYTES // per_sample, n_samples)))
+        ws = self._buffers(chunk, False, 0.0)
+        result = np.empty((n_samples, self.layer_sizes[-1]), dtype=self.dtype)
+        for start in range(0, n_samples, chunk):
+            rows = np.arange(start, min(start + chunk, n_samples), dtype=np.int64)
+            nb = rows.shape[0]
+            xb = ws["x"][: self.layer_sizes[0] * nb].reshape(self.layer_sizes[0], nb)
+            self._load_inputs(X, rows, xb)
+            out = self._forward(ws, xb, nb)
+            if self.output == "softmax":
+                K.softmax_inplace(out)
+            result[start:start + nb] = out.T
+        return result
+
+    # -- topology ---------------------------------------------------------
+    def evolve(self, zeta, rng, policy=None):
+        """Prune and regrow every layer once.
+
+        ``policy.regrow_count(layer_index, layer, n_pruned)`` decides how many
+        connections come back (SET: as many as were pruned).
+
+        Returns the per-layer (pruned, regrown) counts.
+        """
+        counts = []
+        for idx, layer in enumerate(self.layers):
+            n_pruned = layer.prune(zeta)
+            n_regrow = n_pruned if policy is None else policy.regrow_count(idx, layer, n_pruned)
+            n_regrown = layer.regrow(n_regrow, rng)
+            counts.append((n_pruned, n_regrown))
+        return counts

@@ -1,0 +1,613 @@
+"""SETClassifier and SETRegressor: truly sparse MLPs trained with Sparse
+Evolutionary Training."""
+
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
+
+from ._base import _DTYPES, BaseSparseMLP
+
+_SHARED_PARAMETERS_DOC = """
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Number of units of each hidden layer. The default is MLPClassifier's,
+        so swapping estimators changes the connectivity and nothing else.
+
+    activation : {"relu", "allrelu", "leaky_relu", "tanh", "logistic", \
+"identity"}, default="relu"
+        Hidden activation. ``"leaky_relu"`` has negative slope 0.01.
+        ``"allrelu"`` (Curci, Mocanu and Pechenizkiy, 2021) is a leaky ReLU
+        whose negative slope alternates sign by layer: -0.6 on hidden layers
+        1, 3, ... and +0.6 on layers 2, 4, ...
+
+    sparsity : float in [0, 1), default=0.9
+        Fraction of absent connections over all layers, split over the layers
+        the Erdos-Renyi way (a layer's density is proportional to
+        ``(n_in + n_out) / (n_in * n_out)``, capped at 1). 0.9 keeps one
+        connection in ten, a level at which SET typically matches a dense
+        network.
+
+    zeta : float in [0, 1), default=0.3
+        Fraction of the positive and of the negative weights closest to zero
+        that are removed at the end of each epoch (the last excepted) and
+        regrown at random empty positions. 0 keeps the initial topology.
+        New connections start uniform in +-0.1 times the layer's initial
+        Glorot bound, with zero momentum.
+
+    alpha : float, default=1e-4
+        L2 penalty, scaled as in MLPClassifier: the loss of a batch of size
+        ``B`` gets ``alpha / (2 B) * ||W||^2``.
+
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" means ``min(128, n_samples)`` (128 is the
+        batch size used by the SET literature and fills SIMD lanes well).
+
+    learning_rate_init : float, default=0.01
+        Constant SGD step size. Larger than MLPClassifier's (tuned for Adam)
+        because SET trains with plain momentum SGD.
+
+    momentum : float in [0, 1], default=0.9
+        Momentum of SGD. Surviving connections keep their velocity across
+        topology changes; new ones start at zero.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum.
+
+    dropout : float in [0, 1), default=0.0
+        Inverted dropout rate on hidden units during training.
+
+    max_iter : int, default=200
+        Maximum number of epochs (each epoch is one pass over the data
+        followed, except after the last, by one topology evolution).
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the topology, initial weights, shuffling, dropout and the
+        validation split. With an int and the same data the fitted model is
+        the same whatever ``n_jobs`` is.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement, of the
+        training loss or, with early stopping, of the validation score.
+
+    verbose : bool or int, default=False
+        Print one line per epoch: loss, validation score, sparsity, seconds.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and topology.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        score has not improved by ``tol`` for ``n_iter_no_change`` epochs and
+        restore the weights and topology of the best epoch.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out for early stopping.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+"""
+
+_SHARED_ATTRIBUTES_DOC = """
+    loss_ : float
+        Loss of the last epoch (data loss plus L2 penalty).
+
+    best_loss_ : float or None
+        Lowest training loss seen; None with early stopping.
+
+    loss_curve_ : list of float
+        Loss of each epoch.
+
+    validation_scores_ : list of float or None
+        Validation score of each epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Number of training samples seen.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X has string column names.
+
+    sparsity_ : float
+        Measured fraction of absent connections over all layers.
+
+    n_connections_ : ndarray of int
+        Connections of each layer.
+
+    epsilon_ : float
+        The Erdos-Renyi epsilon that realises ``sparsity`` (inf when every
+        layer is dense).
+
+    coefs_ : list of scipy.sparse.csr_matrix
+        Weights; entry ``i`` has shape ``(n_units[i], n_units[i + 1])``.
+
+    intercepts_ : list of ndarray
+        Biases of each layer.
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Each input's share of the summed absolute weight of the first layer's
+        connections, for :class:`~sklearn.feature_selection.SelectFromModel`.
+"""
+
+
+def _doc(template):
+    return template.replace("%(parameters)s", _SHARED_PARAMETERS_DOC.strip("\n")).replace(
+        "%(attributes)s", _SHARED_ATTRIBUTES_DOC.strip("\n"))
+
+
+class _SparseClassifierMixin(ClassifierMixin):
+    """Target handling and prediction shared by the sparse classifiers."""
+
+    _output = "softmax"
+
+    def _encode_targets(self, X, y, first_call, classes):
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"{type(self).__name__} supports binary and multiclass "
+                             f"targets, got {kind}.")
+        if first_call:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if labels.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"but the data contain only one class: {labels[0]}.")
+            self.classes_ = labels
+            self.n_outputs_ = labels.shape[0]
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels not in classes_ {self.classes_!r}: {unseen!r}.")
+        return np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def _target_weights(self, y):
+        if self.class_weight is None:
+            return np.ones(y.shape[0])
+        present = np.unique(y)
+        per_class = compute_class_weight(self.class_weight, classes=self.classes_[present],
+                                         y=self.classes_[y])
+        weights = np.zeros(self.classes_.shape[0])
+        weights[present] = per_class
+        return weights[y]
+
+    def _check_training_targets(self, y, sample_weight):
+        weighted = np.unique(y[sample_weight > 0])
+        if weighted.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes with a "
+                f"positive sample_weight, but only class {self.classes_[weighted[0]]} "
+                "has any.")
+
+    def _validation_score(self, X, y):
+        proba = self._network.predict_output(X)
+        return accuracy_score(y, proba.argmax(axis=1))
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, in the order of ``classes_``.
+        """
+        proba = self._network_output(X).astype(np.float64)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities (``-inf`` where a probability underflows to 0).
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self.classes_[self._network_output(X).argmax(axis=1)]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR and CSC are used as such (each minibatch is
+            expanded on its own), never densified as a whole.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights (rescaled to mean 1).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over the given data.
+
+        The topology evolves (prune and regrow) at the start of every call
+        after the first, that is between calls, so the model a call returns
+        never holds untrained fresh connections. Early stopping is not used.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        if not hasattr(self, "_network") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+
+class _SparseRegressorMixin(RegressorMixin):
+    """Target handling and prediction shared by the sparse regressors."""
+
+    _output = "identity"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, X, y, first_call, classes):
+        y = check_array(y, ensure_2d=False, dtype=_DTYPES[self.dtype], input_name="y",
+                        order="C")
+        check_consistent_length(X, y)
+        single = y.ndim == 1
+        y = y.reshape(-1, 1) if single else y
+        if first_call:
+            self.n_outputs_ = y.shape[1]
+            self._single_output = single
+            # Train on standardised targets: SGD's stable step size then does
+            # not depend on the targets' units.
+            self._y_mean = y.mean(axis=0)
+            scale = y.std(axis=0)
+            self._y_scale = np.where(scale > 0, scale, 1).astype(y.dtype)
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs, the model was fitted with "
+                             f"{self.n_outputs_}.")
+        return np.ascontiguousarray((y - self._y_mean) / self._y_scale, dtype=y.dtype)
+
+    def _validation_score(self, X, y):
+        return r2_score(y, self._network.predict_output(X))
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+        """
+        check_is_fitted(self)
+        out = self._network_output(X).astype(np.float64) * self._y_scale + self._y_mean
+        return out.ravel() if self._single_output else out
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR and CSC are used as such, never densified as
+            a whole.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights (rescaled to mean 1).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over the given data.
+
+        The topology evolves (prune and regrow) at the start of every call
+        after the first, that is between calls, so the model a call returns
+        never holds untrained fresh connections. Early stopping is not used.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+
+class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
+    __doc__ = _doc("""Truly sparse multilayer perceptron classifier trained with SET.
+
+    Every layer is sparse from the first step: connections are allocated
+    Erdos-Renyi style to reach ``sparsity``, stored as flat arrays, and only
+    existing connections are ever computed (numba kernels, float32 by
+    default). After each epoch but the last, Sparse Evolutionary Training
+    (Mocanu et al., Nature Communications 9:2383, 2018) removes the fraction
+    ``zeta`` of positive and of negative weights closest to zero and regrows
+    as many connections at random empty positions. The output is a softmax
+    trained with cross-entropy and minibatch SGD with momentum.
+
+    Parameters
+    ----------
+%(parameters)s
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+
+    n_jobs : int or None, default=None
+        Threads of the numba kernels. None uses numba's default (all cores,
+        or the limit joblib sets inside its workers); -1 all cores. The
+        fitted model does not depend on it.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Compute dtype. float32 is about twice as fast.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    out_activation_ : str
+        ``"softmax"``: one output unit per class, binary problems included.
+
+%(attributes)s
+
+    See Also
+    --------
+    SETRegressor : The regression counterpart.
+    sklearn.neural_network.MLPClassifier : The dense multilayer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_set import SETClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), SETClassifier(
+    ...     hidden_layer_sizes=(256,), sparsity=0.9, max_iter=30, random_state=0))
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    >>> round(clf[-1].sparsity_, 3)
+    0.9
+    """)
+
+    _parameter_constraints = {
+        **BaseSparseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        sparsity=0.9,
+        zeta=0.3,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=0.01,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        dropout=0.0,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        class_weight=None,
+        n_jobs=None,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.sparsity = sparsity
+        self.zeta = zeta
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+
+class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
+    __doc__ = _doc("""Truly sparse multilayer perceptron regressor trained with SET.
+
+    The regression counterpart of :class:`SETClassifier`: identity output
+    units trained on the squared error, same sparse layers, kernels and
+    Sparse Evolutionary Training. Targets are standardised internally (each
+    output to mean 0 and variance 1, from the first fit or partial_fit call),
+    so the default step size works whatever their units; predictions come
+    back in the original units, while ``loss_`` and ``loss_curve_`` are in
+    standardised units.
+
+    Parameters
+    ----------
+%(parameters)s
+
+    n_jobs : int or None, default=None
+        Threads of the numba kernels. None uses numba's default (all cores,
+        or the limit joblib sets inside its workers); -1 all cores. The
+        fitted model does not depend on it.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Compute dtype. float32 is about twice as fast.
+
+    Attributes
+    ----------
+    out_activation_ : str
+        ``"identity"``.
+
+%(attributes)s
+
+    See Also
+    --------
+    SETClassifier : The classification counterpart.
+    sklearn.neural_network.MLPRegressor : The dense multilayer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_set import SETRegressor
+    >>> X, y = make_regression(n_samples=500, n_features=20, noise=1.0, random_state=0)
+    >>> reg = make_pipeline(StandardScaler(), SETRegressor(
+    ...     hidden_layer_sizes=(128,), sparsity=0.8, max_iter=50, random_state=0))
+    >>> reg.fit(X, y).score(X, y) > 0.9
+    True
+    """)
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        sparsity=0.9,
+        zeta=0.3,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=0.01,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        dropout=0.0,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        n_jobs=None,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.sparsity = sparsity
+        self.zeta = zeta
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
+        self.dtype = dtype

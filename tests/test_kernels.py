@@ -1,0 +1,255 @@
+"""Kernels and the engine against a plain dense NumPy reference."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_set import _kernels as K
+from sklearn_set._network import SparseMLP, kernel_threads
+
+ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
+
+
+def dense_weights(layer):
+    """The layer's weights as a dense (n_in, n_out) array (tests only)."""
+    W = np.zeros((layer.n_in, layer.n_out), dtype=np.float64)
+    rows = np.repeat(np.arange(layer.n_out), np.diff(layer.indptr))
+    W[layer.indices, rows] = layer.values
+    return W
+
+
+def reference_activation(z, code, slope):
+    if code == K.RELU:
+        return np.maximum(z, 0)
+    if code == K.LEAKY_RELU:
+        return np.where(z > 0, z, slope * z)
+    if code == K.TANH:
+        return np.tanh(z)
+    if code == K.LOGISTIC:
+        return 1 / (1 + np.exp(-z))
+    return z
+
+
+def reference_loss(net, weights, biases, X, y, sw, alpha, masks=None, rate=0.0):
+    """Dense forward pass and batch loss, samples as rows (float64)."""
+    a = X.astype(np.float64)
+    for l, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
+        code, slope = net.hidden_codes[l]
+        a = reference_activation(a @ W + b, code, slope)
+        if masks is not None:
+            a = np.where(masks[l].T < rate, 0.0, a / (1 - rate))
+    z = a @ weights[-1] + biases[-1]
+    n = X.shape[0]
+    if net.output == "softmax":
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        data = -(sw * logp[np.arange(n), y]).sum() / n
+    else:
+        data = (sw[:, None] * (z - y) ** 2).sum() / (2 * n)
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in weights) / n
+    return data + penalty, z
+
+
+def make_net(activation, output, sizes, sparsity, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    net = SparseMLP(sizes, activation=activation, output=output, dtype=dtype)
+    net.initialize(sparsity, rng)
+    for layer in net.layers:  # non-zero biases exercise the bias path
+        layer.bias[:] = rng.normal(scale=0.1, size=layer.n_out)
+    return net
+
+
+def make_data(net, n, seed):
+    rng = np.random.default_rng(seed + 100)
+    X = rng.normal(size=(n, net.layer_sizes[0])).astype(net.dtype)
+    if net.output == "softmax":
+        y = rng.integers(0, net.layer_sizes[-1], size=n).astype(np.int32)
+    else:
+        y = rng.normal(size=(n, net.layer_sizes[-1])).astype(net.dtype)
+    sw = rng.uniform(0.5, 1.5, size=n).astype(net.dtype)
+    return X, y, sw
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_matches_dense_reference(activation, dtype):
+    net = make_net(activation, "softmax", (13, 40, 30, 5), 0.7, 0, dtype)
+    X, y, sw = make_data(net, 37, 0)
+    weights = [dense_weights(layer) for layer in net.layers]
+    biases = [layer.bias.astype(np.float64) for layer in net.layers]
+    _, z = reference_loss(net, weights, biases, X, y, sw, 0.0)
+    expected = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    got = net.predict_output(X)
+    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-2)
+
+
+def _analytic_gradients(net, X, y, sw, alpha, dropout=0.0, seed=0):
+    """One full-batch step with lr=1 and no momentum: grad = old - new."""
+    old_w = [layer.values.copy() for layer in net.layers]
+    old_b = [layer.bias.copy() for layer in net.layers]
+    net.train_epoch(X, y, sw, batch_size=X.shape[0], learning_rate=1.0, momentum=0.0,
+                    nesterov=False, alpha=alpha, dropout=dropout, shuffle=False,
+                    rng=np.random.default_rng(seed))
+    grads_w = [o - layer.values for o, layer in zip(old_w, net.layers)]
+    grads_b = [o - layer.bias for o, layer in zip(old_b, net.layers)]
+    for layer, w, b in zip(net.layers, old_w, old_b):
+        layer.values[:] = w
+        layer.bias[:] = b
+    return grads_w, grads_b
+
+
+def _numeric_gradients(net, X, y, sw, alpha, masks=None, rate=0.0, eps=1e-6):
+    weights = [dense_weights(layer) for layer in net.layers]
+    biases = [layer.bias.astype(np.float64).copy() for layer in net.layers]
+
+    def loss():
+        return reference_loss(net, weights, biases, X, y, sw, alpha, masks, rate)[0]
+
+    grads_w, grads_b = [], []
+    for layer, W, b in zip(net.layers, weights, biases):
+        rows = np.repeat(np.arange(layer.n_out), np.diff(layer.indptr))
+        g = np.empty(layer.n_connections)
+        for k, (i, j) in enumerate(zip(layer.indices, rows)):
+            keep = W[i, j]
+            W[i, j] = keep + eps
+            up = loss()
+            W[i, j] = keep - eps
+            down = loss()
+            W[i, j] = keep
+            g[k] = (up - down) / (2 * eps)
+        grads_w.append(g)
+        gb = np.empty(layer.n_out)
+        for j in range(layer.n_out):
+            keep = b[j]
+            b[j] = keep + eps
+            up = loss()
+            b[j] = keep - eps
+            down = loss()
+            b[j] = keep
+            gb[j] = (up - down) / (2 * eps)
+        grads_b.append(gb)
+    return grads_w, grads_b
+
+
+# relu and identity are piecewise linear: finite differences are exact away
+# from kinks, which random float64 inputs avoid almost surely.
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("output", ["softmax", "identity"])
+def test_gradients_match_finite_differences(activation, output):
+    net = make_net(activation, output, (6, 9, 7, 3), 0.5, 1)
+    X, y, sw = make_data(net, 11, 1)
+    analytic_w, analytic_b = _analytic_gradients(net, X, y, sw, alpha=0.3)
+    numeric_w, numeric_b = _numeric_gradients(net, X, y, sw, alpha=0.3)
+    for a, n in zip(analytic_w + analytic_b, numeric_w + numeric_b):
+        np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "allrelu"])
+def test_gradients_with_dropout_match_finite_differences(activation):
+    net = make_net(activation, "softmax", (5, 8, 6, 3), 0.4, 2)
+    X, y, sw = make_data(net, 9, 2)
+    rate = 0.3
+    # the engine draws one uniform array per hidden layer, in order
+    rng = np.random.default_rng(5)
+    masks = [rng.random((n, X.shape[0])) for n in net.layer_sizes[1:-1]]
+    analytic_w, analytic_b = _analytic_gradients(net, X, y, sw, 0.1, dropout=rate, seed=5)
+    numeric_w, numeric_b = _numeric_gradients(net, X, y, sw, 0.1, masks, rate)
+    for a, n in zip(analytic_w + analytic_b, numeric_w + numeric_b):
+        np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-8)
+
+
+def test_no_hidden_layer_network_gradients():
+    net = make_net("relu", "softmax", (7, 4), 0.5, 3)
+    X, y, sw = make_data(net, 10, 3)
+    analytic_w, analytic_b = _analytic_gradients(net, X, y, sw, alpha=0.2)
+    numeric_w, numeric_b = _numeric_gradients(net, X, y, sw, alpha=0.2)
+    for a, n in zip(analytic_w + analytic_b, numeric_w + numeric_b):
+        np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_step_follows_its_formula(nesterov):
+    net = make_net("tanh", "softmax", (6, 8, 3), 0.5, 4)
+    X, y, sw = make_data(net, 12, 4)
+    grads_w, _ = _analytic_gradients(net, X, y, sw, alpha=0.05)
+    rng = np.random.default_rng(0)
+    velocity = [rng.normal(size=layer.n_connections) for layer in net.layers]
+    for layer, v in zip(net.layers, velocity):
+        layer.velocity[:] = v
+        layer.bias_velocity[:] = 0
+    old = [layer.values.copy() for layer in net.layers]
+    lr, mu = 0.1, 0.8
+    net.train_epoch(X, y, sw, batch_size=X.shape[0], learning_rate=lr, momentum=mu,
+                    nesterov=nesterov, alpha=0.05, dropout=0.0, shuffle=False, rng=rng)
+    for layer, w, v, g in zip(net.layers, old, velocity, grads_w):
+        new_v = mu * v - lr * g
+        step = mu * new_v - lr * g if nesterov else new_v
+        np.testing.assert_allclose(layer.velocity, new_v, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.values, w + step, rtol=1e-10, atol=1e-12)
+
+
+def test_minibatch_epoch_equals_sequential_steps():
+    """An epoch of several batches is the same as steps on each batch."""
+    net = make_net("relu", "identity", (5, 12, 2), 0.5, 6)
+    twin = make_net("relu", "identity", (5, 12, 2), 0.5, 6)
+    X, y, sw = make_data(net, 20, 6)
+    kw = dict(learning_rate=0.05, momentum=0.9, nesterov=True, alpha=1e-3,
+              dropout=0.0, shuffle=False)
+    net.train_epoch(X, y, sw, batch_size=8, rng=np.random.default_rng(0), **kw)
+    for start in range(0, 20, 8):
+        sl = slice(start, start + 8)
+        twin.train_epoch(X[sl], y[sl], sw[sl], batch_size=8, rng=np.random.default_rng(0), **kw)
+    for a, b in zip(net.layers, twin.layers):
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
+
+
+def test_results_do_not_depend_on_thread_count():
+    outputs = []
+    for n_jobs in (1, 2):
+        net = make_net("relu", "softmax", (30, 64, 64, 4), 0.8, 7, np.float32)
+        X, y, sw = make_data(net, 100, 7)
+        with kernel_threads(n_jobs):
+            for _ in range(3):
+                net.train_epoch(X, y, sw, batch_size=16, learning_rate=0.05, momentum=0.9,
+                                nesterov=True, alpha=1e-4, dropout=0.2, shuffle=True,
+                                rng=np.random.default_rng(1))
+            outputs.append(net.predict_output(X))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_apply_dropout_matches_numpy():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(7, 33)).astype(np.float32)
+    u = rng.random((7, 33)).astype(np.float32)
+    expected = np.where(u < 0.25, 0, a / np.float32(0.75))
+    K.apply_dropout(a, u, np.float32(0.25), np.float32(1 / 0.75))
+    np.testing.assert_allclose(a, expected, rtol=1e-6)
+
+
+def test_transpose_order_groups_by_input():
+    rng = np.random.default_rng(0)
+    M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
+    indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
+    t_indptr, t_order, t_rows = K.transpose_order(indptr, indices, 30)
+    T = M.tocsc()
+    np.testing.assert_array_equal(t_indptr, T.indptr)
+    rows = np.repeat(np.arange(20), np.diff(indptr))
+    np.testing.assert_array_equal(t_rows, rows[t_order])
+    np.testing.assert_array_equal(indices[t_order], np.repeat(np.arange(30), np.diff(t_indptr)))
+    assert np.all(np.diff(t_order) != 0)
+    assert rng is not None
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_gather_csr_matches_dense(index_dtype):
+    X = sp.random(15, 9, density=0.3, random_state=1, format="csr", dtype=np.float32)
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    rows = np.array([3, 0, 14, 3, 7], dtype=np.int64)
+    out = np.full((9, 5), np.nan, dtype=np.float32)
+    K.gather_csr(X.data, X.indices, X.indptr, rows, out)
+    np.testing.assert_array_equal(out, X.toarray()[rows].T)
+    dense = np.empty((9, 5), dtype=np.float32)
+    K.gather_dense(X.toarray(), rows, dense)
+    np.testing.assert_array_equal(dense, out)
