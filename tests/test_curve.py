@@ -1,0 +1,693 @@
+"""Tests of SparsityCurveRegressor (sklearn_set._curve)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_set._curve import (
+    CollapseNotIdentifiedWarning,
+    SparsityCurveRegressor,
+    SparsityCurveWarning,
+)
+
+# --------------------------------------------------------------------------
+# Ground truth: the Rosenfeld et al. (2021) form, in accuracy.
+# --------------------------------------------------------------------------
+
+E_NP, E_UP, G, P = 0.02, 0.9, 1.5, 0.002
+
+
+def rosenfeld_accuracy(s, e_np=E_NP, e_up=E_UP, g=G, p=P):
+    d = 1.0 - np.asarray(s, dtype=float)
+    ratio = (d**2 + p**2 * (e_up / e_np) ** (2 / g)) / (d**2 + p**2)
+    return 1.0 - e_np * ratio ** (g / 2)
+
+
+def rosenfeld_sparsity_at_error(e, e_np=E_NP, e_up=E_UP, g=G, p=P):
+    q = (e / e_np) ** (2 / g)
+    a = (e_up / e_np) ** (2 / g)
+    return 1.0 - p * np.sqrt((a - q) / (q - 1.0))
+
+
+TRUE_KNEE = rosenfeld_sparsity_at_error(1.1 * E_NP)
+TRUE_EXTREME = rosenfeld_sparsity_at_error(np.sqrt(E_NP * E_UP))
+
+# 35 levels evenly spaced in log10 density from S=0.5 to S=0.9999; the even
+# ones are measured (18 levels), the odd ones are held out.
+_LOG10_D = np.linspace(np.log10(0.5), -4.0, 35)
+FIT_LEVELS = 1.0 - 10.0 ** _LOG10_D[::2]
+HELD_OUT = 1.0 - 10.0 ** _LOG10_D[1::2]
+NOISE = 0.004  # 0.4 percentage points
+
+
+def sweep(levels, n_repeats=3, noise=NOISE, seed=0):
+    rng = np.random.RandomState(seed)
+    s = np.repeat(levels, n_repeats)
+    acc = np.clip(rosenfeld_accuracy(s) + rng.normal(0.0, noise, s.size), 0, 1)
+    return s.reshape(-1, 1), acc
+
+
+def fit_quietly(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollapseNotIdentifiedWarning)
+        return est.fit(X, y, **kw)
+
+
+@pytest.fixture(scope="module")
+def full_fit():
+    """Rosenfeld family fitted on a sweep that reaches the collapse."""
+    X, y = sweep(FIT_LEVELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseNotIdentifiedWarning)
+        return SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def short_fit():
+    """A sweep that stops at S=0.97, long before the collapse (S~0.993)."""
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(0.03), 12)
+    X, y = sweep(levels)
+    with pytest.warns(CollapseNotIdentifiedWarning, match="do not identify"):
+        est = SparsityCurveRegressor().fit(X, y)
+    return est, levels
+
+
+# --------------------------------------------------------------------------
+# scikit-learn's generic estimator checks
+# --------------------------------------------------------------------------
+
+_MULTI_COLUMN = (
+    "the check fits on X with several columns and/or values outside [0, 1); "
+    "X must be one column of sparsity levels in [0, 1)"
+)
+_REGRESSION_DATA = (
+    "the check fits on multi-column X with standardised targets; X must be one "
+    "column of sparsity levels in [0, 1) and y scores in [0, 1]"
+)
+
+
+def _expected_failed_checks(estimator):
+    failed = {
+        name: _MULTI_COLUMN
+        for name in [
+            "check_fit_score_takes_y",
+            "check_estimators_overwrite_params",
+            "check_dont_overwrite_parameters",
+            "check_estimators_fit_returns_self",
+            "check_readonly_memmap_input",
+            "check_n_features_in_after_fitting",
+            "check_estimators_dtypes",
+            "check_sample_weights_pandas_series",
+            "check_sample_weights_not_an_array",
+            "check_sample_weights_list",
+            "check_sample_weights_shape",
+            "check_sample_weights_not_overwritten",
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_dtype_object",
+            "check_pipeline_consistency",
+            "check_estimators_nan_inf",
+            "check_estimators_pickle",
+            "check_f_contiguous_array_estimator",
+            "check_regressors_no_decision_function",
+            "check_supervised_y_2d",
+            "check_methods_sample_order_invariance",
+            "check_methods_subset_invariance",
+            "check_dict_unchanged",
+            "check_fit_idempotent",
+            "check_fit_check_is_fitted",
+            "check_n_features_in",
+            "check_fit2d_predict1d",
+        ]
+    }
+    failed.update(
+        {
+            name: _REGRESSION_DATA
+            for name in [
+                "check_regressors_train",
+                "check_regressor_data_not_an_array",
+                "check_regressors_int",
+            ]
+        }
+    )
+    failed["check_fit2d_1feature"] = (
+        "fits one column with values up to 3 (outside [0, 1)) and expects the "
+        "error to mention the number of features"
+    )
+    return failed
+
+
+@parametrize_with_checks(
+    [SparsityCurveRegressor()],
+    expected_failed_checks=_expected_failed_checks,
+    xfail_strict=True,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_tags_and_params():
+    est = SparsityCurveRegressor()
+    tags = get_tags(est)
+    assert tags.estimator_type == "regressor"
+    assert tags.input_tags.positive_only
+    assert not tags.input_tags.sparse
+    assert not tags.input_tags.allow_nan
+    assert tags.target_tags.single_output and not tags.target_tags.multi_output
+    assert clone(est).get_params() == est.get_params()
+
+
+# --------------------------------------------------------------------------
+# Recovery of a known curve
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", ["rosenfeld", "auto"])
+def test_recovers_known_curve(family):
+    X, y = sweep(FIT_LEVELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseNotIdentifiedWarning)
+        est = SparsityCurveRegressor(family=family).fit(X, y)
+    assert est.collapse_identified_
+    assert not np.isin(HELD_OUT, FIT_LEVELS).any()
+    pred = est.predict(HELD_OUT.reshape(-1, 1))
+    truth = rosenfeld_accuracy(HELD_OUT)
+    err_pp = 100 * np.abs(pred - truth)
+    plateau = HELD_OUT <= TRUE_KNEE
+    assert plateau.sum() >= 3 and (~plateau).sum() >= 10
+    assert err_pp[plateau].max() < 0.5
+    assert err_pp[~plateau].max() < 2.5
+    decades = abs(np.log10(1 - est.extreme_sparsity_) - np.log10(1 - TRUE_EXTREME))
+    assert decades < 0.05
+    assert abs(est.dense_accuracy_ - (1 - E_NP)) < 0.005
+    # (another family may win the AICc and place the far plateau a bit apart)
+    tol = 0.02 if family == "rosenfeld" else 0.03
+    assert abs(est.collapse_accuracy_ - (1 - E_UP)) < tol
+    assert est.family_ in est.aiccs_
+    assert est.aicc_ == min(est.aiccs_.values())
+    if family == "auto":
+        assert set(est.aiccs_) == {"rosenfeld", "logistic", "weibull"}
+    else:
+        assert set(est.params_) == {"e_np", "e_up", "g", "p"}
+        assert abs(est.params_["g"] - G) < 4 * est.params_std_["g"] + 0.1
+
+
+def test_noise_free_definitions():
+    """Knee, extreme contour and inverse match their closed forms."""
+    s = FIT_LEVELS
+    est = SparsityCurveRegressor(family="rosenfeld", loss="linear")
+    est.fit(s.reshape(-1, 1), rosenfeld_accuracy(s))
+    for name, value in zip(["e_np", "e_up", "g", "p"], [E_NP, E_UP, G, P]):
+        assert est.params_[name] == pytest.approx(value, rel=1e-5)
+    assert est.knee_sparsity_ == pytest.approx(TRUE_KNEE, abs=1e-7)
+    assert est.extreme_sparsity_ == pytest.approx(TRUE_EXTREME, abs=1e-7)
+    # the knee: error 10% above the dense plateau; the extreme contour:
+    # geometric mean of the two plateau errors
+    at = est.predict([[est.knee_sparsity_], [est.extreme_sparsity_]])
+    assert 1 - at[0] == pytest.approx(1.1 * E_NP, rel=1e-6)
+    assert 1 - at[1] == pytest.approx(np.sqrt(E_NP * E_UP), rel=1e-6)
+    assert est.residual_std_ < 1e-6
+
+
+@pytest.mark.parametrize("family", ["logistic", "weibull"])
+def test_other_families_noise_free(family):
+    s = FIT_LEVELS
+    d = 1 - s
+    a_high, a_low = 0.95, 0.25
+    if family == "logistic":
+        acc = a_low + (a_high - a_low) / (1 + np.exp(-3.0 * (np.log10(d) + 2.2)))
+        truth = {"a_high": a_high, "a_low": a_low, "slope": 3.0, "log10_d50": -2.2}
+    else:
+        acc = a_low + (a_high - a_low) * (1 - np.exp(-((d / 0.004) ** 0.8)))
+        truth = {"a_high": a_high, "a_low": a_low, "lam": 0.004, "k": 0.8}
+    est = SparsityCurveRegressor(loss="linear").fit(s.reshape(-1, 1), acc)
+    assert est.family_ == family
+    for name, value in truth.items():
+        assert est.params_[name] == pytest.approx(value, rel=1e-4, abs=1e-6)
+    assert est.dense_accuracy_ == pytest.approx(a_high, abs=1e-6)
+    assert est.collapse_accuracy_ == pytest.approx(a_low, abs=1e-6)
+    e_mid = np.sqrt((1 - a_high) * (1 - a_low))
+    assert 1 - est.predict([[est.extreme_sparsity_]])[0] == pytest.approx(e_mid)
+    a = 0.9
+    assert est.predict([[est.max_sparsity(a)]])[0] == pytest.approx(a)
+
+
+def test_robust_loss_resists_a_diverged_run():
+    X, y = sweep(FIT_LEVELS)
+    y_bad = y.copy()
+    y_bad[1] = 0.1  # one seed at S=0.5 diverged
+    shift = {}
+    for loss in ["linear", "soft_l1", "huber", "cauchy", "arctan"]:
+        est = SparsityCurveRegressor(family="rosenfeld", loss=loss)
+        clean = fit_quietly(clone(est), X, y).dense_accuracy_
+        dirty = fit_quietly(clone(est), X, y_bad).dense_accuracy_
+        shift[loss] = abs(dirty - clean)
+    assert shift["linear"] > 0.004
+    for loss in ["soft_l1", "huber", "cauchy", "arctan"]:
+        assert shift[loss] < 0.001, (loss, shift)
+
+
+def test_fixed_collapse_accuracy(full_fit):
+    X, y = sweep(FIT_LEVELS)
+    est = SparsityCurveRegressor(family="rosenfeld", collapse_accuracy=0.1).fit(X, y)
+    assert est.params_["e_up"] == pytest.approx(0.9)
+    assert est.params_std_["e_up"] == 0.0
+    assert est.collapse_accuracy_ == pytest.approx(0.1)
+    assert est.collapse_identified_
+    assert abs(est.extreme_sparsity_ - full_fit.extreme_sparsity_) < 5e-4
+
+
+def test_collapse_accuracy_bounds():
+    X, y = sweep(FIT_LEVELS)
+    est = SparsityCurveRegressor(
+        family="rosenfeld", collapse_accuracy_bounds=(0.15, 0.5)
+    ).fit(X, y)
+    assert est.collapse_accuracy_ == pytest.approx(0.15, abs=1e-6)
+
+
+# --------------------------------------------------------------------------
+# A sweep that never reaches the collapse
+# --------------------------------------------------------------------------
+
+
+def test_collapse_not_identified(short_fit):
+    est, levels = short_fit
+    assert issubclass(CollapseNotIdentifiedWarning, UserWarning)
+    assert est.collapse_identified_ is False
+    assert np.isnan(est.extreme_sparsity_)
+    assert np.isnan(est.collapse_accuracy_)
+    assert abs(est.dense_accuracy_ - (1 - E_NP)) < 0.005
+    # the knee is inside the data and close to the truth
+    assert levels.min() < est.knee_sparsity_ < levels.max()
+    # nothing is called extreme, and nothing beyond the data is classified
+    reg = est.regime([[0.5], [0.99], [0.9999]])
+    assert reg[0] == "plateau"
+    assert list(reg[1:]) == ["unknown", "unknown"]
+    assert "extreme" not in est.regime(levels.reshape(-1, 1))
+    # an accuracy kept only beyond the data is not extrapolated
+    with pytest.warns(SparsityCurveWarning, match="beyond the largest measured"):
+        assert np.isnan(est.max_sparsity(0.5))
+    # within the data it is answered
+    a = float(est.predict([[0.95]])[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert est.max_sparsity(a) == pytest.approx(0.95, abs=1e-6)
+
+
+def test_collapse_not_identified_with_fixed_collapse():
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(0.03), 12)
+    X, y = sweep(levels)
+    with pytest.warns(CollapseNotIdentifiedWarning):
+        est = SparsityCurveRegressor(family="rosenfeld", collapse_accuracy=0.1).fit(
+            X, y
+        )
+    assert not est.collapse_identified_
+    assert est.collapse_accuracy_ == pytest.approx(0.1)
+    assert np.isnan(est.extreme_sparsity_)
+
+
+def test_sweep_up_to_the_midpoint_is_not_enough():
+    """Data that stop at the true extreme contour do not pin the collapse."""
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - TRUE_EXTREME), 12)
+    X, y = sweep(levels, seed=1)
+    with pytest.warns(CollapseNotIdentifiedWarning):
+        est = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert not est.collapse_identified_
+
+
+def test_sweep_without_any_drop():
+    rng = np.random.RandomState(0)
+    s = np.repeat(np.linspace(0.0, 0.9, 8), 3)
+    y = 0.98 + rng.normal(0.0, NOISE, s.size)
+    with pytest.warns(CollapseNotIdentifiedWarning, match="no significant drop"):
+        est = SparsityCurveRegressor().fit(s.reshape(-1, 1), y)
+    assert not est.collapse_identified_
+    assert np.isnan(est.knee_sparsity_) and np.isnan(est.extreme_sparsity_)
+    assert abs(est.dense_accuracy_ - y.mean()) < 0.002
+    assert est.regime([[0.0], [0.5], [0.9], [0.95]]).tolist() == [
+        "plateau",
+        "plateau",
+        "plateau",
+        "unknown",
+    ]
+    # perfect scores everywhere are usable (error 0 is offset before the log)
+    with pytest.warns(CollapseNotIdentifiedWarning):
+        perfect = SparsityCurveRegressor().fit(s.reshape(-1, 1), np.ones(s.size))
+    assert perfect.dense_accuracy_ == pytest.approx(1.0)
+    np.testing.assert_allclose(perfect.predict([[0.0], [0.9]]), 1.0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Bad inputs
+# --------------------------------------------------------------------------
+
+_S = FIT_LEVELS[:6].reshape(-1, 1)
+_Y = rosenfeld_accuracy(_S[:, 0])
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.hstack([_S, _S]), _Y, "single column of sparsity levels"),
+        (_S - 0.6, _Y, r"Negative values in data.*\[0, 1\)"),
+        (np.vstack([_S[:-1], [[1.0]]]), _Y, r"must lie in \[0, 1\).*no weights"),
+        (_S * 2, _Y, r"must lie in \[0, 1\)"),
+        (_S, _Y + 0.1, r"scores y in \[0, 1\]"),
+        (_S, _Y - 1.0, r"scores y in \[0, 1\]"),
+        (np.repeat(_S[:3], 2, axis=0), _Y, r"at least 4 distinct.*got 3 distinct"),
+        (_S[:2], _Y[:2], r"at least 4 distinct sparsity levels.*got 2 samples"),
+        (np.vstack([_S[:-1], [[np.nan]]]), _Y, "Input X contains NaN"),
+        (_S, np.r_[_Y[:-1], np.inf], "Input y contains infinity"),
+    ],
+    ids=[
+        "two-columns",
+        "negative-sparsity",
+        "sparsity-one",
+        "sparsity-above-one",
+        "score-above-one",
+        "negative-score",
+        "too-few-distinct-levels",
+        "too-few-samples",
+        "nan",
+        "inf",
+    ],
+)
+def test_fit_rejects_bad_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        SparsityCurveRegressor().fit(X, y)
+
+
+def test_fixed_collapse_needs_three_levels():
+    X = np.repeat(_S[:3], 2, axis=0)
+    y = rosenfeld_accuracy(X[:, 0])
+    fit_quietly(SparsityCurveRegressor(collapse_accuracy=0.1), X, y)
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        SparsityCurveRegressor(collapse_accuracy=0.1).fit(X[:4], y[:4])
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"family": "gompertz"}, InvalidParameterError, "family"),
+        ({"loss": "l2"}, InvalidParameterError, "loss"),
+        ({"collapse_accuracy": 1.0}, InvalidParameterError, "collapse_accuracy"),
+        ({"knee_rise": 0.0}, InvalidParameterError, "knee_rise"),
+        ({"collapse_accuracy_bounds": (0.5, 0.2)}, ValueError, "0 <= low < high"),
+        ({"collapse_accuracy_bounds": (0.1,)}, ValueError, "pair"),
+    ],
+)
+def test_bad_parameters(params, error, match):
+    X, y = sweep(FIT_LEVELS[:8], n_repeats=1)
+    with pytest.raises(error, match=match):
+        SparsityCurveRegressor(**params).fit(X, y)
+
+
+def test_bad_sample_weight():
+    X, y = sweep(FIT_LEVELS[:8], n_repeats=1)
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        SparsityCurveRegressor().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="weights must contain at least one non-zero"):
+        SparsityCurveRegressor().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_predict_and_regime_validate_input(full_fit):
+    with pytest.raises(ValueError, match="expecting 1 features"):
+        full_fit.predict(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"Negative values.*predict"):
+        full_fit.predict([[-0.1]])
+    with pytest.raises(ValueError, match=r"regime must lie in \[0, 1\]"):
+        full_fit.regime([[1.5]])
+    with pytest.raises(ValueError, match="finite"):
+        full_fit.max_sparsity(np.nan)
+
+
+def test_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    est = SparsityCurveRegressor()
+    for call in (
+        lambda: est.predict([[0.5]]),
+        lambda: est.regime([[0.5]]),
+        lambda: est.max_sparsity(0.9),
+    ):
+        with pytest.raises(NotFittedError):
+            call()
+
+
+# --------------------------------------------------------------------------
+# max_sparsity, regime, return_std
+# --------------------------------------------------------------------------
+
+
+def test_max_sparsity(full_fit):
+    est = full_fit
+    targets = np.array([0.975, 0.95, 0.8, 0.5, 0.2])
+    s = est.max_sparsity(targets)
+    assert s.shape == targets.shape
+    assert np.all(np.diff(s) > 0)  # lower targets allow sparser networks
+    np.testing.assert_allclose(est.predict(s.reshape(-1, 1)), targets, atol=1e-8)
+    # just beyond the answer, the accuracy is below the target
+    assert np.all(est.predict((s + 1e-5).reshape(-1, 1)) < targets)
+    # closed form of the Rosenfeld inverse, against the truth
+    truth = rosenfeld_sparsity_at_error(1 - targets)
+    assert np.all(np.abs(np.log10(1 - s) - np.log10(1 - truth)) < 0.06)
+    # scalar in, float out
+    assert isinstance(est.max_sparsity(0.9), float)
+    assert est.max_sparsity([[0.9]]).shape == (1, 1)
+    # at or below the collapsed accuracy every sparsity qualifies
+    assert est.max_sparsity(est.collapse_accuracy_ - 0.01) == 1.0
+    # above the dense accuracy nothing qualifies
+    with pytest.warns(SparsityCurveWarning, match="cannot be reached"):
+        out = est.max_sparsity([0.999, 0.9])
+    assert np.isnan(out[0]) and out[1] == pytest.approx(est.max_sparsity(0.9))
+
+
+def test_regime(full_fit):
+    est = full_fit
+    knee, ext = est.knee_sparsity_, est.extreme_sparsity_
+    assert 0.5 < knee < ext < 1
+    # the knee (a 10% rise of a ~2% error) is noisy, the contour is not
+    assert abs(np.log10(1 - knee) - np.log10(1 - TRUE_KNEE)) < 0.15
+    s = np.array([0.0, 0.5, knee, knee + 1e-4, ext - 1e-5, ext, 0.9999, 1.0])
+    reg = est.regime(s.reshape(-1, 1))
+    assert list(reg) == [
+        "plateau",
+        "plateau",
+        "plateau",
+        "transition",
+        "transition",
+        "extreme",
+        "extreme",
+        "extreme",
+    ]
+    # regimes are ordered along sparsity
+    grid = np.linspace(0, 1, 2001).reshape(-1, 1)
+    order = {"plateau": 0, "transition": 1, "extreme": 2}
+    codes = np.array([order[r] for r in est.regime(grid)])
+    assert np.all(np.diff(codes) >= 0)
+
+
+def test_return_std(full_fit, short_fit):
+    X_levels = FIT_LEVELS.reshape(-1, 1)
+    pred, std = full_fit.predict(X_levels, return_std=True)
+    np.testing.assert_array_equal(pred, full_fit.predict(X_levels))
+    assert np.all(std > 0) and np.all(np.isfinite(std))
+    # the mean curve is known to a fraction of the single-run noise
+    assert np.all(std < NOISE * 2)
+
+    est, levels = short_fit
+    _, std_in = est.predict(levels.reshape(-1, 1), return_std=True)
+    _, std_out = est.predict([[0.99], [0.999]], return_std=True)
+    assert np.all(std_in > 0)
+    assert np.all(std_out > std_in.max())
+    assert std_out[1] > 10 * std_out[0]
+
+
+def test_predict_at_sparsity_one_is_collapse(full_fit):
+    assert full_fit.predict([[1.0]])[0] == pytest.approx(full_fit.collapse_accuracy_)
+
+
+# --------------------------------------------------------------------------
+# Sample weights, pickling, refits
+# --------------------------------------------------------------------------
+
+
+def test_sample_weight_equivalent_to_repeats():
+    X, y = sweep(FIT_LEVELS, n_repeats=2, seed=3)
+    w = np.ones(len(y))
+    w[::5] = 2.0
+    w[1::7] = 0.0
+    keep = w > 0
+    X_rep = np.repeat(X[keep], w[keep].astype(int), axis=0)
+    y_rep = np.repeat(y[keep], w[keep].astype(int))
+    est_w = fit_quietly(SparsityCurveRegressor(family="rosenfeld"), X, y, sample_weight=w)
+    est_r = fit_quietly(SparsityCurveRegressor(family="rosenfeld"), X_rep, y_rep)
+    grid = np.linspace(0, 0.9999, 50).reshape(-1, 1)
+    np.testing.assert_allclose(est_w.predict(grid), est_r.predict(grid), atol=1e-6)
+    assert est_w.residual_std_ == pytest.approx(est_r.residual_std_, rel=1e-4)
+
+
+def test_pickle_clone_refit(full_fit):
+    X, y = sweep(FIT_LEVELS)
+    grid = np.linspace(0, 1, 30).reshape(-1, 1)
+    restored = pickle.loads(pickle.dumps(full_fit))
+    np.testing.assert_array_equal(restored.predict(grid), full_fit.predict(grid))
+    assert restored.regime(grid).tolist() == full_fit.regime(grid).tolist()
+    refit = clone(full_fit).fit(X, y)
+    np.testing.assert_allclose(refit.predict(grid), full_fit.predict(grid))
+    assert refit.n_features_in_ == 1
+    check_is_fitted(refit)
+    # fitting again on the same object gives the same curve
+    refit.fit(X, y)
+    np.testing.assert_allclose(refit.predict(grid), full_fit.predict(grid))
+    assert 0.99 < refit.score(X, y) <= 1.0
+
+
+# --------------------------------------------------------------------------
+# from_cv_results
+# --------------------------------------------------------------------------
+
+
+def _cv_results(levels, scores, key="param_setclassifier__sparsity", extra=None):
+    n_cand, n_splits = scores.shape
+    res = {
+        key: np.ma.MaskedArray(list(levels), mask=False, dtype=object),
+        "mean_test_score": scores.mean(axis=1),
+        "std_test_score": scores.std(axis=1),
+        "rank_test_score": np.argsort(np.argsort(-scores.mean(axis=1))) + 1,
+        "params": [{key[len("param_"):]: v} for v in levels],
+    }
+    for i in range(n_splits):
+        res[f"split{i}_test_score"] = scores[:, i]
+    for name, values in (extra or {}).items():
+        res[name] = np.ma.MaskedArray(list(values), mask=False, dtype=object)
+    return res
+
+
+def test_from_cv_results_uses_every_split():
+    X, y = sweep(FIT_LEVELS)
+    scores = y.reshape(-1, 3)
+    res = _cv_results(FIT_LEVELS, scores)
+    est = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
+    direct = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert isinstance(est, SparsityCurveRegressor)
+    assert est.get_params()["family"] == "rosenfeld"
+    grid = np.linspace(0, 0.9999, 20).reshape(-1, 1)
+    np.testing.assert_allclose(est.predict(grid), direct.predict(grid))
+    # the full key and the name after "param_" work as well
+    for name in ["param_setclassifier__sparsity", "setclassifier__sparsity"]:
+        other = SparsityCurveRegressor.from_cv_results(
+            res, param_name=name, family="rosenfeld"
+        )
+        np.testing.assert_allclose(other.predict(grid), est.predict(grid))
+    # a score column without per-split columns is used as it is
+    del res["split0_test_score"], res["split1_test_score"], res["split2_test_score"]
+    means = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
+    mean_fit = SparsityCurveRegressor(family="rosenfeld").fit(
+        FIT_LEVELS.reshape(-1, 1), scores.mean(axis=1)
+    )
+    np.testing.assert_allclose(means.predict(grid), mean_fit.predict(grid))
+
+
+def test_from_cv_results_grid_with_other_params_and_gaps():
+    X, y = sweep(FIT_LEVELS)
+    good = y.reshape(-1, 3)
+    bad = good - 0.05
+    levels = np.r_[FIT_LEVELS, FIT_LEVELS, 0.3]
+    scores = np.vstack([bad, good, [[np.nan, 0.9, 0.9]]])
+    res = _cv_results(
+        levels, scores, extra={"param_setclassifier__lr": [0.1] * 18 + [1.0] * 18 + [1.0]}
+    )
+    # the last candidate comes from another sub-grid: its sparsity is masked
+    res["param_setclassifier__sparsity"].mask = [False] * 36 + [True]
+    with pytest.warns(SparsityCurveWarning, match="keeping the candidate with the best"):
+        est = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
+    direct = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    grid = np.linspace(0, 0.9999, 20).reshape(-1, 1)
+    np.testing.assert_allclose(est.predict(grid), direct.predict(grid))
+
+    # failed fits (NaN scores) are dropped with a warning
+    res = _cv_results(FIT_LEVELS, good.copy())
+    res["split1_test_score"][4] = np.nan
+    with pytest.warns(SparsityCurveWarning, match="Dropping 1 NaN"):
+        SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
+
+
+def test_from_cv_results_key_errors():
+    X, y = sweep(FIT_LEVELS[:6], n_repeats=1)
+    res = _cv_results(FIT_LEVELS[:6], y.reshape(-1, 1))
+    with pytest.raises(KeyError, match="No parameter column for 'density'"):
+        SparsityCurveRegressor.from_cv_results(res, param_name="density")
+    with pytest.raises(KeyError, match="score_key 'mean_test_f1'"):
+        SparsityCurveRegressor.from_cv_results(res, score_key="mean_test_f1")
+    res["param_other__sparsity"] = res["param_setclassifier__sparsity"]
+    with pytest.raises(KeyError, match="Several parameter columns"):
+        SparsityCurveRegressor.from_cv_results(res)
+
+
+class _DegradingClassifier(ClassifierMixin, BaseEstimator):
+    """Nearest-centroid classifier that guesses more often as it gets sparser.
+
+    A fraction ``q = 1 / (1 + (d / 0.003)**2)`` of its predictions (density
+    ``d = 1 - sparsity``) are replaced by random labels: accuracy falls from
+    the nearest-centroid accuracy to chance level as the density drops.
+    """
+
+    def __init__(self, sparsity=0.0, random_state=0):
+        self.sparsity = sparsity
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y)
+        self.classes_ = np.unique(y)
+        self.centroids_ = np.array([X[y == c].mean(axis=0) for c in self.classes_])
+        return self
+
+    def predict(self, X):
+        X = validate_data(self, X, reset=False)
+        dist = ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=-1)
+        pred = self.classes_[np.argmin(dist, axis=1)]
+        q = 1.0 / (1.0 + ((1.0 - self.sparsity) / 0.003) ** 2)
+        rng = np.random.RandomState(self.random_state)
+        guess = rng.uniform(size=len(X)) < q
+        pred[guess] = rng.choice(self.classes_, size=int(guess.sum()))
+        return pred
+
+
+def test_from_cv_results_real_grid_search():
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=8,
+        n_informative=6,
+        n_redundant=0,
+        n_classes=4,
+        class_sep=2.0,
+        random_state=0,
+    )
+    pipe = Pipeline([("scale", StandardScaler()), ("setclassifier", _DegradingClassifier())])
+    levels = np.r_[0.0, 1.0 - np.logspace(-0.3, -4.0, 13)]
+    gs = GridSearchCV(pipe, {"setclassifier__sparsity": list(levels)}, cv=3)
+    gs.fit(X, y)
+    assert "param_setclassifier__sparsity" in gs.cv_results_
+
+    est = SparsityCurveRegressor.from_cv_results(gs.cv_results_)
+    assert est.collapse_identified_
+    dense = gs.cv_results_["mean_test_score"][0]
+    assert abs(est.dense_accuracy_ - dense) < 0.02
+    assert abs(est.collapse_accuracy_ - 0.25) < 0.03  # chance level, 4 classes
+    # truth: error sqrt(e_np * e_up) where the guessing fraction q gives it
+    e_np, e_up = 1 - dense, 0.75
+    q = (np.sqrt(e_np * e_up) - e_np) / (e_up - e_np)
+    d_mid = 0.003 * np.sqrt(1 / q - 1)
+    assert abs(np.log10(1 - est.extreme_sparsity_) - np.log10(d_mid)) < 0.1
+    assert est.regime([[0.0], [0.9999]]).tolist() == ["plateau", "extreme"]
