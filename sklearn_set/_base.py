@@ -1,5 +1,8 @@
 """Shared scikit-learn machinery of the sparse MLP estimators."""
 
+import math
+import os
+import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -17,10 +20,149 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._network import ACTIVATIONS, SparseMLP, kernel_threads
+from ._network import ACTIVATIONS, SparseMLP, kernel_threads, network_memory_bytes
 from ._policies import SETPolicy
+from ._topology import bytes_per_connection, erdos_renyi_allocation
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+
+# batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
+_AUTO_BATCH_SIZE = 32
+
+
+def _kernel_n_jobs(n_jobs):
+    """Threads for the kernels: ``n_jobs``, except that None inside a
+    dask.distributed worker means the worker's own thread count.
+
+    joblib's loky workers cap numba through NUMBA_NUM_THREADS; dask's workers
+    do not (their nanny sets OMP/MKL/OPENBLAS_NUM_THREADS only), so numba
+    would start one thread per core in every worker process.
+    """
+    if n_jobs is not None:
+        return n_jobs
+    distributed = sys.modules.get("distributed")  # a dask worker has imported it
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except (ValueError, AttributeError):  # not running inside a worker's task
+        return None
+    nthreads = getattr(getattr(worker, "state", worker), "nthreads", None)
+    return int(nthreads) if nthreads else None
+
+
+def _available_memory_bytes():
+    """Memory this process may still allocate, in bytes, or None if unknown.
+
+    Linux: /proc/meminfo's MemAvailable, capped by the cgroup (container)
+    limit minus its usage. Elsewhere: free physical pages from os.sysconf.
+    """
+    found = []
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as f_limit, open(usage_file) as f_usage:
+                limit, usage = f_limit.read().strip(), f_usage.read().strip()
+            if limit != "max":
+                found.append(max(0, int(limit) - int(usage)))
+        except (OSError, ValueError):
+            pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    return min(found) if found else None
+
+
+def _policy_state(policy):
+    """A policy's attributes, lists copied: enough to roll it back, since its
+    lists only grow and the snapshots they hold are never modified."""
+    return {name: list(value) if isinstance(value, list) else value
+            for name, value in vars(policy).items()}
+
+
+class _InterruptGuard:
+    """Context of the epoch loop that makes Ctrl-C return a usable model.
+
+    :meth:`commit` records the end of each finished epoch: a snapshot of the
+    network (the engine updates weights in place during an epoch, so that
+    state cannot be rebuilt afterwards), the bookkeeping attributes and the
+    random generator's state. A KeyboardInterrupt raised in the loop rolls
+    the estimator back to the last commit, warns and is swallowed, so ``fit``
+    returns as if it had stopped after that epoch. Without a commit (a new
+    model interrupted in its first epoch) the half-built network is discarded
+    and the interrupt propagates.
+
+    A snapshot copies O(connections) memory per epoch against the epoch's
+    O(connections x samples) work: measured at 0.02-0.3% of the epoch time
+    for networks of 8k-126k connections on 1.3k-60k samples, 3-4% only for
+    toy networks whose epochs take under a millisecond.
+    """
+
+    _ATTRIBUTES = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
+                   "_no_improvement_count")
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.interrupted = False
+        self.best_state = None
+        self._last = None
+        if estimator.n_iter_ > 0:  # warm start or partial_fit: the state fit starts from
+            self.commit(None)
+
+    def commit(self, best_state, *, shared=False):
+        """Record the end of a finished epoch; ``shared``: ``best_state`` is a
+        snapshot of this very epoch and is reused instead of copying again."""
+        est = self.estimator
+        scores = est.validation_scores_
+        self._last = (
+            best_state if shared else est._network.snapshot(),
+            best_state,
+            {name: getattr(est, name) for name in self._ATTRIBUTES if hasattr(est, name)},
+            len(est.loss_curve_),
+            None if scores is None else len(scores),
+            est._rng.bit_generator.state,
+            _policy_state(est._policy),
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
+            return False
+        est = self.estimator
+        if self._last is None:
+            del est._network
+            return False
+        (network_state, self.best_state, attributes, n_losses, n_scores, rng_state,
+         policy_state) = self._last
+        est._network.restore(network_state)
+        est._policy.__dict__.update(policy_state)
+        for name, value in attributes.items():
+            setattr(est, name, value)
+        del est.loss_curve_[n_losses:]
+        if n_scores is not None:
+            del est.validation_scores_[n_scores:]
+        est._rng.bit_generator.state = rng_state
+        self.interrupted = True
+        warnings.warn(
+            f"{type(est).__name__}.fit was interrupted by KeyboardInterrupt during "
+            f"epoch {est.n_iter_ + 1}; it returns as if training had stopped after "
+            f"epoch {est.n_iter_}, the last one that finished (n_iter_={est.n_iter_}).",
+            UserWarning, stacklevel=3)
+        return True
 
 
 class BaseSparseMLP(BaseEstimator):
@@ -50,7 +192,8 @@ class BaseSparseMLP(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions(set(_DTYPES))],
     }
 
@@ -112,7 +255,7 @@ class BaseSparseMLP(BaseEstimator):
 
     def _resolved_batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return min(32, n_samples)
+            return min(_AUTO_BATCH_SIZE, n_samples)
         if self.batch_size > n_samples:
             warnings.warn(
                 f"Got batch_size={self.batch_size} larger than the number of "
@@ -147,6 +290,7 @@ class BaseSparseMLP(BaseEstimator):
             self._rng = np.random.default_rng(
                 check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             layer_sizes = [X.shape[1]] + hidden + [self.n_outputs_]
+            self._check_memory(layer_sizes, X.shape[0])
             self._network = SparseMLP(layer_sizes, activation=self.activation,
                                       output=self._output, dtype=_DTYPES[self.dtype])
             self._network.initialize(self.sparsity, self._rng)
@@ -173,19 +317,14 @@ class BaseSparseMLP(BaseEstimator):
 
         X_val = y_val = None
         if use_validation:
-            X, X_val, y, y_val, sample_weight, _ = train_test_split(
-                X, y, sample_weight, test_size=self.validation_fraction,
-                random_state=self._rng.integers(np.iinfo(np.int32).max),
-                stratify=y if self._output == "softmax" else None)
-            if X.shape[0] < 1 or X_val.shape[0] < 1:
-                raise ValueError("validation_fraction leaves no sample to train or to validate on.")
-            sample_weight = sample_weight / sample_weight.mean()
+            X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
+                X, y, sample_weight)
 
         n_epochs = 1 if incremental else self.max_iter
         batch_size = self._resolved_batch_size(X.shape[0])
         best_state = None
         network = self._network
-        with kernel_threads(self.n_jobs):
+        with kernel_threads(_kernel_n_jobs(self.n_jobs)), _InterruptGuard(self) as guard:
             for epoch in range(n_epochs):
                 start = time.perf_counter()
                 if self.n_iter_ > 0:
@@ -211,12 +350,13 @@ class BaseSparseMLP(BaseEstimator):
                 self.loss_ = loss
                 score = None
                 if use_validation:
-                    score = self._validation_score(X_val, y_val)
+                    score = self._validation_score(X_val, y_val, weight_val)
                     self.validation_scores_.append(score)
                 self._policy.observe(self.n_iter_, network, score)
                 improved = self._track_improvement(loss, score)
                 if improved and use_validation:
                     best_state = network.snapshot()
+                guard.commit(best_state, shared=improved and use_validation)
                 if self.verbose:
                     parts = [f"Epoch {self.n_iter_}", f"loss = {loss:.6f}"]
                     if score is not None:
@@ -237,10 +377,62 @@ class BaseSparseMLP(BaseEstimator):
                         f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
                         "reached and the optimization hasn't converged yet.",
                         ConvergenceWarning, stacklevel=3)
-        if use_validation and best_state is not None:
+        if guard.interrupted:
+            best_state = guard.best_state
+        chosen = self._policy.selected()
+        if chosen is not None:
+            network.restore(chosen.snapshot)
+        elif use_validation and best_state is not None:
             network.restore(best_state)
         self._publish_topology()
         return self
+
+    def _check_memory(self, layer_sizes, n_samples):
+        """Refuse, before anything is allocated, a network whose arrays cannot
+        fit in the memory available."""
+        shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        counts, _ = erdos_renyi_allocation(shapes, self.sparsity)
+        dtype = _DTYPES[self.dtype]
+        batch = min(n_samples, _AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size)
+        # the network with its workspaces, and the snapshot fit keeps of an epoch
+        need = (network_memory_bytes(layer_sizes, counts, dtype, batch)
+                + int(counts.sum()) * bytes_per_connection(dtype))
+        available = _available_memory_bytes()
+        if available is not None and need > available:
+            raise MemoryError(
+                f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "
+                f"sparsity={self.sparsity} needs {need} bytes ({need / 2**30:.3g} GiB) "
+                f"for {int(counts.sum())} connections, their snapshot and the "
+                f"workspaces, but only {available} bytes ({available / 2**30:.3g} GiB) "
+                "of memory are available. Raise sparsity or narrow hidden_layer_sizes.")
+
+    def _split_validation(self, X, y, sample_weight):
+        """Hold out ``validation_fraction`` of the samples (at least one).
+
+        Classifiers split stratified when every class can appear on both
+        sides, and at random otherwise (tiny or very imbalanced data). The
+        held-out samples keep their weights (sample_weight times
+        class_weight): validation scores are weighted like the loss.
+        """
+        n_samples = X.shape[0]
+        n_val = math.ceil(self.validation_fraction * n_samples)
+        if n_val >= n_samples:
+            raise ValueError(
+                f"The validation split (validation_fraction={self.validation_fraction}) "
+                f"needs at least 2 samples and leaves none to train on among "
+                f"{n_samples}.")
+        stratify = None
+        if self._output == "softmax":
+            counts = np.bincount(y)
+            counts = counts[counts > 0]
+            if counts.min() >= 2 and min(n_val, n_samples - n_val) >= counts.size:
+                stratify = y
+        X, X_val, y, y_val, sample_weight, weight_val = train_test_split(
+            X, y, sample_weight, test_size=n_val,
+            random_state=self._rng.integers(np.iinfo(np.int32).max), stratify=stratify)
+        if not weight_val.sum() > 0:
+            weight_val = np.ones_like(weight_val)
+        return X, X_val, y, y_val, sample_weight / sample_weight.mean(), weight_val
 
     def _track_improvement(self, loss, score):
         """Update the no-improvement counter as MLPClassifier does; return
@@ -254,6 +446,8 @@ class BaseSparseMLP(BaseEstimator):
                 self.best_validation_score_ = score
                 return True
             return False
+        if self.best_loss_ is None:  # partial_fit after a fit with validation
+            self.best_loss_ = np.inf
         if loss > self.best_loss_ - self.tol:
             self._no_improvement_count += 1
         else:
@@ -289,7 +483,7 @@ class BaseSparseMLP(BaseEstimator):
     def _network_output(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        with kernel_threads(self.n_jobs):
+        with kernel_threads(_kernel_n_jobs(self.n_jobs)):
             out = self._network.predict_output(X)
         if not np.isfinite(out).all():
             raise ValueError(

@@ -565,6 +565,11 @@ class SparsityCurveRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+            raise ValueError(
+                "SparsityCurveRegressor expects numeric scores y in [0, 1]; got "
+                f"an array of dtype {y.dtype}.")
+        y = y.astype(np.float64)
         k = self._n_free_params()
         if X.shape[0] < k:
             raise ValueError(
@@ -575,13 +580,10 @@ class SparsityCurveRegressor(RegressorMixin, BaseEstimator):
         sw = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        if X.shape[1] != 1 and X.min() >= 0:
+            _raise_not_one_column(X)
+        # negative values first: scikit-learn's checks expect that message
         _check_sparsity(X, upper_closed=False, what="fit")
-        if X.shape[1] != 1:
-            raise ValueError(
-                "SparsityCurveRegressor expects X to be a single column of "
-                f"sparsity levels (shape (n_samples, 1)); got {X.shape[1]} "
-                "columns."
-            )
         s = X[:, 0]
         if y.min() < 0.0 or y.max() > 1.0:
             raise ValueError(
@@ -1033,6 +1035,13 @@ def _sparsity_at(fam, theta, log_e):
     if np.isnan(logd) or logd == np.inf:
         return np.nan
     return float(-np.expm1(logd))
+
+
+def _raise_not_one_column(X):
+    raise ValueError(
+        "SparsityCurveRegressor expects X to be a single column of sparsity "
+        f"levels (shape (n_samples, 1)); got {X.shape[1]} columns."
+    )
 
 
 def _check_sparsity(s, *, upper_closed, what):

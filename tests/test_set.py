@@ -157,9 +157,9 @@ def test_early_stopping_restores_best_epoch(small_problem, monkeypatch):
     seen = {}
     original = type(clf)._validation_score
 
-    def record(self, X_val, y_val):
-        seen["X"], seen["y"] = X_val, y_val
-        return original(self, X_val, y_val)
+    def record(self, X_val, y_val, w_val):
+        seen["X"], seen["y"], seen["w"] = X_val, y_val, w_val
+        return original(self, X_val, y_val, w_val)
 
     monkeypatch.setattr(type(clf), "_validation_score", record)
     clf.fit(X, y)
@@ -167,7 +167,7 @@ def test_early_stopping_restores_best_epoch(small_problem, monkeypatch):
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     # the returned model is the best epoch's, not the last one's
-    assert original(clf, seen["X"], seen["y"]) == clf.best_validation_score_
+    assert original(clf, seen["X"], seen["y"], seen["w"]) == clf.best_validation_score_
     assert seen["X"].shape[0] == 30
 
 
