@@ -7,7 +7,9 @@ connections only.
 
 from ._accset import AccSETClassifier
 from ._curve import SparsityCurveRegressor
+from ._display import SparsityCurveDisplay
 from ._set import SETClassifier, SETRegressor
+from ._sweep import SparsityCurveResult, sparsity_curve
 
 __version__ = "0.1.0"
 
@@ -15,6 +17,9 @@ __all__ = [
     "AccSETClassifier",
     "SETClassifier",
     "SETRegressor",
+    "SparsityCurveDisplay",
     "SparsityCurveRegressor",
+    "SparsityCurveResult",
     "__version__",
+    "sparsity_curve",
 ]

@@ -90,10 +90,10 @@ class AccSETClassifier(SETClassifier):
     out_activation_ : str
         ``"softmax"``.
 
-    sparsity_history_ : ndarray of shape (n_iter_,)
+    sparsity_history_ : ndarray of shape (`n_iter_`,)
         Sparsity of the network trained in each epoch.
 
-    validation_accuracy_history_ : ndarray of shape (n_iter_,)
+    validation_accuracy_history_ : ndarray of shape (`n_iter_`,)
         Validation accuracy measured after each epoch.
 
     best_sparsity_ : float

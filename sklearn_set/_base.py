@@ -234,7 +234,7 @@ class BaseSparseMLP(BaseEstimator):
 
     @property
     def feature_importances_(self):
-        """ndarray of shape (n_features_in_,): each input's share of the total
+        """ndarray of shape (`n_features_in_`,): each input's share of the total
         absolute weight of the first layer's connections (sums to 1)."""
         check_is_fitted(self)
         strength = self._network.layers[0].input_strength()

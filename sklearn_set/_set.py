@@ -158,7 +158,7 @@ _SHARED_ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when X has string column names.
 
     sparsity_ : float
@@ -177,7 +177,7 @@ _SHARED_ATTRIBUTES_DOC = """
     intercepts_ : list of ndarray
         Biases of each layer.
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Each input's share of the summed absolute weight of the first layer's
         connections, for :class:`~sklearn.feature_selection.SelectFromModel`.
 """

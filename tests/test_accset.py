@@ -83,7 +83,8 @@ def test_restored_model_is_the_selected_epoch(problem, monkeypatch):
     epoch = clf.best_epoch_
     assert clf.sparsity_ == pytest.approx(clf.sparsity_history_[epoch - 1], abs=1e-12)
     assert clf.best_sparsity_ == pytest.approx(clf.sparsity_, abs=1e-12)
-    assert original(clf, seen["X"], seen["y"], seen["w"]) == clf.validation_accuracy_history_[epoch - 1]
+    restored_score = original(clf, seen["X"], seen["y"], seen["w"])
+    assert restored_score == clf.validation_accuracy_history_[epoch - 1]
     # it is the sparsest epoch whose windowed accuracy held within tolerance
     acc = clf.validation_accuracy_history_
     window = np.array([acc[max(0, i - 4):i + 1].mean() for i in range(acc.size)])

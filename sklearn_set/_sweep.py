@@ -1,0 +1,571 @@
+"""Sparsity sweeps: :func:`sparsity_curve`, the sparsity counterpart of
+:func:`sklearn.model_selection.validation_curve`.
+
+It cross-validates an estimator at several sparsity levels and, besides the
+train and test scores, records the size of every fitted network (its
+connection count and measured sparsity) without keeping the fitted networks.
+"""
+
+import traceback
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.utils import indexable
+from sklearn.utils.parallel import Parallel, delayed
+
+__all__ = ["SparsityCurveResult", "sparsity_curve"]
+
+# Keys of the internal scorers that read the fitted network's size.
+_SCORE = "score"
+_N_CONNECTIONS = "n_connections"
+_MEASURED_SPARSITY = "measured_sparsity"
+
+
+# --------------------------------------------------------------------------
+# Finding the sparse network inside a (fitted) estimator
+# --------------------------------------------------------------------------
+
+
+def _resolve_param_name(estimator, param_name):
+    """Return the full parameter name that ``param_name`` designates.
+
+    An exact parameter name of ``estimator`` (nested ``"step__sparsity"``
+    names included) is returned as is; otherwise a name that exactly one
+    nested parameter ends with after ``"__"`` (``"sparsity"`` for
+    ``"setclassifier__sparsity"``).
+    """
+    if not isinstance(param_name, str) or not param_name:
+        raise TypeError(f"param_name must be a non-empty str; got {param_name!r}.")
+    if not hasattr(estimator, "get_params"):
+        raise TypeError(
+            f"estimator must be a scikit-learn estimator (with get_params); "
+            f"got {type(estimator).__name__}."
+        )
+    params = estimator.get_params(deep=True)
+    if param_name in params:
+        return param_name
+    matches = sorted(k for k in params if k.endswith("__" + param_name))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValueError(
+            f"param_name {param_name!r} is ambiguous for {type(estimator).__name__}: "
+            f"it matches {matches}. Pass the full nested name."
+        )
+    like = sorted(k for k in params if "sparsity" in k)
+    hint = f" Parameters that mention sparsity: {like}." if like else ""
+    raise ValueError(
+        f"{type(estimator).__name__} has no parameter {param_name!r}.{hint} "
+        "Use 'step__param' names for parameters of a pipeline's steps."
+    )
+
+
+def _find_sparse_network(fitted, param_name):
+    """The fitted object that exposes ``n_connections_``, or None.
+
+    Looked for, in order: the object whose parameter is swept (``fitted`` for
+    a plain name, the nested object for ``"a__b__sparsity"``), the last step
+    of a pipeline, and ``fitted`` itself.
+    """
+    prefix = param_name.rpartition("__")[0]
+    candidates = []
+    if prefix:
+        owner = fitted.get_params(deep=True).get(prefix)
+        if owner is not None:
+            candidates.append(owner)
+    if isinstance(fitted, Pipeline):
+        candidates.append(fitted[-1])
+    candidates.append(fitted)
+    for candidate in candidates:
+        if hasattr(candidate, "n_connections_"):
+            return candidate
+    return None
+
+
+class _NetworkSizeScorer:
+    """Scorer-like callable returning the size of the fitted sparse network.
+
+    Used as an extra metric of :func:`~sklearn.model_selection.cross_validate`
+    so that connection counts are read right after each fit, and the fitted
+    estimator can be dropped. Returns NaN when no object with
+    ``n_connections_`` is found.
+    """
+
+    def __init__(self, param_name, what):
+        self.param_name = param_name
+        self.what = what
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        network = _find_sparse_network(estimator, self.param_name)
+        if network is None:
+            return np.nan
+        if self.what == _N_CONNECTIONS:
+            return float(np.sum(network.n_connections_))
+        return float(getattr(network, "sparsity_", np.nan))
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+
+def _check_sparsities(sparsities):
+    try:
+        values = np.asarray(sparsities, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sparsities must be a 1-D array-like of numbers in [0, 1); got {sparsities!r}."
+        ) from exc
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            "sparsities must be a non-empty 1-D array-like of numbers in [0, 1); "
+            f"got shape {values.shape}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("sparsities must be finite; got NaN or infinity.")
+    bad = values[(values < 0.0) | (values >= 1.0)]
+    if bad.size:
+        raise ValueError(
+            "sparsities must lie in [0, 1) (sparsity 1 leaves no connection); "
+            f"got {bad.tolist()}."
+        )
+    return values
+
+
+def _check_single_scoring(scoring):
+    if isinstance(scoring, (list, tuple, set, dict)):
+        raise ValueError(
+            "sparsity_curve supports a single metric; got scoring="
+            f"{scoring!r}. Pass a str, a callable or None."
+        )
+
+
+def _score_name(estimator, scoring):
+    """A readable name of the score, in the manner of scikit-learn displays."""
+    if scoring is None:
+        if is_classifier(estimator):
+            return "Accuracy"
+        if is_regressor(estimator):
+            return "R2"
+        return "Score"
+    name = getattr(scoring, "__name__", None) if callable(scoring) else scoring
+    if not isinstance(name, str):
+        name = getattr(getattr(scoring, "_score_func", None), "__name__", "Score")
+    if name.startswith("neg_"):
+        name = "Negative " + name[4:]
+    return name.replace("_", " ").capitalize()
+
+
+# --------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class SparsityCurveResult:
+    """Scores and network sizes of a sparsity sweep.
+
+    Returned by :func:`sparsity_curve`. Arrays of shape
+    ``(n_levels, n_folds)`` have one row per sparsity level (in the order
+    they were given) and one column per cross-validation split.
+
+    Attributes
+    ----------
+    sparsities : ndarray of shape (n_levels,)
+        Requested sparsity levels.
+
+    train_scores : ndarray of shape (n_levels, n_folds)
+        Scores on the training splits.
+
+    test_scores : ndarray of shape (n_levels, n_folds)
+        Scores on the test splits.
+
+    n_connections : ndarray of shape (n_levels, n_folds)
+        Total number of connections of each fitted network (the sum of its
+        ``n_connections_``). Float, so that a failed fit (or an estimator
+        without ``n_connections_``) can be NaN.
+
+    measured_sparsities : ndarray of shape (n_levels, n_folds)
+        ``sparsity_`` of each fitted network: the realised sparsity, which
+        may differ slightly from the requested one because connection counts
+        are whole numbers.
+
+    fit_times : ndarray of shape (n_levels, n_folds)
+        Seconds spent fitting.
+
+    score_times : ndarray of shape (n_levels, n_folds)
+        Seconds spent scoring the test split.
+
+    param_name : str
+        Full name of the swept parameter (e.g. ``"setclassifier__sparsity"``).
+
+    score_name : str
+        Readable name of the score (``"Accuracy"`` for a classifier's
+        default score).
+    """
+
+    sparsities: np.ndarray
+    train_scores: np.ndarray
+    test_scores: np.ndarray
+    n_connections: np.ndarray
+    measured_sparsities: np.ndarray
+    fit_times: np.ndarray
+    score_times: np.ndarray
+    param_name: str = "sparsity"
+    score_name: str = "Score"
+
+    @property
+    def n_levels(self):
+        """Number of sparsity levels."""
+        return self.test_scores.shape[0]
+
+    @property
+    def n_folds(self):
+        """Number of cross-validation splits."""
+        return self.test_scores.shape[1]
+
+    def curve_data(self):
+        """Sparsity and test score of every fold, ready for a curve fit.
+
+        Returns
+        -------
+        X : ndarray of shape (n_levels * n_folds, 1)
+            The sparsity level of each measurement,
+            ``np.repeat(sparsities, n_folds)[:, None]``.
+
+        y : ndarray of shape (n_levels * n_folds,)
+            The test scores, ``test_scores.ravel()``. Failed fits give NaN
+            here; :meth:`fit_curve` drops them.
+        """
+        X = np.repeat(self.sparsities, self.n_folds).reshape(-1, 1)
+        return X, self.test_scores.ravel()
+
+    def fit_curve(self, **params):
+        """Fit a :class:`~sklearn_set.SparsityCurveRegressor` to the test scores.
+
+        Every fold counts as one measurement at its sparsity level; NaN scores
+        (failed fits) are dropped with a warning. Equivalent to::
+
+            SparsityCurveRegressor(**params).fit(
+                np.repeat(result.sparsities, result.n_folds)[:, None],
+                result.test_scores.ravel())
+
+        Parameters
+        ----------
+        **params
+            Parameters of the regressor (``family``, ``collapse_accuracy``, ...).
+
+        Returns
+        -------
+        curve : SparsityCurveRegressor
+            The fitted regressor.
+        """
+        from ._curve import SparsityCurveRegressor
+
+        X, y = self.curve_data()
+        finite = np.isfinite(y)
+        if not np.all(finite):
+            warnings.warn(
+                f"Dropping {int(np.sum(~finite))} NaN test score(s) (failed fits) "
+                "before fitting the curve.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return SparsityCurveRegressor(**params).fit(X[finite], y[finite])
+
+    def __repr__(self):
+        levels = ", ".join(f"{s:.6g}" for s in self.sparsities)
+        return (
+            f"{type(self).__name__}(param_name={self.param_name!r}, "
+            f"score_name={self.score_name!r}, n_levels={self.n_levels}, "
+            f"n_folds={self.n_folds}, sparsities=[{levels}])"
+        )
+
+
+# --------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------
+
+
+def _fit_one_indexed(index, *args):
+    return index, _fit_one(*args)
+
+
+def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
+    """Cross-validate one (level, split) pair; return floats only.
+
+    A failed fit or scoring gives ``error_score`` as scores, NaN elsewhere and
+    the error text under ``"error"`` (``cross_validate`` itself would raise
+    since all of its one fit failed).
+    """
+    try:
+        out = cross_validate(
+            estimator,
+            X,
+            y,
+            cv=[split],
+            scoring=scorers,
+            params=params,
+            return_train_score=True,
+            error_score="raise",
+            verbose=verbose,
+        )
+    except Exception as exc:
+        if isinstance(error_score, str) and error_score == "raise":
+            raise
+        failed = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
+        for key in ("fit_time", "score_time"):
+            failed[key] = np.nan
+        for kind in ("train", "test"):
+            failed[f"{kind}_{_SCORE}"] = float(error_score)
+            failed[f"{kind}_{_N_CONNECTIONS}"] = np.nan
+            failed[f"{kind}_{_MEASURED_SPARSITY}"] = np.nan
+        return failed
+    return {key: float(values[0]) for key, values in out.items()}
+
+
+def _check_error_score(error_score):
+    if isinstance(error_score, str):
+        if error_score != "raise":
+            raise ValueError(
+                f"error_score must be 'raise' or a number; got {error_score!r}."
+            )
+        return
+    try:
+        float(error_score)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"error_score must be 'raise' or a number; got {error_score!r}."
+        ) from exc
+
+
+def _report_failures(outputs, sparsities, n_splits):
+    failed = [i for i, out in enumerate(outputs) if "error" in out]
+    if not failed:
+        return
+    first = outputs[failed[0]]["error"]
+    levels = sorted({float(sparsities[i // n_splits]) for i in failed})
+    where = ", ".join(f"{s:.6g}" for s in levels)
+    if len(failed) == len(outputs):
+        raise ValueError(
+            f"All the {len(outputs)} fits failed. The first error was:\n{first}"
+        )
+    warnings.warn(
+        f"{len(failed)} of the {len(outputs)} fits failed (at sparsity {where}); "
+        f"their scores are error_score and their connection counts NaN. "
+        f"The first error was:\n{first}",
+        FitFailedWarning,
+        stacklevel=3,
+    )
+
+
+def sparsity_curve(
+    estimator,
+    X,
+    y,
+    *,
+    sparsities,
+    param_name="sparsity",
+    groups=None,
+    cv=5,
+    scoring=None,
+    n_jobs=None,
+    verbose=0,
+    error_score=np.nan,
+    params=None,
+    progress=None,
+):
+    """Cross-validated scores and network sizes over sparsity levels.
+
+    The sparsity counterpart of
+    :func:`~sklearn.model_selection.validation_curve`: the estimator is
+    cloned, its sparsity parameter set to each level and cross-validated on
+    the same splits. Besides the train and test scores it records the
+    connection count and the measured sparsity of every fitted network, read
+    right after each fit (by an extra metric of
+    :func:`~sklearn.model_selection.cross_validate`), so no fitted network is
+    kept in memory.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A sparse network (:class:`~sklearn_set.SETClassifier`, ...) or a
+        composite holding one, such as a :class:`~sklearn.pipeline.Pipeline`.
+        It is cloned for every fit.
+
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+
+    sparsities : array-like of shape (n_levels,)
+        Sparsity levels in ``[0, 1)``, evaluated in the given order.
+
+    param_name : str, default="sparsity"
+        The swept parameter. Nested names (``"setclassifier__sparsity"``)
+        work; a name that exactly one nested parameter ends with after
+        ``"__"`` is completed, so the default finds the sparsity of the single
+        sparse network in a pipeline. The connection counts are read from the
+        object that owns this parameter or else from the last step of a
+        pipeline.
+
+    groups : array-like of shape (n_samples,), default=None
+        Group labels for a group-aware ``cv`` splitter.
+
+    cv : int, cross-validation generator or iterable, default=5
+        Cross-validation strategy, as in
+        :func:`~sklearn.model_selection.cross_validate` (an int gives
+        stratified folds for classifiers). The same splits are used at every
+        level.
+
+    scoring : str, callable or None, default=None
+        A single metric; ``None`` uses the estimator's ``score`` (accuracy for
+        classifiers).
+
+    n_jobs : int, default=None
+        Number of jobs to run in parallel over all (level, split) pairs.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+
+    verbose : int, default=0
+        Verbosity: 1 reports the progress of the loop over (level, split)
+        pairs; higher values also pass ``verbose - 1`` to each fit's
+        :func:`~sklearn.model_selection.cross_validate`.
+
+    progress : callable or None, default=None
+        Called in the calling process as each fit finishes (in completion
+        order) with ``(sparsity, split_index, test_score, fit_time)``: for
+        progress reports such as the command line's.
+
+    error_score : "raise" or float, default=np.nan
+        Score given to a failed fit or scoring (its connection count and
+        times are then NaN), with a
+        :class:`~sklearn.exceptions.FitFailedWarning`; ``"raise"`` raises the
+        error. If every fit fails a ValueError is raised.
+
+    params : dict, default=None
+        Parameters passed to the estimator's ``fit`` (indexed per split), as
+        in :func:`~sklearn.model_selection.cross_validate`.
+
+    Returns
+    -------
+    result : SparsityCurveResult
+        With ``sparsities`` (n_levels,), and ``train_scores``,
+        ``test_scores``, ``n_connections``, ``measured_sparsities``,
+        ``fit_times``, ``score_times`` of shape (n_levels, n_folds), plus
+        ``param_name`` (the resolved full name) and ``score_name``.
+        ``result.fit_curve(**params)`` fits a
+        :class:`~sklearn_set.SparsityCurveRegressor` to the test scores.
+
+    Raises
+    ------
+    ValueError
+        If a sparsity lies outside ``[0, 1)``, ``param_name`` is not a
+        parameter of ``estimator`` (or is ambiguous), ``scoring`` asks for
+        several metrics, or every fit fails.
+
+    See Also
+    --------
+    sklearn.model_selection.validation_curve : The general version.
+    SparsityCurveDisplay.from_estimator : Run the sweep and plot it.
+    SparsityCurveRegressor : Fit a curve to the scores.
+
+    Notes
+    -----
+    A warning is raised if no fitted object exposes ``n_connections_`` (the
+    connection counts are then NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_set import SETClassifier
+    >>> from sklearn_set import sparsity_curve
+    >>> X, y = make_classification(n_samples=200, n_features=10, random_state=0)
+    >>> model = make_pipeline(StandardScaler(), SETClassifier(
+    ...     hidden_layer_sizes=(32,), max_iter=20, random_state=0))
+    >>> result = sparsity_curve(model, X, y, sparsities=[0.5, 0.9, 0.99], cv=3)
+    >>> result.param_name
+    'setclassifier__sparsity'
+    >>> result.test_scores.shape
+    (3, 3)
+    >>> result.n_connections[:, 0].astype(int).tolist()
+    [192, 38, 4]
+    >>> bool(result.test_scores[0].mean() > 0.8)
+    True
+    """
+    sparsities = _check_sparsities(sparsities)
+    param_name = _resolve_param_name(estimator, param_name)
+    _check_single_scoring(scoring)
+    _check_error_score(error_score)
+    if not isinstance(verbose, Integral):
+        verbose = int(verbose)
+
+    X, y, groups = indexable(X, y, groups)
+    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    splits = list(cv.split(X, y, groups))
+    scorers = {
+        _SCORE: check_scoring(estimator, scoring=scoring),
+        _N_CONNECTIONS: _NetworkSizeScorer(param_name, _N_CONNECTIONS),
+        _MEASURED_SPARSITY: _NetworkSizeScorer(param_name, _MEASURED_SPARSITY),
+    }
+
+    tasks = [(level, fold, split) for level in sparsities
+             for fold, split in enumerate(splits)]
+    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered")
+    finished = parallel(
+        delayed(_fit_one_indexed)(
+            index,
+            clone(estimator).set_params(**{param_name: float(level)}),
+            X,
+            y,
+            split,
+            scorers,
+            params,
+            max(verbose - 1, 0),
+            error_score,
+        )
+        for index, (level, _, split) in enumerate(tasks)
+    )
+    outputs = [None] * len(tasks)
+    for index, out in finished:
+        outputs[index] = out
+        if progress is not None:
+            level, fold, _ = tasks[index]
+            progress(float(level), fold, out["test_" + _SCORE], out["fit_time"])
+
+    _report_failures(outputs, sparsities, len(splits))
+    shape = (sparsities.size, len(splits))
+
+    def collect(key):
+        return np.array([out[key] for out in outputs], dtype=np.float64).reshape(shape)
+
+    result = SparsityCurveResult(
+        sparsities=sparsities,
+        train_scores=collect("train_" + _SCORE),
+        test_scores=collect("test_" + _SCORE),
+        n_connections=collect("test_" + _N_CONNECTIONS),
+        measured_sparsities=collect("test_" + _MEASURED_SPARSITY),
+        fit_times=collect("fit_time"),
+        score_times=collect("score_time"),
+        param_name=param_name,
+        score_name=_score_name(estimator, scoring),
+    )
+    if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
+        warnings.warn(
+            f"No fitted object with n_connections_ found in {type(estimator).__name__} "
+            f"(looked at the owner of {param_name!r} and at a pipeline's last step); "
+            "n_connections and measured_sparsities are NaN.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return result

@@ -1,0 +1,335 @@
+"""Tests of SparsityCurveDisplay (sklearn_set._display)."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg", force=True)
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import sklearn_set  # noqa: E402
+from sklearn_set._curve import (  # noqa: E402
+    CollapseNotIdentifiedWarning,
+    SparsityCurveRegressor,
+)
+from sklearn_set._display import (  # noqa: E402
+    SparsityCurveDisplay,
+    _density_ticks,
+    _format_sparsity,
+)
+from sklearn_set._set import SETClassifier  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def rosenfeld_scores(sparsity, n_folds=3, seed=0):
+    d = 1 - np.asarray(sparsity)
+    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+    rng = np.random.default_rng(seed)
+    return np.clip((1 - e)[:, None] + rng.normal(0, 0.005, (d.size, n_folds)), 0, 1)
+
+
+@pytest.fixture(scope="module")
+def collapsed():
+    """A sweep that reaches the collapse (contour near S = 0.993)."""
+    s = 1 - np.logspace(-0.3, -3.5, 12)
+    scores = rosenfeld_scores(s)
+    curve = SparsityCurveRegressor(family="rosenfeld").fit(
+        np.repeat(s, 3)[:, None], scores.ravel()
+    )
+    assert curve.collapse_identified_
+    return s, scores, curve
+
+
+@pytest.fixture(scope="module")
+def not_collapsed():
+    """A sweep that stops before the collapse."""
+    s = 1 - np.logspace(-0.3, -2.0, 8)  # up to S = 0.99
+    scores = rosenfeld_scores(s)
+    with pytest.warns(CollapseNotIdentifiedWarning):
+        curve = SparsityCurveRegressor(family="rosenfeld").fit(
+            np.repeat(s, 3)[:, None], scores.ravel()
+        )
+    assert not curve.collapse_identified_
+    return s, scores, curve
+
+
+def span_x(span):
+    """x extent (density) of an axvspan artist (Rectangle or Polygon)."""
+    if hasattr(span, "get_width"):
+        return np.array([span.get_x(), span.get_x() + span.get_width()])
+    return np.unique(span.get_xy()[:, 0])
+
+
+def tick_labels(ax):
+    fig = ax.figure
+    fig.canvas.draw()
+    return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@pytest.mark.parametrize(
+    "s, text",
+    [(0.0, "0"), (0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99"), (0.995, "0.995"),
+     (0.999, "0.999"), (0.9995, "0.9995"), (0.99712, "0.9971")],
+)
+def test_format_sparsity(s, text):
+    assert _format_sparsity(s) == text
+
+
+def test_density_ticks():
+    majors, minors = _density_ticks(1e-4, 1.0)
+    np.testing.assert_allclose(majors, [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    assert 0.5 in minors and 0.002 in minors
+    # less than two decades: every 1-2-5 tick is labelled
+    majors, minors = _density_ticks(0.05, 1.0)
+    np.testing.assert_allclose(majors, [0.05, 0.1, 0.2, 0.5, 1.0])
+    assert minors == []
+
+
+# ------------------------------------------------------------------- plot
+
+
+def test_plot_collapsed(collapsed):
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(
+        sparsities=s, test_scores=scores, curve=curve, score_name="Accuracy"
+    ).plot()
+    ax = display.ax_
+    assert display.figure_ is ax.figure
+    assert ax.get_xscale() == "log"
+    left, right = ax.get_xlim()
+    assert left > right  # density decreases, sparsity grows to the right
+    assert left >= 1.0 and right < 1 - s.max()
+    assert ax.get_ylabel() == "Accuracy"
+    assert "Sparsity" in ax.get_xlabel()
+    labels = tick_labels(ax)
+    for text in ("0", "0.9", "0.99", "0.999"):
+        assert text in labels
+
+    # measured points: mean and std over folds at the densities
+    assert len(display.errorbar_) == 1
+    container = display.errorbar_[0]
+    assert isinstance(container, ErrorbarContainer)
+    x, y = container.lines[0].get_data()
+    order = np.argsort(s)
+    np.testing.assert_allclose(x, 1 - s[order])
+    np.testing.assert_allclose(y, scores.mean(axis=1)[order])
+
+    # fitted curve, over the measured range, and its band
+    assert isinstance(display.line_, Line2D)
+    xc, yc = display.line_.get_data()
+    assert xc.min() == pytest.approx(1 - s.max()) and xc.max() == pytest.approx(1 - s.min())
+    np.testing.assert_allclose(yc, curve.predict((1 - xc)[:, None]))
+    assert isinstance(display.fill_between_, PolyCollection)
+    assert len(display.extrapolation_lines_) == 2
+    assert all(line.get_linestyle() == "--" for line in display.extrapolation_lines_)
+
+    # regimes and the extreme-sparsity contour
+    assert set(display.regions_) == {"plateau", "transition", "extreme"}
+    assert isinstance(display.contour_line_, Line2D)
+    np.testing.assert_allclose(
+        display.contour_line_.get_xdata(), [1 - curve.extreme_sparsity_] * 2
+    )
+    assert display.connections_axis_ is None
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0].startswith("Test")
+    assert any("extreme-sparsity contour" in text for text in legend)
+
+
+def test_regime_boundaries_at_knee_and_contour(collapsed):
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot()
+    (plateau,) = display.regions_["plateau"]
+    (extreme,) = display.regions_["extreme"]
+    assert np.min(span_x(plateau)) == pytest.approx(1 - curve.knee_sparsity_)
+    assert np.max(span_x(extreme)) == pytest.approx(1 - curve.extreme_sparsity_)
+    # transition between the two
+    (transition,) = display.regions_["transition"]
+    np.testing.assert_allclose(
+        sorted(span_x(transition)), [1 - curve.extreme_sparsity_, 1 - curve.knee_sparsity_]
+    )
+
+
+def test_plot_not_collapsed_has_no_contour(not_collapsed):
+    s, scores, curve = not_collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot()
+    assert display.contour_line_ is None
+    assert "extreme" not in display.regions_
+    assert display.line_ is not None
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert not any("contour" in text for text in legend)
+    assert display.ax_.get_ylabel() == "Score"
+
+
+def test_plot_without_curve_and_with_connections(collapsed):
+    s, scores, _ = collapsed
+    n_connections = np.repeat(((1 - s) * 10_000).round()[:, None], 3, axis=1)
+    _, ax = plt.subplots()
+    display = SparsityCurveDisplay(
+        sparsities=s, test_scores=scores, train_scores=scores + 0.01,
+        n_connections=n_connections,
+    ).plot(ax=ax, score_type="both", show_band=False)
+    assert display.ax_ is ax
+    assert display.line_ is None and display.fill_between_ is None
+    assert display.contour_line_ is None and display.regions_ == {}
+    assert len(display.errorbar_) == 2
+    assert display.connections_axis_ is not None
+    assert display.connections_axis_.get_xlabel() == "Connections"
+
+
+def test_plot_options(collapsed):
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot(
+        show_band=False, show_regimes=False, line_kw={"color": "tab:purple"},
+        score_name="Top-1 accuracy",
+    )
+    assert display.fill_between_ is None and display.regions_ == {}
+    assert display.line_.get_color() == "tab:purple"
+    assert display.contour_line_ is not None
+    assert display.ax_.get_ylabel() == "Top-1 accuracy"
+
+
+def test_plot_bad_inputs(collapsed):
+    s, scores, curve = collapsed
+    with pytest.raises(ValueError, match="shape"):
+        SparsityCurveDisplay(sparsities=s, test_scores=scores[:-1]).plot()
+    with pytest.raises(ValueError, match="train_scores"):
+        SparsityCurveDisplay(sparsities=s, test_scores=scores).plot(score_type="both")
+    with pytest.raises(ValueError, match="score_type"):
+        SparsityCurveDisplay(sparsities=s, test_scores=scores).plot(score_type="val")
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        SparsityCurveDisplay(sparsities=[0.5, 1.0], test_scores=[0.9, 0.1]).plot()
+
+
+def test_nan_level_is_skipped(collapsed):
+    s, scores, _ = collapsed
+    scores = scores.copy()
+    scores[3] = np.nan  # every fold failed at one level
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores).plot()
+    x, _ = display.errorbar_[0].lines[0].get_data()
+    assert len(x) == len(s) - 1
+
+
+# ------------------------------------------------------ lazy matplotlib
+
+
+def test_import_does_not_import_matplotlib():
+    code = (
+        "import sys; import sklearn_set, sklearn_set._sweep, sklearn_set._display; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(sklearn_set.__file__)))
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env={**os.environ, "PYTHONPATH": path})
+
+
+def test_missing_matplotlib_error(monkeypatch, collapsed):
+    s, scores, curve = collapsed
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"sklearn-set\[plot\]"):
+        SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot()
+    # raised before any (costly) sweep
+    with pytest.raises(ImportError, match="from_estimator requires matplotlib"):
+        SparsityCurveDisplay.from_estimator(None, None, None, sparsities=[0.5])
+    with pytest.raises(ImportError, match="from_cv_results requires matplotlib"):
+        SparsityCurveDisplay.from_cv_results({})
+
+
+# ------------------------------------------------------ real estimators
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=150, n_features=8, n_informative=4,
+                               random_state=0)
+
+
+LEVELS = [0.5, 0.8, 0.95, 0.99]
+
+
+def small_set():
+    return SETClassifier(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+
+
+def test_from_estimator(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollapseNotIdentifiedWarning)
+        display = SparsityCurveDisplay.from_estimator(
+            small_set(), X, y, sparsities=LEVELS, cv=3,
+            curve_params={"collapse_accuracy": 0.5}, score_type="both",
+        )
+    assert isinstance(display.curve, SparsityCurveRegressor)
+    assert display.curve.collapse_accuracy_ == pytest.approx(0.5)
+    assert display.test_scores.shape == (4, 3) == display.n_connections.shape
+    assert len(display.errorbar_) == 2
+    assert display.ax_.get_ylabel() == "Accuracy"
+    assert display.connections_axis_ is not None
+    assert (display.contour_line_ is not None) == display.curve.collapse_identified_
+
+
+@pytest.fixture(scope="module")
+def grid_search(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), small_set())
+    search = GridSearchCV(
+        pipe, {"setclassifier__sparsity": LEVELS[::-1]}, cv=3, return_train_score=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return search.fit(X, y)
+
+
+def test_from_cv_results(grid_search):
+    results = grid_search.cv_results_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollapseNotIdentifiedWarning)
+        curve_params = {"family": "rosenfeld", "collapse_accuracy": 0.5}
+        display = SparsityCurveDisplay.from_cv_results(
+            results, score_type="both", curve_params=curve_params)
+        reference = SparsityCurveRegressor.from_cv_results(results, **curve_params)
+    # levels sorted; rows are the per-split scores of each candidate
+    np.testing.assert_array_equal(display.sparsities, sorted(LEVELS))
+    expected = np.column_stack([results[f"split{i}_test_score"] for i in range(3)])[::-1]
+    np.testing.assert_array_equal(display.test_scores, expected)
+    expected_train = np.column_stack([results[f"split{i}_train_score"] for i in range(3)])
+    np.testing.assert_array_equal(display.train_scores, expected_train[::-1])
+    assert display.curve.params_ == reference.params_
+    assert display.ax_.get_ylabel() == "Score"
+    assert display.ax_.get_xscale() == "log"
+    assert len(display.errorbar_) == 2
+    assert (display.contour_line_ is not None) == display.curve.collapse_identified_
+
+
+def test_from_cv_results_bad_keys(grid_search):
+    results = grid_search.cv_results_
+    with pytest.raises(KeyError, match="No parameter column"):
+        SparsityCurveDisplay.from_cv_results(results, param_name="density")
+    with pytest.raises(KeyError, match="score_key"):
+        SparsityCurveDisplay.from_cv_results(results, score_key="mean_test_f1")
+    with pytest.raises(TypeError, match="cv_results"):
+        SparsityCurveDisplay.from_cv_results([1, 2])
