@@ -18,6 +18,7 @@ with the path AccSET took (validation accuracy per epoch).
 # %%
 # Data and settings shared by every model
 import os
+import sys
 import time
 import warnings
 
@@ -98,7 +99,7 @@ right.set_title("AccSET's path, one point per epoch")
 right.legend(loc="lower left")
 fig.tight_layout()
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "sphinx_gallery" not in sys.modules:
     out = os.environ.get("SKLEARN_SET_EXAMPLE_OUT", "accset_vs_set.png")
     fig.savefig(out, dpi=110)
     print(f"plot written to {out}")

@@ -16,6 +16,7 @@ features.
 
 # %%
 import os
+import sys
 import warnings
 
 import matplotlib
@@ -70,7 +71,7 @@ ax.set_ylabel("feature_importances_")
 ax.set_title("Share of first-layer connection strength per input")
 fig.tight_layout()
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "sphinx_gallery" not in sys.modules:
     out = os.environ.get("SKLEARN_SET_EXAMPLE_OUT", "feature_selection.png")
     fig.savefig(out, dpi=110)
     print(f"plot written to {out}")

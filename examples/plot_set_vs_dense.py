@@ -13,6 +13,7 @@ holds.
 
 # %%
 import os
+import sys
 import time
 import warnings
 
@@ -70,7 +71,7 @@ ax.set_title("Digits: dense MLP vs SET")
 ax.legend()
 fig.tight_layout()
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "sphinx_gallery" not in sys.modules:
     out = os.environ.get("SKLEARN_SET_EXAMPLE_OUT", "set_vs_dense.png")
     fig.savefig(out, dpi=110)
     print(f"plot written to {out}")

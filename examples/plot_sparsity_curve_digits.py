@@ -149,7 +149,7 @@ display = SparsityCurveDisplay(
 ).plot(ax=ax)
 ax.set_title("SETClassifier 64-256-256-10 on digits")
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "sphinx_gallery" not in sys.modules:
     path = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
         "SPARSITY_CURVE_PNG", "sparsity_curve_digits.png")
     fig.savefig(path, dpi=120)

@@ -17,11 +17,18 @@ Layout conventions
   the weight gradient, the momentum update and the input delta of each
   connection without write races: every thread owns whole input rows.
 
+The topology kernels at the end (prune compaction, free-position filters,
+merge of new connections) are serial O(nnz) passes that replace key arrays,
+``np.unique`` and ``np.insert`` (see ``_topology.py``).
+
 Results do not depend on the number of threads: each output value is computed
 by exactly one thread in a fixed order.
 
 Scalars that enter inner loops (learning rate, momentum, decay, slopes) must be
-passed with the dtype of the arrays, so float32 arithmetic stays float32.
+passed with the dtype of the arrays, so float32 arithmetic stays float32; for
+the same reason constants inside kernels are made with ``arr.dtype.type(0)``:
+numba types ``x * 0`` as float64 when ``x`` is float32 (an int64 literal),
+which silently turns a float32 loop into a float64 one with conversions.
 """
 
 import math
@@ -44,9 +51,11 @@ _FASTMATH = {"reassoc", "contract", "arcp"}
 def _activate_row(z, a, code, slope):
     """a = f(z) for one feature row."""
     n = z.shape[0]
+    zero = z.dtype.type(0)
+    one = z.dtype.type(1)
     if code == RELU:
         for b in range(n):
-            a[b] = z[b] if z[b] > 0 else z[b] * 0
+            a[b] = z[b] if z[b] > 0 else z[b] * zero
     elif code == LEAKY_RELU:
         for b in range(n):
             a[b] = z[b] if z[b] > 0 else slope * z[b]
@@ -55,7 +64,7 @@ def _activate_row(z, a, code, slope):
             a[b] = math.tanh(z[b])
     elif code == LOGISTIC:
         for b in range(n):
-            a[b] = 1 / (1 + math.exp(-z[b]))
+            a[b] = one / (one + math.exp(-z[b]))
     else:
         for b in range(n):
             a[b] = z[b]
@@ -65,41 +74,122 @@ def _activate_row(z, a, code, slope):
 def _scale_by_derivative_row(d, z, a, code, slope):
     """d *= f'(z) for one feature row (a = f(z) is given too)."""
     n = d.shape[0]
+    zero = d.dtype.type(0)
+    one = d.dtype.type(1)
     if code == RELU:
         for b in range(n):
             if not z[b] > 0:
-                d[b] = d[b] * 0
+                d[b] = d[b] * zero
     elif code == LEAKY_RELU:
         for b in range(n):
             if not z[b] > 0:
                 d[b] = d[b] * slope
     elif code == TANH:
         for b in range(n):
-            d[b] = d[b] * (1 - a[b] * a[b])
+            d[b] = d[b] * (one - a[b] * a[b])
     elif code == LOGISTIC:
         for b in range(n):
-            d[b] = d[b] * (a[b] * (1 - a[b]))
+            d[b] = d[b] * (a[b] * (one - a[b]))
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slope):
+def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slope,
+                   uniform, drop_rate, drop_scale):
     """Pre-activation ``z_out = W a_in + b`` and activation ``a_out = f(z_out)``.
 
-    ``a_out`` may be the same array as ``z_out`` when ``code`` is IDENTITY.
+    ``a_out`` may be the same array as ``z_out``. When ``drop_rate > 0`` the
+    activation then gets inverted dropout as in :func:`apply_dropout` (units
+    whose ``uniform`` draw is below ``drop_rate`` are zeroed, the others
+    scaled by ``drop_scale``); ``uniform`` is not read otherwise.
+
+    The connections of an output are consumed eight (then four, then one) at
+    a time, so each pass over the output row does eight multiply-adds per
+    load and store of the row: a one-at-a-time loop is bound by the row's
+    load/store traffic, not by arithmetic. Rows of ``a_in`` and ``z_out``
+    should start on 64-byte boundaries (the engine's workspaces do): a vector
+    load that straddles two cache lines costs two.
     """
     n_out = z_out.shape[0]
+    n_batch = z_out.shape[1]
     for j in prange(n_out):
         z = z_out[j]
         bj = bias[j]
-        for b in range(z.shape[0]):
-            z[b] = bj
-        for k in range(indptr[j], indptr[j + 1]):
+        k = indptr[j]
+        end = indptr[j + 1]
+        # the first group of eight also writes the bias: one pass less
+        if k + 8 <= end:
+            w0 = values[k]
+            w1 = values[k + 1]
+            w2 = values[k + 2]
+            w3 = values[k + 3]
+            w4 = values[k + 4]
+            w5 = values[k + 5]
+            w6 = values[k + 6]
+            w7 = values[k + 7]
+            s0 = a_in[indices[k]]
+            s1 = a_in[indices[k + 1]]
+            s2 = a_in[indices[k + 2]]
+            s3 = a_in[indices[k + 3]]
+            s4 = a_in[indices[k + 4]]
+            s5 = a_in[indices[k + 5]]
+            s6 = a_in[indices[k + 6]]
+            s7 = a_in[indices[k + 7]]
+            for b in range(n_batch):
+                z[b] = bj + (((w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b]))
+                             + ((w4 * s4[b] + w5 * s5[b]) + (w6 * s6[b] + w7 * s7[b])))
+            k += 8
+        else:
+            for b in range(n_batch):
+                z[b] = bj
+        while k + 8 <= end:
+            w0 = values[k]
+            w1 = values[k + 1]
+            w2 = values[k + 2]
+            w3 = values[k + 3]
+            w4 = values[k + 4]
+            w5 = values[k + 5]
+            w6 = values[k + 6]
+            w7 = values[k + 7]
+            s0 = a_in[indices[k]]
+            s1 = a_in[indices[k + 1]]
+            s2 = a_in[indices[k + 2]]
+            s3 = a_in[indices[k + 3]]
+            s4 = a_in[indices[k + 4]]
+            s5 = a_in[indices[k + 5]]
+            s6 = a_in[indices[k + 6]]
+            s7 = a_in[indices[k + 7]]
+            for b in range(n_batch):
+                z[b] += (((w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b]))
+                         + ((w4 * s4[b] + w5 * s5[b]) + (w6 * s6[b] + w7 * s7[b])))
+            k += 8
+        if k + 4 <= end:
+            w0 = values[k]
+            w1 = values[k + 1]
+            w2 = values[k + 2]
+            w3 = values[k + 3]
+            s0 = a_in[indices[k]]
+            s1 = a_in[indices[k + 1]]
+            s2 = a_in[indices[k + 2]]
+            s3 = a_in[indices[k + 3]]
+            for b in range(n_batch):
+                z[b] += (w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b])
+            k += 4
+        while k < end:
             w = values[k]
             src = a_in[indices[k]]
-            for b in range(z.shape[0]):
+            for b in range(n_batch):
                 z[b] += w * src[b]
+            k += 1
         if code != IDENTITY:
             _activate_row(z, a_out[j], code, slope)
+        if drop_rate > 0:
+            a = a_out[j]
+            u = uniform[j]
+            for b in range(n_batch):
+                if u[b] < drop_rate:
+                    a[b] = 0
+                else:
+                    a[b] *= drop_scale
 
 
 @njit(parallel=True, cache=True)
@@ -192,40 +282,112 @@ def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
         values[k] += v
 
 
+@njit(inline="always")
+def _step(values, velocity, k, w, grad, lr, momentum, nesterov, decay):
+    """SGD (Nesterov) momentum step of connection ``k`` whose weight before
+    the step is ``w`` and whose data gradient is ``grad``."""
+    g = grad + decay * w
+    v = momentum * velocity[k] - lr * g
+    velocity[k] = v
+    if nesterov:
+        values[k] = w + (momentum * v - lr * g)
+    else:
+        values[k] = w + v
+
+
+@njit(inline="always")
+def _bias_step(bias, velocity, j, d, lr, momentum, nesterov):
+    """SGD step of bias ``j``; its gradient is the batch sum of ``d``."""
+    g = d.dtype.type(0)
+    for b in range(d.shape[0]):
+        g += d[b]
+    _sgd_momentum(bias, velocity, j, g, lr, momentum, nesterov)
+
+
+@njit(inline="always")
+def _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
+                nesterov, decay):
+    """Weight gradient ``d . a_in[i] + decay * w`` and SGD step of every
+    connection ``i -> j`` of output ``j``, four connections per pass over
+    ``d`` (one load of ``d`` serves four dot products)."""
+    n_batch = d.shape[0]
+    zero = d.dtype.type(0)
+    k = indptr[j]
+    end = indptr[j + 1]
+    while k + 4 <= end:
+        s0 = a_in[indices[k]]
+        s1 = a_in[indices[k + 1]]
+        s2 = a_in[indices[k + 2]]
+        s3 = a_in[indices[k + 3]]
+        g0 = zero
+        g1 = zero
+        g2 = zero
+        g3 = zero
+        for b in range(n_batch):
+            db = d[b]
+            g0 += db * s0[b]
+            g1 += db * s1[b]
+            g2 += db * s2[b]
+            g3 += db * s3[b]
+        _step(values, velocity, k, values[k], g0, lr, momentum, nesterov, decay)
+        _step(values, velocity, k + 1, values[k + 1], g1, lr, momentum, nesterov, decay)
+        _step(values, velocity, k + 2, values[k + 2], g2, lr, momentum, nesterov, decay)
+        _step(values, velocity, k + 3, values[k + 3], g3, lr, momentum, nesterov, decay)
+        k += 4
+    while k < end:
+        src = a_in[indices[k]]
+        g = zero
+        for b in range(n_batch):
+            g += d[b] * src[b]
+        _step(values, velocity, k, values[k], g, lr, momentum, nesterov, decay)
+        k += 1
+
+
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def update_first_layer(indptr, indices, values, velocity, a_in, delta_out, lr,
-                       momentum, nesterov, decay):
+def update_first_layer(indptr, indices, values, velocity, bias, bias_velocity, a_in,
+                       delta_out, lr, momentum, nesterov, decay):
     """Weight gradient and SGD step for a layer whose input needs no delta.
 
     ``grad_k = delta_out[j] . a_in[i] + decay * w_k`` for each connection
-    ``k = (i -> j)``; the step is SGD with (Nesterov) momentum.
+    ``k = (i -> j)``; the step is SGD with (Nesterov) momentum. The biases
+    (gradient: batch sum of ``delta_out[j]``) take their step too.
     """
-    n_out = delta_out.shape[0]
-    n_batch = delta_out.shape[1]
-    for j in prange(n_out):
+    for j in prange(delta_out.shape[0]):
         d = delta_out[j]
-        for k in range(indptr[j], indptr[j + 1]):
-            src = a_in[indices[k]]
-            g = lr * 0
-            for b in range(n_batch):
-                g += d[b] * src[b]
-            g += decay * values[k]
-            _sgd_momentum(values, velocity, k, g, lr, momentum, nesterov)
+        _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
+                    nesterov, decay)
+        _bias_step(bias, bias_velocity, j, d, lr, momentum, nesterov)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def backward_update(t_indptr, t_order, t_rows, values, velocity, a_in, z_in,
                     delta_out, delta_in, code, slope, keep_mask, drop_rate,
-                    drop_scale, lr, momentum, nesterov, decay):
+                    drop_scale, lr, momentum, nesterov, decay, bias_in,
+                    bias_in_velocity, first_indptr, first_indices, first_values,
+                    first_velocity, x):
     """Fused backward pass and SGD step of a layer with a hidden input.
 
     Walks connections grouped by input ``i``. For each connection
     ``k = (i -> j)`` it forms the weight gradient from ``delta_out[j]`` and
     ``a_in[i]``, adds ``w_k * delta_out[j]`` (the weight *before* its update)
-    to ``delta_in[i]`` and updates ``w_k``. Finally ``delta_in[i]`` is
+    to ``delta_in[i]`` and updates ``w_k``; four connections of an input at a
+    time share each load and store of ``delta_in[i]``. Finally ``delta_in[i]`` is
     multiplied by the activation derivative of the input layer and by the
     dropout mask that was applied to ``a_in`` (when ``drop_rate > 0``).
+
+    ``delta_in[i]`` is then complete, and the same thread uses it at once
+    (while it is in cache) for the step of the layer *below*: the bias
+    ``bias_in[i]`` and, when ``first_indptr`` is not empty (the layer below
+    is the first layer, of input ``x``, stored by output like any layer),
+    the weights of the first layer's output ``i``, as
+    :func:`update_first_layer` would. This saves a pass over memory and two
+    parallel launches per batch. Pass empty arrays when there is no first
+    layer to update here.
     """
+    fuse_first = first_indptr.shape[0] > 0
+    # typed constants: an integer literal would promote float32 math to float64
+    zero = delta_in.dtype.type(0)
+    one = delta_in.dtype.type(1)
     n_in = delta_in.shape[0]
     n_batch = delta_in.shape[1]
     for i in prange(n_in):
@@ -233,16 +395,47 @@ def backward_update(t_indptr, t_order, t_rows, values, velocity, a_in, z_in,
         for b in range(n_batch):
             acc[b] = 0
         src = a_in[i]
-        for p in range(t_indptr[i], t_indptr[i + 1]):
+        p = t_indptr[i]
+        end = t_indptr[i + 1]
+        while p + 4 <= end:
+            k0 = t_order[p]
+            k1 = t_order[p + 1]
+            k2 = t_order[p + 2]
+            k3 = t_order[p + 3]
+            d0 = delta_out[t_rows[p]]
+            d1 = delta_out[t_rows[p + 1]]
+            d2 = delta_out[t_rows[p + 2]]
+            d3 = delta_out[t_rows[p + 3]]
+            w0 = values[k0]
+            w1 = values[k1]
+            w2 = values[k2]
+            w3 = values[k3]
+            g0 = zero
+            g1 = zero
+            g2 = zero
+            g3 = zero
+            for b in range(n_batch):
+                sb = src[b]
+                g0 += d0[b] * sb
+                g1 += d1[b] * sb
+                g2 += d2[b] * sb
+                g3 += d3[b] * sb
+                acc[b] += (w0 * d0[b] + w1 * d1[b]) + (w2 * d2[b] + w3 * d3[b])
+            _step(values, velocity, k0, w0, g0, lr, momentum, nesterov, decay)
+            _step(values, velocity, k1, w1, g1, lr, momentum, nesterov, decay)
+            _step(values, velocity, k2, w2, g2, lr, momentum, nesterov, decay)
+            _step(values, velocity, k3, w3, g3, lr, momentum, nesterov, decay)
+            p += 4
+        while p < end:
             k = t_order[p]
             d = delta_out[t_rows[p]]
             w = values[k]
-            g = lr * 0
+            g = zero
             for b in range(n_batch):
                 g += d[b] * src[b]
                 acc[b] += w * d[b]
-            g += decay * w
-            _sgd_momentum(values, velocity, k, g, lr, momentum, nesterov)
+            _step(values, velocity, k, w, g, lr, momentum, nesterov, decay)
+            p += 1
         if drop_rate > 0:
             mask = keep_mask[i]
             for b in range(n_batch):
@@ -257,35 +450,51 @@ def backward_update(t_indptr, t_order, t_rows, values, velocity, a_in, z_in,
                     if mask[b] >= drop_rate:
                         fz = src[b] / drop_scale
                         if code == TANH:
-                            acc[b] *= 1 - fz * fz
+                            acc[b] *= one - fz * fz
                         else:
-                            acc[b] *= fz * (1 - fz)
+                            acc[b] *= fz * (one - fz)
                     # dropped units already have acc[b] == 0
             else:
                 _scale_by_derivative_row(acc, z_in[i], src, code, slope)
         else:
             _scale_by_derivative_row(acc, z_in[i], src, code, slope)
+        _bias_step(bias_in, bias_in_velocity, i, acc, lr, momentum, nesterov)
+        if fuse_first:
+            _update_row(first_indptr, first_indices, first_values, first_velocity,
+                        x, acc, i, lr, momentum, nesterov, decay)
 
 
-@njit(parallel=True, cache=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
 def update_bias(bias, velocity, delta_out, lr, momentum, nesterov):
-    """SGD step for the biases: gradient is the batch sum of ``delta_out``."""
-    for j in prange(bias.shape[0]):
-        d = delta_out[j]
-        g = lr * 0
-        for b in range(d.shape[0]):
-            g += d[b]
-        _sgd_momentum(bias, velocity, j, g, lr, momentum, nesterov)
+    """SGD step for the biases: gradient is the batch sum of ``delta_out``.
+
+    Serial: it serves the output layer (a few units), where a parallel launch
+    would cost more than the work.
+    """
+    for j in range(bias.shape[0]):
+        _bias_step(bias, velocity, j, delta_out[j], lr, momentum, nesterov)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def gather_dense(x, rows, out):
-    """``out[f, b] = x[rows[b], f]``: a batch of rows, transposed."""
+    """``out[f, b] = x[rows[b], f]``: a batch of rows, transposed.
+
+    Tiles of 16 samples x 64 features: the 64 output rows being written stay
+    in L1 and each sample row is read sequentially; a task owns 16 whole
+    columns (one 64-byte line of each output row), so threads never write
+    to the same cache line.
+    """
     n_features = x.shape[1]
-    for b in range(rows.shape[0]):
-        r = rows[b]
-        for f in range(n_features):
-            out[f, b] = x[r, f]
+    n_batch = rows.shape[0]
+    for blk in prange((n_batch + 15) // 16):
+        b0 = blk * 16
+        b1 = min(b0 + 16, n_batch)
+        for f0 in range(0, n_features, 64):
+            f1 = min(f0 + 64, n_features)
+            for b in range(b0, b1):
+                src = x[rows[b]]
+                for f in range(f0, f1):
+                    out[f, b] = src[f]
 
 
 @njit(cache=True)
@@ -305,23 +514,16 @@ def gather_labels(y, rows, out):
 
 
 @njit(cache=True)
-def transpose_order(indptr, indices, n_in):
-    """Group connections by input with a counting sort, O(nnz).
-
-    Returns ``t_indptr`` (n_in + 1), ``t_order`` (position of each connection
-    in the output-grouped arrays) and ``t_rows`` (its output neuron). Within
-    one input the connections keep their output order.
-    """
+def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows):
     nnz = indices.shape[0]
+    n_in = t_indptr.shape[0] - 1
     n_out = indptr.shape[0] - 1
-    t_indptr = np.zeros(n_in + 1, dtype=np.int64)
+    t_indptr[:] = 0
     for k in range(nnz):
         t_indptr[indices[k] + 1] += 1
     for i in range(n_in):
         t_indptr[i + 1] += t_indptr[i]
     fill = t_indptr[:-1].copy()
-    t_order = np.empty(nnz, dtype=np.int64)
-    t_rows = np.empty(nnz, dtype=np.int32)
     for j in range(n_out):
         for k in range(indptr[j], indptr[j + 1]):
             i = indices[k]
@@ -329,7 +531,241 @@ def transpose_order(indptr, indices, n_in):
             t_order[p] = k
             t_rows[p] = j
             fill[i] = p + 1
+
+
+def transpose_order(indptr, indices, n_in):
+    """Group connections by input with a counting sort, O(nnz).
+
+    Returns ``t_indptr`` (int64, n_in + 1), ``t_order`` (position of each
+    connection in the output-grouped arrays; int32 while positions fit, else
+    int64) and ``t_rows`` (int32, its output neuron). Within one input the
+    connections keep their output order.
+    """
+    nnz = indices.shape[0]
+    t_indptr = np.empty(n_in + 1, dtype=np.int64)
+    t_order = np.empty(nnz, dtype=index_dtype(nnz))
+    t_rows = np.empty(nnz, dtype=np.int32)
+    _transpose_fill(indptr, indices, t_indptr, t_order, t_rows)
     return t_indptr, t_order, t_rows
+
+
+def index_dtype(n):
+    """Smallest of int32/int64 that can hold positions ``0 .. n - 1``."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
+# -- topology changes (prune, regrow) ---------------------------------------
+# Keys: a connection (input i -> output j) of a layer with n_in inputs has key
+# j * n_in + i (int64); output-grouped storage with sorted inputs is ascending
+# key order.
+
+
+@njit(cache=True)
+def prune_compact(indptr, indices, values, velocity, pos_threshold, pos_ties,
+                  neg_threshold, neg_ties):
+    """Drop the connections a prune selects, in place, in one pass, O(nnz).
+
+    Removed: weights ``0 <= w < pos_threshold``, plus the first ``pos_ties``
+    (in storage order) equal to ``pos_threshold``; weights
+    ``neg_threshold < w < 0``, plus the first ``neg_ties`` equal to
+    ``neg_threshold``. The survivors move to the front of ``indices``,
+    ``values`` and ``velocity`` (same order), ``indptr`` is rewritten; returns
+    their number.
+    """
+    n_out = indptr.shape[0] - 1
+    q = 0
+    start = indptr[0]
+    for j in range(n_out):
+        end = indptr[j + 1]
+        for k in range(start, end):
+            w = values[k]
+            if w >= 0:
+                if w < pos_threshold:
+                    continue
+                if w == pos_threshold and pos_ties > 0:
+                    pos_ties -= 1
+                    continue
+            else:
+                if w > neg_threshold:
+                    continue
+                if w == neg_threshold and neg_ties > 0:
+                    neg_ties -= 1
+                    continue
+            indices[q] = indices[k]
+            values[q] = w
+            velocity[q] = velocity[k]
+            q += 1
+        start = end
+        indptr[j + 1] = q
+    return q
+
+
+@njit(cache=True)
+def free_candidates_csr(candidates, indptr, indices, n_in):
+    """Distinct ``candidates`` (sorted keys) that are not connections of the
+    layer ``(indptr, indices)``; each is looked up by binary search in its
+    output's sorted inputs. Returns them sorted."""
+    out = np.empty(candidates.shape[0], dtype=np.int64)
+    q = 0
+    previous = -1
+    for c in range(candidates.shape[0]):
+        key = candidates[c]
+        if key == previous:
+            continue
+        previous = key
+        j = key // n_in
+        i = key - j * n_in
+        lo = indptr[j]
+        hi = indptr[j + 1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if indices[mid] < i:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < indptr[j + 1] and indices[lo] == i:
+            continue
+        out[q] = key
+        q += 1
+    return out[:q].copy()
+
+
+@njit(cache=True)
+def free_candidates_sorted(candidates, taken):
+    """Distinct sorted ``candidates`` that are not in the sorted ``taken``."""
+    out = np.empty(candidates.shape[0], dtype=np.int64)
+    q = 0
+    t = 0
+    previous = -1
+    for c in range(candidates.shape[0]):
+        key = candidates[c]
+        if key == previous:
+            continue
+        previous = key
+        while t < taken.shape[0] and taken[t] < key:
+            t += 1
+        if t < taken.shape[0] and taken[t] == key:
+            continue
+        out[q] = key
+        q += 1
+    return out[:q].copy()
+
+
+@njit(cache=True)
+def union_sorted(a, b):
+    """Union of two sorted arrays of distinct keys, sorted."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+    p = 0
+    q = 0
+    n = 0
+    while p < a.shape[0] and q < b.shape[0]:
+        if a[p] < b[q]:
+            out[n] = a[p]
+            p += 1
+        elif b[q] < a[p]:
+            out[n] = b[q]
+            q += 1
+        else:
+            out[n] = a[p]
+            p += 1
+            q += 1
+        n += 1
+    while p < a.shape[0]:
+        out[n] = a[p]
+        p += 1
+        n += 1
+    while q < b.shape[0]:
+        out[n] = b[q]
+        q += 1
+        n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True)
+def free_keys_csr(indptr, indices, n_in):
+    """Every key that is not a connection of the layer, sorted."""
+    n_out = indptr.shape[0] - 1
+    out = np.empty(n_out * n_in - indices.shape[0], dtype=np.int64)
+    q = 0
+    for j in range(n_out):
+        base = j * n_in
+        k = indptr[j]
+        end = indptr[j + 1]
+        for i in range(n_in):
+            if k < end and indices[k] == i:
+                k += 1
+            else:
+                out[q] = base + i
+                q += 1
+    return out
+
+
+@njit(cache=True)
+def free_keys_sorted(taken, n_total):
+    """Every key in ``[0, n_total)`` not in the sorted ``taken``."""
+    out = np.empty(n_total - taken.shape[0], dtype=np.int64)
+    q = 0
+    t = 0
+    for key in range(n_total):
+        if t < taken.shape[0] and taken[t] == key:
+            t += 1
+        else:
+            out[q] = key
+            q += 1
+    return out
+
+
+@njit(cache=True)
+def insert_connections(indptr, indices, values, velocity, new_keys, new_values, n_in,
+                       out_indptr, out_indices, out_values, out_velocity):
+    """Merge new connections (sorted keys, none present) into the layer.
+
+    Writes the merged layer to the ``out_*`` arrays (allocated by the caller,
+    ``nnz + len(new_keys)`` long, so NumPy can back them with huge pages): new
+    connections get ``new_values`` and zero velocity, existing ones keep
+    theirs. O(nnz + new).
+    """
+    n_out = indptr.shape[0] - 1
+    q = 0
+    c = 0
+    out_indptr[0] = 0
+    for j in range(n_out):
+        k = indptr[j]
+        end = indptr[j + 1]
+        limit = (j + 1) * n_in
+        while c < new_keys.shape[0] and new_keys[c] < limit:
+            i = new_keys[c] - j * n_in
+            while k < end and indices[k] < i:
+                out_indices[q] = indices[k]
+                out_values[q] = values[k]
+                out_velocity[q] = velocity[k]
+                q += 1
+                k += 1
+            out_indices[q] = i
+            out_values[q] = new_values[c]
+            out_velocity[q] = 0
+            q += 1
+            c += 1
+        while k < end:
+            out_indices[q] = indices[k]
+            out_values[q] = values[k]
+            out_velocity[q] = velocity[k]
+            q += 1
+            k += 1
+        out_indptr[j + 1] = q
+
+
+@njit(cache=True)
+def keys_to_csr(keys, n_in, indptr, indices):
+    """Fill ``indptr`` (n_out + 1) and ``indices`` (len(keys)) from sorted
+    distinct keys."""
+    indptr[:] = 0
+    for c in range(keys.shape[0]):
+        j = keys[c] // n_in
+        indptr[j + 1] += 1
+        indices[c] = keys[c] - j * n_in
+    for j in range(indptr.shape[0] - 1):
+        indptr[j + 1] += indptr[j]
 
 
 @njit(cache=True)

@@ -25,10 +25,26 @@ ALLRELU_SLOPE = 0.6
 
 # Upper bound on the activation workspace used by prediction.
 _PREDICT_WORKSPACE_BYTES = 256 * 2**20
+# Samples per prediction chunk: the input activations of a 1000-unit layer
+# then stay in L2 (see benchmarks/kernels.py: GFLOP/s peak at batch 128-256).
+_PREDICT_CHUNK = 256
 
-# numba's default "workqueue" threading layer must not be entered by two
-# Python threads at once; kernels run under this lock.
+# Kernels run under this lock: numba's "workqueue" threading layer (the
+# fallback when neither omp nor tbb is available) must not be entered by two
+# Python threads at once, and the prediction workspaces are shared.
 _KERNEL_LOCK = threading.RLock()
+
+
+def _aligned_empty(n, dtype, align=64):
+    """Uninitialised 1-D array whose data starts on an ``align``-byte
+    boundary. NumPy only guarantees 16 bytes; a feature row of a workspace
+    (batch size a multiple of 16 floats) then starts on a cache line, so each
+    64-byte vector load touches one line instead of two (measured: forward
+    kernel +40% at batch 128)."""
+    itemsize = np.dtype(dtype).itemsize
+    buf = np.empty(n + align // itemsize, dtype=dtype)
+    offset = (-buf.ctypes.data % align) // itemsize
+    return buf[offset:offset + n]
 
 
 def hidden_activation_codes(activation, n_hidden):
@@ -151,27 +167,58 @@ class SparseMLP:
         dt = self.dtype
         sizes = self.layer_sizes
         hidden = sizes[1:-1]
-        ws = {"key": key, "x": np.empty(sizes[0] * batch_size, dt)}
-        ws["a"] = [np.empty(n * batch_size, dt) for n in hidden]
+        empty = _aligned_empty
+        ws = {"key": key, "x": empty(sizes[0] * batch_size, dt)}
+        ws["a"] = [empty(n * batch_size, dt) for n in hidden]
         # z is only kept apart from a where f(z) does not reveal the sign of z
-        ws["z"] = [np.empty(n * batch_size, dt)
+        ws["z"] = [empty(n * batch_size, dt)
                    if code == K.LEAKY_RELU and slope < 0 else ws["a"][l]
                    for l, (n, (code, slope)) in enumerate(zip(hidden, self.hidden_codes))]
-        ws["out"] = np.empty(sizes[-1] * batch_size, dt)
+        ws["out"] = empty(sizes[-1] * batch_size, dt)
         if training:
             widest = max(hidden + (sizes[-1],))
             # deltas ping-pong between two buffers as backprop walks down
-            ws["delta"] = [np.empty(widest * batch_size, dt) for _ in range(2)]
-            ws["proba"] = np.empty(sizes[-1] * batch_size, dt)
-            ws["keep"] = ([np.empty(n * batch_size, dt) for n in hidden]
+            ws["delta"] = [empty(widest * batch_size, dt) for _ in range(2)]
+            ws["proba"] = empty(sizes[-1] * batch_size, dt)
+            ws["keep"] = ([empty(n * batch_size, dt) for n in hidden]
                           if dropout > 0 else None)
-            ws["weight"] = np.empty(batch_size, dt)
-            if self.output == "softmax":
-                ws["y"] = np.empty(batch_size, np.int32)
-            else:
-                ws["y"] = np.empty(sizes[-1] * batch_size, dt)
+            # regression targets of a batch, feature-major (class labels and
+            # sample weights are sliced from per-epoch permuted copies)
+            ws["y"] = (np.empty(sizes[-1] * batch_size, dt)
+                       if self.output != "softmax" else None)
         self._workspace[training] = ws
         return ws
+
+    def _views(self, ws, nb):
+        """Views of the workspace shaped for a batch of ``nb`` samples,
+        feature-major; built once per batch size and cached."""
+        cache = ws.setdefault("views", {})
+        views = cache.get(nb)
+        if views is not None:
+            return views
+        sizes = self.layer_sizes
+
+        def view(buf, n):
+            return buf[: n * nb].reshape(n, nb)
+
+        views = {
+            "x": view(ws["x"], sizes[0]),
+            "a": [view(buf, n) for buf, n in zip(ws["a"], sizes[1:-1])],
+            "z": [view(buf, n) for buf, n in zip(ws["z"], sizes[1:-1])],
+            "out": view(ws["out"], sizes[-1]),
+        }
+        if "delta" in ws:
+            n_layers = len(sizes) - 1
+            # delta of the units of layer u (1 .. n_layers); consecutive
+            # layers alternate between the two buffers
+            views["delta"] = [None] + [view(ws["delta"][(n_layers - u) % 2], sizes[u])
+                                       for u in range(1, n_layers + 1)]
+            views["proba"] = view(ws["proba"], sizes[-1])
+            views["keep"] = ([view(buf, n) for buf, n in zip(ws["keep"], sizes[1:-1])]
+                             if ws["keep"] is not None else None)
+            views["y"] = view(ws["y"], sizes[-1]) if ws["y"] is not None else None
+        cache[nb] = views
+        return views
 
     # -- passes -----------------------------------------------------------
     def _load_inputs(self, X, rows, xb):
@@ -180,27 +227,63 @@ class SparseMLP:
         else:
             K.gather_dense(X, rows, xb)
 
-    def _forward(self, ws, xb, nb, dropout=0.0, rng=None):
-        """Forward pass of ``nb`` samples; returns the output pre-activation."""
+    def _forward_calls(self, views, dropout=0.0):
+        """The kernel calls of a forward pass, as ``(kernel, args)`` pairs
+        (the layers' arrays do not change within an epoch or a predict)."""
         dt = self.dtype.type
-        a_in = xb
+        no_mask = np.empty((0, 0), self.dtype)
+        rate = dt(dropout)
+        scale = dt(1.0 / (1.0 - dropout))
+        calls = []
+        a_in = views["x"]
         for l, layer in enumerate(self.layers[:-1]):
-            n = layer.n_out
             code, slope = self.hidden_codes[l]
-            z = ws["z"][l][: n * nb].reshape(n, nb)
-            a = ws["a"][l][: n * nb].reshape(n, nb)
-            K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
-                             a_in, z, a, code, dt(slope))
-            if dropout > 0:
-                keep = ws["keep"][l][: n * nb].reshape(n, nb)
-                rng.random(out=keep, dtype=self.dtype)
-                K.apply_dropout(a, keep, dt(dropout), dt(1.0 / (1.0 - dropout)))
-            a_in = a
+            keep = views["keep"][l] if dropout > 0 else no_mask
+            calls.append((K.sparse_forward, (
+                layer.indptr, layer.indices, layer.values, layer.bias, a_in,
+                views["z"][l], views["a"][l], code, dt(slope), keep, rate, scale)))
+            a_in = views["a"][l]
         last = self.layers[-1]
-        out = ws["out"][: last.n_out * nb].reshape(last.n_out, nb)
-        K.sparse_forward(last.indptr, last.indices, last.values, last.bias,
-                         a_in, out, out, K.IDENTITY, dt(0))
-        return out
+        calls.append((K.sparse_forward, (
+            last.indptr, last.indices, last.values, last.bias, a_in, views["out"],
+            views["out"], K.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
+        return calls
+
+    def _backward_calls(self, views, nb, lr, mom, nesterov, alpha, dropout):
+        """The kernel calls of a backward pass and SGD step (see
+        :func:`~sklearn_set._kernels.backward_update` for the fusion)."""
+        dt = self.dtype.type
+        decay = dt(alpha / nb)
+        rate = dt(dropout)
+        scale = dt(1.0 / (1.0 - dropout))
+        no_mask = np.empty((0, 0), self.dtype)
+        first = self.layers[0]
+        no_first = (np.empty(0, first.indptr.dtype), np.empty(0, first.indices.dtype),
+                    np.empty(0, self.dtype), np.empty(0, self.dtype))
+        n_layers = len(self.layers)
+        last = self.layers[-1]
+        if n_layers == 1:
+            return [(K.update_first_layer, (
+                first.indptr, first.indices, first.values, first.velocity, first.bias,
+                first.bias_velocity, views["x"], views["delta"][1], lr, mom,
+                nesterov, decay))]
+        # the output delta's buffer is reused two layers down: its bias first
+        calls = [(K.update_bias, (last.bias, last.bias_velocity, views["delta"][n_layers],
+                                  lr, mom, nesterov))]
+        for l in range(n_layers - 1, 0, -1):
+            layer = self.layers[l]
+            below = self.layers[l - 1]
+            code, slope = self.hidden_codes[l - 1]
+            keep = views["keep"][l - 1] if dropout > 0 else no_mask
+            fused = ((first.indptr, first.indices, first.values, first.velocity)
+                     if l == 1 else no_first)
+            calls.append((K.backward_update, (
+                layer.t_indptr, layer.t_order, layer.t_rows, layer.values,
+                layer.velocity, views["a"][l - 1], views["z"][l - 1],
+                views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
+                rate, scale, lr, mom, nesterov, decay, below.bias,
+                below.bias_velocity) + fused + (views["x"],)))
+        return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,
                     momentum, nesterov, alpha, dropout, shuffle, rng):
@@ -219,59 +302,50 @@ class SparseMLP:
         n_samples = X.shape[0]
         dt = self.dtype.type
         lr, mom = dt(learning_rate), dt(momentum)
-        drop_rate = dt(dropout)
-        drop_scale = dt(1.0 / (1.0 - dropout))
-        no_mask = np.empty((0, 0), self.dtype)
         batch_size = min(batch_size, n_samples)
         ws = self._buffers(batch_size, True, dropout)
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         order = order.astype(np.int64)
-        n_out = self.layer_sizes[-1]
+        softmax = self.output == "softmax"
+        # labels and weights in batch order once per epoch: each batch is then
+        # a contiguous slice, no gather call
+        weight_all = np.ascontiguousarray(sample_weight[order])
+        y_all = np.ascontiguousarray(y[order]) if softmax else None
+        plans = {}
         total_loss = 0.0
         for start in range(0, n_samples, batch_size):
             rows = order[start:start + batch_size]
             nb = rows.shape[0]
-            xb = ws["x"][: self.layer_sizes[0] * nb].reshape(self.layer_sizes[0], nb)
-            self._load_inputs(X, rows, xb)
-            weight = ws["weight"][:nb]
-            K.gather_labels(sample_weight, rows, weight)
-            out = self._forward(ws, xb, nb, dropout, rng)
-            delta = ws["delta"][0][: n_out * nb].reshape(n_out, nb)
-            if self.output == "softmax":
-                yb = ws["y"][:nb]
-                K.gather_labels(y, rows, yb)
-                proba = ws["proba"][: n_out * nb].reshape(n_out, nb)
-                loss = K.softmax_cross_entropy(out, yb, weight, proba, delta)
+            plan = plans.get(nb)
+            if plan is None:
+                views = self._views(ws, nb)
+                plan = plans[nb] = (
+                    views, self._forward_calls(views, dropout),
+                    self._backward_calls(views, nb, lr, mom, nesterov, alpha, dropout))
+            views, forward, backward = plan
+            self._load_inputs(X, rows, views["x"])
+            if dropout > 0:
+                # one uniform draw per hidden layer, in layer order
+                for keep in views["keep"]:
+                    rng.random(out=keep, dtype=self.dtype)
+            for kernel, args in forward:
+                kernel(*args)
+            out = views["out"]
+            delta = views["delta"][-1]
+            weight = weight_all[start:start + nb]
+            if softmax:
+                loss = K.softmax_cross_entropy(out, y_all[start:start + nb], weight,
+                                               views["proba"], delta)
             else:
-                yb = ws["y"][: n_out * nb].reshape(n_out, nb)
+                yb = views["y"]
                 K.gather_dense(y, rows, yb)
                 loss = K.squared_error(out, yb, weight, delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss} at sample {start} of the epoch")
             total_loss += loss * nb
-            decay = dt(alpha / nb)
-            current = 0
-            for l in range(len(self.layers) - 1, 0, -1):
-                layer = self.layers[l]
-                n_in = layer.n_in
-                code, slope = self.hidden_codes[l - 1]
-                a_in = ws["a"][l - 1][: n_in * nb].reshape(n_in, nb)
-                z_in = ws["z"][l - 1][: n_in * nb].reshape(n_in, nb)
-                current = 1 - current
-                delta_in = ws["delta"][current][: n_in * nb].reshape(n_in, nb)
-                keep = (ws["keep"][l - 1][: n_in * nb].reshape(n_in, nb)
-                        if dropout > 0 else no_mask)
-                K.update_bias(layer.bias, layer.bias_velocity, delta, lr, mom, nesterov)
-                K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
-                                  layer.values, layer.velocity, a_in, z_in, delta,
-                                  delta_in, code, dt(slope), keep, drop_rate,
-                                  drop_scale, lr, mom, nesterov, decay)
-                delta = delta_in
-            first = self.layers[0]
-            K.update_bias(first.bias, first.bias_velocity, delta, lr, mom, nesterov)
-            K.update_first_layer(first.indptr, first.indices, first.values,
-                                 first.velocity, xb, delta, lr, mom, nesterov, decay)
+            for kernel, args in backward:
+                kernel(*args)
         penalty = sum(float(np.dot(layer.values, layer.values)) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):
@@ -284,15 +358,23 @@ class SparseMLP:
         n_samples = X.shape[0]
         widest = max(self.layer_sizes)
         per_sample = widest * self.dtype.itemsize * 3
-        chunk = int(max(1, min(1024, _PREDICT_WORKSPACE_BYTES // per_sample, n_samples)))
+        chunk = int(max(1, min(_PREDICT_CHUNK, _PREDICT_WORKSPACE_BYTES // per_sample,
+                               n_samples)))
         ws = self._buffers(chunk, False, 0.0)
         result = np.empty((n_samples, self.layer_sizes[-1]), dtype=self.dtype)
+        plans = {}
         for start in range(0, n_samples, chunk):
             rows = np.arange(start, min(start + chunk, n_samples), dtype=np.int64)
             nb = rows.shape[0]
-            xb = ws["x"][: self.layer_sizes[0] * nb].reshape(self.layer_sizes[0], nb)
-            self._load_inputs(X, rows, xb)
-            out = self._forward(ws, xb, nb)
+            plan = plans.get(nb)
+            if plan is None:
+                views = self._views(ws, nb)
+                plan = plans[nb] = (views, self._forward_calls(views))
+            views, forward = plan
+            self._load_inputs(X, rows, views["x"])
+            for kernel, args in forward:
+                kernel(*args)
+            out = views["out"]
             if self.output == "softmax":
                 K.softmax_inplace(out)
             result[start:start + nb] = out.T

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import _kernels as K
 from ._kernels import input_strength, transpose_order
 
 # Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
@@ -22,10 +23,12 @@ from ._kernels import input_strength, transpose_order
 NEW_WEIGHT_SCALE = 0.1
 
 
-def bytes_per_connection(dtype):
+def bytes_per_connection(dtype, n_connections=0):
     """Memory a connection costs: its input id (int32), weight and velocity
-    (dtype), and its by-input permutation entry (int64 position, int32 row)."""
-    return 4 + 2 * np.dtype(dtype).itemsize + 8 + 4
+    (dtype), and its by-input permutation entry (position: int32, or int64 in
+    a layer of 2**31 connections or more; output row: int32)."""
+    position = np.dtype(K.index_dtype(n_connections)).itemsize
+    return 4 + 2 * np.dtype(dtype).itemsize + position + 4
 
 
 def erdos_renyi_allocation(layer_shapes, sparsity):
@@ -102,33 +105,48 @@ def sample_free_keys(taken, n_total, n_new, rng):
 
     Returns the keys sorted.
     """
-    n_free = n_total - taken.shape[0]
+    return _sample_free(
+        n_total, taken.shape[0], n_new, rng,
+        lambda: K.free_keys_sorted(taken, n_total),
+        lambda candidates: K.free_candidates_sorted(candidates, taken))
+
+
+def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
+    """Uniform sample of ``n_new`` distinct free keys, sorted.
+
+    ``enumerate_free()`` lists every free key; ``drop_taken(c)`` keeps the
+    distinct free keys of a sorted candidate array.
+    """
+    n_free = n_total - n_taken
     if n_new > n_free:
         raise ValueError(f"cannot place {n_new} connections in {n_free} free positions")
     if n_new == 0:
         return np.empty(0, dtype=np.int64)
-    if n_total <= 4 * (taken.shape[0] + n_new):
+    if n_total <= 4 * (n_taken + n_new):
         # Dense enough to enumerate the free positions: O(n_total) = O(nnz).
-        free_mask = np.ones(n_total, dtype=bool)
-        free_mask[taken] = False
-        free = np.flatnonzero(free_mask)
+        free = enumerate_free()
         chosen = rng.choice(free.shape[0], size=n_new, replace=False)
-        return np.sort(free[chosen]).astype(np.int64)
-    # Sparse: rejection sampling. Over half the positions are free here, so
-    # each round keeps most candidates.
+        return np.sort(free[chosen])
+    # Sparse: rejection sampling. Over half the positions are free here. Each
+    # round draws enough that it very likely suffices (the mean plus six
+    # standard deviations of the binomial number of hits), so the surplus to
+    # discard stays small.
     found = np.empty(0, dtype=np.int64)
+    p_free = n_free / n_total
     while found.shape[0] < n_new:
         missing = n_new - found.shape[0]
-        n_draw = int(missing * 1.25 * n_total / n_free) + 16
-        cand = np.unique(rng.integers(0, n_total, size=n_draw, dtype=np.int64))
-        if taken.shape[0]:
-            pos = np.searchsorted(taken, cand)
-            pos[pos == taken.shape[0]] = 0
-            cand = cand[taken[pos] != cand]
-        found = np.union1d(found, cand)
-    if found.shape[0] > n_new:
+        n_draw = int((missing + 6 * math.sqrt(missing) + 16) / p_free)
+        cand = rng.integers(0, n_total, size=n_draw, dtype=np.int64)
+        cand.sort()
+        cand = drop_taken(cand)
+        found = cand if found.shape[0] == 0 else K.union_sorted(found, cand)
+        del cand
+    surplus = found.shape[0] - n_new
+    if surplus:
         # a uniform subset of a uniform set is uniform
-        found = np.sort(rng.choice(found, size=n_new, replace=False))
+        keep = np.ones(found.shape[0], dtype=bool)
+        keep[rng.choice(found.shape[0], size=surplus, replace=False)] = False
+        found = found[keep]
     return found
 
 
@@ -157,8 +175,12 @@ class SparseLayer:
     indices : int32 (nnz,), input id of each connection
     values, velocity : dtype (nnz,)
     bias, bias_velocity : dtype (n_out,)
-    t_indptr, t_order, t_rows : by-input view of the connections, rebuilt by
-        :meth:`refresh_transpose` whenever the topology changes.
+    t_indptr, t_order, t_rows : by-input view of the connections (see
+        :func:`~sklearn_set._kernels.transpose_order`), built on first use
+        and dropped whenever the topology changes. Only layers with a hidden
+        input need it (the backward pass of the first layer walks by output),
+        so the first layer never pays its 8 bytes per connection; neither do
+        copies (snapshots) nor pickles until they train again.
     init_bound : float, the Glorot bound used at initialisation.
     """
 
@@ -173,7 +195,35 @@ class SparseLayer:
         self.bias = bias
         self.bias_velocity = bias_velocity
         self.init_bound = float(init_bound)
-        self.refresh_transpose()
+        self._by_input = None
+
+    @property
+    def t_indptr(self):
+        return self._transpose()[0]
+
+    @property
+    def t_order(self):
+        return self._transpose()[1]
+
+    @property
+    def t_rows(self):
+        return self._transpose()[2]
+
+    def _transpose(self):
+        if self._by_input is None:
+            self._by_input = transpose_order(self.indptr, self.indices, self.n_in)
+        return self._by_input
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_by_input"] = None  # rebuilt on demand: smaller pickles
+        return state
+
+    def __setstate__(self, state):
+        for stale in ("t_indptr", "t_order", "t_rows"):  # older pickles
+            state.pop(stale, None)
+        state.setdefault("_by_input", None)
+        self.__dict__.update(state)
 
     @classmethod
     def random(cls, n_in, n_out, n_connections, rng, *, activation_code, dtype):
@@ -183,7 +233,10 @@ class SparseLayer:
         bound = glorot_bound(n_in, n_out, n_connections, activation_code)
         values = _uniform(rng, keys.shape[0], bound, dtype)
         bias = np.zeros(n_out, dtype=dtype)
-        indptr, indices = _keys_to_csr(keys, n_in, n_out)
+        indptr = np.empty(n_out + 1, dtype=np.int64)
+        indices = np.empty(keys.shape[0], dtype=np.int32)
+        K.keys_to_csr(keys, n_in, indptr, indices)
+        del keys
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
 
@@ -196,40 +249,45 @@ class SparseLayer:
         return self.n_in * self.n_out
 
     def keys(self):
+        """The int64 key of every connection, ascending (8 bytes each: not
+        used by training, prune or regrow)."""
         rows = np.repeat(np.arange(self.n_out, dtype=np.int64), np.diff(self.indptr))
         return rows * self.n_in + self.indices
 
     def refresh_transpose(self):
-        self.t_indptr, self.t_order, self.t_rows = transpose_order(
-            self.indptr, self.indices, self.n_in)
+        """Drop the by-input view (rebuilt on next use): call it after
+        changing ``indptr``/``indices`` by hand."""
+        self._by_input = None
 
     def prune(self, zeta):
         """Remove the fraction ``zeta`` of non-negative weights closest to zero
         and the fraction ``zeta`` of negative weights closest to zero.
 
-        Returns the number of connections removed. The by-input view is stale
-        until :meth:`regrow` (or :meth:`refresh_transpose`) runs.
+        Returns the number of connections removed. Time O(nnz),
+        memory O(nnz) in float copies of the weights (no index arrays).
         """
         values = self.values
-        positive = np.flatnonzero(values >= 0)
-        negative = np.flatnonzero(values < 0)
+        positive = values[values >= 0]
+        negative = values[values < 0]
         n_pos = int(zeta * positive.shape[0])
         n_neg = int(zeta * negative.shape[0])
         if n_pos + n_neg == 0:
             return 0
-        keep = np.ones(values.shape[0], dtype=bool)
-        if n_pos:
-            part = np.argpartition(values[positive], n_pos - 1)[:n_pos]
-            keep[positive[part]] = False
-        if n_neg:
-            part = np.argpartition(-values[negative], n_neg - 1)[:n_neg]
-            keep[negative[part]] = False
-        rows = np.repeat(np.arange(self.n_out), np.diff(self.indptr))
-        self.indptr = np.zeros(self.n_out + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[keep], minlength=self.n_out), out=self.indptr[1:])
-        self.indices = self.indices[keep]
-        self.values = self.values[keep]
-        self.velocity = self.velocity[keep]
+        # the n-th smallest non-negative weight and the n-th largest negative
+        # one; ties at a threshold are removed in storage order
+        pos_threshold, pos_ties = _threshold(positive, n_pos)
+        del positive
+        neg_threshold, neg_ties = _threshold(-negative, n_neg)
+        del negative
+        self._by_input = None
+        dt = values.dtype.type
+        # in place: the arrays are the layer's own (copies never share them)
+        n_keep = K.prune_compact(self.indptr, self.indices, values, self.velocity,
+                                 dt(pos_threshold), pos_ties, dt(-neg_threshold), neg_ties)
+        # prefixes for now; regrow writes fresh arrays (or compacts them)
+        self.indices = self.indices[:n_keep]
+        self.values = values[:n_keep]
+        self.velocity = self.velocity[:n_keep]
         return n_pos + n_neg
 
     def regrow(self, n_new, rng):
@@ -238,18 +296,36 @@ class SparseLayer:
         New weights are uniform in +-(NEW_WEIGHT_SCALE * init_bound), their
         velocity zero; existing connections keep weight and velocity.
         Returns the number actually added (capped by the free positions).
+        Time O((nnz + n_new) log), memory O(nnz + n_new), no key per
+        existing connection.
         """
-        taken = self.keys()
-        n_new = int(min(n_new, self.size - taken.shape[0]))
-        new_keys = sample_free_keys(taken, self.size, n_new, rng)
+        nnz = self.n_connections
+        n_new = int(max(0, min(n_new, self.size - nnz)))
+        indptr, indices, n_in = self.indptr, self.indices, self.n_in
+        new_keys = _sample_free(
+            self.size, nnz, n_new, rng,
+            lambda: K.free_keys_csr(indptr, indices, n_in),
+            lambda candidates: K.free_candidates_csr(candidates, indptr, indices, n_in))
+        self._by_input = None
         if n_new:
-            at = np.searchsorted(taken, new_keys)
             new_values = _uniform(rng, n_new, NEW_WEIGHT_SCALE * self.init_bound,
                                   self.values.dtype)
-            keys = np.insert(taken, at, new_keys)
-            self.values = np.insert(self.values, at, new_values)
-            self.velocity = np.insert(self.velocity, at, 0)
-            self.indptr, self.indices = _keys_to_csr(keys, self.n_in, self.n_out)
+            # outputs allocated by NumPy (huge pages for large arrays, which
+            # the kernels' random accesses need); the old arrays go after
+            total = nnz + n_new
+            out = (np.empty(self.n_out + 1, dtype=np.int64),
+                   np.empty(total, dtype=np.int32),
+                   np.empty(total, dtype=self.values.dtype),
+                   np.empty(total, dtype=self.velocity.dtype))
+            K.insert_connections(indptr, indices, self.values, self.velocity, new_keys,
+                                 new_values, n_in, *out)
+            del new_keys, new_values, indptr, indices
+            self.indptr, self.indices, self.values, self.velocity = out
+        elif self.indices.base is not None:
+            # pruned and nothing regrown: drop the prefixes' unused tails
+            self.indices = self.indices.copy()
+            self.values = self.values.copy()
+            self.velocity = self.velocity.copy()
         self.refresh_transpose()
         return n_new
 
@@ -263,11 +339,16 @@ class SparseLayer:
                            self.bias_velocity.copy(), self.init_bound)
 
 
-def _keys_to_csr(keys, n_in, n_out):
-    rows = keys // n_in
-    indptr = np.zeros(n_out + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_out), out=indptr[1:])
-    return indptr, (keys - rows * n_in).astype(np.int32)
+def _threshold(x, n):
+    """The ``n``-th smallest entry of ``x`` (n >= 1) and how many entries
+    equal to it are among the ``n`` smallest; ``(0, 0)`` (select nothing)
+    when ``n == 0``. Reorders ``x`` in place."""
+    if n == 0:
+        return 0.0, 0
+    x.partition(n - 1)
+    threshold = x[n - 1]
+    n_below = int(np.count_nonzero(x[: n - 1] < threshold))
+    return threshold, n - n_below
 
 
 def _uniform(rng, n, bound, dtype):

@@ -253,3 +253,63 @@ def test_gather_csr_matches_dense(index_dtype):
     dense = np.empty((9, 5), dtype=np.float32)
     K.gather_dense(X.toarray(), rows, dense)
     np.testing.assert_array_equal(dense, out)
+
+
+def test_gather_dense_many_features():
+    """Feature blocks of 16 with a partial last block."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(50, 37)).astype(np.float32)
+    rows = rng.integers(0, 50, size=19).astype(np.int64)
+    out = np.empty((37, 19), dtype=np.float32)
+    K.gather_dense(x, rows, out)
+    np.testing.assert_array_equal(out, x[rows].T)
+
+
+def test_forward_dropout_matches_apply_dropout():
+    rng = np.random.default_rng(4)
+    net = make_net("tanh", "softmax", (6, 9, 3), 0.5, 4, np.float32)
+    layer = net.layers[0]
+    a_in = rng.normal(size=(6, 13)).astype(np.float32)
+    u = rng.random((9, 13)).astype(np.float32)
+    rate, scale = np.float32(0.3), np.float32(1 / 0.7)
+    no_mask = np.empty((0, 0), np.float32)
+    z1, a1 = np.empty((9, 13), np.float32), np.empty((9, 13), np.float32)
+    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z1, a1,
+                     K.TANH, np.float32(0), no_mask, np.float32(0), np.float32(1))
+    K.apply_dropout(a1, u, rate, scale)
+    z2, a2 = np.empty((9, 13), np.float32), np.empty((9, 13), np.float32)
+    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z2, a2,
+                     K.TANH, np.float32(0), u, rate, scale)
+    np.testing.assert_array_equal(z1, z2)
+    np.testing.assert_array_equal(a1, a2)
+
+
+@pytest.mark.parametrize("row_length", [1, 3, 4, 7, 8, 9, 12, 13, 17, 30])
+def test_forward_and_backward_unrolled_paths(row_length):
+    """Rows whose length hits every unroll remainder (8 / 4 / 1) give the
+    dense reference's output and gradients."""
+    rng = np.random.default_rng(row_length)
+    n = 40
+    net = SparseMLP((n, n, 3), activation="relu", output="softmax", dtype=np.float64)
+    net.initialize(0.0, rng)
+    for layer in net.layers:  # exactly row_length connections per output
+        keep = np.zeros(layer.n_connections, bool)
+        for j in range(layer.n_out):
+            lo, hi = layer.indptr[j], layer.indptr[j + 1]
+            keep[lo + rng.choice(hi - lo, min(row_length, hi - lo), replace=False)] = True
+        rows = np.repeat(np.arange(layer.n_out), np.diff(layer.indptr))[keep]
+        layer.indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=layer.n_out))]
+        layer.indices = layer.indices[keep]
+        layer.values = layer.values[keep]
+        layer.velocity = layer.velocity[keep]
+        layer.refresh_transpose()
+    X, y, sw = make_data(net, 5, row_length)
+    weights = [dense_weights(layer) for layer in net.layers]
+    biases = [layer.bias.astype(np.float64) for layer in net.layers]
+    _, z = reference_loss(net, weights, biases, X, y, sw, 0.0)
+    np.testing.assert_allclose(net.predict_output(X),
+                               np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-12)
+    analytic_w, analytic_b = _analytic_gradients(net, X, y, sw, alpha=0.1)
+    numeric_w, numeric_b = _numeric_gradients(net, X, y, sw, alpha=0.1)
+    for a, nm in zip(analytic_w + analytic_b, numeric_w + numeric_b):
+        np.testing.assert_allclose(a, nm, rtol=1e-5, atol=1e-8)

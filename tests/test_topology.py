@@ -177,3 +177,159 @@ def test_huge_layer_memory_is_linear_in_connections():
     assert layer.n_connections == 200_000
     _assert_valid(layer)
     assert peak < 100 * 2**20  # a dense mask alone would be 10 GB
+
+
+def test_prune_with_ties_removes_exactly_the_requested_count():
+    """Many equal weights at the threshold: exactly int(zeta * n) of each sign
+    go, all strictly closer to zero than any survivor of that sign."""
+    layer = _layer(30, 20, 400, seed=11)
+    rng = np.random.default_rng(0)
+    layer.values[:] = rng.choice([-0.3, -0.2, -0.1, 0.0, 0.1, 0.2], size=400).astype(np.float32)
+    layer.velocity[:] = rng.normal(size=400)
+    before = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
+    pos, neg = layer.values[layer.values >= 0], layer.values[layer.values < 0]
+    removed = layer.prune(0.3)
+    n_pos, n_neg = int(0.3 * pos.size), int(0.3 * neg.size)
+    assert removed == n_pos + n_neg
+    kept = layer.values
+    assert np.sum(kept >= 0) == pos.size - n_pos and np.sum(kept < 0) == neg.size - n_neg
+    # the kept multiset is the original minus the n smallest of each sign
+    np.testing.assert_array_equal(np.sort(kept[kept >= 0]), np.sort(pos)[n_pos:])
+    np.testing.assert_array_equal(np.sort(kept[kept < 0]), np.sort(neg)[:neg.size - n_neg])
+    for key, value, velocity in zip(layer.keys(), layer.values, layer.velocity):
+        assert before[key] == (value, velocity)
+    assert np.all(np.diff(layer.indptr) >= 0) and layer.indptr[-1] == layer.n_connections
+
+
+def test_prune_one_sign_only():
+    layer = _layer(10, 10, 50, seed=2)
+    layer.values[:] = np.abs(layer.values) + 0.01
+    removed = layer.prune(0.5)
+    assert removed == 25 and layer.n_connections == 25
+    layer.values[:] = -np.abs(layer.values) - 0.01
+    assert layer.prune(0.5) == 12 and layer.n_connections == 13
+
+
+def test_regrow_draws_what_sample_free_keys_draws():
+    """The CSR-based regrow (no key array) samples exactly as the key-based
+    reference with the same random stream, on both sampling paths."""
+    for n_in, n_out, nnz in [(300, 200, 2000), (20, 10, 150)]:
+        layer = _layer(n_in, n_out, nnz, seed=4)
+        layer.prune(0.3)
+        taken = layer.keys()
+        n_new = nnz - layer.n_connections
+        expected = sample_free_keys(taken, n_in * n_out, n_new, np.random.default_rng(9))
+        layer.regrow(n_new, np.random.default_rng(9))
+        np.testing.assert_array_equal(layer.keys(), np.union1d(taken, expected))
+        _assert_valid(layer)
+
+
+def test_free_candidate_filters_agree():
+    from sklearn_set import _kernels as K
+
+    rng = np.random.default_rng(3)
+    layer = _layer(40, 30, 500, seed=3)
+    taken = layer.keys()
+    cand = np.sort(rng.integers(0, 1200, size=900)).astype(np.int64)  # with repeats
+    expected = np.setdiff1d(cand, taken)
+    np.testing.assert_array_equal(
+        K.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
+    np.testing.assert_array_equal(K.free_candidates_sorted(cand, taken), expected)
+    all_free = np.setdiff1d(np.arange(1200), taken)
+    np.testing.assert_array_equal(K.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
+    np.testing.assert_array_equal(K.free_keys_sorted(taken, 1200), all_free)
+    a = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
+    b = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
+    np.testing.assert_array_equal(K.union_sorted(a, b), np.union1d(a, b))
+
+
+def test_insert_connections_matches_numpy_insert():
+    from sklearn_set import _kernels as K
+
+    layer = _layer(25, 15, 100, seed=8)
+    layer.velocity[:] = np.arange(100)
+    taken = layer.keys()
+    rng = np.random.default_rng(8)
+    new = np.sort(rng.choice(np.setdiff1d(np.arange(375), taken), 40, replace=False))
+    new_values = rng.normal(size=40).astype(np.float32)
+    out = (np.empty(16, np.int64), np.empty(140, np.int32), np.empty(140, np.float32),
+           np.empty(140, np.float32))
+    K.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
+                         new_values, 25, *out)
+    indptr, indices, values, velocity = out
+    at = np.searchsorted(taken, new)
+    keys = np.insert(taken, at, new)
+    expected = np.r_[0, np.cumsum(np.bincount(keys // 25, minlength=15))]
+    np.testing.assert_array_equal(indptr, expected)
+    np.testing.assert_array_equal(indices, keys % 25)
+    np.testing.assert_array_equal(values, np.insert(layer.values, at, new_values))
+    np.testing.assert_array_equal(velocity, np.insert(layer.velocity, at, 0))
+
+
+def test_index_arrays_are_compact():
+    """Per-connection index arrays are 32-bit: the by-input position too."""
+    layer = _layer()
+    assert layer.indices.dtype == np.int32
+    assert layer.t_order.dtype == np.int32 and layer.t_rows.dtype == np.int32
+
+
+def test_huge_layer_evolution_peak_rss_is_linear_in_connections():
+    """Same as above, measured as the process's peak RSS (numba's allocations
+    are invisible to tracemalloc): a 1e5 x 1e5 layer with 1e6 connections
+    initialises, prunes and regrows within a few tens of MB."""
+    import subprocess
+    import sys
+
+    code = """
+import resource, numpy as np
+from sklearn_set._kernels import RELU
+from sklearn_set._topology import SparseLayer
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+small = SparseLayer.random(1000, 1000, 1000, np.random.default_rng(0),
+                           activation_code=RELU, dtype=np.float32)
+small.regrow(small.prune(0.3), np.random.default_rng(1))  # compile / load
+base = rss()
+layer = SparseLayer.random(100_000, 100_000, 1_000_000, np.random.default_rng(0),
+                           activation_code=RELU, dtype=np.float32)
+for _ in range(2):
+    layer.regrow(layer.prune(0.3), np.random.default_rng(1))
+assert layer.n_connections == 1_000_000
+print(rss() - base)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    growth = int(out.stdout.split()[-1])
+    # 1e6 connections: ~20 MB of layer arrays, transient copies on top; a
+    # dense mask would be 10 GB
+    assert growth < 150 * 2**20, growth
+
+
+def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
+    import pickle
+
+    rng = np.random.default_rng(0)
+    net = SparseMLP((20, 30, 3), activation="relu", output="softmax").initialize(0.5, rng)
+    X = rng.normal(size=(16, 20)).astype(np.float32)
+    y = rng.integers(0, 3, 16).astype(np.int32)
+    net.train_epoch(X, y, np.ones(16, np.float32), batch_size=8, learning_rate=0.01,
+                    momentum=0.9, nesterov=True, alpha=0.0, dropout=0.0, shuffle=False,
+                    rng=rng)
+    first, second = net.layers
+    assert first._by_input is None  # the first layer's backward walks by output
+    assert second._by_input is not None
+    for twin in (second.copy(), pickle.loads(pickle.dumps(second))):
+        assert twin._by_input is None
+        for name in ("t_indptr", "t_order", "t_rows"):
+            np.testing.assert_array_equal(getattr(twin, name), getattr(second, name))
+
+
+def test_regrow_nothing_after_prune_leaves_compact_arrays():
+    layer = _layer()
+    removed = layer.prune(0.3)
+    assert layer.regrow(0, np.random.default_rng(0)) == 0
+    assert layer.n_connections == 300 - removed
+    for name in ("indices", "values", "velocity"):
+        arr = getattr(layer, name)
+        assert arr.base is None and arr.shape == (300 - removed,)
+    _assert_valid(layer)
