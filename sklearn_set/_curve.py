@@ -951,38 +951,8 @@ class SparsityCurveRegressor(RegressorMixin, BaseEstimator):
         :class:`SparsityCurveWarning`). Candidates whose parameter is not set
         (masked) and NaN scores (failed fits) are dropped.
         """
-        if not hasattr(cv_results, "keys"):
-            raise TypeError("cv_results must be a dict such as GridSearchCV.cv_results_.")
-        key = _find_param_key(cv_results, param_name)
-        if score_key not in cv_results:
-            raise KeyError(
-                f"score_key {score_key!r} not in cv_results; available score "
-                f"keys: {sorted(k for k in cv_results if 'score' in k)}."
-            )
-        column = cv_results[key]
-        mask = np.ma.getmaskarray(column)
-        values = np.ma.getdata(column)
-        candidates = np.flatnonzero(~mask)
-        sparsity = np.array([float(values[i]) for i in candidates])
-        mean = np.asarray(cv_results[score_key], dtype=np.float64)[candidates]
-
-        others = [
-            k
-            for k in cv_results
-            if k.startswith("param_") and k != key
-        ]
-        varying = [
-            k
-            for k in others
-            if len({repr(v) for v in np.ma.getdata(cv_results[k])[candidates]}) > 1
-        ]
+        key, rows, sparsity, varying = _cv_results_rows(cv_results, param_name, score_key)
         if varying:
-            chosen = []
-            for level in np.unique(sparsity):
-                at = np.flatnonzero(sparsity == level)
-                scores = np.where(np.isnan(mean[at]), -np.inf, mean[at])
-                chosen.append(at[np.argmax(scores)])
-            chosen = np.array(sorted(chosen))
             warnings.warn(
                 f"Other parameters vary in the grid ({', '.join(varying)}); "
                 f"keeping the candidate with the best {score_key!r} at each "
@@ -990,25 +960,15 @@ class SparsityCurveRegressor(RegressorMixin, BaseEstimator):
                 SparsityCurveWarning,
                 stacklevel=2,
             )
-            candidates, sparsity = candidates[chosen], sparsity[chosen]
-
-        split_keys = []
+        scores = None
         if score_key.startswith("mean_"):
-            suffix = score_key[len("mean_"):]
-            pattern = re.compile(r"^split(\d+)_" + re.escape(suffix) + "$")
-            split_keys = sorted(
-                (k for k in cv_results if pattern.match(k)),
-                key=lambda k: int(pattern.match(k).group(1)),
-            )
-        if split_keys:
-            scores = np.column_stack(
-                [np.asarray(cv_results[k], dtype=np.float64)[candidates] for k in split_keys]
-            )
+            scores = _split_columns(cv_results, score_key[len("mean_"):], rows)
+        if scores is not None:
             X = np.repeat(sparsity, scores.shape[1])
             y = scores.ravel()
         else:
             X = sparsity
-            y = np.asarray(cv_results[score_key], dtype=np.float64)[candidates]
+            y = np.asarray(cv_results[score_key], dtype=np.float64)[rows]
         finite = np.isfinite(y)
         if not np.all(finite):
             warnings.warn(
@@ -1022,6 +982,58 @@ class SparsityCurveRegressor(RegressorMixin, BaseEstimator):
 # --------------------------------------------------------------------------
 # Module helpers
 # --------------------------------------------------------------------------
+
+
+def _cv_results_rows(cv_results, param_name, score_key):
+    """The rows of a ``cv_results_`` dict that describe the sparsity sweep.
+
+    Drops candidates whose sparsity parameter is masked (not set). When
+    other parameters vary too, keeps at each sparsity level the candidate
+    with the best ``score_key``. Returns ``(key, rows, sparsity, varying)``:
+    the parameter's key, the row indices, their sparsity levels and the
+    names of the other varying parameters.
+    """
+    if not hasattr(cv_results, "keys"):
+        raise TypeError("cv_results must be a dict such as GridSearchCV.cv_results_.")
+    key = _find_param_key(cv_results, param_name)
+    if score_key not in cv_results:
+        raise KeyError(
+            f"score_key {score_key!r} not in cv_results; available score "
+            f"keys: {sorted(k for k in cv_results if 'score' in k)}."
+        )
+    column = cv_results[key]
+    rows = np.flatnonzero(~np.ma.getmaskarray(column))
+    values = np.ma.getdata(column)
+    sparsity = np.array([float(values[i]) for i in rows])
+    varying = [
+        k for k in cv_results
+        if k.startswith("param_") and k != key
+        and len({repr(v) for v in np.ma.getdata(cv_results[k])[rows]}) > 1
+    ]
+    if varying:
+        mean = np.asarray(cv_results[score_key], dtype=np.float64)[rows]
+        chosen = []
+        for level in np.unique(sparsity):
+            at = np.flatnonzero(sparsity == level)
+            chosen.append(at[np.argmax(np.where(np.isnan(mean[at]), -np.inf, mean[at]))])
+        chosen = np.array(sorted(chosen), dtype=int)
+        rows, sparsity = rows[chosen], sparsity[chosen]
+    return key, rows, sparsity, varying
+
+
+def _split_columns(cv_results, suffix, rows):
+    """Per-split scores ``split<i>_<suffix>`` of the given rows, one column
+    per split, or None if the dict has none."""
+    pattern = re.compile(r"^split(\d+)_" + re.escape(suffix) + "$")
+    keys = sorted(
+        (k for k in cv_results if pattern.match(k)),
+        key=lambda k: int(pattern.match(k).group(1)),
+    )
+    if not keys:
+        return None
+    return np.column_stack(
+        [np.asarray(cv_results[k], dtype=np.float64)[rows] for k in keys]
+    )
 
 
 def _sparsity_at(fam, theta, log_e):

@@ -4,11 +4,10 @@ matplotlib is imported inside the methods only, so that ``import sklearn_set``
 never imports it.
 """
 
-import re
 
 import numpy as np
 
-from ._curve import SparsityCurveRegressor, _find_param_key
+from ._curve import SparsityCurveRegressor, _cv_results_rows, _split_columns
 from ._sweep import sparsity_curve
 
 __all__ = ["SparsityCurveDisplay"]
@@ -99,19 +98,6 @@ def _name_from_score_key(score_key):
     if name.startswith("neg_"):
         name = "Negative " + name[4:]
     return name.replace("_", " ").capitalize()
-
-
-def _split_columns(cv_results, suffix, candidates):
-    pattern = re.compile(r"^split(\d+)_" + re.escape(suffix) + "$")
-    keys = sorted(
-        (k for k in cv_results if pattern.match(k)),
-        key=lambda k: int(pattern.match(k).group(1)),
-    )
-    if not keys:
-        return None
-    return np.column_stack(
-        [np.asarray(cv_results[k], dtype=np.float64)[candidates] for k in keys]
-    )
 
 
 class SparsityCurveDisplay:
@@ -702,25 +688,9 @@ class SparsityCurveDisplay:
         curve does.
         """
         _check_matplotlib(f"{cls.__name__}.from_cv_results")
-        if not hasattr(cv_results, "keys"):
-            raise TypeError("cv_results must be a dict such as GridSearchCV.cv_results_.")
-        key = _find_param_key(cv_results, param_name)
-        if score_key not in cv_results:
-            raise KeyError(
-                f"score_key {score_key!r} not in cv_results; available score keys: "
-                f"{sorted(k for k in cv_results if 'score' in k)}."
-            )
-        column = cv_results[key]
-        candidates = np.flatnonzero(~np.ma.getmaskarray(column))
-        values = np.ma.getdata(column)
-        sparsity = np.array([float(values[i]) for i in candidates])
-        mean = np.asarray(cv_results[score_key], dtype=np.float64)[candidates]
-        chosen = []
-        for level in np.unique(sparsity):
-            at = np.flatnonzero(sparsity == level)
-            chosen.append(at[np.argmax(np.where(np.isnan(mean[at]), -np.inf, mean[at]))])
-        chosen = np.array(chosen, dtype=int)
-        rows, levels = candidates[chosen], sparsity[chosen]
+        key, rows, levels, _ = _cv_results_rows(cv_results, param_name, score_key)
+        order = np.argsort(levels, kind="stable")
+        rows, levels = rows[order], levels[order]
 
         suffix = score_key[len("mean_"):] if score_key.startswith("mean_") else None
         test = _split_columns(cv_results, suffix, rows) if suffix else None
