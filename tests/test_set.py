@@ -338,3 +338,14 @@ def test_overflowing_inputs_at_predict_are_refused(small_problem):
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(ValueError, match="non-finite outputs"):
             clf.predict(np.full((2, 20), 3e38))
+
+
+def test_float64_compute_dtype(small_problem):
+    X, y = small_problem
+    params = dict(hidden_layer_sizes=(32,), max_iter=10, random_state=0)
+    single = SETClassifier(**params).fit(X, y)
+    double = SETClassifier(dtype="float64", **params).fit(X, y)
+    assert double.coefs_[0].dtype == np.float64 and single.coefs_[0].dtype == np.float32
+    assert double.intercepts_[0].dtype == np.float64
+    # same topology and training path; only rounding differs
+    np.testing.assert_allclose(double.predict_proba(X), single.predict_proba(X), atol=1e-3)

@@ -279,3 +279,19 @@ def test_estimator_not_modified(data):
     sparsity_curve(est, X, y, sparsities=[0.5], cv=2)
     assert est.get_params() == before
     assert not hasattr(est, "n_connections_")
+
+
+def test_progress_reports_every_fit_once():
+    from sklearn_set import SETClassifier
+
+    X, y = make_classification(n_samples=90, n_features=8, random_state=0)
+    seen = []
+    result = sparsity_curve(
+        SETClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0), X, y,
+        sparsities=[0.5, 0.8], cv=3,
+        progress=lambda level, fold, score, seconds: seen.append((level, fold, score)))
+    assert sorted((level, fold) for level, fold, _ in seen) == [
+        (0.5, 0), (0.5, 1), (0.5, 2), (0.8, 0), (0.8, 1), (0.8, 2)]
+    for level, fold, score in seen:
+        row = [0.5, 0.8].index(level)
+        assert score == result.test_scores[row, fold]
