@@ -1,7 +1,7 @@
 """
-==================================================
+======================================================
 Grid search over sparsity in a pipeline, and its curve
-==================================================
+======================================================
 
 ``sparsity`` is an ordinary hyper-parameter: a
 :class:`~sklearn.model_selection.GridSearchCV` over a pipeline sweeps it
