@@ -2,41 +2,14 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import train_test_split
+from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_set import AccSETClassifier, SETClassifier
 from sklearn_set._network import SparseMLP
 from sklearn_set._policies import AccSETPolicy
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-_SGD_REASON = (
-    "minibatch SGD sees a weight-2 sample once per epoch but a duplicated "
-    "sample twice, in different batches: the fits differ, as for MLPClassifier"
-)
-
-
-@parametrize_with_checks(
-    [AccSETClassifier()],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data": _SGD_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _SGD_REASON,
-    },
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 def test_digits_acceptance(digits_split):

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_set import SETClassifier, SETRegressor
+from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 
 _SGD_REASON = (
     "minibatch SGD sees a weight-2 sample once per epoch but a duplicated "
@@ -18,7 +18,7 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [SETClassifier(), SETRegressor()],
+    [SETClassifier(), SETRegressor(), AccSETClassifier()],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
