@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from . import _kernels as K
-from ._kernels import input_strength, transpose_order
+from . import _kernels_topology as KT
+from ._kernels import transpose_order
+from ._kernels_topology import input_strength
 
 # Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
 # init_bound is the layer's Glorot bound at initialisation: small enough not to
@@ -107,8 +109,8 @@ def sample_free_keys(taken, n_total, n_new, rng):
     """
     return _sample_free(
         n_total, taken.shape[0], n_new, rng,
-        lambda: K.free_keys_sorted(taken, n_total),
-        lambda candidates: K.free_candidates_sorted(candidates, taken))
+        lambda: KT.free_keys_sorted(taken, n_total),
+        lambda candidates: KT.free_candidates_sorted(candidates, taken))
 
 
 def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
@@ -139,7 +141,7 @@ def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
         cand = rng.integers(0, n_total, size=n_draw, dtype=np.int64)
         cand.sort()
         cand = drop_taken(cand)
-        found = cand if found.shape[0] == 0 else K.union_sorted(found, cand)
+        found = cand if found.shape[0] == 0 else KT.union_sorted(found, cand)
         del cand
     surplus = found.shape[0] - n_new
     if surplus:
@@ -235,7 +237,7 @@ class SparseLayer:
         bias = np.zeros(n_out, dtype=dtype)
         indptr = np.empty(n_out + 1, dtype=np.int64)
         indices = np.empty(keys.shape[0], dtype=np.int32)
-        K.keys_to_csr(keys, n_in, indptr, indices)
+        KT.keys_to_csr(keys, n_in, indptr, indices)
         del keys
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
@@ -282,7 +284,7 @@ class SparseLayer:
         self._by_input = None
         dt = values.dtype.type
         # in place: the arrays are the layer's own (copies never share them)
-        n_keep = K.prune_compact(self.indptr, self.indices, values, self.velocity,
+        n_keep = KT.prune_compact(self.indptr, self.indices, values, self.velocity,
                                  dt(pos_threshold), pos_ties, dt(-neg_threshold), neg_ties)
         # prefixes for now; regrow writes fresh arrays (or compacts them)
         self.indices = self.indices[:n_keep]
@@ -304,8 +306,8 @@ class SparseLayer:
         indptr, indices, n_in = self.indptr, self.indices, self.n_in
         new_keys = _sample_free(
             self.size, nnz, n_new, rng,
-            lambda: K.free_keys_csr(indptr, indices, n_in),
-            lambda candidates: K.free_candidates_csr(candidates, indptr, indices, n_in))
+            lambda: KT.free_keys_csr(indptr, indices, n_in),
+            lambda candidates: KT.free_candidates_csr(candidates, indptr, indices, n_in))
         self._by_input = None
         if n_new:
             new_values = _uniform(rng, n_new, NEW_WEIGHT_SCALE * self.init_bound,
@@ -317,7 +319,7 @@ class SparseLayer:
                    np.empty(total, dtype=np.int32),
                    np.empty(total, dtype=self.values.dtype),
                    np.empty(total, dtype=self.velocity.dtype))
-            K.insert_connections(indptr, indices, self.values, self.velocity, new_keys,
+            KT.insert_connections(indptr, indices, self.values, self.velocity, new_keys,
                                  new_values, n_in, *out)
             del new_keys, new_values, indptr, indices
             self.indptr, self.indices, self.values, self.velocity = out

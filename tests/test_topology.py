@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sklearn_set import _kernels_topology as KT
 from sklearn_set._kernels import RELU
 from sklearn_set._network import SparseMLP
 from sklearn_set._topology import (
@@ -225,7 +226,6 @@ def test_regrow_draws_what_sample_free_keys_draws():
 
 
 def test_free_candidate_filters_agree():
-    from sklearn_set import _kernels as K
 
     rng = np.random.default_rng(3)
     layer = _layer(40, 30, 500, seed=3)
@@ -233,18 +233,17 @@ def test_free_candidate_filters_agree():
     cand = np.sort(rng.integers(0, 1200, size=900)).astype(np.int64)  # with repeats
     expected = np.setdiff1d(cand, taken)
     np.testing.assert_array_equal(
-        K.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
-    np.testing.assert_array_equal(K.free_candidates_sorted(cand, taken), expected)
+        KT.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
+    np.testing.assert_array_equal(KT.free_candidates_sorted(cand, taken), expected)
     all_free = np.setdiff1d(np.arange(1200), taken)
-    np.testing.assert_array_equal(K.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
-    np.testing.assert_array_equal(K.free_keys_sorted(taken, 1200), all_free)
+    np.testing.assert_array_equal(KT.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
+    np.testing.assert_array_equal(KT.free_keys_sorted(taken, 1200), all_free)
     a = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
     b = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
-    np.testing.assert_array_equal(K.union_sorted(a, b), np.union1d(a, b))
+    np.testing.assert_array_equal(KT.union_sorted(a, b), np.union1d(a, b))
 
 
 def test_insert_connections_matches_numpy_insert():
-    from sklearn_set import _kernels as K
 
     layer = _layer(25, 15, 100, seed=8)
     layer.velocity[:] = np.arange(100)
@@ -254,7 +253,7 @@ def test_insert_connections_matches_numpy_insert():
     new_values = rng.normal(size=40).astype(np.float32)
     out = (np.empty(16, np.int64), np.empty(140, np.int32), np.empty(140, np.float32),
            np.empty(140, np.float32))
-    K.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
+    KT.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
                          new_values, 25, *out)
     indptr, indices, values, velocity = out
     at = np.searchsorted(taken, new)
@@ -282,6 +281,7 @@ def test_huge_layer_evolution_peak_rss_is_linear_in_connections():
 
     code = """
 import resource, numpy as np
+from sklearn_set import _kernels_topology as KT
 from sklearn_set._kernels import RELU
 from sklearn_set._topology import SparseLayer
 def rss():

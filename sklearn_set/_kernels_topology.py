@@ -1,0 +1,232 @@
+"""Numba kernels that read or change a layer's topology.
+
+Serial O(nnz) passes over the output-grouped (CSR by output) arrays of a
+layer, run once an epoch at most: prune compaction, the filters and merges
+of free positions that replace key arrays, ``np.unique`` and ``np.insert``
+(see ``_topology.py``), and reachability. Pure functions over flat arrays;
+nothing here knows about layers, estimators or scikit-learn.
+"""
+
+import numpy as np
+from numba import njit
+
+# Keys: a connection (input i -> output j) of a layer with n_in inputs has key
+# j * n_in + i (int64); output-grouped storage with sorted inputs is ascending
+# key order.
+
+
+@njit(cache=True)
+def prune_compact(indptr, indices, values, velocity, pos_threshold, pos_ties,
+                  neg_threshold, neg_ties):
+    """Drop the connections a prune selects, in place, in one pass, O(nnz).
+
+    Removed: weights ``0 <= w < pos_threshold``, plus the first ``pos_ties``
+    (in storage order) equal to ``pos_threshold``; weights
+    ``neg_threshold < w < 0``, plus the first ``neg_ties`` equal to
+    ``neg_threshold``. The survivors move to the front of ``indices``,
+    ``values`` and ``velocity`` (same order), ``indptr`` is rewritten; returns
+    their number.
+    """
+    n_out = indptr.shape[0] - 1
+    q = 0
+    start = indptr[0]
+    for j in range(n_out):
+        end = indptr[j + 1]
+        for k in range(start, end):
+            w = values[k]
+            if w >= 0:
+                if w < pos_threshold:
+                    continue
+                if w == pos_threshold and pos_ties > 0:
+                    pos_ties -= 1
+                    continue
+            else:
+                if w > neg_threshold:
+                    continue
+                if w == neg_threshold and neg_ties > 0:
+                    neg_ties -= 1
+                    continue
+            indices[q] = indices[k]
+            values[q] = w
+            velocity[q] = velocity[k]
+            q += 1
+        start = end
+        indptr[j + 1] = q
+    return q
+
+
+@njit(cache=True)
+def free_candidates_csr(candidates, indptr, indices, n_in):
+    """Distinct ``candidates`` (sorted keys) that are not connections of the
+    layer ``(indptr, indices)``; each is looked up by binary search in its
+    output's sorted inputs. Returns them sorted."""
+    out = np.empty(candidates.shape[0], dtype=np.int64)
+    q = 0
+    previous = -1
+    for c in range(candidates.shape[0]):
+        key = candidates[c]
+        if key == previous:
+            continue
+        previous = key
+        j = key // n_in
+        i = key - j * n_in
+        lo = indptr[j]
+        hi = indptr[j + 1]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if indices[mid] < i:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < indptr[j + 1] and indices[lo] == i:
+            continue
+        out[q] = key
+        q += 1
+    return out[:q].copy()
+
+
+@njit(cache=True)
+def free_candidates_sorted(candidates, taken):
+    """Distinct sorted ``candidates`` that are not in the sorted ``taken``."""
+    out = np.empty(candidates.shape[0], dtype=np.int64)
+    q = 0
+    t = 0
+    previous = -1
+    for c in range(candidates.shape[0]):
+        key = candidates[c]
+        if key == previous:
+            continue
+        previous = key
+        while t < taken.shape[0] and taken[t] < key:
+            t += 1
+        if t < taken.shape[0] and taken[t] == key:
+            continue
+        out[q] = key
+        q += 1
+    return out[:q].copy()
+
+
+@njit(cache=True)
+def union_sorted(a, b):
+    """Union of two sorted arrays of distinct keys, sorted."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+    p = 0
+    q = 0
+    n = 0
+    while p < a.shape[0] and q < b.shape[0]:
+        if a[p] < b[q]:
+            out[n] = a[p]
+            p += 1
+        elif b[q] < a[p]:
+            out[n] = b[q]
+            q += 1
+        else:
+            out[n] = a[p]
+            p += 1
+            q += 1
+        n += 1
+    while p < a.shape[0]:
+        out[n] = a[p]
+        p += 1
+        n += 1
+    while q < b.shape[0]:
+        out[n] = b[q]
+        q += 1
+        n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True)
+def free_keys_csr(indptr, indices, n_in):
+    """Every key that is not a connection of the layer, sorted."""
+    n_out = indptr.shape[0] - 1
+    out = np.empty(n_out * n_in - indices.shape[0], dtype=np.int64)
+    q = 0
+    for j in range(n_out):
+        base = j * n_in
+        k = indptr[j]
+        end = indptr[j + 1]
+        for i in range(n_in):
+            if k < end and indices[k] == i:
+                k += 1
+            else:
+                out[q] = base + i
+                q += 1
+    return out
+
+
+@njit(cache=True)
+def free_keys_sorted(taken, n_total):
+    """Every key in ``[0, n_total)`` not in the sorted ``taken``."""
+    out = np.empty(n_total - taken.shape[0], dtype=np.int64)
+    q = 0
+    t = 0
+    for key in range(n_total):
+        if t < taken.shape[0] and taken[t] == key:
+            t += 1
+        else:
+            out[q] = key
+            q += 1
+    return out
+
+
+@njit(cache=True)
+def insert_connections(indptr, indices, values, velocity, new_keys, new_values, n_in,
+                       out_indptr, out_indices, out_values, out_velocity):
+    """Merge new connections (sorted keys, none present) into the layer.
+
+    Writes the merged layer to the ``out_*`` arrays (allocated by the caller,
+    ``nnz + len(new_keys)`` long, so NumPy can back them with huge pages): new
+    connections get ``new_values`` and zero velocity, existing ones keep
+    theirs. O(nnz + new).
+    """
+    n_out = indptr.shape[0] - 1
+    q = 0
+    c = 0
+    out_indptr[0] = 0
+    for j in range(n_out):
+        k = indptr[j]
+        end = indptr[j + 1]
+        limit = (j + 1) * n_in
+        while c < new_keys.shape[0] and new_keys[c] < limit:
+            i = new_keys[c] - j * n_in
+            while k < end and indices[k] < i:
+                out_indices[q] = indices[k]
+                out_values[q] = values[k]
+                out_velocity[q] = velocity[k]
+                q += 1
+                k += 1
+            out_indices[q] = i
+            out_values[q] = new_values[c]
+            out_velocity[q] = 0
+            q += 1
+            c += 1
+        while k < end:
+            out_indices[q] = indices[k]
+            out_values[q] = values[k]
+            out_velocity[q] = velocity[k]
+            q += 1
+            k += 1
+        out_indptr[j + 1] = q
+
+
+@njit(cache=True)
+def keys_to_csr(keys, n_in, indptr, indices):
+    """Fill ``indptr`` (n_out + 1) and ``indices`` (len(keys)) from sorted
+    distinct keys."""
+    indptr[:] = 0
+    for c in range(keys.shape[0]):
+        j = keys[c] // n_in
+        indptr[j + 1] += 1
+        indices[c] = keys[c] - j * n_in
+    for j in range(indptr.shape[0] - 1):
+        indptr[j + 1] += indptr[j]
+
+
+@njit(cache=True)
+def input_strength(indices, values, n_in):
+    """Sum of absolute connection weights leaving each input."""
+    out = np.zeros(n_in, dtype=np.float64)
+    for k in range(indices.shape[0]):
+        out[indices[k]] += abs(values[k])
+    return out
