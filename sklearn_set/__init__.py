@@ -6,6 +6,7 @@ connections only.
 """
 
 from ._accset import AccSETClassifier
+from ._connectivity import connectivity_profile
 from ._curve import SparsityCurveRegressor
 from ._display import SparsityCurveDisplay
 from ._set import SETClassifier, SETRegressor
@@ -21,5 +22,6 @@ __all__ = [
     "SparsityCurveRegressor",
     "SparsityCurveResult",
     "__version__",
+    "connectivity_profile",
     "sparsity_curve",
 ]

@@ -230,3 +230,38 @@ def input_strength(indices, values, n_in):
     for k in range(indices.shape[0]):
         out[indices[k]] += abs(values[k])
     return out
+
+
+# -- reachability --------------------------------------------------------------
+
+
+@njit(cache=True)
+def reach_forward(indptr, indices, reached_in, reached_out):
+    """``reached_out[j]``: output ``j`` has a connection from a reached input."""
+    for j in range(indptr.shape[0] - 1):
+        hit = False
+        for k in range(indptr[j], indptr[j + 1]):
+            if reached_in[indices[k]]:
+                hit = True
+                break
+        reached_out[j] = hit
+
+
+@njit(cache=True)
+def reach_backward(indptr, indices, reaching_out, reaching_in):
+    """``reaching_in[i]``: input ``i`` has a connection to an output unit
+    that reaches the network's outputs."""
+    reaching_in[:] = False
+    for j in range(indptr.shape[0] - 1):
+        if reaching_out[j]:
+            for k in range(indptr[j], indptr[j + 1]):
+                reaching_in[indices[k]] = True
+
+
+@njit(cache=True)
+def active_connections(indptr, indices, reached_in, reaching_out, mask):
+    """``mask[k]``: connection ``k`` joins a reached input to an output unit
+    that reaches the network's outputs, i.e. lies on an input-to-output path."""
+    for j in range(indptr.shape[0] - 1):
+        for k in range(indptr[j], indptr[j + 1]):
+            mask[k] = reaching_out[j] and reached_in[indices[k]]
