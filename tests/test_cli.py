@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -68,19 +69,92 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
     assert accuracy > 0.8
 
 
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A folder with a model trained on a wine CSV and the files the table of
+    mistakes refers to."""
+    import joblib
+    from sklearn.tree import DecisionTreeClassifier
+
+    folder = tmp_path_factory.mktemp("files")
+    data = load_wine()
+    _write_csv(folder / "wine.csv", list(data.feature_names) + ["label"],
+               [list(row) + [f"class_{t}"] for row, t in zip(data.data, data.target)])
+    assert main(["train", "--dataset", str(folder / "wine.csv"), "--target", "label",
+                 "--hidden", "16", "--epochs", "5", "--save",
+                 str(folder / "wine.joblib")]) == 0
+    renamed = list(data.feature_names)
+    renamed[0] = "alcohol_percent"
+    _write_csv(folder / "renamed.csv", renamed, data.data[:5])
+    _write_csv(folder / "noheader.csv", None, data.data[:40])
+    _write_csv(folder / "narrow.csv", None, data.data[:5, :5])
+    _write_csv(folder / "twice.csv", list(data.feature_names) + ["hue"],
+               data.data[:5, list(range(13)) + [10]])
+    (folder / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
+    (folder / "empty.csv").write_text("")
+    (folder / "file.txt").write_text("not a folder\n")
+    joblib.dump(DecisionTreeClassifier(max_depth=2).fit(data.data, data.target),
+                folder / "nameless.joblib")
+    return folder
+
+
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        if header is not None:
+            writer.writerow(header)
+        writer.writerows(rows)
+
+
 @pytest.mark.parametrize("argv,message", [
     (["sweep", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
     (["sweep", "--dataset", "missing.csv"], "cannot read CSV file 'missing.csv'"),
     (["train", "--sparsity", "1.0", "--save", "m.joblib"], "sparsity 1.0 is outside [0, 1)"),
     (["train", "--sparsity", "-0.2", "--save", "m.joblib"], "outside [0, 1)"),
     (["sweep", "--sparsities", "0.5,abc"], "sparsity 'abc' is not a number"),
+    (["sweep", "--sparsities", "0.5,,0.9,0.95,0.99,0.999"], "has an empty item"),
+    (["sweep", "--hidden", "64,,64"], "has an empty item"),
     (["sweep", "--hidden", "0"], "needs positive layer widths"),
+    (["sweep", "--cv", "1"], "cross-validation needs at least 2 folds"),
+    (["sweep", "--n-jobs", "0"], "give a count >= 1, or -1 for all cores"),
+    (["train", "--n-jobs", "0", "--save", "m.joblib"], "give a count >= 1"),
+    (["predict", "--n-jobs", "0", "wine.joblib", "wine.csv"], "give a count >= 1"),
+    # output locations, checked before any work
+    (["sweep", "--out", "file.txt/results"], "cannot create output folder 'file.txt/results'"),
+    (["sweep", "--out", "file.txt"], "output folder 'file.txt' is not a folder"),
+    (["train", "--save", "file.txt/m.joblib"], "cannot write --save file 'file.txt/m.joblib'"),
+    (["train", "--save", "."], "--save file '.' is a folder"),
+    (["predict", "wine.joblib", "wine.csv", "--out", "file.txt/p.csv"],
+     "cannot write --out file 'file.txt/p.csv'"),
+    # networks too large for the memory, refused before the first fit
+    (["sweep", "--hidden", "1000000,1000000", "--sparsities", "0.5,0.9,0.99,0.999,0.9999"],
+     "the network does not fit in memory at sparsity 0.5, 0.9"),
+    (["train", "--hidden", "1000000,1000000", "--save", "m.joblib"], "does not fit in memory"),
+    (["sweep", "--dataset", "wine", "--hidden", "4", "--sparsities", "0.5,0.8,0.9,0.95,0.99"],
+     "sparsity 0.99: sparsity=0.99 leaves layer"),
+    # files
+    (["sweep", "--dataset", "semi.csv"], "looks delimited by ';'"),
+    (["sweep", "--dataset", "empty.csv"], "'empty.csv' is empty"),
+    (["sweep", "--dataset", "noheader.csv"], "looks like data (all numbers), not a header"),
     (["predict", "nothere.joblib", "x.csv"], "model file 'nothere.joblib' does not exist"),
+    (["predict", "wine.csv", "wine.joblib"], "'wine.csv' is a text file, not a model"),
+    (["predict", "wine.joblib", "noheader.csv"], "pass --no-header if the file has no header"),
+    (["predict", "wine.joblib", "renamed.csv"],
+     "lacks 1 of the model's 13 features: 'alcohol'; its columns 'alcohol_percent' are not"),
+    (["predict", "wine.joblib", "twice.csv"], "names several columns 'hue'"),
+    (["predict", "wine.joblib", "narrow.csv", "--no-header"],
+     "has 5 columns; the model needs 13 features"),
+    (["predict", "nameless.joblib", "wine.csv"], "trained without feature names"),
     ([], "usage"),
 ])
-def test_bad_arguments_give_one_line_and_exit_2(argv, message, capsys, tmp_path,
-                                                 monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_bad_arguments_give_one_line_and_exit_2(argv, message, files, capsys, monkeypatch):
+    from sklearn_set import SETClassifier
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a mistake that can be known before must stop before a fit")
+
+    monkeypatch.setattr(SETClassifier, "fit", no_fit)
+    monkeypatch.chdir(files)
     try:
         code = main(argv)
     except SystemExit as exit_:  # argparse exits for its own errors
@@ -92,6 +166,123 @@ def test_bad_arguments_give_one_line_and_exit_2(argv, message, capsys, tmp_path,
     assert "Traceback" not in text
     if argv:
         assert len(captured.err.strip().splitlines()) == 1
+        assert captured.out == ""  # stopped before the work started
+
+
+def test_predict_matches_columns_by_name_in_any_order(files, capsys):
+    data = load_wine()
+    order = list(reversed(range(13)))
+    _write_csv(files / "reversed.csv", [data.feature_names[i] for i in order],
+               data.data[:, order])
+    assert main(["predict", str(files / "wine.joblib"), str(files / "wine.csv")]) == 0
+    straight = capsys.readouterr().out.split()
+    assert main(["predict", str(files / "wine.joblib"), str(files / "reversed.csv")]) == 0
+    assert capsys.readouterr().out.split() == straight
+    assert len(set(straight)) > 1
+
+
+def test_headerless_csv_keeps_its_first_row(files, capsys, monkeypatch):
+    from sklearn_set import SETClassifier
+
+    seen = []
+    predict = SETClassifier.predict
+
+    def spy(self, X):
+        seen.append(self.n_jobs)
+        return predict(self, X)
+
+    monkeypatch.setattr(SETClassifier, "predict", spy)
+    assert main(["predict", str(files / "wine.joblib"), str(files / "noheader.csv"),
+                 "--no-header", "--n-jobs", "1"]) == 0
+    assert len(capsys.readouterr().out.split()) == 40  # 40 rows, 40 predictions
+    assert seen == [1]  # --n-jobs reaches the estimator
+
+
+def test_train_creates_the_folder_of_save_and_passes_n_jobs(files, tmp_path, capsys):
+    import joblib
+
+    path = tmp_path / "new" / "deeper" / "m.joblib"
+    assert main(["train", "--dataset", "wine", "--hidden", "16", "--epochs", "3",
+                 "--n-jobs", "1", "--save", str(path)]) == 0
+    assert joblib.load(path)["model"][-1].n_jobs == 1
+
+
+def test_sweep_with_failed_fits_writes_what_succeeded(tmp_path, capsys, monkeypatch):
+    from sklearn_set import SETClassifier
+
+    fit = SETClassifier.fit
+
+    def fails_when_very_sparse(self, X, y, **kwargs):
+        if self.sparsity >= 0.99:
+            raise MemoryError("pretend this network is too large")
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(SETClassifier, "fit", fails_when_very_sparse)
+    code = main(FAST_SWEEP[:4] + ["0.3,0.5,0.6,0.8,0.9,0.95,0.99"] + FAST_SWEEP[5:]
+                + ["--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 1  # the results are written, but not every fit succeeded
+    assert "Traceback" not in captured.out + captured.err
+    failed = [line for line in captured.out.splitlines() if "failed:" in line]
+    assert len(failed) == 3
+    assert all("MemoryError: pretend this network is too large" in line for line in failed)
+    assert "3 of the 21 fits failed (at sparsity 0.99)" in captured.out
+    with open(tmp_path / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["failed_fits"]) for r in rows] == [0, 0, 0, 0, 0, 0, 3]
+    assert rows[-1]["mean_accuracy"] == "" and float(rows[0]["mean_accuracy"]) > 0.5
+    curve = json.loads((tmp_path / "curve.json").read_text())
+    assert curve["curve"]["dense_accuracy"] > 0.5  # fitted on the fits that succeeded
+
+
+def test_sweep_where_every_fit_fails_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    from sklearn_set import SETClassifier
+
+    def fails(self, X, y, **kwargs):
+        raise ValueError("no luck")
+
+    monkeypatch.setattr(SETClassifier, "fit", fails)
+    assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("sklearn-set sweep: error: all 18 fits failed, nothing was "
+                           "written; the first error: ValueError: no luck")
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "pip install 'sklearn-set[plot]'" in out
+    assert (tmp_path / "results.csv").exists() and (tmp_path / "curve.json").exists()
+    assert not (tmp_path / "sparsity_curve.png").exists()
+    progress = [line for line in out.splitlines() if "] sparsity" in line]
+    # the first fit (which loads the kernels) is left out of the estimate
+    assert "left" not in progress[0] and "left" in progress[1]
+
+
+def test_first_run_compiles_before_the_sweep_and_says_so(tmp_path, capsys, monkeypatch):
+    from sklearn_set import cli
+
+    monkeypatch.setattr(cli, "_kernels_need_compiling", lambda: True)
+    assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("First run: numba is compiling the kernels")
+    assert "done in" in out[1] and "] sparsity" in out[2]
+
+
+def test_a_fresh_numba_cache_is_detected(tmp_path):
+    code = ("from sklearn_set.cli import _kernels_need_compiling; "
+            "print(_kernels_need_compiling())")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=120)
+    assert fresh.stdout.strip() == "True", fresh.stderr
+    fit = ("from sklearn.datasets import load_wine; from sklearn_set import SETClassifier; "
+           "SETClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(*load_wine(return_X_y=True))"
+           "; ")
+    warm = subprocess.run([sys.executable, "-W", "ignore", "-c", fit + code],
+                          capture_output=True, text=True, timeout=300)
+    assert warm.stdout.strip() == "False", warm.stderr
 
 
 def test_missing_target_column(tmp_path, capsys):
