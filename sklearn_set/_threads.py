@@ -1,0 +1,216 @@
+"""How many threads the kernels run on.
+
+Every minibatch launches about eight parallel kernels, each ending at a
+barrier. When another program holds a core, the thread that shares that core
+is descheduled mid-kernel and the others wait for it: measured on 2 cores
+with one busy, 2 threads ran a SET epoch 2.5-5.5x slower than 1 thread, and
+small networks (wine, 100 hidden units) 3-14x slower, while on a quiet
+machine 2 threads are up to 1.8x faster. No libgomp wait policy gives both
+(``OMP_WAIT_POLICY=passive`` or ``GOMP_SPINCOUNT=0`` avoid the collapse but
+make small networks 4-5x slower on a quiet machine, and they only act if set
+before libgomp loads); see ``benchmarks/busy_core.py``.
+
+So with ``n_jobs=None`` the engine measures instead: :class:`AdaptiveThreads`
+times the batches, runs them on whichever of 1 or all threads was faster
+lately, and spends a bounded share of the time re-trying the other count.
+The kernels give bit-identical results at any thread count, so switching
+between batches changes nothing in the model.
+"""
+
+import contextlib
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+
+import numba
+
+# Kernels run under this lock: numba's "workqueue" threading layer (the
+# fallback when neither omp nor tbb is available) must not be entered by two
+# Python threads at once, and the prediction workspaces are shared.
+_KERNEL_LOCK = threading.RLock()
+
+# The most threads the engine may choose batch by batch under the innermost
+# kernel_threads() of this Python thread (n_jobs=None), else None. Not
+# numba.get_num_threads(): the choice itself changes that.
+_context = threading.local()
+
+
+def kernel_n_jobs(n_jobs):
+    """Threads for the kernels: ``n_jobs``, except that None inside a
+    dask.distributed worker means the worker's own thread count.
+
+    joblib's loky workers cap numba through NUMBA_NUM_THREADS; dask's workers
+    do not (their nanny sets OMP/MKL/OPENBLAS_NUM_THREADS only), so numba
+    would start one thread per core in every worker process.
+    """
+    if n_jobs is not None:
+        return n_jobs
+    distributed = sys.modules.get("distributed")  # a dask worker has imported it
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except (ValueError, AttributeError):  # not running inside a worker's task
+        return None
+    nthreads = getattr(getattr(worker, "state", worker), "nthreads", None)
+    return int(nthreads) if nthreads else None
+
+
+@contextlib.contextmanager
+def kernel_threads(n_jobs):
+    """Run numba kernels on ``n_jobs`` threads (None: up to numba's default,
+    which honours NUMBA_NUM_THREADS as set by joblib workers, chosen batch by
+    batch by :class:`AdaptiveThreads`; -1: all; -2: all but one, ...)."""
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        n = available
+    elif n_jobs < 0:
+        n = max(1, available + 1 + n_jobs)
+    else:
+        n = min(int(n_jobs), available)
+    with _KERNEL_LOCK:
+        previous = numba.get_num_threads()
+        outer = getattr(_context, "adaptive", None)
+        numba.set_num_threads(n)
+        _context.adaptive = n if n_jobs is None and n > 1 else None
+        try:
+            yield n
+        finally:
+            _context.adaptive = outer
+            numba.set_num_threads(previous)
+
+
+def batch_threads(workspace):
+    """The :class:`AdaptiveThreads` of the minibatches that use
+    ``workspace`` (a dict kept per batch shape, so the measurements carry
+    over from one call to the next), or None when the thread count is fixed
+    (an explicit ``n_jobs``, one thread, or no :func:`kernel_threads`)."""
+    n = getattr(_context, "adaptive", None)
+    if n is None:
+        return None
+    chooser = workspace.get("threads")
+    if chooser is None or chooser.n_threads != n:
+        chooser = workspace["threads"] = AdaptiveThreads(n)
+    return chooser
+
+
+class AdaptiveThreads:
+    """Choose, batch after batch, between 1 and ``n_threads`` threads from
+    the measured time per sample of recent batches.
+
+    The choice is a two-armed bandit whose arms drift (other programs come
+    and go). Batches run on the count whose recent batches were faster.
+    Every so often the other count is *probed* for up to ``probe_batches``
+    batches; the probe stops after one batch if that batch was
+    ``switch_margin`` times slower, and switches if the probed count was
+    faster. What probes lose (their time beyond the current count's
+    estimate) stays below ``budget`` of the time measured over the last few
+    hundred batches, so a count that collapses under load costs a few
+    percent, while a count that became faster is found again. A probe starts
+    at once, budget or not, when the current count's batches become
+    ``switch_margin`` times slower than the other count's last estimate.
+
+    It starts on one thread: a first probe of ``n_threads`` on a busy
+    machine then costs one slow batch, not ``probe_batches``.
+
+    The engine calls :meth:`begin` before a batch and :meth:`end` after it;
+    :meth:`record` is the decision step alone (unit tests feed it timings).
+
+    Parameters
+    ----------
+    n_threads : int
+        The most threads to use (> 1).
+    budget : float
+        Largest share of the measured time that probes may lose.
+    probe_batches : int
+        Batches per probe, and the window of the running estimates.
+    switch_margin : float
+        How much slower a count must look to end a probe or start one early.
+
+    Attributes
+    ----------
+    batches : dict
+        Batches run at each thread count (for benchmarks and tests).
+    """
+
+    # Weight per batch of the time sums behind the budget (half-life 512
+    # batches): credit saved on a quiet machine cannot pay for a burst of
+    # slow probes after load arrives.
+    _DECAY = 0.5 ** (1 / 512)
+
+    def __init__(self, n_threads, *, budget=0.05, probe_batches=3, switch_margin=1.25):
+        self.n_threads = int(n_threads)
+        self.budget = budget
+        self.probe_batches = probe_batches
+        self.switch_margin = switch_margin
+        # seconds per sample of the latest batches at each count
+        self._recent = {c: deque(maxlen=probe_batches) for c in (1, self.n_threads)}
+        self._best = self._current = 1  # where probes return / the next batch
+        self._probing = False
+        self._spent = 0.0    # decayed seconds measured
+        self._lost = 0.0     # decayed seconds lost to probes
+        self._since_probe = 0
+        self._warm = False
+        self.batches = {1: 0, self.n_threads: 0}  # batches run at each count
+
+    @property
+    def threads(self):
+        """Threads for the next batch."""
+        return self._current
+
+    def estimate(self, count):
+        """Recent seconds per sample at ``count`` threads (None: unmeasured)."""
+        recent = self._recent[count]
+        return statistics.median(recent) if recent else None
+
+    def begin(self):
+        """Set numba's thread count for the next batch; return a start time."""
+        if numba.get_num_threads() != self._current:
+            numba.set_num_threads(self._current)
+        return time.perf_counter()
+
+    def end(self, started, n_samples):
+        """Record the batch of ``n_samples`` begun at ``started``."""
+        self.record(time.perf_counter() - started, n_samples)
+
+    def record(self, seconds, n_samples):
+        """Take the time of a batch run at :attr:`threads`; choose the next."""
+        self.batches[self._current] += 1
+        if not self._warm:
+            # the first batch fills caches and touches fresh workspaces
+            self._warm = True
+            return
+        per_sample = seconds / max(n_samples, 1)
+        self._recent[self._current].append(per_sample)
+        self._spent = self._spent * self._DECAY + seconds
+        self._lost *= self._DECAY
+        if self._probing:
+            self._end_probe_step(per_sample, n_samples)
+            return
+        self._since_probe += 1
+        if self._since_probe < self.probe_batches:
+            return
+        theirs = self.estimate(self._other())
+        if (theirs is None
+                or self.estimate(self._best) > self.switch_margin * theirs
+                or self._lost <= self.budget * self._spent):
+            self._probing = True
+            self._current = self._other()
+            self._recent[self._current].clear()
+
+    def _other(self):
+        return self.n_threads if self._best == 1 else 1
+
+    def _end_probe_step(self, per_sample, n_samples):
+        best = self.estimate(self._best)
+        self._lost += max(0.0, per_sample - best) * n_samples
+        lost_at_once = per_sample > self.switch_margin * best
+        if not lost_at_once and len(self._recent[self._current]) < self.probe_batches:
+            return
+        self._probing = False
+        self._since_probe = 0
+        if not lost_at_once and self.estimate(self._current) < best:
+            self._best = self._current
+        self._current = self._best
