@@ -1,0 +1,223 @@
+"""What a fitted sparsity curve answers: predictions, intervals, the
+highest sparsity for a target, regimes."""
+
+import warnings
+
+import numpy as np
+from scipy.stats import t as student_t
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._levels import check_sparsity_levels
+
+
+class SparsityCurveWarning(UserWarning):
+    """Warning about what a fitted sparsity curve can and cannot tell."""
+
+
+class CollapseNotIdentifiedWarning(SparsityCurveWarning):
+    """The measured sparsities never reach the accuracy collapse."""
+
+
+class CurveQueriesMixin:
+    """The query methods of :class:`SparsityCurveRegressor`."""
+
+    def _sparsity_at_log_error(self, log_e):
+        """Sparsity where the fitted curve has error exp(log_e); NaN outside."""
+        le_up = self._theta[0]
+        if not (le_up - self._theta[1] < log_e < le_up):
+            return np.nan
+        with np.errstate(all="ignore"):
+            logd = float(self._fam.inverse_logd(self._theta, log_e))
+        if np.isnan(logd) or logd == np.inf:
+            return np.nan
+        return float(-np.expm1(logd))
+
+    def _log_error(self, theta, s):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return self._fam.log_error(theta, np.log1p(-s))
+
+    def _accuracy(self, theta, s):
+        return 1.0 - np.exp(self._log_error(theta, s))
+
+    def _validated_sparsity(self, X, method):
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return check_sparsity_levels(
+            X[:, 0], what=f"SparsityCurveRegressor.{method}", upper_closed=True)
+
+    def predict(self, X, return_std=False):
+        """Predicted accuracy of the fitted curve.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            Sparsity levels in ``[0, 1]`` (``1`` gives the collapse plateau).
+
+        return_std : bool, default=False
+            Also return the standard error of the fitted mean curve (delta
+            method from the parameter covariance). It does not include the
+            scatter of levels around the curve: see :meth:`predict_interval`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted accuracy.
+
+        y_std : ndarray of shape (n_samples,)
+            Standard error of ``y_pred``; only with ``return_std=True``.
+        """
+        check_is_fitted(self)
+        s = self._validated_sparsity(X, "predict")
+        y_pred = self._accuracy(self._theta, s)
+        if not return_std:
+            return y_pred
+        if self._cov is None or not np.all(np.isfinite(self._cov)):
+            return y_pred, np.full_like(y_pred, np.nan)
+        G = self._free_jacobian(lambda theta: self._accuracy(theta, s))
+        G[~np.isfinite(G)] = 0.0
+        var = np.einsum("ij,jk,ik->i", G, self._cov, G)
+        return y_pred, np.sqrt(np.clip(var, 0.0, None))
+
+    def predict_interval(self, X, coverage=0.95):
+        """Interval for the mean score of a new sweep level.
+
+        It covers what a new level measured like the fitted ones (the same
+        number of folds or seeds, the median of the fit's levels) would give
+        as its mean score: the uncertainty of the fitted curve (delta method
+        from the parameter covariance), the between-level variance
+        ``tau2_`` (how far whole levels stray from the curve) and the
+        scatter of the level's own measurements (interpolated between the
+        measured levels on the log-density axis). The interval is built on
+        the log-error scale with a Student t quantile (degrees of freedom:
+        levels minus parameters), so it is asymmetric in accuracy. It does
+        not cover a change of the training setup (epochs, data).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            Sparsity levels in ``[0, 1]``.
+
+        coverage : float in (0, 1), default=0.95
+            Nominal probability that the interval holds the level's mean.
+
+        Returns
+        -------
+        low : ndarray of shape (n_samples,)
+            Lower end, in ``[0, 1]``.
+
+        high : ndarray of shape (n_samples,)
+            Upper end, in ``[0, 1]``.
+        """
+        check_is_fitted(self)
+        if not (isinstance(coverage, (float, int, np.floating)) and 0.0 < coverage < 1.0):
+            raise ValueError(
+                f"coverage must be a number strictly between 0 and 1; got {coverage!r}.")
+        s = self._validated_sparsity(X, "predict_interval")
+        log_offset = np.log(self.error_offset)
+
+        def log_e(theta):
+            return np.logaddexp(self._log_error(theta, s), log_offset)
+
+        centre = log_e(self._theta)
+        if self._cov is None or not np.all(np.isfinite(self._cov)):
+            nan = np.full(s.shape, np.nan)
+            return nan, nan.copy()
+        G = self._free_jacobian(log_e)
+        G[~np.isfinite(G)] = 0.0
+        var_curve = np.einsum("ij,jk,ik->i", G, self._cov, G)
+        with np.errstate(divide="ignore"):
+            logd = np.log1p(-s)
+        level_var = np.interp(logd, self._level_logd, self._level_var)
+        var = var_curve + self.tau2_ + level_var / self._n_per_level / np.exp(2 * centre)
+        half = student_t.ppf(0.5 + 0.5 * coverage, self._dof) * np.sqrt(var)
+        offset = self.error_offset
+        low = 1.0 - (np.exp(centre + half) - offset)
+        high = 1.0 - (np.exp(centre - half) - offset)
+        return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+
+    def max_sparsity(self, accuracy):
+        """Highest sparsity whose predicted accuracy is at least ``accuracy``.
+
+        Parameters
+        ----------
+        accuracy : float or array-like of float
+            Target accuracies.
+
+        Returns
+        -------
+        sparsity : float or ndarray
+            Same shape as ``accuracy``. ``1.0`` where every sparsity keeps
+            the target (it is at or below the identified collapse accuracy).
+            NaN, with a :class:`SparsityCurveWarning`, where no sparsity in
+            ``[0, 1)`` reaches the target, or where the answer lies beyond
+            the largest measured sparsity and the collapse is not identified.
+        """
+        check_is_fitted(self)
+        a = np.asarray(accuracy, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("accuracy must be finite.")
+        le_up = self._theta[0]
+        acc_dense = float(self._accuracy(self._theta, np.array([0.0]))[0])
+        targets = a.ravel()
+        out = np.full(targets.shape, np.nan)
+        unreachable = beyond = 0
+        for i, target in enumerate(targets):
+            if target > acc_dense:
+                unreachable += 1
+                continue
+            e_target = 1.0 - target
+            if e_target >= np.exp(le_up):
+                s_star = 1.0
+            else:
+                s_star = self._sparsity_at_log_error(np.log(e_target))
+                if not np.isfinite(s_star):  # pragma: no cover - numerics
+                    unreachable += 1
+                    continue
+            if not self.collapse_identified_ and s_star > self._s_max:
+                beyond += 1
+                continue
+            out[i] = max(s_star, 0.0)
+        if unreachable:
+            warnings.warn(
+                f"{unreachable} target accuracy value(s) above the predicted "
+                f"accuracy of the dense network ({acc_dense:.6g}) cannot be "
+                "reached at any sparsity; returning NaN for them.",
+                SparsityCurveWarning, stacklevel=2)
+        if beyond:
+            warnings.warn(
+                f"{beyond} target accuracy value(s) would be kept beyond the "
+                f"largest measured sparsity ({self._s_max:.6g}) and the "
+                "collapse is not identified; returning NaN for them rather "
+                "than extrapolating.", SparsityCurveWarning, stacklevel=2)
+        out = out.reshape(a.shape)
+        return float(out) if out.ndim == 0 else out
+
+    def regime(self, X):
+        """Regime of each sparsity level on the fitted curve.
+
+        ``"plateau"`` for sparsity up to ``knee_sparsity_`` (inclusive),
+        ``"extreme"`` from ``extreme_sparsity_`` on (inclusive), and
+        ``"transition"`` in between. When the collapse is not identified no
+        level is called ``"extreme"``, and levels beyond the largest measured
+        sparsity are ``"unknown"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1)
+            Sparsity levels in ``[0, 1]``.
+
+        Returns
+        -------
+        regimes : ndarray of str, shape (n_samples,)
+            One of ``"plateau"``, ``"transition"``, ``"extreme"``,
+            ``"unknown"`` per sparsity.
+        """
+        check_is_fitted(self)
+        s = self._validated_sparsity(X, "regime")
+        out = np.full(s.shape, "transition", dtype="<U10")
+        if not np.isnan(self._knee_raw):
+            out[s <= self._knee_raw] = "plateau"
+        if self.collapse_identified_:
+            out[s >= self.extreme_sparsity_] = "extreme"
+        else:
+            out[s > self._s_max] = "unknown"
+        return out
