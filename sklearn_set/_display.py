@@ -7,7 +7,7 @@ never imports it.
 
 import numpy as np
 
-from ._curve import SparsityCurveRegressor, _cv_results_rows, _split_columns
+from ._curve import SparsityCurveRegressor, parse_cv_results
 from ._sweep import sparsity_curve
 
 __all__ = ["SparsityCurveDisplay"]
@@ -688,21 +688,9 @@ class SparsityCurveDisplay:
         curve does.
         """
         _check_matplotlib(f"{cls.__name__}.from_cv_results")
-        key, rows, levels, _ = _cv_results_rows(cv_results, param_name, score_key)
-        order = np.argsort(levels, kind="stable")
-        rows, levels = rows[order], levels[order]
-
-        suffix = score_key[len("mean_"):] if score_key.startswith("mean_") else None
-        test = _split_columns(cv_results, suffix, rows) if suffix else None
-        if test is None:
-            test = np.asarray(cv_results[score_key], dtype=np.float64)[rows][:, None]
-        train = None
-        if suffix and suffix.startswith("test_"):
-            train = _split_columns(cv_results, "train_" + suffix[len("test_"):], rows)
-
-        curve = SparsityCurveRegressor.from_cv_results(
-            cv_results, param_name=key, score_key=score_key, **(curve_params or {})
-        )
+        sweep = parse_cv_results(cv_results, param_name=param_name, score_key=score_key)
+        levels, test, train = sweep.sparsities, sweep.test, sweep.train
+        curve = SparsityCurveRegressor(**(curve_params or {})).fit_scores(levels, test)
         display = cls(
             sparsities=levels,
             test_scores=test,
