@@ -7,8 +7,9 @@ connections only.
 
 from ._accset import AccSETClassifier
 from ._connectivity import connectivity_profile
-from ._curve import SparsityCurveRegressor
+from ._curve import SparsityCurveRegressor, SparsityCurveWarning
 from ._display import SparsityCurveDisplay
+from ._display_topology import TopologyHistoryDisplay
 from ._set import SETClassifier, SETRegressor
 from ._sweep import SparsityCurveResult, sparsity_curve
 
@@ -21,6 +22,8 @@ __all__ = [
     "SparsityCurveDisplay",
     "SparsityCurveRegressor",
     "SparsityCurveResult",
+    "SparsityCurveWarning",
+    "TopologyHistoryDisplay",
     "__version__",
     "connectivity_profile",
     "sparsity_curve",

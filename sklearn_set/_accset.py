@@ -2,10 +2,10 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ._policies import AccSETPolicy
+from ._regrowth import make_regrowth
 from ._set import _SHARED_PARAMETERS_DOC, SETClassifier, _doc
 
 _EARLY_STOPPING_SET = _SHARED_PARAMETERS_DOC[
@@ -153,6 +153,7 @@ class AccSETClassifier(SETClassifier):
         activation="relu",
         sparsity=0.9,
         zeta=0.3,
+        regrowth="random",
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=0.01,
@@ -178,7 +179,8 @@ class AccSETClassifier(SETClassifier):
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            sparsity=sparsity, zeta=zeta, alpha=alpha, batch_size=batch_size,
+            sparsity=sparsity, zeta=zeta, regrowth=regrowth, alpha=alpha,
+            batch_size=batch_size,
             learning_rate_init=learning_rate_init, momentum=momentum,
             nesterovs_momentum=nesterovs_momentum, dropout=dropout, max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
@@ -196,26 +198,6 @@ class AccSETClassifier(SETClassifier):
                 f"max_sparsity={self.max_sparsity} is below the starting "
                 f"sparsity={self.sparsity}; AccSET only makes networks sparser.")
         return AccSETPolicy(tolerance=self.tolerance, shrink_rate=self.shrink_rate,
-                            max_sparsity=self.max_sparsity, window=self.accuracy_window)
-
-    def _uses_validation(self):
-        return True
-
-    def _track_improvement(self, loss, score):
-        super()._track_improvement(loss, score)
-        # The policy snapshots what it may select; stopping early means the
-        # selection has settled for n_iter_no_change epochs.
-        chosen = self._policy.selected()
-        settled = self.n_iter_ - chosen.epoch if chosen is not None else 0
-        self._no_improvement_count = settled if self.early_stopping else 0
-        return False
-
-    def _publish_topology(self):
-        super()._publish_topology()
-        policy = self._policy
-        if policy.score_history and policy.score_history[-1] is not None:
-            self.sparsity_history_ = np.asarray(policy.sparsity_history)
-            self.validation_accuracy_history_ = np.asarray(policy.score_history)
-            chosen = policy.selected()
-            self.best_sparsity_ = chosen.sparsity
-            self.best_epoch_ = chosen.epoch
+                            max_sparsity=self.max_sparsity, window=self.accuracy_window,
+                            patience=self.n_iter_no_change if self.early_stopping else None,
+                            regrowth=make_regrowth(self.regrowth))

@@ -2,7 +2,6 @@
 
 import math
 import os
-import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -20,35 +19,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._network import ACTIVATIONS, SparseMLP, kernel_threads, network_memory_bytes
+from ._network import ACTIVATIONS, SparseMLP, network_memory_bytes
 from ._policies import SETPolicy
+from ._regrowth import REGROWTH_RULES, make_regrowth
+from ._threads import kernel_n_jobs as _kernel_n_jobs
+from ._threads import kernel_threads
 from ._topology import bytes_per_connection, erdos_renyi_allocation
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
-
-
-def _kernel_n_jobs(n_jobs):
-    """Threads for the kernels: ``n_jobs``, except that None inside a
-    dask.distributed worker means the worker's own thread count.
-
-    joblib's loky workers cap numba through NUMBA_NUM_THREADS; dask's workers
-    do not (their nanny sets OMP/MKL/OPENBLAS_NUM_THREADS only), so numba
-    would start one thread per core in every worker process.
-    """
-    if n_jobs is not None:
-        return n_jobs
-    distributed = sys.modules.get("distributed")  # a dask worker has imported it
-    if distributed is None:
-        return None
-    try:
-        worker = distributed.get_worker()
-    except (ValueError, AttributeError):  # not running inside a worker's task
-        return None
-    nthreads = getattr(getattr(worker, "state", worker), "nthreads", None)
-    return int(nthreads) if nthreads else None
 
 
 def _available_memory_bytes():
@@ -83,13 +64,6 @@ def _available_memory_bytes():
         except (AttributeError, ValueError, OSError):
             pass
     return min(found) if found else None
-
-
-def _policy_state(policy):
-    """A policy's attributes, lists copied: enough to roll it back, since its
-    lists only grow and the snapshots they hold are never modified."""
-    return {name: list(value) if isinstance(value, list) else value
-            for name, value in vars(policy).items()}
 
 
 class _InterruptGuard:
@@ -132,8 +106,9 @@ class _InterruptGuard:
             {name: getattr(est, name) for name in self._ATTRIBUTES if hasattr(est, name)},
             len(est.loss_curve_),
             None if scores is None else len(scores),
+            len(est.topology_history_),
             est._rng.bit_generator.state,
-            _policy_state(est._policy),
+            est._policy.state(),
         )
 
     def __enter__(self):
@@ -146,13 +121,14 @@ class _InterruptGuard:
         if self._last is None:
             del est._network
             return False
-        (network_state, self.best_state, attributes, n_losses, n_scores, rng_state,
-         policy_state) = self._last
+        (network_state, self.best_state, attributes, n_losses, n_scores, n_records,
+         rng_state, policy_state) = self._last
         est._network.restore(network_state)
-        est._policy.__dict__.update(policy_state)
+        est._policy.restore(policy_state)
         for name, value in attributes.items():
             setattr(est, name, value)
         del est.loss_curve_[n_losses:]
+        del est.topology_history_[n_records:]
         if n_scores is not None:
             del est.validation_scores_[n_scores:]
         est._rng.bit_generator.state = rng_state
@@ -177,6 +153,7 @@ class BaseSparseMLP(BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "sparsity": [Interval(Real, 0, 1, closed="left")],
         "zeta": [Interval(Real, 0, 1, closed="left")],
+        "regrowth": [StrOptions(set(REGROWTH_RULES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -201,10 +178,7 @@ class BaseSparseMLP(BaseEstimator):
     _output = None  # "softmax" or "identity"
 
     def _make_policy(self):
-        return SETPolicy()
-
-    def _uses_validation(self):
-        return self.early_stopping
+        return SETPolicy(regrowth=make_regrowth(self.regrowth))
 
     # -- fitted state -----------------------------------------------------
     def __sklearn_is_fitted__(self):
@@ -287,105 +261,136 @@ class BaseSparseMLP(BaseEstimator):
         if not incremental:
             self._check_training_targets(y, sample_weight)
         if first_call:
-            self._rng = np.random.default_rng(
-                check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            layer_sizes = [X.shape[1]] + hidden + [self.n_outputs_]
-            self._check_memory(layer_sizes, X.shape[0])
-            self._network = SparseMLP(layer_sizes, activation=self.activation,
-                                      output=self._output, dtype=_DTYPES[self.dtype])
-            self._network.initialize(self.sparsity, self._rng)
-            self._policy = self._make_policy()
-            self._policy.start(self._network)
-            self.n_iter_ = 0
-            self.t_ = 0
-            self.loss_curve_ = []
-            self.n_layers_ = len(layer_sizes)
-            self.out_activation_ = self._output
-            self.epsilon_ = self._network.epsilon
-            self._no_improvement_count = 0
-            use_validation = self._uses_validation() and not incremental
-            self.best_loss_ = None if use_validation else np.inf
-            self.validation_scores_ = [] if use_validation else None
-            self.best_validation_score_ = -np.inf if use_validation else None
+            self._initialize(X.shape, hidden, incremental)
         else:
             hidden_now = list(self._network.layer_sizes[1:-1])
             if hidden_now != hidden:
                 raise ValueError(
                     f"hidden_layer_sizes changed from {hidden_now} to {hidden}; "
                     "warm_start and partial_fit need the same architecture.")
-        use_validation = self.validation_scores_ is not None and not incremental
-
-        X_val = y_val = None
-        if use_validation:
+        validation = None
+        if self.validation_scores_ is not None and not incremental:
             X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
                 X, y, sample_weight)
-
-        n_epochs = 1 if incremental else self.max_iter
-        batch_size = self._resolved_batch_size(X.shape[0])
-        best_state = None
-        network = self._network
+            validation = (X_val, y_val, weight_val)
         with kernel_threads(_kernel_n_jobs(self.n_jobs)), _InterruptGuard(self) as guard:
-            for epoch in range(n_epochs):
-                start = time.perf_counter()
-                if self.n_iter_ > 0:
-                    # SET evolves between epochs: never after the last one, so
-                    # the returned model has no untrained fresh connections.
-                    network.evolve(self.zeta, self._rng, self._policy)
-                try:
-                    loss = network.train_epoch(
-                        X, y, sample_weight, batch_size=batch_size,
-                        learning_rate=self.learning_rate_init, momentum=self.momentum,
-                        nesterov=self.nesterovs_momentum, alpha=self.alpha,
-                        dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
-                except FloatingPointError as exc:
-                    del self._network
-                    raise ValueError(
-                        f"Training diverged in epoch {self.n_iter_ + 1}: {exc}. "
-                        "The model was discarded. Lower learning_rate_init "
-                        f"(now {self.learning_rate_init}) or scale the inputs, "
-                        "e.g. with StandardScaler.") from None
-                self.n_iter_ += 1
-                self.t_ += X.shape[0]
-                self.loss_curve_.append(loss)
-                self.loss_ = loss
-                score = None
-                if use_validation:
-                    score = self._validation_score(X_val, y_val, weight_val)
-                    self.validation_scores_.append(score)
-                self._policy.observe(self.n_iter_, network, score)
-                improved = self._track_improvement(loss, score)
-                if improved and use_validation:
-                    best_state = network.snapshot()
-                guard.commit(best_state, shared=improved and use_validation)
-                if self.verbose:
-                    parts = [f"Epoch {self.n_iter_}", f"loss = {loss:.6f}"]
-                    if score is not None:
-                        parts.append(f"validation score = {score:.6f}")
-                    parts.append(f"sparsity = {network.sparsity:.6f}")
-                    parts.append(f"{time.perf_counter() - start:.3f} s")
-                    print(", ".join(parts))
-                if incremental:
-                    break
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self.verbose:
-                        what = "Validation score" if use_validation else "Training loss"
-                        print(f"{what} did not improve more than tol={self.tol} for "
-                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                    break
-                if epoch == n_epochs - 1:
-                    warnings.warn(
-                        f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                        "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning, stacklevel=3)
+            best_state = self._run_epochs((X, y, sample_weight), validation, incremental,
+                                          guard)
         if guard.interrupted:
             best_state = guard.best_state
+        self._finish(best_state)
+        return self
+
+    def _initialize(self, shape, hidden, incremental):
+        """A new network, its policy and the fitted attributes' start values."""
+        n_samples, n_features = shape
+        self._rng = np.random.default_rng(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        layer_sizes = [n_features] + hidden + [self.n_outputs_]
+        self._check_memory(layer_sizes, n_samples)
+        self._network = SparseMLP(layer_sizes, activation=self.activation,
+                                  output=self._output, dtype=_DTYPES[self.dtype])
+        self._network.initialize(self.sparsity, self._rng)
+        self._policy = self._make_policy()
+        self._policy.start(self._network)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.topology_history_ = []
+        self.n_layers_ = len(layer_sizes)
+        self.out_activation_ = self._output
+        self.epsilon_ = self._network.epsilon
+        self._no_improvement_count = 0
+        use_validation = (self.early_stopping or self._policy.needs_validation) and not incremental
+        self.best_loss_ = None if use_validation else np.inf
+        self.validation_scores_ = [] if use_validation else None
+        self.best_validation_score_ = -np.inf if use_validation else None
+
+    def _run_epochs(self, data, validation, incremental, guard):
+        """Train one epoch (``incremental``) or up to ``max_iter``, evolving
+        the topology between epochs; returns the snapshot of the best epoch
+        (early stopping) or None."""
+        X, y, sample_weight = data
+        n_epochs = 1 if incremental else self.max_iter
+        batch_size = self._resolved_batch_size(X.shape[0])
+        network, policy = self._network, self._policy
+        # a policy that selects the returned model itself needs no best-epoch copy
+        keep_best = validation is not None and not policy.selects_model
+        best_state = None
+        for epoch in range(n_epochs):
+            start = time.perf_counter()
+            if self.n_iter_ > 0:
+                # SET evolves between epochs: never after the last one, so
+                # the returned model has no untrained fresh connections.
+                network.evolve(self.zeta, self._rng, policy, data)
+            try:
+                loss = network.train_epoch(
+                    X, y, sample_weight, batch_size=batch_size,
+                    learning_rate=self.learning_rate_init, momentum=self.momentum,
+                    nesterov=self.nesterovs_momentum, alpha=self.alpha,
+                    dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
+            except FloatingPointError as exc:
+                del self._network
+                raise ValueError(
+                    f"Training diverged in epoch {self.n_iter_ + 1}: {exc}. "
+                    "The model was discarded. Lower learning_rate_init "
+                    f"(now {self.learning_rate_init}) or scale the inputs, "
+                    "e.g. with StandardScaler.") from None
+            self.n_iter_ += 1
+            self.t_ += X.shape[0]
+            self.loss_curve_.append(loss)
+            self.loss_ = loss
+            self.topology_history_.append(network.topology())
+            score = None if validation is None else self._validation_score(*validation)
+            if score is not None:
+                self.validation_scores_.append(score)
+            policy.observe(self.n_iter_, network, score)
+            improved = self._track_improvement(loss, score)
+            if improved and keep_best:
+                best_state = network.snapshot()
+            guard.commit(best_state, shared=improved and keep_best)
+            if self.verbose:
+                self._report_epoch(loss, score, time.perf_counter() - start)
+            if incremental:
+                break
+            stalled = self._no_improvement_count > self.n_iter_no_change
+            if policy.stop(self.n_iter_, stalled):
+                if self.verbose and stalled:
+                    what = "Validation score" if score is not None else "Training loss"
+                    print(f"{what} did not improve more than tol={self.tol} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                break
+            if epoch == n_epochs - 1:
+                warnings.warn(
+                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning, stacklevel=4)
+        return best_state
+
+    def _report_epoch(self, loss, score, seconds):
+        parts = [f"Epoch {self.n_iter_}", f"loss = {loss:.6f}"]
+        if score is not None:
+            parts.append(f"validation score = {score:.6f}")
+        parts.append(f"sparsity = {self._network.sparsity:.6f}")
+        active = self.topology_history_[-1]["active_fraction"]
+        parts.append(f"active = {active:.3f}")
+        parts.append(f"{seconds:.3f} s")
+        print(", ".join(parts))
+
+    def _finish(self, best_state):
+        """Restore the model to end with and publish the fitted attributes."""
+        network = self._network
         chosen = self._policy.selected()
         if chosen is not None:
             network.restore(chosen.snapshot)
-        elif use_validation and best_state is not None:
+        elif best_state is not None:
             network.restore(best_state)
-        self._publish_topology()
-        return self
+        self.n_connections_ = network.n_connections
+        self.sparsity_ = float(network.sparsity)
+        # the returned model may be an earlier epoch's: describe that one
+        self.topology_ = network.topology() if self.topology_history_ else None
+        for name, value in self._policy.results().items():
+            setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
 
     def _check_memory(self, layer_sizes, n_samples):
         """Refuse, before anything is allocated, a network whose arrays cannot
@@ -456,11 +461,6 @@ class BaseSparseMLP(BaseEstimator):
             self.best_loss_ = loss
             return True
         return False
-
-    def _publish_topology(self):
-        network = self._network
-        self.n_connections_ = network.n_connections
-        self.sparsity_ = float(network.sparsity)
 
     def _prepare_sample_weight(self, X, y, sample_weight):
         dtype = _DTYPES[self.dtype]

@@ -25,6 +25,11 @@ from ._topology import erdos_renyi_allocation
 # Probability mass below which a state of the reachability chain is dropped:
 # far below float64 rounding of the expectations the profile reports.
 _NEGLIGIBLE_MASS = 1e-15
+# Beyond this many (count, state) pairs per layer the counts are binned to
+# _MAX_STATES states: exact below, a close approximation above (layers of
+# thousands of units near their percolation threshold).
+_MAX_CELLS = 4_000_000
+_MAX_STATES = 2000
 
 
 def reachability(layers, n_inputs):
@@ -118,7 +123,7 @@ def _reach_chain(sizes, densities):
     independently with probability ``1 - (1 - densities[u - 1]) ** r`` (it
     has at least one connection from a reached unit), so the counts form a
     Markov chain whose distributions are propagated exactly (states with
-    negligible mass dropped). Returns the expected reached fraction of each
+    negligible mass dropped; very wide layers binned, see _MAX_CELLS). Returns the expected reached fraction of each
     unit layer and the probability that the last layer is fully reached.
     """
     support = np.array([sizes[0]], dtype=np.float64)
@@ -132,15 +137,41 @@ def _reach_chain(sizes, densities):
         # carry mass: evaluating the binomial there alone keeps it O(states^2)
         mean = size * p_reach
         spread = 12 * np.sqrt(mean * (1 - p_reach)) + 2
-        k = np.arange(max(0, math.floor((mean - spread).min())),
-                      min(size, math.ceil((mean + spread).max())) + 1, dtype=np.float64)
-        pmf = binom.pmf(k[:, None], size, p_reach[None, :])
+        lo = max(0, math.floor((mean - spread).min()))
+        hi = min(size, math.ceil((mean + spread).max()))
+        if (hi - lo + 1) * support.shape[0] <= _MAX_CELLS:
+            k = np.arange(lo, hi + 1, dtype=np.float64)
+            width = 1.0
+        else:
+            # a wide layer near its percolation threshold: the counts are
+            # binned to _MAX_STATES states (each carries its bin's mass)
+            k = np.unique(np.round(np.linspace(lo, hi, _MAX_STATES)))
+            width = np.gradient(k)[:, None] if k.shape[0] > 1 else 1.0
+        pmf = binom.pmf(k[:, None], size, p_reach[None, :]) * width
         dist = pmf @ mass
         keep = dist > _NEGLIGIBLE_MASS
         support, mass = k[keep], dist[keep] / dist[keep].sum()
         fractions.append(float(support @ mass) / size)
     p_full = float(mass[support == sizes[-1]].sum())
     return np.array(fractions), p_full
+
+
+def expected_connectivity(sizes, counts):
+    """Expected connectivity of random layers of ``sizes`` (units per layer)
+    with ``counts`` connections each (see :func:`connectivity_profile`)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    densities = counts / (np.asarray(sizes[:-1], dtype=np.float64) * np.asarray(sizes[1:]))
+    forward, p_full = _reach_chain(sizes, densities)
+    backward = _reach_chain(sizes[::-1], densities[::-1])[0][::-1]
+    active = counts * forward[:-1] * backward[1:]
+    return {
+        "active_connections": active.sum(),
+        "active_fraction": active.sum() / counts.sum(),
+        "outputs_reached": forward[-1],
+        "inputs_in_use": backward[0],
+        "p_all_outputs_reached": p_full,
+        "live_neurons": forward[1:-1] * backward[1:-1],
+    }
 
 
 def connectivity_profile(layer_sizes, sparsities):
@@ -204,17 +235,10 @@ def connectivity_profile(layer_sizes, sparsities):
         except ValueError:  # some layer gets no connection: nothing is connected
             out["connections"][row] = round((1 - sparsity) * total)
             continue
-        densities = counts / np.array([n_in * n_out for n_in, n_out in shapes])
-        forward, p_full = _reach_chain(sizes, densities)
-        backward, _ = _reach_chain(sizes[::-1], densities[::-1])
-        backward = backward[::-1]
-        active = counts * forward[:-1] * backward[1:]
+        expected = expected_connectivity(sizes, counts)
         out["connections"][row] = counts.sum()
-        out["active_connections"][row] = active.sum()
-        out["active_fraction"][row] = active.sum() / counts.sum()
-        out["outputs_reached"][row] = forward[-1]
-        out["inputs_in_use"][row] = backward[0]
-        out["p_all_outputs_reached"][row] = p_full
-        out["live_neurons"][row] = forward[1:-1] * backward[1:-1]
+        for name in ("active_connections", "active_fraction", "outputs_reached",
+                     "inputs_in_use", "p_all_outputs_reached", "live_neurons"):
+            out[name][row] = expected[name]
     out["connections"] = out["connections"].astype(np.int64)
     return out

@@ -8,7 +8,7 @@ nothing here knows about layers, estimators or scikit-learn.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # Keys: a connection (input i -> output j) of a layer with n_in inputs has key
 # j * n_in + i (int64); output-grouped storage with sorted inputs is ascending
@@ -265,3 +265,86 @@ def active_connections(indptr, indices, reached_in, reaching_out, mask):
     for j in range(indptr.shape[0] - 1):
         for k in range(indptr[j], indptr[j + 1]):
             mask[k] = reaching_out[j] and reached_in[indices[k]]
+
+
+@njit(cache=True)
+def drop_unkept(indptr, indices, values, velocity, keep):
+    """Move the connections with ``keep[k]`` to the front (same order), in
+    place, rewrite ``indptr``; returns their number. O(nnz)."""
+    q = 0
+    start = indptr[0]
+    for j in range(indptr.shape[0] - 1):
+        end = indptr[j + 1]
+        for k in range(start, end):
+            if keep[k]:
+                indices[q] = indices[k]
+                values[q] = values[k]
+                velocity[q] = velocity[k]
+                q += 1
+        start = end
+        indptr[j + 1] = q
+    return q
+
+
+# -- gradients of empty positions (regrowth="gradient") ----------------------
+
+
+@njit(cache=True, parallel=True)
+def gradient_block(indptr, indices, a_in, d_out, j0, j1, scores):
+    """For outputs ``j0 .. j1 - 1``: ``scores[(j - j0) * n_in + i]`` is the
+    absolute gradient ``|sum_b a_in[i, b] * d_out[j, b]|`` of the position
+    ``i -> j``, or -1 where a connection already exists. ``a_in`` and
+    ``d_out`` are feature-major; each score is one thread's sequential sum,
+    so the result does not depend on the thread count."""
+    n_in, n_batch = a_in.shape
+    for j in prange(j0, j1):
+        base = (j - j0) * n_in
+        for i in range(n_in):
+            s = 0.0
+            for b in range(n_batch):
+                s += a_in[i, b] * d_out[j, b]
+            scores[base + i] = abs(s)
+        for k in range(indptr[j], indptr[j + 1]):
+            scores[base + indices[k]] = -1.0
+
+
+@njit(cache=True, parallel=True)
+def gradient_at_keys(keys, n_in, a_in, d_out, scores):
+    """Absolute gradient of each position ``keys[c]`` (see
+    :func:`gradient_block`)."""
+    n_batch = a_in.shape[1]
+    for c in prange(keys.shape[0]):
+        j = keys[c] // n_in
+        i = keys[c] - j * n_in
+        s = 0.0
+        for b in range(n_batch):
+            s += a_in[i, b] * d_out[j, b]
+        scores[c] = abs(s)
+
+
+@njit(cache=True)
+def keys_between(indptr, indices, src_rank, tgt_rank):
+    """Connections from inputs with ``src_rank >= 0`` to outputs with
+    ``tgt_rank >= 0``, as keys of the compact grid
+    ``tgt_rank * n_sources + src_rank`` (sorted, as storage order is)."""
+    n_src = 0
+    for i in range(src_rank.shape[0]):
+        if src_rank[i] >= 0:
+            n_src += 1
+    count = 0
+    for j in range(indptr.shape[0] - 1):
+        if tgt_rank[j] >= 0:
+            for k in range(indptr[j], indptr[j + 1]):
+                if src_rank[indices[k]] >= 0:
+                    count += 1
+    out = np.empty(count, dtype=np.int64)
+    q = 0
+    for j in range(indptr.shape[0] - 1):
+        if tgt_rank[j] >= 0:
+            base = tgt_rank[j] * n_src
+            for k in range(indptr[j], indptr[j + 1]):
+                r = src_rank[indices[k]]
+                if r >= 0:
+                    out[q] = base + r
+                    q += 1
+    return out

@@ -5,14 +5,15 @@ No scikit-learn here: inputs are validated by the estimators. Data flows
 estimator -> engine -> kernels.
 """
 
-import contextlib
 import math
-import threading
 
-import numba
 import numpy as np
+import scipy.sparse as sp
 
 from . import _kernels as K
+from ._connectivity import network_topology
+from ._threads import batch_threads
+from ._threads import kernel_threads as kernel_threads  # noqa: F401 (re-exported)
 from ._topology import SparseLayer, bytes_per_connection, erdos_renyi_allocation
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic")
@@ -28,11 +29,6 @@ _PREDICT_WORKSPACE_BYTES = 256 * 2**20
 # Samples per prediction chunk: the input activations of a 1000-unit layer
 # then stay in L2 (see benchmarks/kernels.py: GFLOP/s peak at batch 128-256).
 _PREDICT_CHUNK = 256
-
-# Kernels run under this lock: numba's "workqueue" threading layer (the
-# fallback when neither omp nor tbb is available) must not be entered by two
-# Python threads at once, and the prediction workspaces are shared.
-_KERNEL_LOCK = threading.RLock()
 
 
 def _aligned_empty(n, dtype, align=64):
@@ -69,27 +65,6 @@ def hidden_activation_codes(activation, n_hidden):
     return codes
 
 
-@contextlib.contextmanager
-def kernel_threads(n_jobs):
-    """Run numba kernels on ``n_jobs`` threads (None: numba's default, which
-    honours NUMBA_NUM_THREADS as set by joblib workers; -1: all; -2: all but
-    one, ...)."""
-    available = numba.config.NUMBA_NUM_THREADS
-    if n_jobs is None:
-        n = available
-    elif n_jobs < 0:
-        n = max(1, available + 1 + n_jobs)
-    else:
-        n = min(int(n_jobs), available)
-    with _KERNEL_LOCK:
-        previous = numba.get_num_threads()
-        numba.set_num_threads(n)
-        try:
-            yield n
-        finally:
-            numba.set_num_threads(previous)
-
-
 def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size):
     """Bytes the engine will hold for connections, biases and workspaces."""
     itemsize = np.dtype(dtype).itemsize
@@ -122,6 +97,7 @@ class SparseMLP:
         self.hidden_codes = hidden_activation_codes(activation, len(self.layer_sizes) - 2)
         self.layers = []
         self.epsilon = math.nan
+        self.turnover = math.nan
         self._workspace = {}
 
     # -- construction -----------------------------------------------------
@@ -313,7 +289,9 @@ class SparseMLP:
         y_all = np.ascontiguousarray(y[order]) if softmax else None
         plans = {}
         total_loss = 0.0
+        threads = batch_threads(ws)
         for start in range(0, n_samples, batch_size):
+            started = threads.begin() if threads else 0.0
             rows = order[start:start + batch_size]
             nb = rows.shape[0]
             plan = plans.get(nb)
@@ -346,6 +324,8 @@ class SparseMLP:
             total_loss += loss * nb
             for kernel, args in backward:
                 kernel(*args)
+            if threads:
+                threads.end(started, nb)
         penalty = sum(float(np.dot(layer.values, layer.values)) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):
@@ -363,7 +343,9 @@ class SparseMLP:
         ws = self._buffers(chunk, False, 0.0)
         result = np.empty((n_samples, self.layer_sizes[-1]), dtype=self.dtype)
         plans = {}
+        threads = batch_threads(ws)
         for start in range(0, n_samples, chunk):
+            started = threads.begin() if threads else 0.0
             rows = np.arange(start, min(start + chunk, n_samples), dtype=np.int64)
             nb = rows.shape[0]
             plan = plans.get(nb)
@@ -378,21 +360,93 @@ class SparseMLP:
             if self.output == "softmax":
                 K.softmax_inplace(out)
             result[start:start + nb] = out.T
+            if threads:
+                threads.end(started, nb)
         return result
 
-    # -- topology ---------------------------------------------------------
-    def evolve(self, zeta, rng, policy=None):
-        """Prune and regrow every layer once.
+    def activations_and_deltas(self, X, y, sample_weight, rows):
+        """Activations entering each layer and deltas (loss gradients with
+        respect to the pre-activations) leaving it, for the samples ``rows``,
+        with the current weights and no update: lists of feature-major arrays,
+        ``activations[l]`` of shape (n_in, n) and ``deltas[l]`` of shape
+        (n_out, n) for layer ``l``. The gradient of a connection ``i -> j``
+        of layer ``l`` is ``activations[l][i] @ deltas[l][j]``."""
+        dt = self.dtype
+        nb = rows.shape[0]
+        no_mask = np.empty((0, 0), dt)
+        x = np.empty((self.layer_sizes[0], nb), dt)
+        self._load_inputs(X, rows, x)
+        activations, pre = [x], []
+        for l, layer in enumerate(self.layers):
+            code, slope = self.hidden_codes[l] if l < len(self.hidden_codes) else (K.IDENTITY, 0)
+            z = np.empty((layer.n_out, nb), dt)
+            a = np.empty_like(z) if l < len(self.hidden_codes) else z
+            K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
+                             activations[-1], z, a, code, dt.type(slope), no_mask,
+                             dt.type(0), dt.type(1))
+            pre.append(z)
+            activations.append(a)
+        out = activations.pop()
+        delta = np.empty_like(out)
+        weight = np.ascontiguousarray(sample_weight[rows])
+        if self.output == "softmax":
+            K.softmax_cross_entropy(out, np.ascontiguousarray(y[rows]), weight,
+                                    np.empty_like(out), delta)
+        else:
+            K.squared_error(out, np.ascontiguousarray(y[rows].T), weight, delta)
+        deltas = [delta]
+        for l in range(len(self.layers) - 1, 0, -1):
+            layer = self.layers[l]
+            weights = sp.csr_matrix((layer.values, layer.indices, layer.indptr),
+                                    shape=(layer.n_out, layer.n_in))
+            code, slope = self.hidden_codes[l - 1]
+            deltas.insert(0, np.asarray(weights.T @ deltas[0]) * activation_derivative(
+                code, slope, pre[l - 1], activations[l]))
+        return activations, deltas
 
-        ``policy.regrow_count(layer_index, layer, n_pruned)`` decides how many
-        connections come back (SET: as many as were pruned).
+    # -- topology ---------------------------------------------------------
+    def evolve(self, zeta, rng, policy, data=None):
+        """Prune every layer, then regrow every layer, as ``policy`` says.
+
+        ``policy.prune`` removes connections (SET: the fraction ``zeta`` of
+        the weakest positive and negative weights), ``policy.budget`` says how
+        many come back to each layer (SET: as many as were pruned),
+        ``policy.after_prune`` sees the pruned network and may move budget
+        between layers, and ``policy.regrow`` places the connections. ``data`` is the training ``(X, y, sample_weight)``, needed by
+        rules that look at gradients. Sets :attr:`turnover`, the share of
+        the previous evolution's new connections that this pruning spared
+        (NaN if there were none).
 
         Returns the per-layer (pruned, regrown) counts.
         """
-        counts = []
-        for idx, layer in enumerate(self.layers):
-            n_pruned = layer.prune(zeta)
-            n_regrow = n_pruned if policy is None else policy.regrow_count(idx, layer, n_pruned)
-            n_regrown = layer.regrow(n_regrow, rng)
-            counts.append((n_pruned, n_regrown))
-        return counts
+        policy.prepare(self, data, rng)
+        pruned = [policy.prune(idx, layer, zeta) for idx, layer in enumerate(self.layers)]
+        regrown_before = sum(layer.last_regrown.shape[0] for layer in self.layers)
+        spared = sum(layer.surviving_regrown() for layer in self.layers)
+        self.turnover = spared / regrown_before if regrown_before else math.nan
+        budgets = [policy.budget(idx, layer, n_pruned)
+                   for idx, (layer, n_pruned) in enumerate(zip(self.layers, pruned))]
+        budgets = policy.after_prune(self, budgets)
+        return [(n_pruned, policy.regrow(idx, layer, n_new, rng))
+                for idx, (layer, n_pruned, n_new) in enumerate(zip(self.layers, pruned, budgets))]
+
+    def topology(self):
+        """Connectivity statistics of the current network (see
+        :func:`~sklearn_set._connectivity.network_topology`), with the
+        ``turnover`` of the last evolution."""
+        record = network_topology(self.layers, self.layer_sizes[0])
+        record["turnover"] = self.turnover
+        return record
+
+
+def activation_derivative(code, slope, z, a):
+    """``f'(z)`` of a hidden activation, from ``z`` and ``a = f(z)``."""
+    if code == K.RELU:
+        return (z > 0).astype(z.dtype)
+    if code == K.LEAKY_RELU:
+        return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
+    if code == K.TANH:
+        return 1 - a * a
+    if code == K.LOGISTIC:
+        return a * (1 - a)
+    return np.ones_like(z)

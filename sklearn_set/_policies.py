@@ -1,39 +1,109 @@
-"""Connectivity policies: how many pruned connections come back each epoch.
+"""Connectivity policies: how a sparse network's topology evolves.
 
-The SET and AccSET estimators differ only in the policy object they train
-with. A policy sees the network after every epoch (with the validation score
-when one is measured) and then answers, layer by layer, how many connections
-to regrow after pruning. No scikit-learn here.
+A policy is the whole strategy of evolution, declared through the hooks of
+:class:`ConnectivityPolicy`: it starts with the network, observes it after
+every epoch (with the validation score when one is measured), sets each
+layer's connection budget, prunes and regrows through its regrowth rule
+(see ``_regrowth.py``), may ask training to stop, names the epoch to end
+with, and saves and restores its own state (for interrupted fits). The SET
+and AccSET estimators differ only in the policy they train with. No
+scikit-learn here.
 """
 
+import copy
 import math
 from collections import namedtuple
 
+from ._regrowth import RandomRegrowth
 from ._topology import erdos_renyi_allocation
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
 
 
-class SETPolicy:
-    """Sparse Evolutionary Training: every layer regrows exactly as many
-    connections as were pruned, so the connection count stays constant."""
+class ConnectivityPolicy:
+    """Base class of connectivity policies.
+
+    Parameters
+    ----------
+    regrowth : rule object, default=RandomRegrowth()
+        Decides which connections a pruning removes and where the
+        replacements go (``prepare``, ``prune``, ``after_prune``, ``regrow``).
+
+    Notes
+    -----
+    The training loop calls, in this order: :meth:`start` once for a new
+    network; then per epoch (except before the first) the network's evolve,
+    which calls :meth:`prepare`, :meth:`prune` for every layer,
+    :meth:`after_prune`, then :meth:`budget` and :meth:`regrow` for every
+    layer; after the epoch's training :meth:`observe` and :meth:`stop`; at
+    the end :meth:`selected` and :meth:`results`. :meth:`state` and
+    :meth:`restore` roll the policy back to the end of an epoch.
+    """
+
+    #: whether the policy needs a validation score every epoch
+    needs_validation = False
+    #: whether :meth:`selected` names the returned model (the estimator then
+    #: keeps no copy of its own best epoch)
+    selects_model = False
+
+    def __init__(self, *, regrowth=None):
+        self.regrowth = RandomRegrowth() if regrowth is None else regrowth
 
     def start(self, network):
         """Called once when training of a new network starts."""
 
     def observe(self, epoch, network, validation_score):
-        """Called after each epoch, before the network evolves."""
+        """Called after each epoch, before the network evolves again."""
 
-    def regrow_count(self, layer_index, layer, n_pruned):
+    def budget(self, layer_index, layer, n_pruned):
+        """How many connections ``layer`` regrows after losing ``n_pruned``."""
         return n_pruned
+
+    def prepare(self, network, data, rng):
+        self.regrowth.prepare(network, data, rng)
+
+    def prune(self, layer_index, layer, zeta):
+        """Remove connections of ``layer``; return how many."""
+        return self.regrowth.prune(layer_index, layer, zeta)
+
+    def after_prune(self, network, budgets):
+        """Called once every layer is pruned; returns the per-layer budgets
+        to regrow (the rule may move connections between layers, never
+        change their total)."""
+        return self.regrowth.after_prune(network, budgets)
+
+    def regrow(self, layer_index, layer, n_new, rng):
+        """Add up to ``n_new`` connections to ``layer``; return how many."""
+        return self.regrowth.regrow(layer_index, layer, n_new, rng)
+
+    def stop(self, epoch, stalled):
+        """Whether training stops after ``epoch``. ``stalled`` is the
+        estimator's own verdict (MLPClassifier's no-improvement rule)."""
+        return stalled
 
     def selected(self):
         """The :class:`Candidate` to end training with (None: the estimator
         decides)."""
         return None
 
+    def results(self):
+        """Fitted attributes the policy contributes, as a dict."""
+        return {}
 
-class AccSETPolicy:
+    def state(self):
+        """An opaque copy of the policy's state at the end of an epoch."""
+        return None
+
+    def restore(self, state):
+        """Return to a state given by :meth:`state`."""
+
+
+class SETPolicy(ConnectivityPolicy):
+    """Sparse Evolutionary Training: every layer regrows exactly as many
+    connections as were pruned, so the connection count stays constant."""
+
+
+class AccSETPolicy(ConnectivityPolicy):
     """Accuracy-steered connectivity (this package's formulation of AccSET).
 
     After each epoch the validation accuracy, averaged over the last
@@ -62,13 +132,24 @@ class AccSETPolicy:
         The density never falls below ``1 - max_sparsity``.
     window : int
         Number of epochs the accuracy is averaged over.
+    patience : int or None
+        Stop when the selection has not changed for more than ``patience``
+        epochs; None never stops early.
+    regrowth : rule object
+        See :class:`ConnectivityPolicy`.
     """
 
-    def __init__(self, *, tolerance, shrink_rate, max_sparsity, window=1):
+    needs_validation = True
+    selects_model = True
+
+    def __init__(self, *, tolerance, shrink_rate, max_sparsity, window=1, patience=None,
+                 regrowth=None):
+        super().__init__(regrowth=regrowth)
         self.window = window
         self.tolerance = tolerance
         self.shrink_rate = shrink_rate
         self.max_sparsity = max_sparsity
+        self.patience = patience
 
     def start(self, network):
         self.shapes = [(layer.n_in, layer.n_out) for layer in network.layers]
@@ -119,13 +200,40 @@ class AccSETPolicy:
         self.target_count = int(counts.sum())
         self.layer_targets = counts
 
-    def regrow_count(self, layer_index, layer, n_pruned):
+    def budget(self, layer_index, layer, n_pruned):
         if self.layer_targets is None:
             return n_pruned
         return max(0, int(self.layer_targets[layer_index]) - layer.n_connections)
+
+    def stop(self, epoch, stalled):
+        # the candidates hold snapshots of what may be selected: stopping
+        # early means the selection has settled for `patience` epochs
+        chosen = self.selected()
+        if self.patience is None or chosen is None:
+            return False
+        return epoch - chosen.epoch > self.patience
 
     def selected(self):
         """The sparsest :class:`Candidate` within tolerance of the best."""
         if not self.candidates:
             return None
         return max(self.candidates, key=lambda c: (c.sparsity, c.score))
+
+    def results(self):
+        chosen = self.selected()
+        if chosen is None:
+            return {}
+        return {"sparsity_history_": list(self.sparsity_history),
+                "validation_accuracy_history_": list(self.score_history),
+                "best_sparsity_": chosen.sparsity, "best_epoch_": chosen.epoch}
+
+    _STATE = ("target_count", "best_score", "sparsity_history", "score_history",
+              "candidates", "layer_targets")
+
+    def state(self):
+        # lists are copied, their items (floats, snapshots never modified) shared
+        return {name: copy.copy(getattr(self, name)) for name in self._STATE}
+
+    def restore(self, state):
+        for name, value in state.items():
+            setattr(self, name, copy.copy(value))

@@ -197,6 +197,9 @@ class SparseLayer:
         self.bias = bias
         self.bias_velocity = bias_velocity
         self.init_bound = float(init_bound)
+        # keys of the connections added by the last regrowth (sorted): what
+        # the next pruning spares of them is the turnover statistic
+        self.last_regrown = np.empty(0, dtype=np.int64)
         self._by_input = None
 
     @property
@@ -220,12 +223,6 @@ class SparseLayer:
         state = self.__dict__.copy()
         state["_by_input"] = None  # rebuilt on demand: smaller pickles
         return state
-
-    def __setstate__(self, state):
-        for stale in ("t_indptr", "t_order", "t_rows"):  # older pickles
-            state.pop(stale, None)
-        state.setdefault("_by_input", None)
-        self.__dict__.update(state)
 
     @classmethod
     def random(cls, n_in, n_out, n_connections, rng, *, activation_code, dtype):
@@ -292,36 +289,61 @@ class SparseLayer:
         self.velocity = self.velocity[:n_keep]
         return n_pos + n_neg
 
+    def drop(self, keep):
+        """Remove the connections where the bool array ``keep`` (one entry per
+        connection, storage order) is False; returns how many. O(nnz)."""
+        n_keep = KT.drop_unkept(self.indptr, self.indices, self.values, self.velocity, keep)
+        n_dropped = self.n_connections - n_keep
+        if n_dropped:
+            self._by_input = None
+            self.indices = self.indices[:n_keep]
+            self.values = self.values[:n_keep]
+            self.velocity = self.velocity[:n_keep]
+        return n_dropped
+
+    def free_positions(self):
+        return self.size - self.n_connections
+
+    def sample_free(self, n_new, rng):
+        """``n_new`` distinct keys drawn uniformly from the empty positions
+        (capped by their number), sorted. Time O((nnz + n_new) log), memory
+        O(nnz + n_new), no key per existing connection."""
+        n_new = int(max(0, min(n_new, self.free_positions())))
+        indptr, indices, n_in = self.indptr, self.indices, self.n_in
+        return _sample_free(
+            self.size, self.n_connections, n_new, rng,
+            lambda: KT.free_keys_csr(indptr, indices, n_in),
+            lambda candidates: KT.free_candidates_csr(candidates, indptr, indices, n_in))
+
     def regrow(self, n_new, rng):
-        """Add ``n_new`` connections at uniformly random empty positions.
+        """Add ``n_new`` connections at uniformly random empty positions
+        (SET's rule); returns the number added (capped by the free
+        positions)."""
+        return self.insert(self.sample_free(n_new, rng), rng)
+
+    def insert(self, new_keys, rng):
+        """Add connections at the empty positions ``new_keys`` (sorted,
+        distinct int64 keys).
 
         New weights are uniform in +-(NEW_WEIGHT_SCALE * init_bound), their
         velocity zero; existing connections keep weight and velocity.
-        Returns the number actually added (capped by the free positions).
-        Time O((nnz + n_new) log), memory O(nnz + n_new), no key per
-        existing connection.
+        Returns the number added.
         """
-        nnz = self.n_connections
-        n_new = int(max(0, min(n_new, self.size - nnz)))
-        indptr, indices, n_in = self.indptr, self.indices, self.n_in
-        new_keys = _sample_free(
-            self.size, nnz, n_new, rng,
-            lambda: KT.free_keys_csr(indptr, indices, n_in),
-            lambda candidates: KT.free_candidates_csr(candidates, indptr, indices, n_in))
-        self._by_input = None
+        n_new = int(new_keys.shape[0])
+        self.last_regrown = new_keys
         if n_new:
             new_values = _uniform(rng, n_new, NEW_WEIGHT_SCALE * self.init_bound,
                                   self.values.dtype)
             # outputs allocated by NumPy (huge pages for large arrays, which
             # the kernels' random accesses need); the old arrays go after
-            total = nnz + n_new
+            total = self.n_connections + n_new
             out = (np.empty(self.n_out + 1, dtype=np.int64),
                    np.empty(total, dtype=np.int32),
                    np.empty(total, dtype=self.values.dtype),
                    np.empty(total, dtype=self.velocity.dtype))
-            KT.insert_connections(indptr, indices, self.values, self.velocity, new_keys,
-                                 new_values, n_in, *out)
-            del new_keys, new_values, indptr, indices
+            KT.insert_connections(self.indptr, self.indices, self.values, self.velocity,
+                                  new_keys, new_values, self.n_in, *out)
+            del new_values
             self.indptr, self.indices, self.values, self.velocity = out
         elif self.indices.base is not None:
             # pruned and nothing regrown: drop the prefixes' unused tails
@@ -331,14 +353,24 @@ class SparseLayer:
         self.refresh_transpose()
         return n_new
 
+    def surviving_regrown(self):
+        """How many connections of the last regrowth are still present."""
+        keys = self.last_regrown
+        if keys.shape[0] == 0:
+            return 0
+        gone = KT.free_candidates_csr(keys, self.indptr, self.indices, self.n_in)
+        return int(keys.shape[0] - gone.shape[0])
+
     def input_strength(self):
         return input_strength(self.indices, self.values, self.n_in)
 
     def copy(self):
-        return SparseLayer(self.n_in, self.n_out, self.indptr.copy(),
+        twin = SparseLayer(self.n_in, self.n_out, self.indptr.copy(),
                            self.indices.copy(), self.values.copy(),
                            self.velocity.copy(), self.bias.copy(),
                            self.bias_velocity.copy(), self.init_bound)
+        twin.last_regrown = self.last_regrown.copy()
+        return twin
 
 
 def _threshold(x, n):

@@ -197,7 +197,7 @@ def test_verbose_prints_one_line_per_epoch(small_problem, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
     assert len(lines) == 3
     assert re.match(r"Epoch 1, loss = [\d.]+, validation score = [\d.]+, "
-                    r"sparsity = 0\.\d+, [\d.]+ s", lines[0])
+                    r"sparsity = 0\.\d+, active = [\d.]+, [\d.]+ s", lines[0])
 
 
 def test_class_weight_and_sample_weight(small_problem):

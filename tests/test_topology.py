@@ -6,6 +6,7 @@ import pytest
 from sklearn_set import _kernels_topology as KT
 from sklearn_set._kernels import RELU
 from sklearn_set._network import SparseMLP
+from sklearn_set._policies import SETPolicy
 from sklearn_set._topology import (
     NEW_WEIGHT_SCALE,
     SparseLayer,
@@ -150,7 +151,7 @@ def test_connection_count_constant_over_set_epochs():
     for _ in range(10):
         net.train_epoch(X, y, sw, batch_size=16, learning_rate=0.05, momentum=0.9,
                         nesterov=True, alpha=1e-4, dropout=0.0, shuffle=True, rng=rng)
-        net.evolve(0.3, rng)
+        net.evolve(0.3, rng, SETPolicy())
         np.testing.assert_array_equal(net.n_connections, counts)
         for layer in net.layers:
             _assert_valid(layer)
