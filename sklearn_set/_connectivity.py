@@ -123,8 +123,9 @@ def _reach_chain(sizes, densities):
     independently with probability ``1 - (1 - densities[u - 1]) ** r`` (it
     has at least one connection from a reached unit), so the counts form a
     Markov chain whose distributions are propagated exactly (states with
-    negligible mass dropped; very wide layers binned, see _MAX_CELLS). Returns the expected reached fraction of each
-    unit layer and the probability that the last layer is fully reached.
+    negligible mass dropped; very wide layers binned, see _MAX_CELLS).
+    Returns the expected reached fraction of each unit layer and the
+    probability that the last layer is fully reached.
     """
     support = np.array([sizes[0]], dtype=np.float64)
     mass = np.array([1.0])

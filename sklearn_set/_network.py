@@ -412,8 +412,9 @@ class SparseMLP:
         the weakest positive and negative weights), ``policy.budget`` says how
         many come back to each layer (SET: as many as were pruned),
         ``policy.after_prune`` sees the pruned network and may move budget
-        between layers, and ``policy.regrow`` places the connections. ``data`` is the training ``(X, y, sample_weight)``, needed by
-        rules that look at gradients. Sets :attr:`turnover`, the share of
+        between layers, and ``policy.regrow`` places the connections.
+        ``data`` is the training ``(X, y, sample_weight)``, needed by rules
+        that look at gradients. Sets :attr:`turnover`, the share of
         the previous evolution's new connections that this pruning spared
         (NaN if there were none).
 
