@@ -13,3 +13,60 @@ def digits_split():
         X, y, test_size=0.25, stratify=y, random_state=0)
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+# -- sparsity sweeps without training networks (curve, sweep, display tests) --
+
+def _rosenfeld_scores(sparsity, n_folds=3, seed=0, noise=0.005):
+    """Accuracies of the Rosenfeld form (e_np 0.02, e_up 0.9, g 1.5, p 0.002;
+    contour near S = 0.993), one row per level, Gaussian noise per fold."""
+    import numpy as np
+
+    d = 1 - np.asarray(sparsity, dtype=float)
+    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+    rng = np.random.default_rng(seed)
+    return np.clip((1 - e)[:, None] + rng.normal(0, noise, (d.size, n_folds)), 0, 1)
+
+
+@pytest.fixture(scope="session")
+def rosenfeld_scores():
+    """Function (sparsities, n_folds=3, seed=0, noise=0.005) -> scores."""
+    return _rosenfeld_scores
+
+
+@pytest.fixture(scope="session")
+def degrading_classifier():
+    """A fast stand-in for a sparse network whose accuracy collapses with
+    sparsity: a nearest-centroid classifier that replaces a fraction
+    ``q = 1 / (1 + (d / 0.003)**2)`` of its predictions (density
+    ``d = 1 - sparsity``) by random labels, and fails to fit above
+    ``fail_above``."""
+    import numpy as np
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.utils.validation import validate_data
+
+    class DegradingClassifier(ClassifierMixin, BaseEstimator):
+        def __init__(self, sparsity=0.0, random_state=0, fail_above=1.0):
+            self.sparsity = sparsity
+            self.random_state = random_state
+            self.fail_above = fail_above
+
+        def fit(self, X, y):
+            if self.sparsity > self.fail_above:
+                raise RuntimeError(f"too sparse: {self.sparsity}")
+            X, y = validate_data(self, X, y)
+            self.classes_ = np.unique(y)
+            self.centroids_ = np.array([X[y == c].mean(axis=0) for c in self.classes_])
+            return self
+
+        def predict(self, X):
+            X = validate_data(self, X, reset=False)
+            dist = ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=-1)
+            pred = self.classes_[np.argmin(dist, axis=1)]
+            q = 1.0 / (1.0 + ((1.0 - self.sparsity) / 0.003) ** 2)
+            rng = np.random.RandomState(self.random_state)
+            guess = rng.uniform(size=len(X)) < q
+            pred[guess] = rng.choice(self.classes_, size=int(guess.sum()))
+            return pred
+
+    return DegradingClassifier

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from sklearn_set._curve import (
     CollapseNotIdentifiedWarning,
@@ -641,36 +641,7 @@ def test_from_cv_results_key_errors():
         SparsityCurveRegressor.from_cv_results(res)
 
 
-class _DegradingClassifier(ClassifierMixin, BaseEstimator):
-    """Nearest-centroid classifier that guesses more often as it gets sparser.
-
-    A fraction ``q = 1 / (1 + (d / 0.003)**2)`` of its predictions (density
-    ``d = 1 - sparsity``) are replaced by random labels: accuracy falls from
-    the nearest-centroid accuracy to chance level as the density drops.
-    """
-
-    def __init__(self, sparsity=0.0, random_state=0):
-        self.sparsity = sparsity
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        X, y = validate_data(self, X, y)
-        self.classes_ = np.unique(y)
-        self.centroids_ = np.array([X[y == c].mean(axis=0) for c in self.classes_])
-        return self
-
-    def predict(self, X):
-        X = validate_data(self, X, reset=False)
-        dist = ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=-1)
-        pred = self.classes_[np.argmin(dist, axis=1)]
-        q = 1.0 / (1.0 + ((1.0 - self.sparsity) / 0.003) ** 2)
-        rng = np.random.RandomState(self.random_state)
-        guess = rng.uniform(size=len(X)) < q
-        pred[guess] = rng.choice(self.classes_, size=int(guess.sum()))
-        return pred
-
-
-def test_from_cv_results_real_grid_search():
+def test_from_cv_results_real_grid_search(degrading_classifier):
     X, y = make_classification(
         n_samples=3000,
         n_features=8,
@@ -680,7 +651,7 @@ def test_from_cv_results_real_grid_search():
         class_sep=2.0,
         random_state=0,
     )
-    pipe = Pipeline([("scale", StandardScaler()), ("setclassifier", _DegradingClassifier())])
+    pipe = Pipeline([("scale", StandardScaler()), ("setclassifier", degrading_classifier())])
     levels = np.r_[0.0, 1.0 - np.logspace(-0.3, -4.0, 13)]
     gs = GridSearchCV(pipe, {"setclassifier__sparsity": list(levels)}, cv=3)
     gs.fit(X, y)
@@ -697,3 +668,204 @@ def test_from_cv_results_real_grid_search():
     d_mid = 0.003 * np.sqrt(1 / q - 1)
     assert abs(np.log10(1 - est.extreme_sparsity_) - np.log10(d_mid)) < 0.1
     assert est.regime([[0.0], [0.9999]]).tolist() == ["plateau", "extreme"]
+
+
+# --------------------------------------------------------------------------
+# A real SET sweep: plateau, slow decline, cliff
+# --------------------------------------------------------------------------
+
+# GridSearchCV on digits, StandardScaler + SETClassifier((256, 256),
+# max_iter=60, random_state=0), cv=3 (measured 2026-12-01).
+DIGITS_LEVELS = np.array([0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
+                          0.999, 0.9995])
+DIGITS_SCORES = np.array([
+    [0.9549, 0.9566, 0.9232], [0.9499, 0.9566, 0.9316], [0.9382, 0.9549, 0.9165],
+    [0.9115, 0.9082, 0.9082], [0.8881, 0.8731, 0.8681], [0.8013, 0.828, 0.8531],
+    [0.7195, 0.8147, 0.8097], [0.7329, 0.6127, 0.6644], [0.2104, 0.4741, 0.2521],
+    [0.1018, 0.1018, 0.1002], [0.1018, 0.1018, 0.1018], [0.1018, 0.1018, 0.1018]])
+
+
+@pytest.fixture(scope="module")
+def digits_curve():
+    return SparsityCurveRegressor().fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
+
+
+def test_real_sweep_follows_the_cliff(digits_curve):
+    """One smooth transition missed the cliff by up to 20 points; capacity
+    times connectivity follows the plateau, the decline and the cliff."""
+    curve = digits_curve
+    assert curve.family_ == "capacity_connectivity"
+    assert curve.aicc_ < min(v for k, v in curve.aiccs_.items() if k != curve.family_)
+    residual = curve.predict(DIGITS_LEVELS[:, None]) - DIGITS_SCORES.mean(axis=1)
+    assert np.abs(residual).max() < 0.06
+    assert curve.collapse_identified_
+    # between the last level above (0.99: 0.83) and the first below (0.995: 0.67)
+    assert 0.99 < curve.extreme_sparsity_ < 0.995
+    assert curve.params_["cliff_slope"] > 3 * curve.params_["capacity_slope"]
+    assert curve.params_["a_high"] == pytest.approx(curve.dense_accuracy_)
+    assert curve.predict([[0.0]])[0] == pytest.approx(curve.dense_accuracy_)
+
+
+@pytest.mark.parametrize("held_out", [3, 6, 9])
+def test_real_sweep_held_out_level_inside_interval(held_out):
+    keep = np.arange(DIGITS_LEVELS.size) != held_out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SparsityCurveWarning)
+        curve = SparsityCurveRegressor().fit_scores(DIGITS_LEVELS[keep], DIGITS_SCORES[keep])
+    level = DIGITS_LEVELS[[held_out]][:, None]
+    truth = DIGITS_SCORES[held_out].mean()
+    assert abs(curve.predict(level)[0] - truth) < 0.03
+    low, high = curve.predict_interval(level)
+    assert low[0] <= truth <= high[0]
+
+
+# --------------------------------------------------------------------------
+# Weighting and intervals
+# --------------------------------------------------------------------------
+
+
+def test_spread_weighting_discounts_a_scattered_level():
+    """A level whose folds disagree pulls the curve less with
+    weighting="spread" than with equal weights."""
+    X, y = sweep(FIT_LEVELS)
+    y = y.reshape(-1, 3).copy()
+    level = 9  # in the transition
+    truth = rosenfeld_accuracy(FIT_LEVELS[level])
+    y[level] = truth - 0.08 + np.array([-0.06, 0.0, 0.06])  # biased and scattered
+    pulled = {}
+    for weighting in ("none", "spread"):
+        curve = SparsityCurveRegressor(family="rosenfeld", loss="linear", weighting=weighting)
+        curve.fit_scores(FIT_LEVELS, y)
+        pulled[weighting] = truth - curve.predict([[FIT_LEVELS[level]]])[0]
+    assert pulled["spread"] < 0.5 * pulled["none"]
+
+
+def test_levels_measured_once_use_the_binomial_variance():
+    s = FIT_LEVELS
+    acc = rosenfeld_accuracy(s)
+    curve = SparsityCurveRegressor(family="rosenfeld", test_size=500).fit(s[:, None], acc)
+    # binomial variance a (1 - a) / n of one measurement, per level
+    np.testing.assert_allclose(curve._level_var, (acc * (1 - acc) / 500)[::-1], rtol=1e-9)
+    wider = SparsityCurveRegressor(family="rosenfeld", test_size=50).fit(s[:, None], acc)
+    low, high = curve.predict_interval([[0.99]])
+    low_w, high_w = wider.predict_interval([[0.99]])
+    assert high_w[0] - low_w[0] > 2 * (high[0] - low[0])
+
+
+def test_predict_interval(full_fit, short_fit):
+    levels = FIT_LEVELS[:, None]
+    low, high = full_fit.predict_interval(levels)
+    pred = full_fit.predict(levels)
+    assert np.all(low <= pred) and np.all(pred <= high)
+    assert np.all((low >= 0) & (high <= 1))
+    # wider than the band of the mean curve alone: it holds the level noise
+    _, std = full_fit.predict(levels, return_std=True)
+    assert np.all(high - low > 2 * std)
+    narrow_low, narrow_high = full_fit.predict_interval(levels, coverage=0.5)
+    assert np.all(narrow_high - narrow_low < high - low)
+    # held-out levels of the same sweep: their means fall inside
+    X, y = sweep(HELD_OUT, seed=7)
+    means = y.reshape(-1, 3).mean(axis=1)
+    low, high = full_fit.predict_interval(HELD_OUT[:, None])
+    assert np.mean((low <= means) & (means <= high)) >= 0.8
+    # beyond the data of a sweep that stops early, it opens up
+    est, measured = short_fit
+    low_in, high_in = est.predict_interval(measured[:, None])
+    low_out, high_out = est.predict_interval([[0.999]])
+    assert high_out[0] - low_out[0] > 3 * np.max(high_in - low_in)
+
+
+@pytest.mark.parametrize("coverage", [0.0, 1.0, 1.5, -0.1, "high"])
+def test_predict_interval_rejects_bad_coverage(full_fit, coverage):
+    with pytest.raises(ValueError, match="coverage must be a number strictly between 0 and 1"):
+        full_fit.predict_interval([[0.9]], coverage=coverage)
+
+
+# --------------------------------------------------------------------------
+# Identification: the data must cross the collapse midpoint
+# --------------------------------------------------------------------------
+
+
+def _levels_reaching(errors):
+    """Noise-free levels from S=0.5 to where the true error reaches each of
+    ``errors`` (the sparsest levels)."""
+    ends = rosenfeld_sparsity_at_error(np.asarray(errors))
+    return np.r_[1.0 - np.logspace(np.log10(0.5), np.log10(1 - ends[0]), 10)[:-1], ends]
+
+
+@pytest.mark.parametrize("factors, identified", [
+    ((0.96, 0.98), False),  # short of the midpoint
+    ((0.99, 1.01), False),  # one level past it
+    ((1.01, 1.03), True),  # two levels past it
+])
+def test_identified_exactly_when_the_data_cross_the_midpoint(factors, identified):
+    # with a fixed collapse, the midpoint is sqrt(e_low * e_up)
+    e_low = 1 - rosenfeld_accuracy(0.5)
+    midpoint = np.sqrt(e_low * E_UP)
+    s = _levels_reaching(np.array(factors) * midpoint)
+    acc = rosenfeld_accuracy(s)
+    assert np.sum(1 - acc >= midpoint) == sum(f > 1 for f in factors)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = SparsityCurveRegressor(family="rosenfeld", collapse_accuracy=1 - E_UP,
+                                     loss="linear").fit(s[:, None], acc)
+    assert est.collapse_identified_ is identified
+    assert any(issubclass(w.category, CollapseNotIdentifiedWarning)
+               for w in caught) is not identified
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_collapse_identified_when_crossed_by_far(seed):
+    """Sparsest levels at error 0.81 of an upper plateau of 0.90, collapse
+    fitted: identified in every noisy draw (it was not in 2 of 6)."""
+    s_last = rosenfeld_sparsity_at_error(0.81)
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - s_last), 12)
+    X, y = sweep(levels, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseNotIdentifiedWarning)
+        est = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert est.collapse_identified_
+    decades = abs(np.log10(1 - est.extreme_sparsity_) - np.log10(1 - TRUE_EXTREME))
+    assert decades < 0.1
+
+
+# --------------------------------------------------------------------------
+# The structural option: the cliff from the architecture
+# --------------------------------------------------------------------------
+
+
+def test_structural_family_takes_the_cliff_from_the_architecture():
+    from sklearn_set._connectivity import connectivity_profile
+
+    curve = SparsityCurveRegressor(family="structural", layer_sizes=(64, 256, 256, 10))
+    curve.fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
+    assert set(curve.params_) == {"a_high", "a_low", "capacity_slope", "log10_d_capacity",
+                                  "connectivity_power"}
+    residual = curve.predict(DIGITS_LEVELS[:, None]) - DIGITS_SCORES.mean(axis=1)
+    assert np.abs(residual).max() < 0.1
+    # where the architecture loses its outputs, the curve falls
+    reached = connectivity_profile((64, 256, 256, 10), [0.99, 0.998])["outputs_reached"]
+    assert reached[0] > 0.99 and reached[1] < 0.2
+    assert curve.predict([[0.998]])[0] < 0.2 < 0.7 < curve.predict([[0.99]])[0]
+    # another architecture moves the cliff: wider layers collapse later
+    wide = SparsityCurveRegressor(family="structural", layer_sizes=(64, 1024, 1024, 10))
+    wide.fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
+    assert wide.predict([[0.998]])[0] > curve.predict([[0.998]])[0]
+
+
+def test_auto_includes_structural_only_with_an_architecture(digits_curve):
+    assert "structural" not in digits_curve.aiccs_
+    with_arch = SparsityCurveRegressor(layer_sizes=(64, 256, 256, 10)).fit_scores(
+        DIGITS_LEVELS, DIGITS_SCORES)
+    assert "structural" in with_arch.aiccs_
+    with pytest.raises(ValueError, match="family='structural' needs layer_sizes"):
+        SparsityCurveRegressor(family="structural").fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
+
+
+def test_fit_scores_equals_fit_on_repeated_levels():
+    X, y = sweep(FIT_LEVELS)
+    table = SparsityCurveRegressor(family="rosenfeld").fit_scores(FIT_LEVELS, y.reshape(-1, 3))
+    flat = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert table.params_ == flat.params_
+    with pytest.raises(ValueError, match="shape"):
+        SparsityCurveRegressor().fit_scores(FIT_LEVELS, y.reshape(-1, 3)[:-1])
