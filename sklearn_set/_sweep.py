@@ -6,6 +6,7 @@ train and test scores, records the size of every fitted network (its
 connection count and measured sparsity) without keeping the fitted networks.
 """
 
+import inspect
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
+
+from . import _sweep_adaptive as adaptive
+from ._curve import check_sparsity_levels
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]
 
@@ -116,29 +120,6 @@ class _NetworkSizeScorer:
 # --------------------------------------------------------------------------
 
 
-def _check_sparsities(sparsities):
-    try:
-        values = np.asarray(sparsities, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"sparsities must be a 1-D array-like of numbers in [0, 1); got {sparsities!r}."
-        ) from exc
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(
-            "sparsities must be a non-empty 1-D array-like of numbers in [0, 1); "
-            f"got shape {values.shape}."
-        )
-    if not np.all(np.isfinite(values)):
-        raise ValueError("sparsities must be finite; got NaN or infinity.")
-    bad = values[(values < 0.0) | (values >= 1.0)]
-    if bad.size:
-        raise ValueError(
-            "sparsities must lie in [0, 1) (sparsity 1 leaves no connection); "
-            f"got {bad.tolist()}."
-        )
-    return values
-
-
 def _check_single_scoring(scoring):
     if isinstance(scoring, (list, tuple, set, dict)):
         raise ValueError(
@@ -209,6 +190,10 @@ class SparsityCurveResult:
     score_name : str
         Readable name of the score (``"Accuracy"`` for a classifier's
         default score).
+
+    rounds : ndarray of shape (n_levels,) or None
+        For an adaptive sweep, the round in which each level was chosen (0:
+        the coarse starting grid); None for a sweep over given levels.
     """
 
     sparsities: np.ndarray
@@ -220,6 +205,7 @@ class SparsityCurveResult:
     score_times: np.ndarray
     param_name: str = "sparsity"
     score_name: str = "Score"
+    rounds: object = None
 
     @property
     def n_levels(self):
@@ -253,9 +239,8 @@ class SparsityCurveResult:
         Every fold counts as one measurement at its sparsity level; NaN scores
         (failed fits) are dropped with a warning. Equivalent to::
 
-            SparsityCurveRegressor(**params).fit(
-                np.repeat(result.sparsities, result.n_folds)[:, None],
-                result.test_scores.ravel())
+            SparsityCurveRegressor(**params).fit_scores(
+                result.sparsities, result.test_scores)
 
         Parameters
         ----------
@@ -269,16 +254,7 @@ class SparsityCurveResult:
         """
         from ._curve import SparsityCurveRegressor
 
-        X, y = self.curve_data()
-        finite = np.isfinite(y)
-        if not np.all(finite):
-            warnings.warn(
-                f"Dropping {int(np.sum(~finite))} NaN test score(s) (failed fits) "
-                "before fitting the curve.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return SparsityCurveRegressor(**params).fit(X[finite], y[finite])
+        return SparsityCurveRegressor(**params).fit_scores(self.sparsities, self.test_scores)
 
     def __repr__(self):
         levels = ", ".join(f"{s:.6g}" for s in self.sparsities)
@@ -381,6 +357,9 @@ def sparsity_curve(
     error_score=np.nan,
     params=None,
     progress=None,
+    n_levels=None,
+    sparsity_range=None,
+    curve_params=None,
 ):
     """Cross-validated scores and network sizes over sparsity levels.
 
@@ -406,8 +385,16 @@ def sparsity_curve(
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets.
 
-    sparsities : array-like of shape (n_levels,)
-        Sparsity levels in ``[0, 1)``, evaluated in the given order.
+    sparsities : array-like of shape (n_levels,) or "adaptive"
+        Sparsity levels in ``[0, 1)``, evaluated in the given order; or
+        ``"adaptive"``: start from a coarse grid, evenly spaced in log
+        density over ``sparsity_range``, and add levels, two per round,
+        where the fitted curve is least certain of the knee, the
+        extreme-sparsity contour and the highest sparsity within one point
+        of the dense accuracy (the gap holding each of them, the widest
+        :meth:`~SparsityCurveRegressor.predict_interval` first), until
+        ``n_levels`` levels are measured. The levels come back sorted, with
+        the round that chose each in ``result.rounds``.
 
     param_name : str, default="sparsity"
         The swept parameter. Nested names (``"setclassifier__sparsity"``)
@@ -431,7 +418,8 @@ def sparsity_curve(
         classifiers).
 
     n_jobs : int, default=None
-        Number of jobs to run in parallel over all (level, split) pairs.
+        Number of jobs to run in parallel over all (level, split) pairs (of
+        each round, for an adaptive sweep).
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
 
     verbose : int, default=0
@@ -442,7 +430,9 @@ def sparsity_curve(
     progress : callable or None, default=None
         Called in the calling process as each fit finishes (in completion
         order) with ``(sparsity, split_index, test_score, fit_time)``: for
-        progress reports such as the command line's.
+        progress reports such as the command line's. A callable with an
+        ``error`` keyword also gets the error text of a failed fit (None for
+        a fit that succeeded).
 
     error_score : "raise" or float, default=np.nan
         Score given to a failed fit or scoring (its connection count and
@@ -453,6 +443,19 @@ def sparsity_curve(
     params : dict, default=None
         Parameters passed to the estimator's ``fit`` (indexed per split), as
         in :func:`~sklearn.model_selection.cross_validate`.
+
+    n_levels : int, default=None
+        Number of levels of an adaptive sweep (at least the number of
+        parameters of the curve family plus two); only with
+        ``sparsities="adaptive"``.
+
+    sparsity_range : tuple of two floats, default=None
+        Sparsest and densest ends ``(low, high)`` of an adaptive sweep;
+        ``None`` means ``(0.5, 0.9998)``.
+
+    curve_params : dict, default=None
+        Parameters of the :class:`~sklearn_set.SparsityCurveRegressor` that
+        steers an adaptive sweep (e.g. ``collapse_accuracy``).
 
     Returns
     -------
@@ -469,7 +472,8 @@ def sparsity_curve(
     ValueError
         If a sparsity lies outside ``[0, 1)``, ``param_name`` is not a
         parameter of ``estimator`` (or is ambiguous), ``scoring`` asks for
-        several metrics, or every fit fails.
+        several metrics, every fit fails, ``n_levels`` is too small for the
+        curve family, or ``n_levels`` comes with an explicit list of levels.
 
     See Also
     --------
@@ -503,7 +507,19 @@ def sparsity_curve(
     >>> bool(result.test_scores[0].mean() > 0.8)
     True
     """
-    sparsities = _check_sparsities(sparsities)
+    adaptive_sweep = isinstance(sparsities, str)
+    if adaptive_sweep:
+        if sparsities != "adaptive":
+            raise ValueError(
+                f'sparsities must be a list of levels or "adaptive"; got {sparsities!r}.')
+        n_levels, sparsity_range, needed = adaptive.check_adaptive(
+            n_levels, sparsity_range, curve_params)
+    else:
+        if n_levels is not None or sparsity_range is not None:
+            raise ValueError(
+                'n_levels and sparsity_range are for sparsities="adaptive"; an explicit '
+                "list of levels is measured as given. Pass one or the other.")
+        sparsities = check_sparsity_levels(sparsities, what="sparsity_curve")
     param_name = _resolve_param_name(estimator, param_name)
     _check_single_scoring(scoring)
     _check_error_score(error_score)
@@ -519,8 +535,67 @@ def sparsity_curve(
         _MEASURED_SPARSITY: _NetworkSizeScorer(param_name, _MEASURED_SPARSITY),
     }
 
-    tasks = [(level, fold, split) for level in sparsities
-             for fold, split in enumerate(splits)]
+    def measure(levels):
+        return _measure(estimator, X, y, levels, splits, scorers, param_name, params,
+                        n_jobs, verbose, error_score, progress)
+
+    rounds = None
+    if not adaptive_sweep:
+        outputs = measure(sparsities)
+    else:
+        sparsities = adaptive.initial_levels(n_levels, sparsity_range, needed)
+        outputs = measure(sparsities)
+        rounds = [0] * sparsities.size
+        curve_params = dict(curve_params or {})
+        while sparsities.size < n_levels:
+            scores = _collect(outputs, "test_" + _SCORE, (sparsities.size, len(splits)))
+            curve = adaptive.fit_quietly(sparsities, scores, curve_params)
+            new = adaptive.next_levels(sparsities, curve, min(2, n_levels - sparsities.size),
+                                       sparsity_range)
+            new = new[~np.isin(new, sparsities)]
+            if new.size == 0:  # every gap is already narrow
+                break
+            outputs += measure(new)
+            rounds += [max(rounds) + 1] * new.size
+            sparsities = np.concatenate([sparsities, new])
+        order = np.argsort(sparsities, kind="stable")
+        outputs = [outputs[i * len(splits) + j] for i in order for j in range(len(splits))]
+        sparsities, rounds = sparsities[order], np.asarray(rounds)[order]
+
+    _report_failures(outputs, sparsities, len(splits))
+    shape = (sparsities.size, len(splits))
+    result = SparsityCurveResult(
+        sparsities=sparsities,
+        train_scores=_collect(outputs, "train_" + _SCORE, shape),
+        test_scores=_collect(outputs, "test_" + _SCORE, shape),
+        n_connections=_collect(outputs, "test_" + _N_CONNECTIONS, shape),
+        measured_sparsities=_collect(outputs, "test_" + _MEASURED_SPARSITY, shape),
+        fit_times=_collect(outputs, "fit_time", shape),
+        score_times=_collect(outputs, "score_time", shape),
+        param_name=param_name,
+        score_name=_score_name(estimator, scoring),
+        rounds=rounds,
+    )
+    if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
+        warnings.warn(
+            f"No fitted object with n_connections_ found in {type(estimator).__name__} "
+            f"(looked at the owner of {param_name!r} and at a pipeline's last step); "
+            "n_connections and measured_sparsities are NaN.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _collect(outputs, key, shape):
+    return np.array([out[key] for out in outputs], dtype=np.float64).reshape(shape)
+
+
+def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_jobs,
+             verbose, error_score, progress):
+    """Cross-validate every (level, split) pair in parallel; outputs in
+    (level, split) order, reported to ``progress`` as they finish."""
+    tasks = [(level, fold, split) for level in levels for fold, split in enumerate(splits)]
     parallel = Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered")
     finished = parallel(
         delayed(_fit_one_indexed)(
@@ -537,35 +612,11 @@ def sparsity_curve(
         for index, (level, _, split) in enumerate(tasks)
     )
     outputs = [None] * len(tasks)
+    wants_error = progress is not None and "error" in inspect.signature(progress).parameters
     for index, out in finished:
         outputs[index] = out
         if progress is not None:
             level, fold, _ = tasks[index]
-            progress(float(level), fold, out["test_" + _SCORE], out["fit_time"])
-
-    _report_failures(outputs, sparsities, len(splits))
-    shape = (sparsities.size, len(splits))
-
-    def collect(key):
-        return np.array([out[key] for out in outputs], dtype=np.float64).reshape(shape)
-
-    result = SparsityCurveResult(
-        sparsities=sparsities,
-        train_scores=collect("train_" + _SCORE),
-        test_scores=collect("test_" + _SCORE),
-        n_connections=collect("test_" + _N_CONNECTIONS),
-        measured_sparsities=collect("test_" + _MEASURED_SPARSITY),
-        fit_times=collect("fit_time"),
-        score_times=collect("score_time"),
-        param_name=param_name,
-        score_name=_score_name(estimator, scoring),
-    )
-    if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
-        warnings.warn(
-            f"No fitted object with n_connections_ found in {type(estimator).__name__} "
-            f"(looked at the owner of {param_name!r} and at a pipeline's last step); "
-            "n_connections and measured_sparsities are NaN.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return result
+            error = {"error": out.get("error")} if wants_error else {}
+            progress(float(level), fold, out["test_" + _SCORE], out["fit_time"], **error)
+    return outputs

@@ -19,7 +19,6 @@ from sklearn_set._set import SETClassifier
 from sklearn_set._sweep import (
     SparsityCurveResult,
     _find_sparse_network,
-    _NetworkSizeScorer,
     sparsity_curve,
 )
 
@@ -116,11 +115,6 @@ def test_custom_scoring_and_parallel_backend(data):
                             scoring="balanced_accuracy")
     np.testing.assert_array_equal(res.test_scores, serial.test_scores)
     np.testing.assert_array_equal(res.n_connections, serial.n_connections)
-
-
-def test_scorer_pickles_for_process_workers():
-    scorer = pickle.loads(pickle.dumps(_NetworkSizeScorer("a__sparsity", "n_connections")))
-    assert scorer.param_name == "a__sparsity"
 
 
 def test_find_sparse_network_in_fitted_pipeline(data):
@@ -238,12 +232,10 @@ def test_some_fits_failing_warn_and_keep_the_rest(data, error_score):
 # ---------------------------------------------------------------- fit_curve
 
 
-def _synthetic_result(n_folds=3, seed=0):
+@pytest.fixture
+def synthetic_result(rosenfeld_scores):
     s = 1 - np.logspace(-0.3, -3.5, 10)
-    d = 1 - s
-    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
-    rng = np.random.default_rng(seed)
-    scores = np.clip((1 - e)[:, None] + rng.normal(0, 0.005, (s.size, n_folds)), 0, 1)
+    scores = rosenfeld_scores(s)
     zeros = np.zeros_like(scores)
     return SparsityCurveResult(
         sparsities=s, train_scores=scores, test_scores=scores, n_connections=zeros,
@@ -251,8 +243,8 @@ def _synthetic_result(n_folds=3, seed=0):
     )
 
 
-def test_fit_curve_equals_documented_recipe():
-    res = _synthetic_result()
+def test_fit_curve_equals_documented_recipe(synthetic_result):
+    res = synthetic_result
     curve = res.fit_curve(family="rosenfeld")
     ref = SparsityCurveRegressor(family="rosenfeld").fit(
         np.repeat(res.sparsities, res.n_folds)[:, None], res.test_scores.ravel()
@@ -263,8 +255,8 @@ def test_fit_curve_equals_documented_recipe():
     assert X.shape == (30, 1) and y.shape == (30,)
 
 
-def test_fit_curve_drops_nan_with_warning():
-    res = _synthetic_result()
+def test_fit_curve_drops_nan_with_warning(synthetic_result):
+    res = synthetic_result
     res.test_scores = res.test_scores.copy()
     res.test_scores[2, 1] = np.nan
     with pytest.warns(UserWarning, match="Dropping 1 NaN"):
@@ -295,3 +287,70 @@ def test_progress_reports_every_fit_once():
     for level, fold, score in seen:
         row = [0.5, 0.8].index(level)
         assert score == result.test_scores[row, fold]
+
+
+# ----------------------------------------------------------------- adaptive
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_classification(n_samples=600, n_features=6, n_informative=5,
+                               n_redundant=0, n_classes=4, class_sep=2.5, random_state=0)
+
+
+@pytest.mark.filterwarnings("ignore:No fitted object")
+def test_adaptive_sweep_measures_around_the_collapse(blobs, degrading_classifier):
+    X, y = blobs
+    rounds_seen = []
+    res = sparsity_curve(
+        degrading_classifier(), X, y, sparsities="adaptive", n_levels=10, cv=3,
+        progress=lambda level, fold, score, seconds: rounds_seen.append(level))
+    assert res.n_levels == 10 and res.test_scores.shape == (10, 3)
+    assert np.all(np.diff(res.sparsities) > 0)
+    assert res.sparsities.min() == pytest.approx(0.5) and res.sparsities.max() == 0.9998
+    # a coarse grid of 6, then two rounds of 2
+    assert sorted(res.rounds.tolist()) == [0] * 6 + [1, 1, 2, 2]
+    assert len(rounds_seen) == 30
+    coarse = res.sparsities[res.rounds == 0]
+    np.testing.assert_allclose(np.diff(np.log10(1 - coarse)), np.log10(0.0002 / 0.5) / 5)
+    # the added levels split gaps of the coarse grid where the curve
+    # falls: the contour (truth about S = 0.997) and the dense end of the fall
+    added = res.sparsities[res.rounds > 0]
+    assert np.all((added > 0.95) & (added < 0.9998))
+    curve = res.fit_curve()
+    assert curve.collapse_identified_
+    assert abs(np.log10(1 - curve.extreme_sparsity_) - np.log10(0.003)) < 0.2
+
+
+@pytest.mark.filterwarnings("ignore:No fitted object")
+def test_adaptive_sweep_parallel_rounds_and_failures(blobs, degrading_classifier):
+    X, y = blobs
+    est = degrading_classifier(fail_above=0.9995)
+    with pytest.warns(FitFailedWarning, match=r"at sparsity [\d., ]*0.9998\)"):
+        serial = sparsity_curve(est, X, y, sparsities="adaptive", n_levels=8, cv=2)
+    with parallel_backend("threading", n_jobs=2):
+        with pytest.warns(FitFailedWarning, match=r"0.9998\)"):
+            threaded = sparsity_curve(est, X, y, sparsities="adaptive", n_levels=8, cv=2,
+                                      n_jobs=2)
+    np.testing.assert_array_equal(serial.sparsities, threaded.sparsities)
+    np.testing.assert_array_equal(serial.test_scores, threaded.test_scores)
+    assert np.all(np.isnan(serial.test_scores[-1]))
+    with pytest.raises(RuntimeError, match="too sparse"):
+        sparsity_curve(est, X, y, sparsities="adaptive", n_levels=8, cv=2,
+                       error_score="raise")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sparsities": "adaptive", "n_levels": 5}, "n_levels=5 is too small for the curve family"),
+    ({"sparsities": "adaptive", "n_levels": 7, "curve_params": {
+        "family": "capacity_connectivity"}}, "needs 6 levels to fit"),
+    ({"sparsities": "adaptive"}, "needs n_levels"),
+    ({"sparsities": [0.5, 0.9], "n_levels": 10}, "explicit list of levels"),
+    ({"sparsities": "grid", "n_levels": 10}, 'list of levels or "adaptive"'),
+    ({"sparsities": "adaptive", "n_levels": 10, "sparsity_range": (0.9, 0.5)},
+     "sparsity_range"),
+])
+def test_adaptive_bad_inputs(data, kwargs, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        sparsity_curve(small_set(), X, y, cv=2, **kwargs)

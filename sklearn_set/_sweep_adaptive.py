@@ -1,0 +1,101 @@
+"""Where an adaptive sparsity sweep measures next.
+
+It starts from a coarse grid, evenly spaced in log density, and then adds
+levels where the fitted curve is least sure of what people read off it: the
+knee, the extreme-sparsity contour, and the highest sparsity within one
+point of the dense accuracy. Pure functions over the measured scores; the
+sweep itself runs in :mod:`sklearn_set._sweep`.
+"""
+
+import warnings
+
+import numpy as np
+
+from ._curve import SparsityCurveRegressor, min_levels
+
+# Default span of an adaptive sweep (sparsity of its sparsest and densest level).
+DEFAULT_RANGE = (0.5, 0.9998)
+# Two levels closer than this (decades of density) are not worth separating.
+_MIN_GAP_DECADES = 0.02
+# How far below the dense accuracy the "near dense" target lies.
+NEAR_DENSE = 0.01
+
+
+def check_adaptive(n_levels, sparsity_range, curve_params):
+    """Validate the adaptive options; return (n_levels, (s_lo, s_hi))."""
+    curve_params = dict(curve_params or {})
+    needed = min_levels(curve_params.get("family", "auto"),
+                        fixed_collapse=curve_params.get("collapse_accuracy") is not None)
+    if n_levels is None:
+        raise ValueError('sparsities="adaptive" needs n_levels, the number of levels to '
+                         "measure in all.")
+    if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)):
+        raise ValueError(f"n_levels must be an int; got {n_levels!r}.")
+    # the coarse grid alone must be able to fit the curve, with two to spare
+    if n_levels < needed + 2:
+        raise ValueError(
+            f"n_levels={n_levels} is too small for the curve family "
+            f"{curve_params.get('family', 'auto')!r}: it needs {needed} levels to fit, "
+            f"and an adaptive sweep at least {needed + 2}.")
+    lo, hi = sparsity_range if sparsity_range is not None else DEFAULT_RANGE
+    if not (0.0 <= lo < hi < 1.0):
+        raise ValueError(f"sparsity_range must be (low, high) with 0 <= low < high < 1; "
+                         f"got {sparsity_range!r}.")
+    return int(n_levels), (float(lo), float(hi)), needed
+
+
+def initial_levels(n_levels, sparsity_range, needed):
+    """The coarse grid: about half the budget, evenly spaced in log density."""
+    n_start = min(n_levels, max(needed + 2, (n_levels + 1) // 2))
+    lo, hi = sparsity_range
+    return 1.0 - np.logspace(np.log10(1.0 - lo), np.log10(1.0 - hi), n_start)
+
+
+def fit_quietly(sparsities, scores, curve_params):
+    """The curve of the levels measured so far, or None if it cannot be fitted."""
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = np.any(np.isfinite(scores), axis=1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SparsityCurveRegressor(**curve_params).fit_scores(
+                np.asarray(sparsities)[keep], scores[keep])
+    except ValueError:
+        return None
+
+
+def targets(curve):
+    """Sparsities of the knee, the contour and the highest level within one
+    point of the dense accuracy (only those the curve can place)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        near_dense = curve.max_sparsity(curve.dense_accuracy_ - NEAR_DENSE)
+    found = [curve.knee_sparsity_, curve.extreme_sparsity_, near_dense]
+    return [float(s) for s in found if np.isfinite(s) and 0.0 < s < 1.0]
+
+
+def next_levels(measured, curve, n_new, sparsity_range):
+    """Up to ``n_new`` new levels: the midpoints (in log density) of the gaps
+    that hold a target, the least certain first; then the widest gaps."""
+    lo, hi = sparsity_range
+    x = np.sort(np.log10(1.0 - np.asarray(measured)))[::-1]  # densest first
+    gaps = list(zip(x[:-1], x[1:]))
+    mids = np.array([0.5 * (a + b) for a, b in gaps])
+    widths = np.array([a - b for a, b in gaps])
+    uncertainty = np.ones_like(mids)
+    wanted = set()
+    if curve is not None:
+        s_mid = 1.0 - 10.0 ** mids
+        low, high = curve.predict_interval(s_mid[:, None])
+        uncertainty = np.nan_to_num(high - low, nan=1.0) + 1e-3
+        for s in targets(curve):
+            xs = np.log10(1.0 - s)
+            wanted.update(i for i, (a, b) in enumerate(gaps) if a >= xs >= b)
+        if not curve.collapse_identified_:
+            # the collapse lies beyond: look at the sparse end first
+            wanted.add(len(gaps) - 1)
+    score = widths * uncertainty
+    order = sorted(range(len(gaps)), key=lambda i: (i not in wanted, -score[i]))
+    chosen = [i for i in order if widths[i] > 2 * _MIN_GAP_DECADES][:n_new]
+    new = 1.0 - 10.0 ** mids[chosen]
+    return np.clip(new, lo, hi)
