@@ -15,6 +15,8 @@ after an MLP epoch without the pause).
 
     python benchmarks/epoch_time.py                 # 60000 samples, 5 rounds
     python benchmarks/epoch_time.py --n-samples 10000 --rounds 3
+    python benchmarks/epoch_time.py --no-mlp --eps20-only \
+        --regrowth random connected gradient   # overhead of each regrowth rule
 """
 
 import argparse
@@ -38,6 +40,11 @@ def main():
     parser.add_argument("--no-mlp", action="store_true", help="skip MLPClassifier")
     parser.add_argument("--pause", type=float, default=1.0,
                         help="untimed sleep between two timed epochs (s)")
+    parser.add_argument("--regrowth", nargs="+", default=["random"],
+                        choices=["random", "connected", "gradient"],
+                        help="regrowth rules to time (one SET model per rule and level)")
+    parser.add_argument("--eps20-only", action="store_true",
+                        help="only the eps=20 sparsity level")
     args = parser.parse_args()
 
     header("epoch time: SETClassifier vs MLPClassifier, 784-1000-1000-1000-10, batch 128")
@@ -65,10 +72,15 @@ def main():
     _network.SparseMLP.evolve = timed_evolve
 
     models = {}
-    for name, s in [("SET eps=20", eps20), ("SET s=0.99", 0.99), ("SET s=0.999", 0.999)]:
-        models[name] = SETClassifier(
-            hidden_layer_sizes=LAYERS[1:-1], sparsity=s, batch_size=128,
-            learning_rate_init=0.01, momentum=0.9, random_state=0, n_jobs=args.n_jobs)
+    levels = [("SET eps=20", eps20), ("SET s=0.99", 0.99), ("SET s=0.999", 0.999)]
+    for rule in args.regrowth:
+        for name, s in levels[:1] if args.eps20_only else levels:
+            if len(args.regrowth) > 1:
+                name = f"{name} {rule}"
+            models[name] = SETClassifier(
+                hidden_layer_sizes=LAYERS[1:-1], sparsity=s, batch_size=128,
+                learning_rate_init=0.01, momentum=0.9, random_state=0, n_jobs=args.n_jobs,
+                regrowth=rule)
     if not args.no_mlp:
         models["MLPClassifier"] = MLPClassifier(
             solver="sgd", hidden_layer_sizes=LAYERS[1:-1], batch_size=128,

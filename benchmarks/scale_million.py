@@ -9,6 +9,7 @@ Target: peak RSS <= 4 GiB and finite probabilities.
 
     python benchmarks/scale_million.py
     python benchmarks/scale_million.py --n-jobs 1
+    python benchmarks/scale_million.py --regrowth connected
 """
 
 import argparse
@@ -24,9 +25,11 @@ from sklearn_set import SETClassifier, _network
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--regrowth", default="random",
+                        choices=["random", "connected", "gradient"])
     args = parser.parse_args()
-    header("SETClassifier(hidden_layer_sizes=(500000, 500000), sparsity=0.99984), "
-           "640 samples, 2 epochs")
+    header("SETClassifier(hidden_layer_sizes=(500000, 500000), sparsity=0.99984, "
+           f"regrowth={args.regrowth!r}), 640 samples, 2 epochs")
     rss_start = peak_rss_bytes()
 
     phases = []
@@ -49,7 +52,8 @@ def main():
     X = rng.random((640, 784), dtype=np.float32)
     y = rng.integers(0, 10, 640)
     clf = SETClassifier(hidden_layer_sizes=(500000, 500000), sparsity=0.99984,
-                        max_iter=2, random_state=0, n_jobs=args.n_jobs)
+                        max_iter=2, random_state=0, n_jobs=args.n_jobs,
+                        regrowth=args.regrowth)
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after 2 epochs

@@ -214,7 +214,7 @@ def connectivity_profile(layer_sizes, sparsities):
     >>> from sklearn_set import connectivity_profile
     >>> profile = connectivity_profile((64, 256, 256, 10), [0.99, 0.998])
     >>> profile["outputs_reached"].round(2)
-    array([1.  , 0.14])
+    array([1.  , 0.19])
     """
     sizes = [int(n) for n in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:

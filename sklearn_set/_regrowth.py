@@ -11,8 +11,9 @@ here; memory stays O(connections) plus one block.
 * :class:`RandomRegrowth` -- SET: magnitude pruning, uniformly random
   regrowth.
 * :class:`ConnectedRegrowth` -- connections on no input-to-output path are
-  pruned first, and regrowth only joins units reachable from the inputs to
-  units that reach an output, so every regrown connection lies on a path.
+  pruned first, and regrowth stays inside a connected core: the units on
+  paths, topped up to a width at which a random topology with this budget
+  percolates.
 * :class:`GradientRegrowth` -- RigL-style: regrow where the magnitude of the
   loss gradient of the empty positions is largest, measured on a few
   minibatches.
@@ -129,6 +130,8 @@ class ConnectedRegrowth(RandomRegrowth):
             else:
                 targets = widened
             keys = _sample_between(layer, sources, targets, n_new, rng)
+        if layer_index == len(self._core) - 2:  # the last layer: drop what the
+            self._core = self._dead = self._rng = None  # evolution needed
         return layer.insert(keys, rng)
 
 
@@ -229,7 +232,6 @@ class GradientRegrowth(RandomRegrowth):
         self.max_signal_bytes = max_signal_bytes
 
     def prepare(self, network, data, rng):
-        self._network = network
         self._data = data
         self._rng = rng
         self._signals = None
@@ -261,7 +263,9 @@ class GradientRegrowth(RandomRegrowth):
             KT.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
             keys = np.sort(candidates[_top(scores, n_new)])
         if layer_index == len(deltas) - 1:
-            self._signals = None  # free the activations once the last layer is done
+            # the last layer: free the activations, and hold no reference to
+            # the training data once the evolution is done
+            self._signals = self._data = self._rng = None
         return layer.insert(keys, rng)
 
 

@@ -71,10 +71,12 @@ _SHARED_PARAMETERS_DOC = """
 
         - ``"random"``: uniformly random empty positions (SET).
         - ``"connected"``: connections on no input-to-output path are pruned
-          first, and new ones only join units reachable from the inputs to
-          units that reach an output. At extreme sparsity a random topology
-          falls apart (see :func:`connectivity_profile`); this keeps the
-          budget on paths that carry signal.
+          first, and new ones join units of a connected core: the units on
+          input-to-output paths, topped up at random to the widest width at
+          which a random topology with this budget keeps 90% of its
+          connections on a path. At extreme sparsity a random topology falls
+          apart (see :func:`connectivity_profile`); this keeps the budget on
+          paths that carry signal.
         - ``"gradient"``: where the absolute loss gradient of the empty
           positions is largest, measured on 256 training samples after
           pruning (RigL, Evci et al. 2020); scored block by block, so no
