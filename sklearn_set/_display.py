@@ -1,103 +1,30 @@
 """SparsityCurveDisplay: accuracy against sparsity, with the fitted curve.
 
 matplotlib is imported inside the methods only, so that ``import sklearn_set``
-never imports it.
+never imports it. The drawing helpers live in :mod:`sklearn_set._display_axes`.
 """
 
-
 import numpy as np
+from sklearn.utils._plotting import _validate_score_name, _validate_style_kwargs
 
-from ._curve import SparsityCurveRegressor, parse_cv_results
+from . import _display_axes as A
+from ._curve import SparsityCurveRegressor, check_sparsity_levels, parse_cv_results
 from ._sweep import sparsity_curve
 
 __all__ = ["SparsityCurveDisplay"]
 
-_REGIME_COLORS = {"plateau": "tab:green", "transition": "tab:orange", "extreme": "tab:red"}
-
-
-def _check_matplotlib(caller):
-    """Raise an ImportError naming the ``plot`` extra if matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            f"{caller} requires matplotlib, which is not installed. Install it with "
-            "`pip install sklearn-set[plot]` (or `pip install matplotlib`)."
-        ) from exc
-
-
-def _format_sparsity(s, significant=2):
-    """Sparsity as a short decimal, rounding the density ``1 - s``.
-
-    0 -> "0", 0.9 -> "0.9", 0.999 -> "0.999", 0.99712 -> "0.9971".
-    """
-    d = 1.0 - float(s)
-    if d <= 0.0:
-        return "1"
-    if d >= 1.0:
-        return "0"
-    decimals = max(0, significant - 1 - int(np.floor(np.log10(d))))
-    return np.format_float_positional(round(1.0 - round(d, decimals), decimals), trim="-")
-
-
-def _density_ticks(d_lo, d_hi):
-    """Major and minor tick densities in ``[d_lo, d_hi]``.
-
-    Powers of ten are the major ticks (sparsity 0, 0.9, 0.99, ...) and 2 and
-    5 times them minor ticks; over less than two decades all are major.
-    """
-    k_lo = int(np.floor(np.log10(d_lo))) - 1
-    k_hi = int(np.ceil(np.log10(d_hi))) + 1
-    tol = 1e-9
-    decades = [10.0**k for k in range(k_lo, k_hi + 1) if 10.0**k <= 1.0 + tol]
-    inside = [d for d in decades if d_lo * (1 - tol) <= d <= d_hi * (1 + tol)]
-    between = [
-        m * d
-        for d in decades
-        for m in (2.0, 5.0)
-        if m * d < 1.0 - tol and d_lo * (1 - tol) <= m * d <= d_hi * (1 + tol)
-    ]
-    if len(inside) < 3:
-        return sorted(inside + between), []
-    return inside, sorted(between)
-
-
-def _as_scores(values, n_levels, name):
-    scores = np.asarray(values, dtype=np.float64)
-    if scores.ndim == 1:
-        scores = scores[:, None]
-    if scores.ndim != 2 or scores.shape[0] != n_levels:
-        raise ValueError(
-            f"{name} must have shape (n_levels, n_folds) with n_levels={n_levels} "
-            f"(one row per sparsity); got shape {np.shape(values)}."
-        )
-    return scores
-
-
-def _row_stats(scores):
-    """Mean and standard deviation over the folds, NaN-aware, quietly."""
-    with np.errstate(invalid="ignore"):
-        count = np.sum(np.isfinite(scores), axis=1)
-        total = np.where(np.isfinite(scores), scores, 0.0).sum(axis=1)
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        dev = np.where(np.isfinite(scores), scores - mean[:, None], 0.0)
-        std = np.where(count > 0, np.sqrt((dev**2).sum(axis=1) / np.maximum(count, 1)), np.nan)
-    return mean, std
+# The options of plot() that both builders forward.
+_PLOT_OPTIONS = ("ax", "score_type", "show_band", "show_regimes", "coverage", "errorbar_kw",
+                 "line_kw", "fill_between_kw", "regime_kw", "contour_kw", "n_points")
 
 
 def _name_from_score_key(score_key):
+    """"mean_test_balanced_accuracy" -> "Balanced accuracy"."""
     name = score_key
-    for prefix in ("mean_", "std_", "rank_"):
+    for prefix in ("mean_", "std_", "rank_", "test_", "train_"):
         if name.startswith(prefix):
             name = name[len(prefix):]
-    for prefix in ("test_", "train_"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    if name == "score":
-        return "Score"
-    if name.startswith("neg_"):
-        name = "Negative " + name[4:]
-    return name.replace("_", " ").capitalize()
+    return _validate_score_name(None, name, negate_score=False)
 
 
 class SparsityCurveDisplay:
@@ -105,8 +32,9 @@ class SparsityCurveDisplay:
 
     Shows the measured scores (mean and standard deviation over folds) at
     every sparsity level, the fitted
-    :class:`~sklearn_set.SparsityCurveRegressor` with a band of two standard
-    errors, the plateau / transition / extreme regimes, and the
+    :class:`~sklearn_set.SparsityCurveRegressor` with the band where the mean
+    score of a new level is expected (95% by default), the plateau /
+    transition / extreme regimes, and the
     extreme-sparsity contour when the collapse is identified. The x axis is
     the density ``1 - sparsity`` on a log scale, reversed so that sparsity
     grows to the right, and labelled in sparsity (0, 0.9, 0.99, ...).
@@ -153,7 +81,8 @@ class SparsityCurveDisplay:
         The fitted curve outside the measured range (dashed).
 
     fill_between_ : matplotlib PolyCollection or None
-        The band of plus or minus two standard errors of the fitted curve.
+        The band of :meth:`SparsityCurveRegressor.predict_interval`: where
+        the mean score of a new level is expected.
 
     regions_ : dict of str to list of matplotlib Artist
         Shaded spans of each regime (``"plateau"``, ``"transition"``,
@@ -222,6 +151,7 @@ class SparsityCurveDisplay:
         score_type="test",
         show_band=True,
         show_regimes=True,
+        coverage=0.95,
         errorbar_kw=None,
         line_kw=None,
         fill_between_kw=None,
@@ -241,14 +171,17 @@ class SparsityCurveDisplay:
 
         score_type : {"test", "train", "both"}, default="test"
             Which measured scores to draw. The curve is always the one given
-            (fitted to test scores by :meth:`from_estimator`).
+            (fitted to test scores by the builders).
 
         show_band : bool, default=True
-            Draw the band of plus or minus two standard errors of the curve
-            (``curve.predict(..., return_std=True)``).
+            Draw the interval where the mean score of a new level is expected
+            (:meth:`SparsityCurveRegressor.predict_interval`).
 
         show_regimes : bool, default=True
             Shade the plateau, transition and extreme regimes of the curve.
+
+        coverage : float in (0, 1), default=0.95
+            Coverage of the band.
 
         errorbar_kw : dict, default=None
             Keyword arguments of ``ax.errorbar`` for the measured test scores.
@@ -273,124 +206,49 @@ class SparsityCurveDisplay:
         display : SparsityCurveDisplay
             The display, with the artists stored as attributes.
         """
-        _check_matplotlib(f"{type(self).__name__}.plot")
+        A.check_matplotlib(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
         if score_type not in ("test", "train", "both"):
             raise ValueError(
-                f"score_type must be 'test', 'train' or 'both'; got {score_type!r}."
-            )
-        sparsities = np.asarray(self.sparsities, dtype=np.float64).ravel()
-        if sparsities.size == 0 or np.any(~np.isfinite(sparsities)):
-            raise ValueError("sparsities must be a non-empty array of finite numbers.")
-        if np.any((sparsities < 0) | (sparsities >= 1)):
-            raise ValueError("sparsities must lie in [0, 1).")
-        n_levels = sparsities.size
-        test = _as_scores(self.test_scores, n_levels, "test_scores")
+                f"score_type must be 'test', 'train' or 'both'; got {score_type!r}.")
+        sparsities = check_sparsity_levels(
+            np.ravel(self.sparsities), what=f"{type(self).__name__}.plot")
+        test = A.as_scores(self.test_scores, sparsities.size, "test_scores")
         train = None
         if score_type in ("train", "both"):
             if self.train_scores is None:
                 raise ValueError(
-                    f"score_type={score_type!r} needs train_scores, which are None."
-                )
-            train = _as_scores(self.train_scores, n_levels, "train_scores")
-
+                    f"score_type={score_type!r} needs train_scores, which are None.")
+            train = A.as_scores(self.train_scores, sparsities.size, "train_scores")
         if ax is None:
             _, ax = plt.subplots()
-        density = 1.0 - sparsities
-        order = np.argsort(sparsities)
 
-        # ---- extent of the x axis (density, log scale, reversed)
-        d_min, d_max = float(density.min()), float(density.max())
-        d_lo = d_min / 2.0
-        d_hi = 1.0
+        density = 1.0 - sparsities
+        # x extent: dense networks on the left, sparse ones on the right
+        d_lo, d_hi = float(density.min()) / 2.0, 1.0
         margin = 10.0 ** (0.04 * max(1.0, np.log10(d_hi / d_lo)))
-        # reversed: dense networks on the left, sparse ones on the right
         x_left, x_right = d_hi * margin, d_lo / margin
 
-        y_values = []
         self.regions_ = {}
         self.line_ = None
         self.extrapolation_lines_ = []
         self.fill_between_ = None
         self.contour_line_ = None
         self.connections_axis_ = None
+        y_values = []
+        if self.curve is not None:
+            y_values += self._draw_curve(
+                ax, density, (d_lo, d_hi, x_left, x_right), show_band=show_band,
+                show_regimes=show_regimes, coverage=coverage, line_kw=line_kw,
+                fill_between_kw=fill_between_kw, regime_kw=regime_kw,
+                contour_kw=contour_kw, n_points=n_points)
+        y_values += self._draw_scores(ax, density, test if score_type != "train" else None,
+                                      train, errorbar_kw)
 
-        # ---- fitted curve, band and regimes
-        curve = self.curve
-        if curve is not None:
-            grid = np.geomspace(d_lo, d_hi, int(n_points))
-            grid = np.unique(np.concatenate([grid, [d_min, d_max]]))
-            s_grid = np.clip(1.0 - grid, 0.0, 1.0)
-            pred, std = curve.predict(s_grid[:, None], return_std=True)
-
-            if show_regimes:
-                self._shade_regimes(ax, curve, grid, s_grid, sparsities, x_left, x_right,
-                                    regime_kw)
-
-            if show_band and np.any(np.isfinite(std)):
-                kw = {"alpha": 0.2, "color": "tab:blue", "linewidth": 0,
-                      "label": "curve $\\pm$ 2 s.e."}
-                kw.update(fill_between_kw or {})
-                finite = np.isfinite(std)
-                self.fill_between_ = ax.fill_between(
-                    grid[finite], (pred - 2 * std)[finite], (pred + 2 * std)[finite], **kw
-                )
-
-            kw = {"color": "tab:blue", "linewidth": 2,
-                  "label": f"fitted curve ({curve.family_})"}
-            kw.update(line_kw or {})
-            inside = (grid >= d_min * (1 - 1e-12)) & (grid <= d_max * (1 + 1e-12))
-            (self.line_,) = ax.plot(grid[inside], pred[inside], **kw)
-            extra_kw = {k: v for k, v in kw.items() if k != "label"}
-            extra_kw.update(linestyle="--", linewidth=max(1.0, kw.get("linewidth", 2) * 0.6),
-                            color=self.line_.get_color())
-            for part in (grid <= d_min * (1 + 1e-12), grid >= d_max * (1 - 1e-12)):
-                if np.sum(part) > 1:
-                    (line,) = ax.plot(grid[part], pred[part], **extra_kw)
-                    self.extrapolation_lines_.append(line)
-            y_values.append(pred)
-
-            if curve.collapse_identified_ and np.isfinite(curve.extreme_sparsity_):
-                s_ext = curve.extreme_sparsity_
-                kw = {"color": "tab:red", "linestyle": "--", "linewidth": 1.5,
-                      "label": f"extreme-sparsity contour (S = {_format_sparsity(s_ext)})"}
-                kw.update(contour_kw or {})
-                self.contour_line_ = ax.axvline(1.0 - s_ext, **kw)
-
-        # ---- measured scores
-        self.errorbar_ = []
-        series = []
-        if score_type in ("test", "both"):
-            series.append(("Test", test, errorbar_kw or {}, {"color": "black"}))
-        if train is not None:
-            series.append(("Train", train, {}, {"color": "tab:gray", "alpha": 0.8}))
-        for label, scores, user_kw, defaults in series:
-            mean, sd = _row_stats(scores)
-            n_folds = scores.shape[1]
-            kw = {"fmt": "o", "markersize": 5, "capsize": 3, "zorder": 5,
-                  "label": (f"{label} (mean $\\pm$ std, {n_folds} folds)" if n_folds > 1
-                            else label), **defaults}
-            kw.update(user_kw)
-            keep = order[np.isfinite(mean[order])]
-            self.errorbar_.append(
-                ax.errorbar(density[keep], mean[keep], yerr=sd[keep], **kw)
-            )
-            y_values.extend([mean[keep] - sd[keep], mean[keep] + sd[keep]])
-
-        # ---- axes: log density, reversed, labelled in sparsity
-        ax.set_xscale("log")
-        ax.set_xlim(x_left, x_right)
-        majors, minors = _density_ticks(d_lo, d_hi)
-        ax.xaxis.set_major_locator(FixedLocator(majors))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda d, _: _format_sparsity(1.0 - d)))
-        ax.xaxis.set_minor_locator(FixedLocator(minors))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("Sparsity (log-density scale)")
+        A.set_sparsity_axis(ax, d_lo, d_hi, x_left, x_right)
         name = score_name if score_name is not None else self.score_name
         ax.set_ylabel(name if name is not None else "Score")
-
         finite = np.concatenate([np.ravel(v) for v in y_values]) if y_values else np.array([])
         finite = finite[np.isfinite(finite)]
         if finite.size:
@@ -398,80 +256,83 @@ class SparsityCurveDisplay:
             pad = 0.06 * max(hi - lo, 1e-3)
             ax.set_ylim(lo - pad, hi + pad)
         ax.grid(True, which="major", alpha=0.3)
-
         if self.n_connections is not None:
-            self._connections_axis(ax, density)
-
-        # legend: measurements, the curve, anything else, the regimes
-        handles, labels = ax.get_legend_handles_labels()
-
-        def rank(label):
-            for i, start in enumerate(("Test", "Train", "fitted", "curve", "extreme-")):
-                if label.startswith(start):
-                    return i
-            return 6 if label.endswith(" regime") else 5
-
-        ranked = sorted(zip(handles, labels), key=lambda hl: rank(hl[1]))
-        if ranked:
-            ax.legend(*zip(*ranked), loc="lower left", fontsize="small", framealpha=0.9)
+            self.connections_axis_ = A.connections_axis(ax, density, self.n_connections)
+        A.order_legend(ax)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
 
-    def _shade_regimes(self, ax, curve, grid, s_grid, sparsities, x_left, x_right, regime_kw):
-        """Shade contiguous runs of ``curve.regime`` with exact boundaries."""
-        order = np.argsort(s_grid)
-        s_sorted = s_grid[order]
-        labels = curve.regime(s_sorted[:, None])
-        # the span reaches the axes' edges (in density)
-        s_left, s_right = 1.0 - x_left, 1.0 - x_right
-        change = np.flatnonzero(labels[1:] != labels[:-1])
-        starts = [s_left]
-        for i in change:
-            before, after = labels[i], labels[i + 1]
-            if after == "extreme" and np.isfinite(curve.extreme_sparsity_):
-                cut = curve.extreme_sparsity_
-            elif before == "plateau" and np.isfinite(curve.knee_sparsity_):
-                cut = curve.knee_sparsity_
-            elif after == "unknown":
-                cut = float(sparsities.max())
-            else:
-                cut = 0.5 * (s_sorted[i] + s_sorted[i + 1])
-            starts.append(cut)
-        ends = starts[1:] + [s_right]
-        run_labels = [labels[0]] + [labels[i + 1] for i in change]
-        kw = {"alpha": 0.1, "linewidth": 0, "zorder": 0}
-        kw.update(regime_kw or {})
-        for label, start, end in zip(run_labels, starts, ends):
-            if label not in _REGIME_COLORS:
-                continue
-            first = label not in self.regions_
-            span = ax.axvspan(
-                1.0 - start, 1.0 - end,
-                **{"color": _REGIME_COLORS[label], **kw,
-                   "label": f"{label} regime" if first else None},
-            )
-            self.regions_.setdefault(label, []).append(span)
+    def _draw_curve(self, ax, density, extent, *, show_band, show_regimes, coverage,
+                    line_kw, fill_between_kw, regime_kw, contour_kw, n_points):
+        """The fitted curve, its band, the regimes and the contour; returns
+        the y values drawn."""
+        curve = self.curve
+        d_lo, d_hi, x_left, x_right = extent
+        d_min, d_max = float(density.min()), float(density.max())
+        grid = np.unique(np.concatenate([np.geomspace(d_lo, d_hi, int(n_points)),
+                                         [d_min, d_max]]))
+        s_grid = np.clip(1.0 - grid, 0.0, 1.0)
+        pred = curve.predict(s_grid[:, None])
+        drawn = [pred]
+        if show_regimes:
+            self.regions_ = A.shade_regimes(ax, curve, s_grid, float(1.0 - d_min),
+                                            x_left, x_right, regime_kw)
+        if show_band:
+            low, high = curve.predict_interval(s_grid[:, None], coverage=coverage)
+            finite = np.isfinite(low) & np.isfinite(high)
+            if np.any(finite):
+                kw = _validate_style_kwargs(
+                    {"alpha": 0.2, "color": "tab:blue", "linewidth": 0,
+                     "label": f"{coverage:.0%} interval of a level's mean"},
+                    fill_between_kw or {})
+                self.fill_between_ = ax.fill_between(grid[finite], low[finite], high[finite],
+                                                     **kw)
+                drawn += [low[finite], high[finite]]
+        kw = _validate_style_kwargs(
+            {"color": "tab:blue", "linewidth": 2, "label": f"fitted curve ({curve.family_})"},
+            line_kw or {})
+        inside = (grid >= d_min * (1 - 1e-12)) & (grid <= d_max * (1 + 1e-12))
+        (self.line_,) = ax.plot(grid[inside], pred[inside], **kw)
+        # outside the measured range: the same curve, dashed and thinner
+        extra_kw = {k: v for k, v in kw.items() if k != "label"}
+        extra_kw.update(linestyle="--", linewidth=max(1.0, kw.get("linewidth", 2) * 0.6),
+                        color=self.line_.get_color())
+        for part in (grid <= d_min * (1 + 1e-12), grid >= d_max * (1 - 1e-12)):
+            if np.sum(part) > 1:
+                (line,) = ax.plot(grid[part], pred[part], **extra_kw)
+                self.extrapolation_lines_.append(line)
+        if curve.collapse_identified_ and np.isfinite(curve.extreme_sparsity_):
+            s_ext = curve.extreme_sparsity_
+            kw = _validate_style_kwargs(
+                {"color": "tab:red", "linestyle": "--", "linewidth": 1.5,
+                 "label": f"extreme-sparsity contour (S = {A.format_sparsity(s_ext)})"},
+                contour_kw or {})
+            self.contour_line_ = ax.axvline(1.0 - s_ext, **kw)
+        return drawn
 
-    def _connections_axis(self, ax, density):
-        """Top axis in connections (proportional to density)."""
-        n_connections = _as_scores(self.n_connections, density.size, "n_connections")
-        per_level, _ = _row_stats(n_connections)
-        ratio = per_level / density
-        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-        if ratio.size == 0:
-            return
-        total = float(np.median(ratio))
-        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-        secax = ax.secondary_xaxis(
-            "top", functions=(lambda d: d * total, lambda n: n / total)
-        )
-        secax.xaxis.set_major_locator(LogLocator(base=10.0))
-        secax.xaxis.set_major_formatter(FuncFormatter(lambda n, _: f"{n:,.0f}"))
-        secax.xaxis.set_minor_formatter(NullFormatter())
-        secax.set_xlabel("Connections")
-        self.connections_axis_ = secax
+    def _draw_scores(self, ax, density, test, train, errorbar_kw):
+        """Measured scores, mean and std over folds; returns the y values."""
+        order = np.argsort(-density)
+        self.errorbar_ = []
+        drawn = []
+        series = []
+        if test is not None:
+            series.append(("Test", test, errorbar_kw or {}, {"color": "black"}))
+        if train is not None:
+            series.append(("Train", train, {}, {"color": "tab:gray", "alpha": 0.8}))
+        for label, scores, user_kw, defaults in series:
+            mean, sd = A.row_stats(scores)
+            n_folds = scores.shape[1]
+            kw = _validate_style_kwargs(
+                {"fmt": "o", "markersize": 5, "capsize": 3, "zorder": 5, **defaults,
+                 "label": (f"{label} (mean $\\pm$ std, {n_folds} folds)" if n_folds > 1
+                           else label)},
+                user_kw)
+            keep = order[np.isfinite(mean[order])]
+            self.errorbar_.append(ax.errorbar(density[keep], mean[keep], yerr=sd[keep], **kw))
+            drawn += [mean[keep] - sd[keep], mean[keep] + sd[keep]]
+        return drawn
 
     # ------------------------------------------------------------- builders
 
@@ -491,15 +352,20 @@ class SparsityCurveDisplay:
         verbose=0,
         error_score=np.nan,
         params=None,
+        n_levels=None,
         curve_params=None,
         ax=None,
         score_name=None,
         score_type="test",
         show_band=True,
         show_regimes=True,
+        coverage=0.95,
         errorbar_kw=None,
         line_kw=None,
         fill_between_kw=None,
+        regime_kw=None,
+        contour_kw=None,
+        n_points=400,
     ):
         """Sweep the sparsity of an estimator, fit the curve and plot both.
 
@@ -518,52 +384,29 @@ class SparsityCurveDisplay:
         y : array-like of shape (n_samples,)
             Targets.
 
-        sparsities : array-like of shape (n_levels,)
-            Sparsity levels in ``[0, 1)``. Fitting the curve needs at least
-            four distinct levels (three with a fixed ``collapse_accuracy``).
+        sparsities : array-like of shape (n_levels,) or "adaptive"
+            Sparsity levels in ``[0, 1)`` (at least four distinct levels to
+            fit the curve, three with a fixed ``collapse_accuracy``), or
+            ``"adaptive"`` with ``n_levels``; see :func:`sparsity_curve`.
 
-        param_name : str, default="sparsity"
-            The swept parameter; see :func:`sparsity_curve`.
-
-        groups : array-like of shape (n_samples,), default=None
-            Group labels for a group-aware ``cv`` splitter.
-
-        cv : int, cross-validation generator or iterable, default=5
-            Cross-validation strategy.
-
-        scoring : str, callable or None, default=None
-            A single metric with values in ``[0, 1]``, higher is better (the
-            curve is fitted in ``1 - score``).
-
-        n_jobs : int, default=None
-            Parallel jobs over all (level, split) pairs.
-
-        verbose : int, default=0
-            Verbosity.
-
-        error_score : "raise" or float, default=np.nan
-            Score of a failed fit.
-
-        params : dict, default=None
-            Parameters passed to the estimator's ``fit``.
+        param_name, groups, cv, scoring, n_jobs, verbose, error_score, params, \
+n_levels
+            See :func:`sparsity_curve`. ``scoring`` must give values in
+            ``[0, 1]``, higher is better (the curve is fitted in ``1 - score``).
 
         curve_params : dict, default=None
-            Parameters of the :class:`~sklearn_set.SparsityCurveRegressor`.
+            Parameters of the :class:`~sklearn_set.SparsityCurveRegressor`
+            (they also steer an adaptive sweep).
 
         ax : matplotlib Axes, default=None
             Axes to plot on; ``None`` creates a figure and axes.
 
         score_name : str, default=None
-            Label of the y axis; ``None`` infers it from ``scoring``.
+            Label of the y axis; ``None`` infers it from the score.
 
-        score_type : {"test", "train", "both"}, default="test"
-            Which measured scores to draw.
-
-        show_band, show_regimes : bool, default=True
-            See :meth:`plot`.
-
-        errorbar_kw, line_kw, fill_between_kw : dict, default=None
-            See :meth:`plot`.
+        score_type, show_band, show_regimes, coverage, errorbar_kw, line_kw, \
+fill_between_kw, regime_kw, contour_kw, n_points
+            Plot options; see :meth:`plot`.
 
         Returns
         -------
@@ -587,39 +430,20 @@ class SparsityCurveDisplay:
         >>> display.ax_.get_xscale()
         'log'
         """
-        _check_matplotlib(f"{cls.__name__}.from_estimator")
+        A.check_matplotlib(f"{cls.__name__}.from_estimator")
         result = sparsity_curve(
-            estimator,
-            X,
-            y,
-            sparsities=sparsities,
-            param_name=param_name,
-            groups=groups,
-            cv=cv,
-            scoring=scoring,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            error_score=error_score,
-            params=params,
-        )
-        curve = result.fit_curve(**(curve_params or {}))
+            estimator, X, y, sparsities=sparsities, param_name=param_name, groups=groups,
+            cv=cv, scoring=scoring, n_jobs=n_jobs, verbose=verbose, error_score=error_score,
+            params=params, n_levels=n_levels, curve_params=curve_params)
         display = cls(
             sparsities=result.sparsities,
             test_scores=result.test_scores,
-            curve=curve,
+            curve=result.fit_curve(**(curve_params or {})),
             train_scores=result.train_scores,
             n_connections=result.n_connections,
             score_name=score_name if score_name is not None else result.score_name,
         )
-        return display.plot(
-            ax=ax,
-            score_type=score_type,
-            show_band=show_band,
-            show_regimes=show_regimes,
-            errorbar_kw=errorbar_kw,
-            line_kw=line_kw,
-            fill_between_kw=fill_between_kw,
-        )
+        return display.plot(**_plot_options(locals()))
 
     @classmethod
     def from_cv_results(
@@ -634,15 +458,19 @@ class SparsityCurveDisplay:
         score_type="test",
         show_band=True,
         show_regimes=True,
+        coverage=0.95,
         errorbar_kw=None,
         line_kw=None,
         fill_between_kw=None,
+        regime_kw=None,
+        contour_kw=None,
+        n_points=400,
     ):
         """Plot the ``cv_results_`` of a sparsity grid search and its curve.
 
-        The curve is :meth:`SparsityCurveRegressor.from_cv_results`; the
-        points are the per-split scores (``"split<i>_<name>"`` columns for a
-        ``"mean_<name>"`` key) or, without them, the column itself.
+        The points are the per-split scores (``"split<i>_<name>"`` columns
+        for a ``"mean_<name>"`` key) or, without them, the column itself;
+        the curve is fitted to the same table.
 
         Parameters
         ----------
@@ -664,17 +492,11 @@ class SparsityCurveDisplay:
             Axes to plot on; ``None`` creates a figure and axes.
 
         score_name : str, default=None
-            Label of the y axis; ``None`` derives it from ``score_key``.
+            Label of the y axis; ``None`` infers it from the score.
 
-        score_type : {"test", "train", "both"}, default="test"
-            Which measured scores to draw; train scores need the search to
-            have run with ``return_train_score=True``.
-
-        show_band, show_regimes : bool, default=True
-            See :meth:`plot`.
-
-        errorbar_kw, line_kw, fill_between_kw : dict, default=None
-            See :meth:`plot`.
+        score_type, show_band, show_regimes, coverage, errorbar_kw, line_kw, \
+fill_between_kw, regime_kw, contour_kw, n_points
+            Plot options; see :meth:`plot`.
 
         Returns
         -------
@@ -685,26 +507,24 @@ class SparsityCurveDisplay:
         -----
         When several candidates share a sparsity level (other parameters vary
         in the grid), the one with the best ``score_key`` is drawn, as the
-        curve does.
+        curve does. Train scores need the search to have run with
+        ``return_train_score=True``.
         """
-        _check_matplotlib(f"{cls.__name__}.from_cv_results")
+        A.check_matplotlib(f"{cls.__name__}.from_cv_results")
         sweep = parse_cv_results(cv_results, param_name=param_name, score_key=score_key)
-        levels, test, train = sweep.sparsities, sweep.test, sweep.train
-        curve = SparsityCurveRegressor(**(curve_params or {})).fit_scores(levels, test)
+        curve = SparsityCurveRegressor(**(curve_params or {})).fit_scores(
+            sweep.sparsities, sweep.test)
         display = cls(
-            sparsities=levels,
-            test_scores=test,
+            sparsities=sweep.sparsities,
+            test_scores=sweep.test,
             curve=curve,
-            train_scores=train,
+            train_scores=sweep.train,
             score_name=score_name if score_name is not None
             else _name_from_score_key(score_key),
         )
-        return display.plot(
-            ax=ax,
-            score_type=score_type,
-            show_band=show_band,
-            show_regimes=show_regimes,
-            errorbar_kw=errorbar_kw,
-            line_kw=line_kw,
-            fill_between_kw=fill_between_kw,
-        )
+        return display.plot(**_plot_options(locals()))
+
+
+def _plot_options(arguments):
+    """The plot options among a builder's arguments."""
+    return {name: arguments[name] for name in _PLOT_OPTIONS}

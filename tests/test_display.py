@@ -24,11 +24,8 @@ from sklearn_set._curve import (  # noqa: E402
     CollapseNotIdentifiedWarning,
     SparsityCurveRegressor,
 )
-from sklearn_set._display import (  # noqa: E402
-    SparsityCurveDisplay,
-    _density_ticks,
-    _format_sparsity,
-)
+from sklearn_set._display import SparsityCurveDisplay  # noqa: E402
+from sklearn_set._display_axes import density_ticks, format_sparsity  # noqa: E402
 from sklearn_set._set import SETClassifier  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
@@ -42,15 +39,8 @@ def close_figures():
     plt.close("all")
 
 
-def rosenfeld_scores(sparsity, n_folds=3, seed=0):
-    d = 1 - np.asarray(sparsity)
-    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
-    rng = np.random.default_rng(seed)
-    return np.clip((1 - e)[:, None] + rng.normal(0, 0.005, (d.size, n_folds)), 0, 1)
-
-
 @pytest.fixture(scope="module")
-def collapsed():
+def collapsed(rosenfeld_scores):
     """A sweep that reaches the collapse (contour near S = 0.993)."""
     s = 1 - np.logspace(-0.3, -3.5, 12)
     scores = rosenfeld_scores(s)
@@ -62,7 +52,7 @@ def collapsed():
 
 
 @pytest.fixture(scope="module")
-def not_collapsed():
+def not_collapsed(rosenfeld_scores):
     """A sweep that stops before the collapse."""
     s = 1 - np.logspace(-0.3, -2.0, 8)  # up to S = 0.99
     scores = rosenfeld_scores(s)
@@ -96,15 +86,15 @@ def tick_labels(ax):
      (0.999, "0.999"), (0.9995, "0.9995"), (0.99712, "0.9971")],
 )
 def test_format_sparsity(s, text):
-    assert _format_sparsity(s) == text
+    assert format_sparsity(s) == text
 
 
-def test_density_ticks():
-    majors, minors = _density_ticks(1e-4, 1.0)
+def testdensity_ticks():
+    majors, minors = density_ticks(1e-4, 1.0)
     np.testing.assert_allclose(majors, [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
     assert 0.5 in minors and 0.002 in minors
     # less than two decades: every 1-2-5 tick is labelled
-    majors, minors = _density_ticks(0.05, 1.0)
+    majors, minors = density_ticks(0.05, 1.0)
     np.testing.assert_allclose(majors, [0.05, 0.1, 0.2, 0.5, 1.0])
     assert minors == []
 
@@ -333,3 +323,60 @@ def test_from_cv_results_bad_keys(grid_search):
         SparsityCurveDisplay.from_cv_results(results, score_key="mean_test_f1")
     with pytest.raises(TypeError, match="cv_results"):
         SparsityCurveDisplay.from_cv_results([1, 2])
+
+
+# ------------------------------------------------- style keywords, options
+
+
+def test_style_aliases_override_defaults(collapsed):
+    """``c``/``lw`` aliases replace the defaults (dict.update raised "Got
+    both 'color' and 'c'")."""
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot(
+        line_kw={"c": "tab:red", "lw": 4}, contour_kw={"c": "k"},
+        errorbar_kw={"c": "tab:green"}, fill_between_kw={"fc": "tab:gray"},
+        regime_kw={"alpha": 0.3})
+    assert display.line_.get_color() == "tab:red" and display.line_.get_linewidth() == 4
+    assert display.contour_line_.get_color() == "k"
+    assert display.errorbar_[0].lines[0].get_color() == "tab:green"
+    assert all(span.get_alpha() == 0.3 for spans in display.regions_.values()
+               for span in spans)
+    with pytest.raises(TypeError, match="aliases"):
+        SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot(
+            line_kw={"c": "red", "color": "blue"})
+
+
+def test_band_is_the_interval_of_a_level_mean(collapsed):
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot(
+        coverage=0.8, n_points=50)
+    vertices = display.fill_between_.get_paths()[0].vertices
+    # the sparsest measured level is a point of the drawing grid
+    at = vertices[np.isclose(vertices[:, 0], 1 - s.max(), rtol=1e-9), 1]
+    low, high = curve.predict_interval([[s.max()]], coverage=0.8)
+    np.testing.assert_allclose([at.min(), at.max()], [low[0], high[0]])
+    assert "80% interval" in display.fill_between_.get_label()
+    # n_points: the curve is drawn on that many points (plus the data ends)
+    xs = np.concatenate([display.line_.get_xdata()] +
+                        [line.get_xdata() for line in display.extrapolation_lines_])
+    assert len(np.unique(xs)) <= 52
+
+
+def test_builders_forward_every_plot_option(grid_search, data):
+    options = dict(show_band=True, coverage=0.5, regime_kw={"alpha": 0.25},
+                   contour_kw={"lw": 3}, n_points=30, line_kw={"c": "tab:purple"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_results = SparsityCurveDisplay.from_cv_results(
+            grid_search.cv_results_, curve_params={"collapse_accuracy": 0.5}, **options)
+        X, y = data
+        from_est = SparsityCurveDisplay.from_estimator(
+            small_set(), X, y, sparsities=LEVELS, cv=3,
+            curve_params={"collapse_accuracy": 0.5}, **options)
+    for display in (from_results, from_est):
+        assert display.line_.get_color() == "tab:purple"
+        assert "50% interval" in display.fill_between_.get_label()
+        assert all(span.get_alpha() == 0.25 for spans in display.regions_.values()
+                   for span in spans)
+        if display.contour_line_ is not None:
+            assert display.contour_line_.get_linewidth() == 3

@@ -1,6 +1,5 @@
 """Tests of sparsity_curve and SparsityCurveResult (sklearn_set._sweep)."""
 
-import pickle
 import warnings
 
 import numpy as np
