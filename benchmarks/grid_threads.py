@@ -3,9 +3,10 @@
 A small ``GridSearchCV(n_jobs=2)`` over ``sparsity`` (4 levels x 3 folds) of
 ``SETClassifier(hidden_layer_sizes=(256, 256))`` on ``load_digits``, timed
 with the estimator's ``n_jobs=1`` (kernels on one thread) and ``n_jobs=None``
-(numba's default thread count). joblib's loky workers start with
-``NUMBA_NUM_THREADS`` set to cpu_count // n_jobs, so ``None`` also means one
-thread per worker there: the two timings should match. Two reference rows:
+(batch by batch, one thread or all of numba's threads, whichever runs
+faster). joblib's loky workers start with ``NUMBA_NUM_THREADS`` set to
+cpu_count // n_jobs, so ``None`` means one thread per worker there: the two
+timings should match. Two reference rows:
 the sequential search (``GridSearchCV(n_jobs=1)``, kernels on all threads),
 and, once at the end, the same search forced to oversubscribe
 (``parallel_config(inner_max_num_threads=2)``, i.e. 2 workers x 2 kernel

@@ -2,23 +2,23 @@
 
 Every minibatch launches about eight parallel kernels, each ending at a
 barrier. When another program holds a core, the thread that shares that core
-is descheduled mid-kernel and the others wait for it: measured on 2 cores
-with one busy, 2 threads ran a SET epoch 2.5-5.5x slower than 1 thread, and
-small networks (wine, 100 hidden units) 3-14x slower, while on a quiet
-machine 2 threads are up to 1.8x faster. No libgomp wait policy gives both
-(``OMP_WAIT_POLICY=passive`` or ``GOMP_SPINCOUNT=0`` avoid the collapse but
-make small networks 4-5x slower on a quiet machine, and they only act if set
-before libgomp loads); see ``benchmarks/busy_core.py``.
+is descheduled mid-kernel and the others wait for it: on 2 cores with one
+busy, 2 threads ran a SET epoch 2.5-8x slower than 1 thread and a small
+network (wine, 100 hidden units) 5-35x slower, while on a quiet machine 2
+threads run the SET epoch up to 1.8x faster and the small network no faster.
+No libgomp wait policy gives both: ``OMP_WAIT_POLICY=passive`` or
+``GOMP_SPINCOUNT=0`` (which act only if set before libgomp loads) avoid the
+collapse but made the small network 4-5x slower on a quiet machine, and the
+"workqueue" layer 7x slower even on one thread (``benchmarks/busy_core.py``).
 
 So with ``n_jobs=None`` the engine measures instead: :class:`AdaptiveThreads`
-times the batches, runs them on whichever of 1 or all threads was faster
-lately, and spends a bounded share of the time re-trying the other count.
-The kernels give bit-identical results at any thread count, so switching
-between batches changes nothing in the model.
+times the batches and runs them on whichever of 1 or all threads was faster
+lately, spending a bounded share of the time re-trying the other count. The
+kernels give bit-identical results at any thread count, so switching between
+batches changes nothing in the model.
 """
 
 import contextlib
-import statistics
 import sys
 import threading
 import time
@@ -93,6 +93,7 @@ def batch_threads(workspace):
     chooser = workspace.get("threads")
     if chooser is None or chooser.n_threads != n:
         chooser = workspace["threads"] = AdaptiveThreads(n)
+    chooser._applied = numba.get_num_threads()
     return chooser
 
 
@@ -100,20 +101,23 @@ class AdaptiveThreads:
     """Choose, batch after batch, between 1 and ``n_threads`` threads from
     the measured time per sample of recent batches.
 
-    The choice is a two-armed bandit whose arms drift (other programs come
-    and go). Batches run on the count whose recent batches were faster.
-    Every so often the other count is *probed* for up to ``probe_batches``
-    batches; the probe stops after one batch if that batch was
-    ``switch_margin`` times slower, and switches if the probed count was
-    faster. What probes lose (their time beyond the current count's
-    estimate) stays below ``budget`` of the time measured over the last few
-    hundred batches, so a count that collapses under load costs a few
-    percent, while a count that became faster is found again. A probe starts
-    at once, budget or not, when the current count's batches become
-    ``switch_margin`` times slower than the other count's last estimate.
+    A two-armed bandit whose arms drift as other programs come and go.
+    Batches run on the count whose recent batches were faster. Now and then
+    the other count is *probed* for up to ``probe_batches`` batches; a probe
+    ends after one batch if that batch was ``switch_margin`` times slower,
+    and switches if the probed count was faster. After a probe that lost
+    ``c`` seconds (its batches' time beyond the current count's estimate),
+    the next one waits until ``c / budget`` seconds of batches have run, so
+    probing costs at most about ``budget`` of the time.
 
-    It starts on one thread: a first probe of ``n_threads`` on a busy
-    machine then costs one slow batch, not ``probe_batches``.
+    Probes of ``n_threads`` are the risky ones: on a loaded machine one
+    batch whose kernels must wait for a descheduled thread took 60-125 ms
+    here, against 0.03 ms for a wine-sized batch on one thread. So it starts
+    on one thread and treats the first probe as if it would lose
+    ``probe_cost`` seconds: small fits, which gain nothing from threads,
+    never pay for one. Leaving ``n_threads`` is cheap to try, so a probe of
+    one thread also starts at once when the batches on ``n_threads`` become
+    ``switch_margin`` times slower than the last estimate on one thread.
 
     The engine calls :meth:`begin` before a batch and :meth:`end` after it;
     :meth:`record` is the decision step alone (unit tests feed it timings).
@@ -123,7 +127,9 @@ class AdaptiveThreads:
     n_threads : int
         The most threads to use (> 1).
     budget : float
-        Largest share of the measured time that probes may lose.
+        Share of the time that probes may lose.
+    probe_cost : float
+        Seconds the first probe of ``n_threads`` is assumed to lose.
     probe_batches : int
         Batches per probe, and the window of the running estimates.
     switch_margin : float
@@ -135,12 +141,8 @@ class AdaptiveThreads:
         Batches run at each thread count (for benchmarks and tests).
     """
 
-    # Weight per batch of the time sums behind the budget (half-life 512
-    # batches): credit saved on a quiet machine cannot pay for a burst of
-    # slow probes after load arrives.
-    _DECAY = 0.5 ** (1 / 512)
-
-    def __init__(self, n_threads, *, budget=0.05, probe_batches=3, switch_margin=1.25):
+    def __init__(self, n_threads, *, budget=0.05, probe_cost=0.05, probe_batches=3,
+                 switch_margin=1.25):
         self.n_threads = int(n_threads)
         self.budget = budget
         self.probe_batches = probe_batches
@@ -149,11 +151,13 @@ class AdaptiveThreads:
         self._recent = {c: deque(maxlen=probe_batches) for c in (1, self.n_threads)}
         self._best = self._current = 1  # where probes return / the next batch
         self._probing = False
-        self._spent = 0.0    # decayed seconds measured
-        self._lost = 0.0     # decayed seconds lost to probes
-        self._since_probe = 0
+        self._lost = 0.0                # seconds lost by the running probe
+        self._wait = probe_cost / budget if budget > 0 else float("inf")
+        self._since = 0.0               # seconds measured since the last probe
+        self._since_batches = 0
         self._warm = False
-        self.batches = {1: 0, self.n_threads: 0}  # batches run at each count
+        self._applied = None  # numba's thread count, as last set or seen
+        self.batches = {1: 0, self.n_threads: 0}
 
     @property
     def threads(self):
@@ -162,13 +166,19 @@ class AdaptiveThreads:
 
     def estimate(self, count):
         """Recent seconds per sample at ``count`` threads (None: unmeasured)."""
-        recent = self._recent[count]
-        return statistics.median(recent) if recent else None
+        recent = sorted(self._recent[count])
+        n = len(recent)
+        if n == 0:
+            return None
+        return recent[n // 2] if n % 2 else 0.5 * (recent[n // 2 - 1] + recent[n // 2])
 
     def begin(self):
         """Set numba's thread count for the next batch; return a start time."""
-        if numba.get_num_threads() != self._current:
+        # (numba.get_num_threads costs microseconds: batches of small
+        # networks take about 30)
+        if self._applied != self._current:
             numba.set_num_threads(self._current)
+            self._applied = self._current
         return time.perf_counter()
 
     def end(self, started, n_samples):
@@ -184,33 +194,30 @@ class AdaptiveThreads:
             return
         per_sample = seconds / max(n_samples, 1)
         self._recent[self._current].append(per_sample)
-        self._spent = self._spent * self._DECAY + seconds
-        self._lost *= self._DECAY
         if self._probing:
-            self._end_probe_step(per_sample, n_samples)
+            self._probe_step(per_sample, n_samples)
             return
-        self._since_probe += 1
-        if self._since_probe < self.probe_batches:
+        self._since += seconds
+        self._since_batches += 1
+        if self._since_batches < self.probe_batches:
             return
-        theirs = self.estimate(self._other())
-        if (theirs is None
-                or self.estimate(self._best) > self.switch_margin * theirs
-                or self._lost <= self.budget * self._spent):
+        if self._since >= self._wait or (
+                self._best > 1 and self._recent[1]
+                and self.estimate(self._best) > self.switch_margin * self.estimate(1)):
             self._probing = True
-            self._current = self._other()
+            self._current = 1 if self._best > 1 else self.n_threads
             self._recent[self._current].clear()
 
-    def _other(self):
-        return self.n_threads if self._best == 1 else 1
-
-    def _end_probe_step(self, per_sample, n_samples):
+    def _probe_step(self, per_sample, n_samples):
         best = self.estimate(self._best)
         self._lost += max(0.0, per_sample - best) * n_samples
         lost_at_once = per_sample > self.switch_margin * best
         if not lost_at_once and len(self._recent[self._current]) < self.probe_batches:
             return
         self._probing = False
-        self._since_probe = 0
+        self._wait = self._lost / self.budget if self.budget > 0 else float("inf")
+        self._lost = self._since = 0.0
+        self._since_batches = 0
         if not lost_at_once and self.estimate(self._current) < best:
             self._best = self._current
         self._current = self._best
