@@ -38,8 +38,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_set import SETClassifier, SparsityCurveDisplay, sparsity_curve
-from sklearn_set._curve import SparsityCurveWarning
+from sklearn_set import (
+    SETClassifier,
+    SparsityCurveDisplay,
+    SparsityCurveWarning,
+    sparsity_curve,
+)
 
 X, y = load_digits(return_X_y=True)
 n_classes = np.unique(y).size
@@ -71,10 +75,13 @@ print(f"Swept {result.param_name!r}: {result.n_levels} levels x "
 # %%
 # The curve
 # ---------
-# The collapsed network guesses, so we fix the collapsed accuracy at the
-# chance level ``1 / n_classes`` and let the family be chosen by AICc. Every
-# fold counts as one measurement.
-curve_params = {"collapse_accuracy": 1.0 / n_classes}
+# A collapsed network predicts one class, so we fix the collapsed accuracy at
+# the share of the most frequent class and let the family be chosen by AICc
+# (on real SET sweeps it is usually ``"capacity_connectivity"``: a slow
+# decline as capacity shrinks, then a cliff when input-to-output paths
+# vanish). Every fold counts as one measurement, weighted by the spread of
+# its level.
+curve_params = {"collapse_accuracy": float(np.bincount(y).max() / y.size)}
 curve = result.fit_curve(**curve_params)
 
 mean = result.test_scores.mean(axis=1)
@@ -108,33 +115,39 @@ print(f"  max sparsity within 1 point   {within_one_point:.4f} "
 # Leave one level out
 # -------------------
 # How well does the curve predict a sparsity level it was not fitted to?
-# Refit it without each level in turn and compare its prediction with that
-# level's mean accuracy. The first and last levels are extrapolations.
+# Refit it without each level in turn and compare its prediction, and its
+# 95% interval for a level's mean, with that level's mean accuracy. The
+# first and last levels are extrapolations.
 print()
-print(f"{'left out':>9} {'measured':>9} {'predicted':>9} {'error (pt)':>10}  collapse identified")
-errors = []
+print(f"{'left out':>9} {'measured':>9} {'predicted':>9} {'95% interval':>15} "
+      f"{'error (pt)':>10}")
+errors, covered = [], []
 for i, s in enumerate(result.sparsities):
     keep = np.arange(result.n_levels) != i
-    X_fit = np.repeat(result.sparsities[keep], result.n_folds)[:, None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SparsityCurveWarning)
-        refit = type(curve)(**curve_params).fit(X_fit, result.test_scores[keep].ravel())
+        refit = type(curve)(**curve_params).fit_scores(
+            result.sparsities[keep], result.test_scores[keep])
     predicted = float(refit.predict([[s]])[0])
+    low, high = refit.predict_interval([[s]])
     errors.append(100 * abs(predicted - mean[i]))
-    print(f"{s:>9.4f} {mean[i]:>9.4f} {predicted:>9.4f} {errors[-1]:>10.2f}  "
-          f"{refit.collapse_identified_}")
+    covered.append(low[0] <= mean[i] <= high[0])
+    print(f"{s:>9.4f} {mean[i]:>9.4f} {predicted:>9.4f}  [{low[0]:.3f}, {high[0]:.3f}] "
+          f"{errors[-1]:>10.2f}")
 errors = np.array(errors)
-print(f"Leave-one-level-out error: mean {errors.mean():.2f} points, "
+print(f"Leave-one-level-out error: median {np.median(errors):.2f} points, "
       f"max {errors.max():.2f} points "
-      f"(at sparsity {result.sparsities[np.argmax(errors)]:.4f}).")
+      f"(at sparsity {result.sparsities[np.argmax(errors)]:.4f}); the interval "
+      f"held {np.sum(covered)} of {len(covered)} level means.")
 
 # %%
 # The plot
 # --------
 # Density ``1 - sparsity`` on a log axis, reversed so that sparsity grows to
 # the right: the measured accuracies (mean and standard deviation over the
-# folds), the fitted curve with two standard errors, the three regimes and the
-# extreme-sparsity contour. The top axis counts connections.
+# folds), the fitted curve with the 95% interval of a level's mean, the three
+# regimes and the extreme-sparsity contour. The top axis counts connections.
+# The user guide's "How to read this plot" explains each element.
 fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
 if np.isfinite(within_one_point):
     # drawn first so that the display's legend includes it

@@ -388,7 +388,7 @@ def sparsity_curve(
     sparsities : array-like of shape (n_levels,) or "adaptive"
         Sparsity levels in ``[0, 1)``, evaluated in the given order; or
         ``"adaptive"``: start from a coarse grid, evenly spaced in log
-        density over ``sparsity_range``, and add levels, two per round,
+        density over ``sparsity_range``, and add levels, one per round,
         where the fitted curve is least certain of the knee, the
         extreme-sparsity contour and the highest sparsity within one point
         of the dense accuracy (the gap holding each of them, the widest
@@ -550,8 +550,9 @@ def sparsity_curve(
         while sparsities.size < n_levels:
             scores = _collect(outputs, "test_" + _SCORE, (sparsities.size, len(splits)))
             curve = adaptive.fit_quietly(sparsities, scores, curve_params)
-            new = adaptive.next_levels(sparsities, curve, min(2, n_levels - sparsities.size),
-                                       sparsity_range)
+            new = adaptive.next_levels(
+                sparsities, curve, min(adaptive.LEVELS_PER_ROUND, n_levels - sparsities.size),
+                sparsity_range)
             new = new[~np.isin(new, sparsities)]
             if new.size == 0:  # every gap is already narrow
                 break

@@ -19,6 +19,8 @@ DEFAULT_RANGE = (0.5, 0.9998)
 _MIN_GAP_DECADES = 0.02
 # How far below the dense accuracy the "near dense" target lies.
 NEAR_DENSE = 0.01
+# Levels added per round (each round refits the curve on all levels so far).
+LEVELS_PER_ROUND = 1
 
 
 def check_adaptive(n_levels, sparsity_range, curve_params):

@@ -843,9 +843,9 @@ def test_structural_family_takes_the_cliff_from_the_architecture():
                                   "connectivity_power"}
     residual = curve.predict(DIGITS_LEVELS[:, None]) - DIGITS_SCORES.mean(axis=1)
     assert np.abs(residual).max() < 0.1
-    # where the architecture loses its outputs, the curve falls
-    reached = connectivity_profile((64, 256, 256, 10), [0.99, 0.998])["outputs_reached"]
-    assert reached[0] > 0.99 and reached[1] < 0.2
+    # where the architecture's paths vanish, the curve falls
+    active = connectivity_profile((64, 256, 256, 10), [0.99, 0.998])["active_fraction"]
+    assert active[0] > 0.4 and active[1] < 0.05
     assert curve.predict([[0.998]])[0] < 0.2 < 0.7 < curve.predict([[0.99]])[0]
     # another architecture moves the cliff: wider layers collapse later
     wide = SparsityCurveRegressor(family="structural", layer_sizes=(64, 1024, 1024, 10))

@@ -307,8 +307,8 @@ def test_adaptive_sweep_measures_around_the_collapse(blobs, degrading_classifier
     assert res.n_levels == 10 and res.test_scores.shape == (10, 3)
     assert np.all(np.diff(res.sparsities) > 0)
     assert res.sparsities.min() == pytest.approx(0.5) and res.sparsities.max() == 0.9998
-    # a coarse grid of 6, then two rounds of 2
-    assert sorted(res.rounds.tolist()) == [0] * 6 + [1, 1, 2, 2]
+    # a coarse grid of 6, then one level per round
+    assert sorted(res.rounds.tolist()) == [0] * 6 + [1, 2, 3, 4]
     assert len(rounds_seen) == 30
     coarse = res.sparsities[res.rounds == 0]
     np.testing.assert_allclose(np.diff(np.log10(1 - coarse)), np.log10(0.0002 / 0.5) / 5)

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.stats import chi2
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _fitting as F
 from ._families import FAMILY_NAMES, make_families
@@ -64,8 +64,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
           K(d) = 1 / (1 + (d_cliff / d)**cliff_slope)
 
     - ``"structural"``: as ``"capacity_connectivity"`` with
-      ``K(d) = outputs_reached(d)**connectivity_power``, the expected share
-      of output units reachable from the inputs in an untrained random
+      ``K(d) = active_fraction(d)**connectivity_power``, the expected share
+      of connections on an input-to-output path in an untrained random
       network of architecture ``layer_sizes``
       (:func:`~sklearn_set.connectivity_profile`): the architecture places
       the cliff, the data set its sharpness.
