@@ -4,8 +4,9 @@ simulated batch timings (no clock), and its wiring into the engine."""
 import numba
 import numpy as np
 import pytest
+from sklearn.base import clone
 
-from sklearn_set import SETClassifier
+from sklearn_set import SETClassifier, _threads
 from sklearn_set._network import SparseMLP
 from sklearn_set._threads import AdaptiveThreads, batch_threads, kernel_threads
 
@@ -25,6 +26,14 @@ def simulate(cost, n_batches, chooser=None):
         total += seconds
         counts.append(threads)
     return chooser, total, np.array(counts)
+
+
+class Alternate(AdaptiveThreads):
+    """1, N, 1, N, ... threads, batch after batch."""
+
+    def record(self, seconds, n_samples):
+        self.batches[self.threads] += 1
+        self._current = N + 1 - self._current
 
 
 def machine(one, many):
@@ -138,13 +147,6 @@ def test_only_n_jobs_none_is_adaptive_and_contexts_nest():
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 def test_switching_threads_between_batches_keeps_the_model_bit_identical():
-    class Alternate(AdaptiveThreads):
-        """1, 2, 1, 2, ... threads, batch after batch."""
-
-        def record(self, seconds, n_samples):
-            self.batches[self.threads] += 1
-            self._current = 3 - self._current
-
     rng = np.random.default_rng(0)
     X = rng.random((700, 30), dtype=np.float32)
     y = rng.integers(0, 3, 700)
@@ -157,7 +159,7 @@ def test_switching_threads_between_batches_keeps_the_model_bit_identical():
             for epoch in range(2):
                 if switch:
                     ws = net._buffers(64, True, 0.0)
-                    ws.setdefault("threads", Alternate(2))
+                    ws.setdefault("threads", Alternate(N))
                     assert batch_threads(ws).__class__ is Alternate
                 net.train_epoch(X, y, weight, batch_size=64, learning_rate=0.1,
                                 momentum=0.9, nesterov=True, alpha=1e-4, dropout=0.0,
@@ -173,12 +175,19 @@ def test_switching_threads_between_batches_keeps_the_model_bit_identical():
         np.testing.assert_array_equal(a.bias, b.bias)
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_default_fit_equals_one_thread_fit(digits_split):
+def test_default_fit_switching_threads_equals_one_thread_fit(digits_split, monkeypatch):
     X_train, X_test, y_train, _ = digits_split
-    models = [SETClassifier(hidden_layer_sizes=(64,), max_iter=3, random_state=0,
-                            n_jobs=n_jobs).fit(X_train, y_train) for n_jobs in (None, 1)]
-    for a, b in zip(models[0].coefs_, models[1].coefs_):
+    one = SETClassifier(hidden_layer_sizes=(64,), max_iter=3, early_stopping=True,
+                        random_state=0, n_jobs=1).fit(X_train, y_train)
+    monkeypatch.setattr(_threads, "AdaptiveThreads", Alternate)
+    default = clone(one).set_params(n_jobs=None).fit(X_train, y_train)
+    proba = default.predict_proba(X_test)
+    ws = default._network._workspace
+    assert min(ws[True]["threads"].batches.values()) >= 10
+    assert isinstance(ws[False]["threads"], Alternate)
+    for a, b in zip(one.coefs_, default.coefs_):
         np.testing.assert_array_equal(a.toarray(), b.toarray())
-    np.testing.assert_array_equal(models[0].predict_proba(X_test),
-                                  models[1].predict_proba(X_test))
+    assert one.validation_scores_ == default.validation_scores_
+    np.testing.assert_array_equal(one.predict_proba(X_test), proba)
