@@ -142,6 +142,9 @@ def build_parser():
     sweep.add_argument("--sparsities", type=_sparsity_list, default=list(DEFAULT_SPARSITIES),
                        help="comma-separated sparsity levels in [0, 1) (default: "
                             + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")")
+    sweep.add_argument("--adaptive", type=_positive_int, default=None, metavar="N", help=(
+        "measure N levels chosen adaptively between the default levels' ends: a coarse "
+        "grid, then levels where the curve is least certain (instead of --sparsities)"))
     sweep.add_argument("--cv", type=_folds, default=5,
                        help="cross-validation folds, at least 2 (default: 5)")
     sweep.add_argument("--n-jobs", type=_n_jobs, default=None,
@@ -218,6 +221,10 @@ def _check_network_sizes(pipeline, levels, X, n_classes):
                          f"{refused[0][1]}")
 
 
+_FIRST_RUN = ("First run: numba is compiling the kernels, once per installation (half a "
+              "minute or more")
+
+
 def _kernels_need_compiling():
     """True if no numba kernel of this package is in numba's on-disk cache
     yet (a fresh install, or the first run after an upgrade); False if they
@@ -243,8 +250,7 @@ def _compile_kernels(pipeline, X, y):
 
     if not _kernels_need_compiling():
         return
-    print("First run: numba is compiling the kernels, once per installation "
-          "(about 20 s) ...", end=" ", flush=True)
+    print(_FIRST_RUN + ") ...", end=" ", flush=True)
     start = time.perf_counter()
     tiny = clone(pipeline).set_params(**{
         f"{pipeline.steps[-1][0]}__hidden_layer_sizes": (8,) * len(pipeline[-1].hidden_layer_sizes),
@@ -263,10 +269,15 @@ def _first_line(text):
 class _Progress:
     """The progress line of each finished fit, with the time left estimated
     from the fits after the first (whose time includes loading the kernels in
-    each worker process), and the reasons of failed fits."""
+    each worker process), and the reasons of failed fits.
 
-    def __init__(self, n_fits):
+    The estimate starts once more fits than ``workers`` are done: the first
+    fits of parallel workers end together and would make it far too short.
+    """
+
+    def __init__(self, n_fits, workers):
         self.n_fits = n_fits
+        self.workers = workers
         self.done = 0
         self.first_done_at = None
         self.failures = []
@@ -284,13 +295,14 @@ class _Progress:
             line += f" failed: {reason}"
         else:
             line += f" accuracy {score:.4f} in {seconds:.1f} s"
-        if self.done > 1:
+        if self.done > self.workers:
             per_fit = (now - self.first_done_at) / (self.done - 1)
             line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
         print(line, flush=True)
 
 
 def run_sweep(args):
+    from joblib import effective_n_jobs
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
@@ -303,27 +315,43 @@ def run_sweep(args):
         raise UsageError(f"--cv {args.cv}: the smallest class of {description} has only "
                          f"{counts.min()} samples")
     levels = sorted(set(args.sparsities))
+    chance = float(counts.max() / counts.sum())
+    adaptive = {}
+    if args.adaptive is not None:
+        from ._sweep_adaptive import check_adaptive
+
+        if args.sparsities != list(DEFAULT_SPARSITIES):
+            raise UsageError("--adaptive chooses its own levels: drop --sparsities")
+        adaptive = {"n_levels": args.adaptive, "sparsity_range": (levels[0], levels[-1]),
+                    "curve_params": {"collapse_accuracy": chance}}
+        try:
+            check_adaptive(**adaptive)
+        except ValueError as exc:
+            raise UsageError(f"--adaptive {args.adaptive}: {exc}") from None
     if len(levels) < 5:
         raise UsageError("--sparsities needs at least 5 distinct levels to fit a curve")
     estimator = _make_pipeline(args, levels[0])
     _check_network_sizes(estimator, levels, X, classes.size)
     model_name = type(estimator[-1]).__name__
-    n_fits = len(levels) * args.cv
+    n_fits = (args.adaptive or len(levels)) * args.cv
     print(f"Sweep of {model_name} on {description}: {X.shape[0]} samples, "
           f"{X.shape[1]} features, hidden layers {','.join(map(str, args.hidden))}, "
-          f"{len(levels)} sparsity levels x {args.cv} folds = {n_fits} fits", flush=True)
+          f"{args.adaptive or len(levels)} sparsity levels"
+          + (" (chosen adaptively)" if adaptive else "")
+          + f" x {args.cv} folds = {n_fits} fits", flush=True)
     _compile_kernels(estimator, X, y)
     started = time.perf_counter()
-    progress = _Progress(n_fits)
+    n_jobs = args.n_jobs if args.n_jobs is not None else -1
+    progress = _Progress(n_fits, min(n_fits, effective_n_jobs(n_jobs)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FitFailedWarning)  # each failure has its line
         try:
             result = sparsity_curve(
-                estimator, X, y, sparsities=levels,
+                estimator, X, y, sparsities="adaptive" if adaptive else levels, **adaptive,
                 param_name=f"{estimator.steps[-1][0]}__sparsity",
                 cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-                n_jobs=args.n_jobs if args.n_jobs is not None else -1, progress=progress)
+                n_jobs=n_jobs, progress=progress)
         except ValueError as exc:
             if len(progress.failures) < n_fits:
                 raise
@@ -335,8 +363,7 @@ def run_sweep(args):
     x = (achieved if achieved is not None else
          np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
     # A collapsed network predicts one class: its accuracy is the majority
-    # class's share, so the curve's low plateau is fixed there.
-    chance = float(counts.max() / counts.sum())
+    # class's share (chance, above), so the curve's low plateau is fixed there.
     curve, notes = _fit_curve(x, result.test_scores, chance)
     if progress.failures:
         notes.insert(0, f"{len(progress.failures)} of the {n_fits} fits failed (at sparsity "
@@ -552,8 +579,7 @@ def run_train(args):
     model = _make_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
     _check_network_sizes(model, [args.sparsity], X_train, classes.size)
     if _kernels_need_compiling():
-        print("First run: numba is compiling the kernels, once per installation "
-              "(about 20 s; the fit time below includes it)", flush=True)
+        print(_FIRST_RUN + "; the fit time below includes it)", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
