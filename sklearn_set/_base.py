@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -92,7 +92,7 @@ class _InterruptGuard:
         self.interrupted = False
         self.best_state = None
         self._last = None
-        if estimator.n_iter_ > 0:  # warm start or partial_fit: the state fit starts from
+        if estimator.loss_curve_:  # warm start or partial_fit: the state fit starts from
             self.commit(None)
 
     def commit(self, best_state, *, shared=False):
@@ -168,7 +168,8 @@ class BaseSparseMLP(BaseEstimator):
         "warm_start": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
         "n_jobs": [Interval(Integral, None, -1, closed="right"),
                    Interval(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions(set(_DTYPES))],
@@ -273,8 +274,10 @@ class BaseSparseMLP(BaseEstimator):
             X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
                 X, y, sample_weight)
             validation = (X_val, y_val, weight_val)
+        sample_weight, l2 = self._normalized_weights(sample_weight)
+        self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         with kernel_threads(_kernel_n_jobs(self.n_jobs)), _InterruptGuard(self) as guard:
-            best_state = self._run_epochs((X, y, sample_weight), validation, incremental,
+            best_state = self._run_epochs((X, y, sample_weight), l2, validation, incremental,
                                           guard)
         if guard.interrupted:
             best_state = guard.best_state
@@ -306,10 +309,11 @@ class BaseSparseMLP(BaseEstimator):
         self.validation_scores_ = [] if use_validation else None
         self.best_validation_score_ = -np.inf if use_validation else None
 
-    def _run_epochs(self, data, validation, incremental, guard):
+    def _run_epochs(self, data, l2, validation, incremental, guard):
         """Train one epoch (``incremental``) or up to ``max_iter``, evolving
-        the topology between epochs; returns the snapshot of the best epoch
-        (early stopping) or None."""
+        the topology between epochs; ``l2`` is ``alpha`` in the units of the
+        normalised weights. Returns the snapshot of the best epoch (early
+        stopping) or None."""
         X, y, sample_weight = data
         n_epochs = 1 if incremental else self.max_iter
         batch_size = self._resolved_batch_size(X.shape[0])
@@ -319,7 +323,7 @@ class BaseSparseMLP(BaseEstimator):
         best_state = None
         for epoch in range(n_epochs):
             start = time.perf_counter()
-            if self.n_iter_ > 0:
+            if self.loss_curve_:
                 # SET evolves between epochs: never after the last one, so
                 # the returned model has no untrained fresh connections.
                 network.evolve(self.zeta, self._rng, policy, data)
@@ -327,7 +331,7 @@ class BaseSparseMLP(BaseEstimator):
                 loss = network.train_epoch(
                     X, y, sample_weight, batch_size=batch_size,
                     learning_rate=self.learning_rate_init, momentum=self.momentum,
-                    nesterov=self.nesterovs_momentum, alpha=self.alpha,
+                    nesterov=self.nesterovs_momentum, alpha=l2,
                     dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
             except FloatingPointError as exc:
                 del self._network
@@ -344,7 +348,8 @@ class BaseSparseMLP(BaseEstimator):
             score = None if validation is None else self._validation_score(*validation)
             if score is not None:
                 self.validation_scores_.append(score)
-            policy.observe(self.n_iter_, network, score)
+            # the policy numbers epochs over the model's whole training
+            policy.observe(len(self.loss_curve_), network, score)
             improved = self._track_improvement(loss, score)
             if improved and keep_best:
                 best_state = network.snapshot()
@@ -354,7 +359,7 @@ class BaseSparseMLP(BaseEstimator):
             if incremental:
                 break
             stalled = self._no_improvement_count > self.n_iter_no_change
-            if policy.stop(self.n_iter_, stalled):
+            if policy.stop(len(self.loss_curve_), stalled):
                 if self.verbose and stalled:
                     what = "Validation score" if score is not None else "Training loss"
                     print(f"{what} did not improve more than tol={self.tol} for "
@@ -412,7 +417,9 @@ class BaseSparseMLP(BaseEstimator):
                 "of memory are available. Raise sparsity or narrow hidden_layer_sizes.")
 
     def _split_validation(self, X, y, sample_weight):
-        """Hold out ``validation_fraction`` of the samples (at least one).
+        """Hold out ``validation_fraction`` of the samples (at least two: a
+        policy that steers by the score holds out two on tiny data sets;
+        early stopping refuses fewer, as MLPClassifier does).
 
         Classifiers split stratified when every class can appear on both
         sides, and at random otherwise (tiny or very imbalanced data). The
@@ -421,11 +428,17 @@ class BaseSparseMLP(BaseEstimator):
         """
         n_samples = X.shape[0]
         n_val = math.ceil(self.validation_fraction * n_samples)
-        if n_val >= n_samples:
+        if self._policy.needs_validation:
+            # the policy steers by this score: two samples at the least
+            n_val = max(n_val, 2)
+        if n_val < 2 or n_val >= n_samples:
+            # as MLPClassifier: a score of one sample cannot steer or stop
             raise ValueError(
-                f"The validation split (validation_fraction={self.validation_fraction}) "
-                f"needs at least 2 samples and leaves none to train on among "
-                f"{n_samples}.")
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {n_samples} samples holds out {n_val} "
+                f"and leaves {n_samples - n_val} to train on; both need at least "
+                f"{2 if n_val < 2 else 1}. Increase 'validation_fraction' or the size "
+                "of your dataset.")
         stratify = None
         if self._output == "softmax":
             counts = np.bincount(y)
@@ -437,7 +450,7 @@ class BaseSparseMLP(BaseEstimator):
             random_state=self._rng.integers(np.iinfo(np.int32).max), stratify=stratify)
         if not weight_val.sum() > 0:
             weight_val = np.ones_like(weight_val)
-        return X, X_val, y, y_val, sample_weight / sample_weight.mean(), weight_val
+        return X, X_val, y, y_val, sample_weight, weight_val
 
     def _track_improvement(self, loss, score):
         """Update the no-improvement counter as MLPClassifier does; return
@@ -463,7 +476,6 @@ class BaseSparseMLP(BaseEstimator):
         return False
 
     def _prepare_sample_weight(self, X, y, sample_weight):
-        dtype = _DTYPES[self.dtype]
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                              ensure_non_negative=True)
         sample_weight = sample_weight * self._target_weights(y)
@@ -471,8 +483,19 @@ class BaseSparseMLP(BaseEstimator):
         if not total > 0:
             raise ValueError("sample_weight (times class_weight) sums to zero; "
                              "at least one sample needs a positive weight.")
-        # Mean 1 keeps the loss scale, and thus learning_rate_init, unchanged.
-        return (sample_weight * (sample_weight.shape[0] / total)).astype(dtype)
+        return sample_weight
+
+    def _normalized_weights(self, sample_weight):
+        """Training weights rescaled to mean 1, which keeps the loss scale and
+        thus ``learning_rate_init`` unchanged, and the L2 factor that keeps
+        ``alpha`` in the units of the given weights (MLPClassifier divides
+        the batch's L2 term by its weight sum)."""
+        unit = sample_weight.mean()
+        if not unit > 0:
+            raise ValueError(
+                "Every training sample left after the validation split has zero "
+                "sample_weight (times class_weight); nothing can be learned.")
+        return (sample_weight / unit).astype(_DTYPES[self.dtype]), self.alpha / unit
 
     def _target_weights(self, y):
         return np.ones(y.shape[0])

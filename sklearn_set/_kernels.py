@@ -254,6 +254,40 @@ def softmax_inplace(z):
 
 
 @njit(cache=True)
+def logistic_cross_entropy(z, y, weight, proba, delta):
+    """Independent sigmoids (multilabel outputs, one row per label).
+
+    ``proba`` receives the sigmoids and ``delta`` the gradient of
+    ``sum_b weight[b] * BCE_b / n_batch``, where ``BCE_b`` sums the binary
+    cross-entropy over labels as MLPClassifier's ``binary_log_loss`` does.
+    Returns that loss; ``y`` (0/1) is feature-major like ``z``.
+    """
+    n_out, n_batch = z.shape
+    one = z.dtype.type(1)
+    total = 0.0
+    for b in range(n_batch):
+        scale = weight[b] / n_batch
+        for o in range(n_out):
+            x = z[o, b]
+            # log(1 + exp(-|x|)) + max(x, 0) - y x: no overflow for any x
+            total += weight[b] * (max(x, 0.0) - y[o, b] * x + math.log1p(math.exp(-abs(x))))
+            p = one / (one + math.exp(-x)) if x >= 0 else math.exp(x) / (one + math.exp(x))
+            proba[o, b] = p
+            delta[o, b] = (p - y[o, b]) * scale
+    return total / n_batch
+
+
+@njit(cache=True)
+def logistic_inplace(z):
+    """Element-wise sigmoid, in place."""
+    one = z.dtype.type(1)
+    for o in range(z.shape[0]):
+        for b in range(z.shape[1]):
+            x = z[o, b]
+            z[o, b] = one / (one + math.exp(-x)) if x >= 0 else math.exp(x) / (one + math.exp(x))
+
+
+@njit(cache=True)
 def squared_error(z, y, weight, delta):
     """Gradient of ``sum_b weight[b] * ||z_b - y_b||^2 / (2 n_batch)``.
 

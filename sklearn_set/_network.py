@@ -83,7 +83,7 @@ class SparseMLP:
         Units per layer, input and output included.
     activation : str
         Hidden activation, one of :data:`ACTIVATIONS`.
-    output : {"softmax", "identity"}
+    output : {"softmax", "logistic", "identity"}
         Softmax + cross-entropy, or identity + squared error.
     dtype : numpy dtype
         Compute dtype of weights and activations.
@@ -225,11 +225,12 @@ class SparseMLP:
             views["out"], K.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
         return calls
 
-    def _backward_calls(self, views, nb, lr, mom, nesterov, alpha, dropout):
+    def _backward_calls(self, views, lr, mom, nesterov, decay, dropout):
         """The kernel calls of a backward pass and SGD step (see
-        :func:`~sklearn_set._kernels.backward_update` for the fusion)."""
+        :func:`~sklearn_set._kernels.backward_update` for the fusion);
+        ``decay`` is the L2 factor of the batch."""
         dt = self.dtype.type
-        decay = dt(alpha / nb)
+        decay = dt(decay)
         rate = dt(dropout)
         scale = dt(1.0 / (1.0 - dropout))
         no_mask = np.empty((0, 0), self.dtype)
@@ -266,7 +267,10 @@ class SparseMLP:
         """One pass of minibatch SGD over ``X``.
 
         ``y`` holds class indices (softmax) or targets of shape
-        (n_samples, n_outputs) (identity); ``sample_weight`` has mean 1.
+        (n_samples, n_outputs) (identity; 0/1 labels for logistic);
+        ``sample_weight`` has mean 1. The L2 penalty of a batch is
+        ``alpha / 2 * ||W||^2`` divided by the batch's weight sum, as in
+        MLPClassifier (so a zero weight is the same as a missing row).
         Returns the mean loss, L2 penalty included (evaluated with the weights
         at the end of the epoch).
 
@@ -287,6 +291,8 @@ class SparseMLP:
         # a contiguous slice, no gather call
         weight_all = np.ascontiguousarray(sample_weight[order])
         y_all = np.ascontiguousarray(y[order]) if softmax else None
+        # equal weights (all 1): every batch of a size has the same L2 factor
+        weighted = bool(np.any(weight_all != 1))
         plans = {}
         total_loss = 0.0
         threads = batch_threads(ws)
@@ -299,8 +305,14 @@ class SparseMLP:
                 views = self._views(ws, nb)
                 plan = plans[nb] = (
                     views, self._forward_calls(views, dropout),
-                    self._backward_calls(views, nb, lr, mom, nesterov, alpha, dropout))
+                    self._backward_calls(views, lr, mom, nesterov, alpha / nb, dropout))
             views, forward, backward = plan
+            weight = weight_all[start:start + nb]
+            if weighted:
+                weight_sum = float(weight.sum(dtype=np.float64))
+                backward = self._backward_calls(
+                    views, lr, mom, nesterov, alpha / weight_sum if weight_sum > 0 else 0.0,
+                    dropout)
             self._load_inputs(X, rows, views["x"])
             if dropout > 0:
                 # one uniform draw per hidden layer, in layer order
@@ -310,14 +322,16 @@ class SparseMLP:
                 kernel(*args)
             out = views["out"]
             delta = views["delta"][-1]
-            weight = weight_all[start:start + nb]
             if softmax:
                 loss = K.softmax_cross_entropy(out, y_all[start:start + nb], weight,
                                                views["proba"], delta)
             else:
                 yb = views["y"]
                 K.gather_dense(y, rows, yb)
-                loss = K.squared_error(out, yb, weight, delta)
+                if self.output == "logistic":
+                    loss = K.logistic_cross_entropy(out, yb, weight, views["proba"], delta)
+                else:
+                    loss = K.squared_error(out, yb, weight, delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss} at sample {start} of the epoch")
@@ -359,6 +373,8 @@ class SparseMLP:
             out = views["out"]
             if self.output == "softmax":
                 K.softmax_inplace(out)
+            elif self.output == "logistic":
+                K.logistic_inplace(out)
             result[start:start + nb] = out.T
             if threads:
                 threads.end(started, nb)
@@ -392,6 +408,9 @@ class SparseMLP:
         if self.output == "softmax":
             K.softmax_cross_entropy(out, np.ascontiguousarray(y[rows]), weight,
                                     np.empty_like(out), delta)
+        elif self.output == "logistic":
+            K.logistic_cross_entropy(out, np.ascontiguousarray(y[rows].T), weight,
+                                     np.empty_like(out), delta)
         else:
             K.squared_error(out, np.ascontiguousarray(y[rows].T), weight, delta)
         deltas = [delta]
@@ -408,7 +427,9 @@ class SparseMLP:
     def evolve(self, zeta, rng, policy, data=None):
         """Prune every layer, then regrow every layer, as ``policy`` says.
 
-        ``policy.prune`` removes connections (SET: the fraction ``zeta`` of
+        Layers ``policy.evolves`` rejects (SET: dense ones, which have
+        nowhere else to grow) keep their connections. ``policy.prune``
+        removes connections (SET: the fraction ``zeta`` of
         the weakest positive and negative weights), ``policy.budget`` says how
         many come back to each layer (SET: as many as were pruned),
         ``policy.after_prune`` sees the pruned network and may move budget
@@ -421,15 +442,24 @@ class SparseMLP:
         Returns the per-layer (pruned, regrown) counts.
         """
         policy.prepare(self, data, rng)
-        pruned = [policy.prune(idx, layer, zeta) for idx, layer in enumerate(self.layers)]
+        evolving = [policy.evolves(idx, layer) for idx, layer in enumerate(self.layers)]
+        pruned = [policy.prune(idx, layer, zeta) if evolving[idx] else 0
+                  for idx, layer in enumerate(self.layers)]
         regrown_before = sum(layer.last_regrown.shape[0] for layer in self.layers)
         spared = sum(layer.surviving_regrown() for layer in self.layers)
         self.turnover = spared / regrown_before if regrown_before else math.nan
-        budgets = [policy.budget(idx, layer, n_pruned)
+        budgets = [policy.budget(idx, layer, n_pruned) if evolving[idx] else 0
                    for idx, (layer, n_pruned) in enumerate(zip(self.layers, pruned))]
         budgets = policy.after_prune(self, budgets)
-        return [(n_pruned, policy.regrow(idx, layer, n_new, rng))
-                for idx, (layer, n_pruned, n_new) in enumerate(zip(self.layers, pruned, budgets))]
+        counts = []
+        for idx, layer in enumerate(self.layers):
+            if evolving[idx]:
+                counts.append((pruned[idx], policy.regrow(idx, layer, budgets[idx], rng)))
+            else:
+                layer.last_regrown = layer.last_regrown[:0]
+                counts.append((0, 0))
+        policy.finish()
+        return counts
 
     def topology(self):
         """Connectivity statistics of the current network (see

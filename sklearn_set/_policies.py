@@ -55,6 +55,12 @@ class ConnectivityPolicy:
     def observe(self, epoch, network, validation_score):
         """Called after each epoch, before the network evolves again."""
 
+    def evolves(self, layer_index, layer):
+        """Whether ``layer`` is pruned and regrown in this evolution. Not a
+        dense layer: it has nowhere else to grow, so rewiring it would only
+        replace trained weights by fresh small ones at the same positions."""
+        return layer.n_connections < layer.size
+
     def budget(self, layer_index, layer, n_pruned):
         """How many connections ``layer`` regrows after losing ``n_pruned``."""
         return n_pruned
@@ -75,6 +81,10 @@ class ConnectivityPolicy:
     def regrow(self, layer_index, layer, n_new, rng):
         """Add up to ``n_new`` connections to ``layer``; return how many."""
         return self.regrowth.regrow(layer_index, layer, n_new, rng)
+
+    def finish(self):
+        """Called at the end of every evolution."""
+        self.regrowth.finish()
 
     def stop(self, epoch, stalled):
         """Whether training stops after ``epoch``. ``stalled`` is the
@@ -199,6 +209,12 @@ class AccSETPolicy(ConnectivityPolicy):
             return
         self.target_count = int(counts.sum())
         self.layer_targets = counts
+
+    def evolves(self, layer_index, layer):
+        # a dense layer is pruned when the shrinking budget asks for less
+        return super().evolves(layer_index, layer) or (
+            self.layer_targets is not None
+            and self.layer_targets[layer_index] < layer.n_connections)
 
     def budget(self, layer_index, layer, n_pruned):
         if self.layer_targets is None:

@@ -33,6 +33,7 @@ class RandomRegrowth:
     positions."""
 
     name = "random"
+    _transient = ()  # attributes that live for one evolution
 
     def prepare(self, network, data, rng):
         """Look at the network before an evolution (nothing to see here)."""
@@ -47,6 +48,12 @@ class RandomRegrowth:
 
     def regrow(self, layer_index, layer, n_new, rng):
         return layer.insert(layer.sample_free(n_new, rng), rng)
+
+    def finish(self):
+        """Called at the end of an evolution: drop what only it needed (the
+        training data above all, which a fitted model must not keep)."""
+        for name in self._transient:
+            setattr(self, name, None)
 
 
 class ConnectedRegrowth(RandomRegrowth):
@@ -79,6 +86,7 @@ class ConnectedRegrowth(RandomRegrowth):
     """
 
     name = "connected"
+    _transient = ("_dead", "_core", "_rng")
 
     def __init__(self, *, min_active=0.9):
         self.min_active = min_active
@@ -130,8 +138,6 @@ class ConnectedRegrowth(RandomRegrowth):
             else:
                 targets = widened
             keys = _sample_between(layer, sources, targets, n_new, rng)
-        if layer_index == len(self._core) - 2:  # the last layer: drop what the
-            self._core = self._dead = self._rng = None  # evolution needed
         return layer.insert(keys, rng)
 
 
@@ -223,6 +229,7 @@ class GradientRegrowth(RandomRegrowth):
     """
 
     name = "gradient"
+    _transient = ("_signals", "_data", "_rng")
 
     def __init__(self, *, n_samples=256, block_positions=2**20, max_positions=2**24,
                  max_signal_bytes=256 * 2**20):
@@ -262,10 +269,6 @@ class GradientRegrowth(RandomRegrowth):
             scores = np.empty(candidates.shape[0], dtype=np.float64)
             KT.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
             keys = np.sort(candidates[_top(scores, n_new)])
-        if layer_index == len(deltas) - 1:
-            # the last layer: free the activations, and hold no reference to
-            # the training data once the evolution is done
-            self._signals = self._data = self._rng = None
         return layer.insert(keys, rng)
 
 

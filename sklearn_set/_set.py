@@ -4,6 +4,7 @@ Evolutionary Training."""
 from numbers import Number
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
@@ -137,8 +138,9 @@ _SHARED_PARAMETERS_DOC = """
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
 
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping; ``np.inf`` never stops
+        early.
 """
 
 _SHARED_ATTRIBUTES_DOC = """
@@ -163,7 +165,10 @@ _SHARED_ATTRIBUTES_DOC = """
         Number of training samples seen.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the last call to ``fit`` (or ``partial_fit``),
+        as in MLPClassifier: with ``warm_start`` it does not add up over
+        calls, so ``n_iter_ < max_iter`` tells whether the last fit stopped
+        early. ``loss_curve_`` and ``topology_history_`` keep every epoch.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -184,9 +189,10 @@ _SHARED_ATTRIBUTES_DOC = """
         Connections of each layer (one entry per layer, input layer first).
 
     topology_history_ : list of dict
-        One record per epoch (``len == n_iter_``) of the network after that
-        epoch's training: ``"connections"`` and ``"active_connections"``
-        (per layer; active: on at least one input-to-output path),
+        One record per epoch trained, like ``loss_curve_`` (``len ==
+        n_iter_`` for a single fit), of the network after that epoch:
+        ``"connections"`` and ``"active_connections"`` (per layer; active:
+        on at least one input-to-output path),
         ``"active_fraction"``, ``"live_neurons"`` (per hidden layer: units
         reachable from an input that reach an output), ``"inputs_in_use"``,
         ``"outputs_reached"``, degree summaries (``"mean_in_degree"``,
@@ -221,9 +227,21 @@ def _doc(template):
 class _SparseClassifierMixin(ClassifierMixin):
     """Target handling and prediction shared by the sparse classifiers."""
 
-    _output = "softmax"
+    @property
+    def _output(self):
+        # one softmax over classes, or independent sigmoids over labels
+        return "logistic" if getattr(self, "_multilabel", False) else "softmax"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def _encode_targets(self, X, y, first_call, classes):
+        if not sp.issparse(y):
+            y = np.asarray(y)
+        if sp.issparse(y) or (y.ndim == 2 and y.shape[1] > 1):
+            return self._encode_multilabel(X, y, first_call, classes)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         try:
@@ -233,8 +251,8 @@ class _SparseClassifierMixin(ClassifierMixin):
             raise
         kind = type_of_target(y, input_name="y")
         if kind not in ("binary", "multiclass"):
-            raise ValueError(f"{type(self).__name__} supports binary and multiclass "
-                             f"targets, got {kind}.")
+            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
+                             f"multilabel-indicator targets, got {kind}.")
         if first_call:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if labels.shape[0] < 2:
@@ -243,14 +261,56 @@ class _SparseClassifierMixin(ClassifierMixin):
                     f"but the data contain only one class: {labels[0]}.")
             self.classes_ = labels
             self.n_outputs_ = labels.shape[0]
+            self._multilabel = False
+        else:
+            self._check_same_targets(classes, multilabel=False)
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(f"y contains labels not in classes_ {self.classes_!r}: {unseen!r}.")
         return np.searchsorted(self.classes_, y).astype(np.int32)
 
+    def _encode_multilabel(self, X, y, first_call, classes):
+        """A label indicator matrix: one sigmoid output per label, as in
+        MLPClassifier; ``classes_`` is ``arange(n_labels)``."""
+        kind = type_of_target(y, input_name="y")
+        if kind != "multilabel-indicator":
+            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
+                             f"multilabel-indicator targets, got {kind}.")
+        Y = y.toarray() if sp.issparse(y) else np.asarray(y)
+        check_consistent_length(X, Y)
+        if first_call:
+            labels = np.arange(Y.shape[1])
+            if classes is not None and not np.array_equal(np.unique(classes), labels):
+                raise ValueError(
+                    f"classes={classes!r} does not match the {Y.shape[1]} label columns "
+                    f"of the multilabel y, whose classes are {labels!r}.")
+            self.classes_ = labels
+            self.n_outputs_ = Y.shape[1]
+            self._multilabel = True
+        else:
+            self._check_same_targets(classes, multilabel=True)
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {Y.shape[1]} label columns; the model was "
+                                 f"fitted on {self.n_outputs_}.")
+        return np.ascontiguousarray(Y, dtype=_DTYPES[self.dtype])
+
+    def _check_same_targets(self, classes, *, multilabel):
+        """A later fit (partial_fit, warm start) must keep the kind of target
+        and the classes of the first."""
+        if multilabel != self._multilabel:
+            kinds = {True: "multilabel-indicator", False: "binary or multiclass"}
+            raise ValueError(f"y is {kinds[multilabel]} but the model was fitted on "
+                             f"{kinds[self._multilabel]} targets.")
+        if classes is not None and not np.array_equal(self.classes_, np.unique(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
+
     def _target_weights(self, y):
         if self.class_weight is None:
             return np.ones(y.shape[0])
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel targets; "
+                             "pass sample_weight instead.")
         present = np.unique(y)
         per_class = compute_class_weight(self.class_weight, classes=self.classes_[present],
                                          y=self.classes_[y])
@@ -259,6 +319,8 @@ class _SparseClassifierMixin(ClassifierMixin):
         return weights[y]
 
     def _check_training_targets(self, y, sample_weight):
+        if self._multilabel:
+            return
         weighted = np.unique(y[sample_weight > 0])
         if weighted.shape[0] < 2:
             raise ValueError(
@@ -267,8 +329,11 @@ class _SparseClassifierMixin(ClassifierMixin):
                 "has any.")
 
     def _validation_score(self, X, y, sample_weight):
-        proba = self._network.predict_output(X)
-        return accuracy_score(y, proba.argmax(axis=1), sample_weight=sample_weight)
+        """Accuracy; for multilabel targets the share of samples whose labels
+        are all right (subset accuracy, as ``accuracy_score`` defines it)."""
+        out = self._network.predict_output(X)
+        predicted = (out > 0.5).astype(y.dtype) if self._multilabel else out.argmax(axis=1)
+        return accuracy_score(y, predicted, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -281,10 +346,12 @@ class _SparseClassifierMixin(ClassifierMixin):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Class probabilities, in the order of ``classes_``.
+            Class probabilities, in the order of ``classes_``; for multilabel
+            targets the probability of each label (rows need not sum to 1).
         """
         proba = self._network_output(X).astype(np.float64)
-        proba /= proba.sum(axis=1, keepdims=True)
+        if not self._multilabel:  # sigmoids of multilabel outputs stay as they are
+            proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
     def predict_log_proba(self, X):
@@ -313,11 +380,15 @@ class _SparseClassifierMixin(ClassifierMixin):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels; for multilabel targets a 0/1 indicator matrix
+            (probability above 0.5).
         """
         check_is_fitted(self)
-        return self.classes_[self._network_output(X).argmax(axis=1)]
+        out = self._network_output(X)
+        if self._multilabel:
+            return (out > 0.5).astype(np.int64)
+        return self.classes_[out.argmax(axis=1)]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -328,8 +399,9 @@ class _SparseClassifierMixin(ClassifierMixin):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. CSR and CSC are used as such (each minibatch is
             expanded on its own), never densified as a whole.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix (multilabel: one
+            sigmoid output per label, trained with binary cross-entropy).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample loss weights (rescaled to mean 1).
 
@@ -352,8 +424,9 @@ class _SparseClassifierMixin(ClassifierMixin):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix (multilabel: one
+            sigmoid output per label, trained with binary cross-entropy).
         classes : array-like of shape (n_classes,), default=None
             All classes; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None

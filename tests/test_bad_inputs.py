@@ -247,13 +247,6 @@ def _too_large_step(model):
     _valid_proba(X)(model)
 
 
-def _two_sample_early_stopping(model):
-    """One sample to train on, one to validate on (split at random, as
-    stratifying is impossible)."""
-    assert np.isfinite(model.validation_scores_).all()
-    _valid_proba(X)(model)
-
-
 def _fit_then(estimator, fit_args, then):
     def action():
         fitted = estimator.fit(*fit_args)
@@ -359,8 +352,9 @@ CASES = [
                  Raises(ValueError, "Input y contains NaN"), id="y-float-nan"),
     pytest.param(lambda: clf().fit(X, XR[:, 0]),
                  Raises(ValueError, "Unknown label type: continuous"), id="y-continuous"),
-    pytest.param(lambda: clf().fit(X, np.c_[Y, Y]), Raises(ValueError, "y should be a 1d array"),
-                 id="y-2d"),
+    pytest.param(lambda: clf().fit(X, np.c_[Y, Y]),
+                 Raises(ValueError, "supports binary, multiclass and multilabel-indicator "
+                                    "targets, got multiclass-multioutput"), id="y-2d"),
     pytest.param(lambda: clf().fit(X, Y[:-1]),
                  Raises(ValueError, "inconsistent numbers of samples"), id="y-length-mismatch"),
     pytest.param(lambda: clf().fit(X, None), Raises(ValueError, "requires y to be passed"),
@@ -408,7 +402,10 @@ CASES = [
     pytest.param(_absurd_network, Raises(MemoryError, r"needs \d+ bytes .* available"),
                  id="network-larger-than-memory"),
     pytest.param(lambda: clf(early_stopping=True).fit(X[:2], [0, 1]),
-                 Valid(_two_sample_early_stopping), id="early-stopping-two-samples"),
+                 Raises(ValueError, "The validation set is too small"),
+                 id="early-stopping-two-samples"),
+    pytest.param(lambda: clf(early_stopping=True).fit(X[:10], Y[:10]),
+                 Raises(ValueError, "holds out 1 and leaves 9"), id="early-stopping-one-held-out"),
     # prediction and incremental fitting
     pytest.param(_fit_then(clf(), (X, Y), lambda m: m.predict(X[:, :3])),
                  Raises(ValueError, "X has 3 features, but SETClassifier is expecting 6"),
@@ -438,9 +435,11 @@ CASES = [
     pytest.param(lambda: reg().fit(XR[:1], YR[:1]), Valid(_one_sample_regression),
                  id="regression-one-sample"),
     pytest.param(lambda: reg(early_stopping=True).fit(XR[:1], YR[:1]),
-                 Raises(ValueError, r"validation split \(validation_fraction=0.1\) needs at least "
-                                    "2 samples"),
+                 Raises(ValueError, "The validation set is too small"),
                  id="regression-early-stopping-one-sample"),
+    pytest.param(lambda: reg(early_stopping=True).fit(XR[:10], YR[:10]),
+                 Raises(ValueError, "The validation set is too small"),
+                 id="regression-early-stopping-one-held-out"),
     pytest.param(lambda: reg().fit(XR, YR.astype(object)),
                  Same(XR, kind="reg", method="predict"), id="regression-y-object-numbers"),
     pytest.param(lambda: reg().fit(XR, np.full(90, "a")),
@@ -613,10 +612,11 @@ def test_keyboard_interrupt_in_partial_fit_keeps_the_previous_model(monkeypatch)
     model = clf().partial_fit(X, Y, classes=np.unique(Y)).partial_fit(X, Y)
     before = model.predict_proba(X)
     _interrupt_at(monkeypatch, "train_epoch", 1)
-    with pytest.warns(UserWarning, match="after epoch 2"):
+    with pytest.warns(UserWarning, match="after epoch 0"):
         model.partial_fit(X, Y)
     np.testing.assert_array_equal(model.predict_proba(X), before)
-    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    # n_iter_ counts the epochs of the call (none finished), as in MLPClassifier
+    assert model.n_iter_ == 0 and len(model.loss_curve_) == 2
 
 
 def test_other_exceptions_are_not_swallowed(monkeypatch):

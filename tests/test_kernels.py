@@ -46,7 +46,8 @@ def reference_loss(net, weights, biases, X, y, sw, alpha, masks=None, rate=0.0):
         data = -(sw * logp[np.arange(n), y]).sum() / n
     else:
         data = (sw[:, None] * (z - y) ** 2).sum() / (2 * n)
-    penalty = 0.5 * alpha * sum((W**2).sum() for W in weights) / n
+    # L2 over the batch weight sum, as MLPClassifier scales it
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in weights) / sw.sum()
     return data + penalty, z
 
 

@@ -58,7 +58,8 @@ def reference_step(net, weights, biases, X, y, sw, alpha, lr):
         dz = sw[:, None] * (z - y) / n
     for l in range(len(weights) - 1, -1, -1):
         W = weights[l]
-        grad_W = acts[l].T @ dz + alpha / n * W
+        # L2 divided by the batch's weight sum, as MLPClassifier does
+        grad_W = acts[l].T @ dz + alpha / sw.sum() * W
         grad_b = dz.sum(axis=0)
         if l > 0:
             code, slope = net.hidden_codes[l - 1]

@@ -100,6 +100,9 @@ def expected_survivors(net, rule, zeta):
     out = []
     for l, layer in enumerate(net.layers):
         keys, values = keys_of(layer), layer.values
+        if layer.n_connections == layer.size:  # a dense layer is not rewired
+            out.append(set(keys.tolist()))
+            continue
         if active is not None:
             live = np.isin(keys, list(active[l]))
             keys, values = keys[live], values[live]
@@ -307,14 +310,33 @@ def test_evolution_without_pruning_changes_nothing(rule):
     assert all(layer.last_regrown.shape == (0,) for layer in net.layers)
 
 
-def test_a_full_layer_regrows_in_place():
-    """With no free position left after pruning but the pruned ones, every
-    rule puts the connections back where they were (the only room)."""
+def test_a_full_layer_is_not_rewired():
+    """A dense layer has nowhere else to grow: SET leaves it as it is
+    (weights and momentum kept) instead of replacing trained weights by
+    fresh small ones at the same positions."""
     for rule in RULES:
         net, rng = make_network(5, sparsity=0.0, sizes=(4, 5, 3))
+        for layer in net.layers:
+            layer.velocity[:] = rng.random(layer.n_connections)
+        before = [state_of(layer) for layer in net.layers]
         data = make_data(rng, sizes=(4, 5, 3))
-        evolve_and_check(net, rng, make_policy("set", rule, net), rule, 0.4, data)
-        np.testing.assert_array_equal(net.n_connections, [20, 15])
+        result = net.evolve(0.4, rng, make_policy("set", rule, net), data)
+        assert result == [(0, 0), (0, 0)]
+        assert [state_of(layer) for layer in net.layers] == before
+        assert all(layer.last_regrown.size == 0 for layer in net.layers)
+
+
+def test_a_dense_layer_shrinks_when_accset_asks():
+    net, rng = make_network(5, sparsity=0.0, sizes=(4, 5, 3))
+    policy = make_policy("accset", "random", net)
+    policy.observe(1, net, 0.9)  # holding: the budget shrinks below dense
+    targets = policy.layer_targets.copy()
+    result = net.evolve(0.4, rng, policy, None)
+    sizes = np.array([layer.size for layer in net.layers])
+    assert np.any(targets < sizes)
+    for (n_pruned, _), target, size in zip(result, targets, sizes):
+        assert (n_pruned > 0) == (target < size)
+    np.testing.assert_array_equal(net.n_connections, targets)
 
 
 # -- "connected" ----------------------------------------------------------------------
@@ -706,7 +728,7 @@ def test_pickle_then_partial_fit_continues_identically(rule, classification):
     for model in (est, twin):
         model.partial_fit(X, y)
         model.partial_fit(X, y)
-    assert est.n_iter_ == twin.n_iter_ == 4
+    assert est.n_iter_ == twin.n_iter_ == 1 and len(est.loss_curve_) == 4
     assert_same_model(est, twin, X)
     assert len(twin.topology_history_) == 4
 
@@ -729,7 +751,8 @@ def test_warm_start_equals_one_longer_fit(rule, classification):
     warm = small(SETClassifier, regrowth=rule, max_iter=2, warm_start=True)
     warm.fit(X, y)
     warm.fit(X, y)
-    assert warm.n_iter_ == 4 and len(warm.topology_history_) == 4
+    # n_iter_ counts the last fit (MLPClassifier 1.9); the history every epoch
+    assert warm.n_iter_ == 2 and len(warm.topology_history_) == len(warm.loss_curve_) == 4
     cold = small(SETClassifier, regrowth=rule, max_iter=4).fit(X, y)
     assert_same_model(warm, cold, X)
 
