@@ -70,7 +70,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
       (:func:`~sklearn_set.connectivity_profile`): the architecture places
       the cliff, the data set its sharpness.
     - ``"auto"``: fit every family (``"structural"`` when ``layer_sizes`` is
-      given) and keep the smallest AICc.
+      given) and keep the smallest AICc; of families within 2 units of it,
+      the one with the fewest parameters.
 
     **Fitting.** Bounded robust least squares
     (``scipy.optimize.least_squares``, method ``"trf"``, multi-start) on
@@ -410,10 +411,11 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         usable = [name for name in fits if fits[name] is not None]
         if not usable:  # pragma: no cover - all starts failed
             raise RuntimeError("The curve fit failed from every starting point.")
-        # a family with parameters the data do not determine would
-        # extrapolate with no stated uncertainty: only when nothing else fits
-        usable = [name for name in usable if fits[name]["determined"]] or usable
-        best = min(usable, key=lambda name: (self.aiccs_[name], fits[name]["rss"]))
+        # parsimony: of the families within 2 AICc units of the best, the one
+        # with the fewest parameters (a difference below 2 is no evidence)
+        lowest = min(self.aiccs_[name] for name in usable)
+        close = [name for name in usable if self.aiccs_[name] <= lowest + 2.0]
+        best = min(close, key=lambda name: (_n_free(name, fixed), self.aiccs_[name]))
         fit = fits[best]
         self._set_fit(best, families[best], fit, data, levels, le_up_fixed, le_up_bounds)
         return self

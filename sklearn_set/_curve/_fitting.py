@@ -244,12 +244,7 @@ def fit_family(fam, data, *, precision=None, le_up_fixed, le_up_bounds, loss, f_
     dof = data.n_eff - k
     J = central_jacobian(resid, v)
     cov = sandwich_covariance(J, r, weights, loss, f_scale, data.inverse)
-    # a flat direction of the residuals: some parameter is not determined by
-    # the data (e.g. a cliff placed beyond the sweep)
-    sv = np.linalg.svd(J * np.sqrt(weights)[:, None], compute_uv=False) if np.all(
-        np.isfinite(J)) else np.zeros(1)
-    determined = bool(sv.size and sv.min() > 1e-6 * sv.max())
-    return {"theta": full(v), "free": free, "cov": cov, "rss": rss, "determined": determined,
+    return {"theta": full(v), "free": free, "cov": cov, "rss": rss,
             "sigma": float(np.sqrt(rss / dof)) if dof > 0 else np.nan}
 
 
