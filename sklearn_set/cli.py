@@ -11,7 +11,9 @@ Commands:
 ``predict``
     Predict the rows of a CSV file with a saved model.
 
-Bad arguments end with one line on stderr and exit status 2, no traceback.
+Bad arguments or files end with one line on stderr and exit status 2, no
+traceback, before any fit where they can be known before; a run whose fits
+fail ends with status 1 (a sweep still writes the fits that succeeded).
 """
 
 import argparse
