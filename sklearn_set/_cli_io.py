@@ -37,6 +37,8 @@ def _listing(names, limit=5):
 def load_dataset(name, target=None):
     """Return ``(X, y, feature_names, description)`` for a dataset name or a
     CSV path."""
+    if name in ("digits", "breast_cancer", "wine", "mnist5k") and target:
+        raise UsageError(f"--target names a column of a CSV dataset; {name!r} has its own")
     if name in ("digits", "breast_cancer", "wine"):
         from sklearn import datasets
 
@@ -116,6 +118,10 @@ def read_csv_table(path, *, header, hint):
         raise UsageError(f"CSV file {path!r} has rows of different lengths "
                          f"({sorted(widths)} columns)")
     if not header:
+        if len(rows) > 1 and not all(map(_is_number, rows[0])) and all(
+                map(_is_number, rows[1])):
+            raise UsageError(f"the first row of CSV file {path!r} looks like a header "
+                             "(not all numbers, unlike the next row): drop --no-header")
         return None, rows
     names = [name.strip() for name in rows[0]]
     if all(_is_number(name) for name in names):

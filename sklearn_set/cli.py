@@ -96,6 +96,10 @@ def _positive_int(text):
     return _integer(text, 1)
 
 
+def _seed(text):
+    return _integer(text, 0, f"{text}: a seed is a non-negative integer")
+
+
 def _folds(text):
     return _integer(text, 2, f"{text}: cross-validation needs at least 2 folds")
 
@@ -132,7 +136,7 @@ def build_parser():
         sub.add_argument("--accset", action="store_true",
                          help="AccSETClassifier: accuracy steers the sparsity from the "
                               "given level")
-        sub.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
+        sub.add_argument("--seed", type=_seed, default=0, help="random_state (default: 0)")
 
     def kernel_threads_option(sub):
         sub.add_argument("--n-jobs", type=_n_jobs, default=None, help=(
