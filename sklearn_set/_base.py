@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin
 from ._network import ACTIVATIONS, SparseMLP, network_memory_bytes
 from ._policies import SETPolicy
 from ._regrowth import REGROWTH_RULES, make_regrowth
@@ -141,7 +142,7 @@ class _InterruptGuard:
         return True
 
 
-class BaseSparseMLP(BaseEstimator):
+class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class of the truly sparse MLP estimators.
 
     Subclasses define ``__init__`` (the public parameters), the output kind
@@ -257,6 +258,8 @@ class BaseSparseMLP(BaseEstimator):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        # callbacks (a ScoringMonitor scores with them) see the data as given
+        given = {"X": X, "y": y}
         y = self._encode_targets(X, y, first_call, classes)
         sample_weight = self._prepare_sample_weight(X, y, sample_weight)
         if not incremental:
@@ -276,12 +279,17 @@ class BaseSparseMLP(BaseEstimator):
             validation = (X_val, y_val, weight_val)
         sample_weight, l2 = self._normalized_weights(sample_weight)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
+        callbacks = self._init_callback_context(
+            task_name="partial_fit" if incremental else "fit",
+            max_subtasks=1 if incremental else self.max_iter)
+        callbacks.call_on_fit_task_begin(estimator=self, **given)
         with kernel_threads(_kernel_n_jobs(self.n_jobs)), _InterruptGuard(self) as guard:
             best_state = self._run_epochs((X, y, sample_weight), l2, validation, incremental,
-                                          guard)
+                                          guard, callbacks, given)
         if guard.interrupted:
             best_state = guard.best_state
         self._finish(best_state)
+        callbacks.call_on_fit_task_end(estimator=self, **given, reconstruction_attributes={})
         return self
 
     def _initialize(self, shape, hidden, incremental):
@@ -309,11 +317,13 @@ class BaseSparseMLP(BaseEstimator):
         self.validation_scores_ = [] if use_validation else None
         self.best_validation_score_ = -np.inf if use_validation else None
 
-    def _run_epochs(self, data, l2, validation, incremental, guard):
+    def _run_epochs(self, data, l2, validation, incremental, guard, callbacks, given):
         """Train one epoch (``incremental``) or up to ``max_iter``, evolving
         the topology between epochs; ``l2`` is ``alpha`` in the units of the
-        normalised weights. Returns the snapshot of the best epoch (early
-        stopping) or None."""
+        normalised weights; ``callbacks`` is the fit's callback context (each
+        epoch is a task; a callback may ask to stop after it), ``given`` the
+        ``X`` and ``y`` passed to fit, for callbacks. Returns the
+        snapshot of the best epoch (early stopping) or None."""
         X, y, sample_weight = data
         n_epochs = 1 if incremental else self.max_iter
         batch_size = self._resolved_batch_size(X.shape[0])
@@ -323,6 +333,8 @@ class BaseSparseMLP(BaseEstimator):
         best_state = None
         for epoch in range(n_epochs):
             start = time.perf_counter()
+            task = callbacks.subcontext(task_name="epoch")
+            task.call_on_fit_task_begin(estimator=self, **given)
             if self.loss_curve_:
                 # SET evolves between epochs: never after the last one, so
                 # the returned model has no untrained fresh connections.
@@ -340,30 +352,16 @@ class BaseSparseMLP(BaseEstimator):
                     "The model was discarded. Lower learning_rate_init "
                     f"(now {self.learning_rate_init}) or scale the inputs, "
                     "e.g. with StandardScaler.") from None
-            self.n_iter_ += 1
-            self.t_ += X.shape[0]
-            self.loss_curve_.append(loss)
-            self.loss_ = loss
-            self.topology_history_.append(network.topology())
-            score = None if validation is None else self._validation_score(*validation)
-            if score is not None:
-                self.validation_scores_.append(score)
-            # the policy numbers epochs over the model's whole training
-            policy.observe(len(self.loss_curve_), network, score)
+            score = self._record_epoch(loss, validation, X.shape[0])
             improved = self._track_improvement(loss, score)
             if improved and keep_best:
                 best_state = network.snapshot()
             guard.commit(best_state, shared=improved and keep_best)
             if self.verbose:
                 self._report_epoch(loss, score, time.perf_counter() - start)
-            if incremental:
-                break
-            stalled = self._no_improvement_count > self.n_iter_no_change
-            if policy.stop(len(self.loss_curve_), stalled):
-                if self.verbose and stalled:
-                    what = "Validation score" if score is not None else "Training loss"
-                    print(f"{what} did not improve more than tol={self.tol} for "
-                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+            requested = task.call_on_fit_task_end(
+                estimator=self, **given, reconstruction_attributes=self._callback_state)
+            if incremental or requested or self._stops(score):
                 break
             if epoch == n_epochs - 1:
                 warnings.warn(
@@ -371,6 +369,48 @@ class BaseSparseMLP(BaseEstimator):
                     "reached and the optimization hasn't converged yet.",
                     ConvergenceWarning, stacklevel=4)
         return best_state
+
+    def _record_epoch(self, loss, validation, n_samples):
+        """Bookkeeping after an epoch's training on ``n_samples``; returns
+        its validation score (None without validation)."""
+        network = self._network
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_curve_.append(loss)
+        self.loss_ = loss
+        self.topology_history_.append(network.topology())
+        score = None if validation is None else self._validation_score(*validation)
+        if score is not None:
+            self.validation_scores_.append(score)
+        # the policy numbers epochs over the model's whole training
+        self._policy.observe(len(self.loss_curve_), network, score)
+        return score
+
+    def _stops(self, score):
+        """Whether training stops now: the policy decides, given
+        MLPClassifier's no-improvement rule."""
+        stalled = self._no_improvement_count > self.n_iter_no_change
+        if not self._policy.stop(len(self.loss_curve_), stalled):
+            return False
+        if self.verbose and stalled:
+            what = "Validation score" if score is not None else "Training loss"
+            print(f"{what} did not improve more than tol={self.tol} for "
+                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+        return True
+
+    def _callback_state(self):
+        """The attributes that make a shallow copy of the estimator the model
+        as it is now (for callbacks that look at it later: the network is
+        copied, since training updates it in place)."""
+        state = {"_network": self._network.copy(), "n_iter_": self.n_iter_,
+                 "loss_curve_": list(self.loss_curve_),
+                 "topology_history_": list(self.topology_history_),
+                 "n_connections_": self._network.n_connections,
+                 "sparsity_": float(self._network.sparsity),
+                 "topology_": self.topology_history_[-1]}
+        if self.validation_scores_ is not None:
+            state["validation_scores_"] = list(self.validation_scores_)
+        return state
 
     def _report_epoch(self, loss, score, seconds):
         parts = [f"Epoch {self.n_iter_}", f"loss = {loss:.6f}"]

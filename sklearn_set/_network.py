@@ -5,6 +5,7 @@ No scikit-learn here: inputs are validated by the estimators. Data flows
 estimator -> engine -> kernels.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -126,6 +127,13 @@ class SparseMLP:
     def sparsity(self):
         total = sum(layer.size for layer in self.layers)
         return 1.0 - self.n_connections.sum() / total
+
+    def copy(self):
+        """An independent copy (no workspaces)."""
+        twin = copy.copy(self)
+        twin.layers = self.snapshot()
+        twin._workspace = {}
+        return twin
 
     def snapshot(self):
         return [layer.copy() for layer in self.layers]

@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import _DTYPES, BaseSparseMLP
+from ._callbacks import with_callbacks
 
 
 def _explain_label_types(y):
@@ -390,6 +391,7 @@ class _SparseClassifierMixin(ClassifierMixin):
             return (out > 0.5).astype(np.int64)
         return self.classes_[out.argmax(axis=1)]
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
@@ -412,6 +414,7 @@ class _SparseClassifierMixin(ClassifierMixin):
         """
         return self._fit(X, y, sample_weight)
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over the given data.
@@ -506,6 +509,7 @@ class _SparseRegressorMixin(RegressorMixin):
                              f"scale {self._y_scale} of the targets.")
         return out.ravel() if self._single_output else out
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
@@ -527,6 +531,7 @@ class _SparseRegressorMixin(RegressorMixin):
         """
         return self._fit(X, y, sample_weight)
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over the given data.
