@@ -19,7 +19,9 @@ pass``) on one core (``--pin CORE`` pins it there; by default the scheduler
 places it, as it would another program). Rounds interleave everything
 (quiet then busy, every ``n_jobs`` in turn, 0.3 s untimed pause before each
 run); the table gives medians over rounds and each row's ratio to the
-``n_jobs=1`` row of the same workload and load. ``other load`` is the CPU
+``n_jobs=1`` row of the same workload and load, both as a ratio of medians
+and as the median of per-round ratios (runs adjacent in time, which cancels
+much of the drift of a shared machine). ``other load`` is the CPU
 used by other processes during the timed runs, in cores (0: quiet; 1: the
 spinner alone).
 
@@ -172,16 +174,21 @@ def main():
 
     rows = []
     for (name, load, n_jobs), ts in times.items():
-        one = median(times[(name, load, 1)])
+        one = times[(name, load, 1)]
+        # paired: this run over the n_jobs=1 run next to it in time
+        paired = median([t / o for t, o in zip(ts, one)])
         rows.append({"workload": name, "load": load, "n_jobs": str(n_jobs),
                      "median s": median(ts), "min s": min(ts), "max s": max(ts),
-                     "vs n_jobs=1": f"{median(ts) / one:.2f}x",
+                     "vs n_jobs=1": f"{median(ts) / median(one):.2f}x",
+                     "paired ratio": f"{paired:.2f}x",
                      "other load": f"{median(others[(name, load, n_jobs)]):.2f}",
                      "batches on 2 threads": (f"{100 * median(shares[(name, load, n_jobs)]):.0f}%"
                                               if (name, load, n_jobs) in shares else "")})
     print(f"# {args.rounds} rounds, {os.cpu_count()} cores; medians over rounds")
     table(rows, ["workload", "load", "n_jobs", "median s", "min s", "max s", "vs n_jobs=1",
-                 "other load", "batches on 2 threads"])
+                 "paired ratio", "other load", "batches on 2 threads"])
+    print("# vs n_jobs=1: ratio of medians; paired ratio: median over rounds of this run's "
+          "time over the n_jobs=1 run of the same round, workload and load")
     print("# batches on 2 threads: share of the default's (n_jobs=None) training batches "
           "that the adaptive choice ran on 2 threads (median over rounds)")
     footer()
