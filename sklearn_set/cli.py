@@ -370,6 +370,9 @@ def run_sweep(args):
          np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
     # A collapsed network predicts one class: its accuracy is the majority
     # class's share (chance, above), so the curve's low plateau is fixed there.
+    print(f"Fitting the sparsity curve, and refitting it without each of the "
+          f"{result.n_levels} levels ...", end=" ", flush=True)
+    curve_started = time.perf_counter()
     curve, notes = _fit_curve(x, result.test_scores, chance)
     if progress.failures:
         notes.insert(0, f"{len(progress.failures)} of the {n_fits} fits failed (at sparsity "
@@ -381,6 +384,7 @@ def run_sweep(args):
     for row, (predicted, error) in zip(rows, _leave_one_level_out(x, result.test_scores, chance)):
         row["curve_without_this_level"] = predicted
         row["leave_one_out_error"] = error
+    print(f"done in {time.perf_counter() - curve_started:.0f} s", flush=True)
     summary = _curve_summary(curve, rows) if curve is not None else None
     settings = {"dataset": description, "model": model_name,
                 "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,

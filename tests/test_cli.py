@@ -22,6 +22,7 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("] sparsity") == 18  # one progress line per fit
     assert "left" in out
+    assert "Fitting the sparsity curve, and refitting it without each of the 6 levels" in out
     assert "dense accuracy" in out and "extreme sparsity" in out
     assert "highest sparsity within 1 point of dense accuracy" in out
     with open(tmp_path / "results.csv") as handle:
