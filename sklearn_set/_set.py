@@ -250,10 +250,7 @@ class _SparseClassifierMixin(ClassifierMixin):
         except ValueError:
             _explain_label_types(y)
             raise
-        kind = type_of_target(y, input_name="y")
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
-                             f"multilabel-indicator targets, got {kind}.")
+        self._check_target_kind(y, ("binary", "multiclass"))
         if first_call:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if labels.shape[0] < 2:
@@ -273,10 +270,7 @@ class _SparseClassifierMixin(ClassifierMixin):
     def _encode_multilabel(self, X, y, first_call, classes):
         """A label indicator matrix: one sigmoid output per label, as in
         MLPClassifier; ``classes_`` is ``arange(n_labels)``."""
-        kind = type_of_target(y, input_name="y")
-        if kind != "multilabel-indicator":
-            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
-                             f"multilabel-indicator targets, got {kind}.")
+        self._check_target_kind(y, ("multilabel-indicator",))
         Y = y.toarray() if sp.issparse(y) else np.asarray(y)
         check_consistent_length(X, Y)
         if first_call:
@@ -294,6 +288,12 @@ class _SparseClassifierMixin(ClassifierMixin):
                 raise ValueError(f"y has {Y.shape[1]} label columns; the model was "
                                  f"fitted on {self.n_outputs_}.")
         return np.ascontiguousarray(Y, dtype=_DTYPES[self.dtype])
+
+    def _check_target_kind(self, y, accepted):
+        kind = type_of_target(y, input_name="y")
+        if kind not in accepted:
+            raise ValueError(f"{type(self).__name__} supports binary, multiclass and "
+                             f"multilabel-indicator targets, got {kind}.")
 
     def _check_same_targets(self, classes, *, multilabel):
         """A later fit (partial_fit, warm start) must keep the kind of target
