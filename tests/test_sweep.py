@@ -353,3 +353,22 @@ def test_adaptive_bad_inputs(data, kwargs, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         sparsity_curve(small_set(), X, y, cv=2, **kwargs)
+
+
+def test_adaptive_sweep_on_dask_matches_the_local_run(data):
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is the optional 'distributed' extra")
+    from joblib import parallel_config
+
+    X, y = data
+    kwargs = dict(sparsities="adaptive", n_levels=7, cv=2, sparsity_range=(0.5, 0.99))
+    local = sparsity_curve(small_set(), X, y, **kwargs)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
+            remote = sparsity_curve(small_set(), X, y, n_jobs=-1, **kwargs)
+    assert len(tasks.data) > 0, "no fit ran on the dask cluster"
+    np.testing.assert_array_equal(local.sparsities, remote.sparsities)
+    np.testing.assert_array_equal(local.rounds, remote.rounds)
+    np.testing.assert_array_equal(local.test_scores, remote.test_scores)
