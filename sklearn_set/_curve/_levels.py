@@ -18,9 +18,8 @@ def check_sparsity_levels(values, *, what, upper_closed=False, min_levels=1):
 
     Parameters
     ----------
-    values : array-like
-        Sparsity levels (any shape for ``ndim=None`` callers: a column of X
-        is passed raveled).
+    values : array-like of shape (n_levels,)
+        Sparsity levels (a column of X is passed raveled).
     what : str
         Who is asking, for the messages (``"sparsity_curve"``,
         ``"SparsityCurveRegressor.fit"``, ...).

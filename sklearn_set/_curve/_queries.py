@@ -11,7 +11,24 @@ from ._levels import check_sparsity_levels
 
 
 class SparsityCurveWarning(UserWarning):
-    """Warning about what a fitted sparsity curve can and cannot tell."""
+    """Warning about what a fitted sparsity curve can and cannot tell.
+
+    Raised, for example, when the measured levels do not reach the accuracy
+    collapse (as :class:`CollapseNotIdentifiedWarning`), when a target
+    accuracy cannot be kept at any sparsity, or when failed fits are
+    dropped.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_set import SparsityCurveRegressor, SparsityCurveWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     curve = SparsityCurveRegressor().fit(
+    ...         [[0.5], [0.8], [0.9], [0.95]], [0.95, 0.95, 0.94, 0.93])
+    >>> any(issubclass(w.category, SparsityCurveWarning) for w in caught)
+    True
+    """
 
 
 class CollapseNotIdentifiedWarning(SparsityCurveWarning):
@@ -106,6 +123,20 @@ class CurveQueriesMixin:
 
         high : ndarray of shape (n_samples,)
             Upper end, in ``[0, 1]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_set import SparsityCurveRegressor
+        >>> sparsity = 1 - np.logspace(-0.3, -3.5, 12)
+        >>> d = 1 - sparsity
+        >>> error = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+        >>> rng = np.random.default_rng(0)
+        >>> scores = (1 - error)[:, None] + rng.normal(0, 0.005, (12, 3))
+        >>> curve = SparsityCurveRegressor(family="rosenfeld").fit_scores(sparsity, scores)
+        >>> low, high = curve.predict_interval([[0.99]])
+        >>> bool(low[0] < curve.predict([[0.99]])[0] < high[0])
+        True
         """
         check_is_fitted(self)
         if not (isinstance(coverage, (float, int, np.floating)) and 0.0 < coverage < 1.0):
