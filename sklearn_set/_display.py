@@ -18,6 +18,47 @@ _PLOT_OPTIONS = ("ax", "score_type", "show_band", "show_regimes", "coverage", "e
                  "line_kw", "fill_between_kw", "regime_kw", "contour_kw", "n_points")
 
 
+_PLOT_OPTIONS_DOC = """\
+        score_type : {"test", "train", "both"}, default="test"
+            Which measured scores to draw. The curve is always the one given
+            (fitted to test scores by the builders).
+
+        show_band : bool, default=True
+            Draw the interval where the mean score of a new level is expected
+            (:meth:`SparsityCurveRegressor.predict_interval`).
+
+        show_regimes : bool, default=True
+            Shade the plateau, transition and extreme regimes of the curve.
+
+        coverage : float in (0, 1), default=0.95
+            Coverage of the band.
+
+        errorbar_kw : dict, default=None
+            Keyword arguments of ``ax.errorbar`` for the measured test scores.
+
+        line_kw : dict, default=None
+            Keyword arguments of ``ax.plot`` for the fitted curve.
+
+        fill_between_kw : dict, default=None
+            Keyword arguments of ``ax.fill_between`` for the band.
+
+        regime_kw : dict, default=None
+            Keyword arguments of ``ax.axvspan`` for the regime shading.
+
+        contour_kw : dict, default=None
+            Keyword arguments of ``ax.axvline`` for the extreme contour.
+
+        n_points : int, default=400
+            Number of points at which the curve is drawn.
+"""
+
+
+def _plot_doc(method):
+    """Insert the shared plot options into a method's docstring."""
+    method.__doc__ = method.__doc__.replace("%(plot_options)s", _PLOT_OPTIONS_DOC)
+    return method
+
+
 def _name_from_score_key(score_key):
     """"mean_test_balanced_accuracy" -> "Balanced accuracy"."""
     name = score_key
@@ -143,6 +184,7 @@ class SparsityCurveDisplay:
 
     # ------------------------------------------------------------------ plot
 
+    @_plot_doc
     def plot(
         self,
         ax=None,
@@ -169,38 +211,7 @@ class SparsityCurveDisplay:
         score_name : str, default=None
             Label of the y axis; overrides the ``score_name`` attribute.
 
-        score_type : {"test", "train", "both"}, default="test"
-            Which measured scores to draw. The curve is always the one given
-            (fitted to test scores by the builders).
-
-        show_band : bool, default=True
-            Draw the interval where the mean score of a new level is expected
-            (:meth:`SparsityCurveRegressor.predict_interval`).
-
-        show_regimes : bool, default=True
-            Shade the plateau, transition and extreme regimes of the curve.
-
-        coverage : float in (0, 1), default=0.95
-            Coverage of the band.
-
-        errorbar_kw : dict, default=None
-            Keyword arguments of ``ax.errorbar`` for the measured test scores.
-
-        line_kw : dict, default=None
-            Keyword arguments of ``ax.plot`` for the fitted curve.
-
-        fill_between_kw : dict, default=None
-            Keyword arguments of ``ax.fill_between`` for the band.
-
-        regime_kw : dict, default=None
-            Keyword arguments of ``ax.axvspan`` for the regime shading.
-
-        contour_kw : dict, default=None
-            Keyword arguments of ``ax.axvline`` for the extreme contour.
-
-        n_points : int, default=400
-            Number of points at which the curve is drawn.
-
+%(plot_options)s
         Returns
         -------
         display : SparsityCurveDisplay
@@ -337,6 +348,7 @@ class SparsityCurveDisplay:
     # ------------------------------------------------------------- builders
 
     @classmethod
+    @_plot_doc
     def from_estimator(
         cls,
         estimator,
@@ -389,10 +401,33 @@ class SparsityCurveDisplay:
             fit the curve, three with a fixed ``collapse_accuracy``), or
             ``"adaptive"`` with ``n_levels``; see :func:`sparsity_curve`.
 
-        param_name, groups, cv, scoring, n_jobs, verbose, error_score, params, \
-n_levels
-            See :func:`sparsity_curve`. ``scoring`` must give values in
-            ``[0, 1]``, higher is better (the curve is fitted in ``1 - score``).
+        param_name : str, default="sparsity"
+            The swept parameter; see :func:`sparsity_curve`.
+
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` splitter.
+
+        cv : int, cross-validation generator or iterable, default=5
+            Cross-validation strategy.
+
+        scoring : str, callable or None, default=None
+            A single metric with values in ``[0, 1]``, higher is better (the
+            curve is fitted in ``1 - score``).
+
+        n_jobs : int, default=None
+            Parallel jobs over the (level, split) pairs.
+
+        verbose : int, default=0
+            Verbosity.
+
+        error_score : "raise" or float, default=np.nan
+            Score of a failed fit.
+
+        params : dict, default=None
+            Parameters passed to the estimator's ``fit``.
+
+        n_levels : int, default=None
+            Number of levels of an adaptive sweep.
 
         curve_params : dict, default=None
             Parameters of the :class:`~sklearn_set.SparsityCurveRegressor`
@@ -404,10 +439,7 @@ n_levels
         score_name : str, default=None
             Label of the y axis; ``None`` infers it from the score.
 
-        score_type, show_band, show_regimes, coverage, errorbar_kw, line_kw, \
-fill_between_kw, regime_kw, contour_kw, n_points
-            Plot options; see :meth:`plot`.
-
+%(plot_options)s
         Returns
         -------
         display : SparsityCurveDisplay
@@ -446,6 +478,7 @@ fill_between_kw, regime_kw, contour_kw, n_points
         return display.plot(**_plot_options(locals()))
 
     @classmethod
+    @_plot_doc
     def from_cv_results(
         cls,
         cv_results,
@@ -494,10 +527,7 @@ fill_between_kw, regime_kw, contour_kw, n_points
         score_name : str, default=None
             Label of the y axis; ``None`` infers it from the score.
 
-        score_type, show_band, show_regimes, coverage, errorbar_kw, line_kw, \
-fill_between_kw, regime_kw, contour_kw, n_points
-            Plot options; see :meth:`plot`.
-
+%(plot_options)s
         Returns
         -------
         display : SparsityCurveDisplay

@@ -155,9 +155,10 @@ class SparsityCurveResult:
 
     Returned by :func:`sparsity_curve`. Arrays of shape
     ``(n_levels, n_folds)`` have one row per sparsity level (in the order
-    they were given) and one column per cross-validation split.
+    they were given) and one column per cross-validation split. The
+    parameters are stored as attributes of the same names.
 
-    Attributes
+    Parameters
     ----------
     sparsities : ndarray of shape (n_levels,)
         Requested sparsity levels.
@@ -427,13 +428,6 @@ def sparsity_curve(
         pairs; higher values also pass ``verbose - 1`` to each fit's
         :func:`~sklearn.model_selection.cross_validate`.
 
-    progress : callable or None, default=None
-        Called in the calling process as each fit finishes (in completion
-        order) with ``(sparsity, split_index, test_score, fit_time)``: for
-        progress reports such as the command line's. A callable with an
-        ``error`` keyword also gets the error text of a failed fit (None for
-        a fit that succeeded).
-
     error_score : "raise" or float, default=np.nan
         Score given to a failed fit or scoring (its connection count and
         times are then NaN), with a
@@ -443,6 +437,13 @@ def sparsity_curve(
     params : dict, default=None
         Parameters passed to the estimator's ``fit`` (indexed per split), as
         in :func:`~sklearn.model_selection.cross_validate`.
+
+    progress : callable or None, default=None
+        Called in the calling process as each fit finishes (in completion
+        order) with ``(sparsity, split_index, test_score, fit_time)``: for
+        progress reports such as the command line's. A callable with an
+        ``error`` keyword also gets the error text of a failed fit (None for
+        a fit that succeeded).
 
     n_levels : int, default=None
         Number of levels of an adaptive sweep (at least the number of
