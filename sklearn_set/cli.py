@@ -215,7 +215,7 @@ def _check_network_sizes(pipeline, levels, X, n_classes):
             clone(pipeline[-1]).set_params(sparsity=level)._check_memory(
                 layer_sizes, X.shape[0])
         except ValueError as exc:  # a layer left without connections
-            raise UsageError(f"sparsity {level:g}: {_first_line(exc)}") from None
+            raise UsageError(f"sparsity {level:g}: {_last_line(exc)}") from None
         except MemoryError as exc:
             refused.append((level, str(exc)))
     if refused:
@@ -267,7 +267,9 @@ def _compile_kernels(pipeline, X, y):
     print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def _first_line(text):
+def _last_line(text):
+    """The last non-empty line of an error text: where Python's format of an
+    exception puts its type and message."""
     lines = [line for line in str(text).splitlines() if line.strip()]
     return lines[-1] if lines else "unknown error"
 
@@ -296,7 +298,7 @@ class _Progress:
         line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
                 f"sparsity {level:<7g} fold {fold + 1}:")
         if error is not None or not math.isfinite(seconds):
-            reason = _first_line(error) if error is not None else "see the note at the end"
+            reason = _last_line(error) if error is not None else "see the note at the end"
             self.failures.append((level, reason))
             line += f" failed: {reason}"
         else:
@@ -309,6 +311,7 @@ class _Progress:
 
 def run_sweep(args):
     from joblib import effective_n_jobs
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
@@ -363,6 +366,12 @@ def run_sweep(args):
                 raise
             raise RunFailed(f"all {n_fits} fits failed, nothing was written; the first "
                             f"error: {progress.failures[0][1]}") from exc
+        except TerminatedWorkerError as exc:  # killed by the system: out of memory?
+            raise RunFailed(
+                f"a worker process died after {progress.done} of {n_fits} fits, so the "
+                f"sweep stopped and nothing was written ({_last_line(exc)}); if it ran out "
+                "of memory, run fewer fits at once (--n-jobs) or raise the sparsity"
+            ) from None
     total_seconds = time.perf_counter() - started
 
     achieved = result.measured_sparsities if args.accset else None
@@ -424,8 +433,8 @@ def _fit_curve(x, scores, chance):
             curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
                 x[finite].reshape(-1, 1), scores[finite])
         except ValueError as exc:
-            return None, [f"no curve: {_first_line(exc)}"]
-    return curve, sorted({_first_line(w.message) for w in caught})
+            return None, [f"no curve: {_last_line(exc)}"]
+    return curve, sorted({_last_line(w.message) for w in caught})
 
 
 def _leave_one_level_out(x, scores, chance):
@@ -596,7 +605,7 @@ def run_train(args):
         try:
             model.fit(X_train, y_train)
         except ValueError as exc:  # e.g. training diverged: the estimator says why
-            raise RunFailed(f"the fit failed: {_first_line(exc)}") from None
+            raise RunFailed(f"the fit failed: {_last_line(exc)}") from None
     seconds = time.perf_counter() - start
     clf = model[-1]
     try:

@@ -254,6 +254,22 @@ def test_sweep_where_every_fit_fails_says_so_in_one_line(tmp_path, capsys, monke
     assert not (tmp_path / "results.csv").exists()
 
 
+def test_sweep_whose_worker_dies_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    from sklearn_set import _sweep
+
+    def killed(*args, **kwargs):
+        raise TerminatedWorkerError("A worker process was unexpectedly terminated.\n"
+                                    "The exit codes of the workers are {SIGKILL(-9)}")
+
+    monkeypatch.setattr(_sweep, "sparsity_curve", killed)
+    assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "a worker process died after 0 of 18 fits" in err and "SIGKILL(-9)" in err
+
+
 def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
