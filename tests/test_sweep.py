@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from joblib import parallel_backend
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import FitFailedWarning
@@ -184,37 +184,18 @@ def test_bad_error_score(data):
         sparsity_curve(small_set(), X, y, sparsities=[0.5], error_score="ignore")
 
 
-class _NoTopology(ClassifierMixin, BaseEstimator):
-    """A classifier with a sparsity parameter but no n_connections_; its fit
-    fails above ``fail_above``."""
-
-    def __init__(self, sparsity=0.5, fail_above=1.0):
-        self.sparsity = sparsity
-        self.fail_above = fail_above
-
-    def fit(self, X, y):
-        if self.sparsity > self.fail_above:
-            raise RuntimeError(f"too sparse: {self.sparsity}")
-        self.classes_, counts = np.unique(y, return_counts=True)
-        self.majority_ = self.classes_[np.argmax(counts)]
-        return self
-
-    def predict(self, X):
-        return np.full(len(X), self.majority_)
-
-
-def test_estimator_without_connections_warns(data):
+def test_estimator_without_connections_warns(data, degrading_classifier):
     X, y = data
     with pytest.warns(UserWarning, match="n_connections_"):
-        res = sparsity_curve(_NoTopology(), X, y, sparsities=[0.1, 0.2], cv=2)
+        res = sparsity_curve(degrading_classifier(), X, y, sparsities=[0.1, 0.2], cv=2)
     assert np.all(np.isnan(res.n_connections))
     assert np.all(np.isfinite(res.test_scores))
 
 
 @pytest.mark.parametrize("error_score", [np.nan, 0.0])
-def test_some_fits_failing_warn_and_keep_the_rest(data, error_score):
+def test_some_fits_failing_warn_and_keep_the_rest(data, error_score, degrading_classifier):
     X, y = data
-    est = _NoTopology(fail_above=0.15)
+    est = degrading_classifier(fail_above=0.15)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No fitted object")
         with pytest.warns(FitFailedWarning, match=r"2 of the 4 fits failed \(at sparsity 0.2\)"):
