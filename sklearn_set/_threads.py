@@ -4,7 +4,7 @@ Every minibatch launches about eight parallel kernels, each ending at a
 barrier. When another program holds a core, the thread that shares that core
 is descheduled mid-kernel and the others wait for it: on 2 cores with one
 busy, 2 threads ran a SET epoch 2.5-8x slower than 1 thread and a small
-network (wine, 100 hidden units) 5-35x slower, while on a quiet machine 2
+network (wine, 100 hidden units) 5-40x slower, while on a quiet machine 2
 threads run the SET epoch up to 1.8x faster and the small network no faster.
 No libgomp wait policy gives both: ``OMP_WAIT_POLICY=passive`` or
 ``GOMP_SPINCOUNT=0`` (which act only if set before libgomp loads) avoid the
