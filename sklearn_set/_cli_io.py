@@ -27,6 +27,13 @@ class RunFailed(UsageError):
     status = 1
 
 
+def last_line(text):
+    """The last non-empty line of an error text: where Python's format of an
+    exception puts its type and message."""
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
 def _listing(names, limit=5):
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -18,7 +18,6 @@ fail ends with status 1 (a sweep still writes the fits that succeeded).
 
 import argparse
 import csv
-import json
 import math
 import os
 import re
@@ -32,12 +31,23 @@ from ._cli_io import (
     RunFailed,
     UsageError,
     feature_columns,
+    last_line,
     load_dataset,
     load_model,
     numeric_columns,
     prepare_output_file,
     prepare_output_folder,
     read_csv_table,
+)
+from ._cli_report import (
+    curve_summary,
+    fit_curve,
+    format_summary,
+    leave_one_level_out,
+    plot_sweep,
+    print_table,
+    result_rows,
+    write_sweep,
 )
 
 DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
@@ -215,7 +225,7 @@ def _check_network_sizes(pipeline, levels, X, n_classes):
             clone(pipeline[-1]).set_params(sparsity=level)._check_memory(
                 layer_sizes, X.shape[0])
         except ValueError as exc:  # a layer left without connections
-            raise UsageError(f"sparsity {level:g}: {_last_line(exc)}") from None
+            raise UsageError(f"sparsity {level:g}: {last_line(exc)}") from None
         except MemoryError as exc:
             refused.append((level, str(exc)))
     if refused:
@@ -273,13 +283,6 @@ def _compile_kernels(pipeline, X, y):
     print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-def _last_line(text):
-    """The last non-empty line of an error text: where Python's format of an
-    exception puts its type and message."""
-    lines = [line for line in str(text).splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
-
-
 class _Progress:
     """The progress line of each finished fit, with the time left estimated
     from the fits after the first (whose time includes loading the kernels in
@@ -304,7 +307,7 @@ class _Progress:
         line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
                 f"sparsity {level:<7g} fold {fold + 1}:")
         if error is not None or not math.isfinite(seconds):
-            reason = _last_line(error) if error is not None else "see the note at the end"
+            reason = last_line(error) if error is not None else "see the note at the end"
             self.failures.append((level, reason))
             line += f" failed: {reason}"
         else:
@@ -375,7 +378,7 @@ def run_sweep(args):
         except TerminatedWorkerError as exc:  # killed by the system: out of memory?
             raise RunFailed(
                 f"a worker process died after {progress.done} of {n_fits} fits, so the "
-                f"sweep stopped and nothing was written ({_last_line(exc)}); if it ran out "
+                f"sweep stopped and nothing was written ({last_line(exc)}); if it ran out "
                 "of memory, run fewer fits at once (--n-jobs) or raise the sparsity"
             ) from None
     total_seconds = time.perf_counter() - started
@@ -388,208 +391,42 @@ def run_sweep(args):
     print(f"Fitting the sparsity curve, and refitting it without each of the "
           f"{result.n_levels} levels ...", end=" ", flush=True)
     curve_started = time.perf_counter()
-    curve, notes = _fit_curve(x, result.test_scores, chance)
+    curve, notes = fit_curve(x, result.test_scores, chance)
     if progress.failures:
         notes.insert(0, f"{len(progress.failures)} of the {n_fits} fits failed (at sparsity "
                         + ", ".join(f"{s:g}" for s in sorted({s for s, _ in progress.failures}))
                         + f"): {progress.failures[0][1]}; the table and the curve use the "
                         "fits that succeeded")
 
-    rows = _result_rows(result, achieved)
-    for row, (predicted, error) in zip(rows, _leave_one_level_out(x, result.test_scores, chance)):
+    rows = result_rows(result, achieved)
+    for row, (predicted, error) in zip(rows, leave_one_level_out(x, result.test_scores, chance)):
         row["curve_without_this_level"] = predicted
         row["leave_one_out_error"] = error
     print(f"done in {time.perf_counter() - curve_started:.0f} s", flush=True)
-    summary = _curve_summary(curve, rows) if curve is not None else None
+    summary = curve_summary(curve, rows) if curve is not None else None
     settings = {"dataset": description, "model": model_name,
                 "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,
                 "cv": args.cv, "seed": args.seed}
-    written = _write_sweep(args.out, rows, settings, summary, notes)
+    written = write_sweep(args.out, rows, settings, summary, notes)
     if curve is not None:
         png = os.path.join(args.out, "sparsity_curve.png")
-        if _plot(result, curve, png, title=f"{model_name} on {args.dataset}"):
+        if plot_sweep(result, curve, png, title=f"{model_name} on {args.dataset}"):
             written.append(png)
         else:
             notes.append("no plot: matplotlib is not installed; get it with "
                          "pip install 'sklearn-set[plot]' (or pip install matplotlib)")
 
     print()
-    _print_table(rows, achieved is not None)
+    print_table(rows, achieved is not None)
     print()
     if summary is not None:
-        print(_format_summary(summary))
+        print(format_summary(summary))
     for note in notes:
         print(f"note: {note}")
     print()
     print(f"{n_fits} fits in {total_seconds:.0f} s. Wrote {', '.join(written[:-1])} and "
           f"{written[-1]}")
     return 1 if progress.failures else 0
-
-
-def _fit_curve(x, scores, chance):
-    """The curve fitted on the finite scores, or None, and the warnings it
-    gave (or why it could not be fitted)."""
-    from ._curve import SparsityCurveRegressor
-
-    x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
-    finite = np.isfinite(x) & np.isfinite(scores)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
-                x[finite].reshape(-1, 1), scores[finite])
-        except ValueError as exc:
-            return None, [f"no curve: {_last_line(exc)}"]
-    return curve, sorted({_last_line(w.message) for w in caught})
-
-
-def _leave_one_level_out(x, scores, chance):
-    """For each level: the curve refitted without that level's fits, its
-    prediction of the level's mean accuracy and the absolute error."""
-    out = []
-    for i in range(scores.shape[0]):
-        keep = np.arange(scores.shape[0]) != i
-        measured = scores[i][np.isfinite(scores[i])]
-        curve, _ = _fit_curve(x[keep], scores[keep], chance)
-        if curve is None or measured.size == 0:  # too few levels left, or none here
-            out.append((None, None))
-            continue
-        predicted = float(curve.predict([[float(np.nanmean(x[i]))]])[0])
-        out.append((predicted, abs(predicted - float(measured.mean()))))
-    return out
-
-
-def _mean_std(values):
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None, None
-    return float(values.mean()), float(values.std())
-
-
-def _result_rows(result, achieved):
-    rows = []
-    for i, level in enumerate(result.sparsities):
-        accuracy, spread = _mean_std(result.test_scores[i])
-        row = {
-            "sparsity": float(level),
-            "connections": _mean_std(result.n_connections[i])[0],
-            "mean_accuracy": accuracy,
-            "std_accuracy": spread,
-            "mean_fit_seconds": _mean_std(result.fit_times[i])[0],
-            "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i]))),
-        }
-        if achieved is not None:
-            row["final_sparsity"] = _mean_std(achieved[i])[0]
-        rows.append(row)
-    return rows
-
-
-def _write_sweep(folder, rows, settings, summary, notes):
-    """Write results.csv and curve.json; return their paths."""
-    paths = [os.path.join(folder, "results.csv"), os.path.join(folder, "curve.json")]
-    try:
-        with open(paths[0], "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        with open(paths[1], "w") as handle:
-            json.dump({**settings, "curve": summary, "warnings": notes, "results": rows},
-                      handle, indent=2)
-    except OSError as exc:  # the folder was checked first: it changed meanwhile
-        raise RunFailed(f"cannot write the results into {folder!r}: {exc}") from None
-    return paths
-
-
-def _print_table(rows, accset):
-    def cell(value, width, digits):
-        return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
-
-    header = (f"{'sparsity':>9} {'connections':>12} {'accuracy':>9} {'std':>7} "
-              f"{'fit s':>7} {'curve w/o level':>16}")
-    if accset:
-        header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
-    print(header)
-    for row in rows:
-        first = f"{row['sparsity']:>9g}"
-        if accset:
-            first += " " + cell(row["final_sparsity"], 15, 4)
-        print(" ".join([first, cell(row["connections"], 12, 0),
-                        cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
-                        cell(row["mean_fit_seconds"], 7, 2),
-                        cell(row["curve_without_this_level"], 16, 4)]))
-
-
-def _nan_to_none(value):
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def _curve_summary(curve, rows):
-    dense = curve.dense_accuracy_
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        within_one_point = curve.max_sparsity(dense - 0.01)
-    errors = np.array([row["leave_one_out_error"] for row in rows
-                       if row["leave_one_out_error"] is not None])
-    return {
-        "family": curve.family_,
-        "params": {k: _nan_to_none(v) for k, v in curve.params_.items()},
-        "dense_accuracy": _nan_to_none(dense),
-        "collapse_accuracy": _nan_to_none(curve.collapse_accuracy_),
-        "knee_sparsity": _nan_to_none(curve.knee_sparsity_),
-        "extreme_sparsity": _nan_to_none(curve.extreme_sparsity_),
-        "collapse_identified": bool(curve.collapse_identified_),
-        "max_sparsity_within_1_point": _nan_to_none(within_one_point),
-        "aicc": {k: _nan_to_none(v) for k, v in curve.aiccs_.items()},
-        "residual_std": _nan_to_none(curve.residual_std_),
-        "leave_one_level_out_mean_abs_error": float(errors.mean()) if errors.size else None,
-        "leave_one_level_out_max_abs_error": float(errors.max()) if errors.size else None,
-    }
-
-
-def _format_summary(summary):
-    def fmt(value, digits=4):
-        return "n/a" if value is None else f"{value:.{digits}f}"
-
-    return "\n".join([
-        f"Sparsity curve ({summary['family']} family, chosen by AICc; collapse fixed at "
-        f"the majority-class accuracy {fmt(summary['collapse_accuracy'])}):",
-        f"  dense accuracy                         {fmt(summary['dense_accuracy'])}",
-        f"  knee (end of the plateau)              sparsity {fmt(summary['knee_sparsity'])}",
-        f"  extreme sparsity (collapse midpoint)   sparsity "
-        f"{fmt(summary['extreme_sparsity'])}",
-        f"  highest sparsity within 1 point of dense accuracy   "
-        f"{fmt(summary['max_sparsity_within_1_point'])}",
-        f"  collapse identified by the data        {summary['collapse_identified']}",
-        "  leave-one-level-out error of the curve "
-        f"mean {fmt(_points(summary['leave_one_level_out_mean_abs_error']), 2)}, "
-        f"max {fmt(_points(summary['leave_one_level_out_max_abs_error']), 2)} "
-        "percentage points",
-    ])
-
-
-def _points(value):
-    return None if value is None else 100 * value
-
-
-def _plot(result, curve, path, title):
-    try:
-        import matplotlib
-    except ImportError:
-        return False
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._display import SparsityCurveDisplay
-
-    display = SparsityCurveDisplay(sparsities=result.sparsities, test_scores=result.test_scores,
-                                   curve=curve, n_connections=result.n_connections,
-                                   score_name="accuracy")
-    display.plot()
-    display.ax_.set_title(title)
-    display.figure_.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(display.figure_)
-    return True
 
 
 def run_train(args):
@@ -611,7 +448,7 @@ def run_train(args):
         try:
             model.fit(X_train, y_train)
         except ValueError as exc:  # e.g. training diverged: the estimator says why
-            raise RunFailed(f"the fit failed: {_last_line(exc)}") from None
+            raise RunFailed(f"the fit failed: {last_line(exc)}") from None
     seconds = time.perf_counter() - start
     clf = model[-1]
     try:

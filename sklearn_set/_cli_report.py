@@ -1,0 +1,179 @@
+"""What ``sklearn-set sweep`` makes of its fits: the fitted curve and its
+leave-one-level-out check, the table on screen, ``results.csv``,
+``curve.json`` and the plot."""
+
+import csv
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+
+from ._cli_io import RunFailed, last_line
+
+
+def fit_curve(x, scores, chance):
+    """The curve fitted on the finite scores, or None, and the warnings it
+    gave (or why it could not be fitted)."""
+    from ._curve import SparsityCurveRegressor
+
+    x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
+    finite = np.isfinite(x) & np.isfinite(scores)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
+                x[finite].reshape(-1, 1), scores[finite])
+        except ValueError as exc:
+            return None, [f"no curve: {last_line(exc)}"]
+    return curve, sorted({last_line(w.message) for w in caught})
+
+
+def leave_one_level_out(x, scores, chance):
+    """For each level: the curve refitted without that level's fits, its
+    prediction of the level's mean accuracy and the absolute error."""
+    out = []
+    for i in range(scores.shape[0]):
+        keep = np.arange(scores.shape[0]) != i
+        measured = scores[i][np.isfinite(scores[i])]
+        curve, _ = fit_curve(x[keep], scores[keep], chance)
+        if curve is None or measured.size == 0:  # too few levels left, or none here
+            out.append((None, None))
+            continue
+        predicted = float(curve.predict([[float(np.nanmean(x[i]))]])[0])
+        out.append((predicted, abs(predicted - float(measured.mean()))))
+    return out
+
+
+def _mean_std(values):
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None, None
+    return float(values.mean()), float(values.std())
+
+
+def result_rows(result, achieved):
+    rows = []
+    for i, level in enumerate(result.sparsities):
+        accuracy, spread = _mean_std(result.test_scores[i])
+        row = {
+            "sparsity": float(level),
+            "connections": _mean_std(result.n_connections[i])[0],
+            "mean_accuracy": accuracy,
+            "std_accuracy": spread,
+            "mean_fit_seconds": _mean_std(result.fit_times[i])[0],
+            "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i]))),
+        }
+        if achieved is not None:
+            row["final_sparsity"] = _mean_std(achieved[i])[0]
+        rows.append(row)
+    return rows
+
+
+def write_sweep(folder, rows, settings, summary, notes):
+    """Write results.csv and curve.json; return their paths."""
+    paths = [os.path.join(folder, "results.csv"), os.path.join(folder, "curve.json")]
+    try:
+        with open(paths[0], "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        with open(paths[1], "w") as handle:
+            json.dump({**settings, "curve": summary, "warnings": notes, "results": rows},
+                      handle, indent=2)
+    except OSError as exc:  # the folder was checked first: it changed meanwhile
+        raise RunFailed(f"cannot write the results into {folder!r}: {exc}") from None
+    return paths
+
+
+def print_table(rows, accset):
+    def cell(value, width, digits):
+        return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+    header = (f"{'sparsity':>9} {'connections':>12} {'accuracy':>9} {'std':>7} "
+              f"{'fit s':>7} {'curve w/o level':>16}")
+    if accset:
+        header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
+    print(header)
+    for row in rows:
+        first = f"{row['sparsity']:>9g}"
+        if accset:
+            first += " " + cell(row["final_sparsity"], 15, 4)
+        print(" ".join([first, cell(row["connections"], 12, 0),
+                        cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
+                        cell(row["mean_fit_seconds"], 7, 2),
+                        cell(row["curve_without_this_level"], 16, 4)]))
+
+
+def _nan_to_none(value):
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def curve_summary(curve, rows):
+    dense = curve.dense_accuracy_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        within_one_point = curve.max_sparsity(dense - 0.01)
+    errors = np.array([row["leave_one_out_error"] for row in rows
+                       if row["leave_one_out_error"] is not None])
+    return {
+        "family": curve.family_,
+        "params": {k: _nan_to_none(v) for k, v in curve.params_.items()},
+        "dense_accuracy": _nan_to_none(dense),
+        "collapse_accuracy": _nan_to_none(curve.collapse_accuracy_),
+        "knee_sparsity": _nan_to_none(curve.knee_sparsity_),
+        "extreme_sparsity": _nan_to_none(curve.extreme_sparsity_),
+        "collapse_identified": bool(curve.collapse_identified_),
+        "max_sparsity_within_1_point": _nan_to_none(within_one_point),
+        "aicc": {k: _nan_to_none(v) for k, v in curve.aiccs_.items()},
+        "residual_std": _nan_to_none(curve.residual_std_),
+        "leave_one_level_out_mean_abs_error": float(errors.mean()) if errors.size else None,
+        "leave_one_level_out_max_abs_error": float(errors.max()) if errors.size else None,
+    }
+
+
+def format_summary(summary):
+    def fmt(value, digits=4):
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    return "\n".join([
+        f"Sparsity curve ({summary['family']} family, chosen by AICc; collapse fixed at "
+        f"the majority-class accuracy {fmt(summary['collapse_accuracy'])}):",
+        f"  dense accuracy                         {fmt(summary['dense_accuracy'])}",
+        f"  knee (end of the plateau)              sparsity {fmt(summary['knee_sparsity'])}",
+        f"  extreme sparsity (collapse midpoint)   sparsity "
+        f"{fmt(summary['extreme_sparsity'])}",
+        f"  highest sparsity within 1 point of dense accuracy   "
+        f"{fmt(summary['max_sparsity_within_1_point'])}",
+        f"  collapse identified by the data        {summary['collapse_identified']}",
+        "  leave-one-level-out error of the curve "
+        f"mean {fmt(_points(summary['leave_one_level_out_mean_abs_error']), 2)}, "
+        f"max {fmt(_points(summary['leave_one_level_out_max_abs_error']), 2)} "
+        "percentage points",
+    ])
+
+
+def _points(value):
+    return None if value is None else 100 * value
+
+
+def plot_sweep(result, curve, path, title):
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._display import SparsityCurveDisplay
+
+    display = SparsityCurveDisplay(sparsities=result.sparsities, test_scores=result.test_scores,
+                                   curve=curve, n_connections=result.n_connections,
+                                   score_name="accuracy")
+    display.plot()
+    display.ax_.set_title(title)
+    display.figure_.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(display.figure_)
+    return True
