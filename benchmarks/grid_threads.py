@@ -15,7 +15,8 @@ before each); medians over rounds.
 
 First the script asks the workers what they see: ``NUMBA_NUM_THREADS`` in
 their environment, ``numba.config.NUMBA_NUM_THREADS`` and, inside a fit,
-``numba.get_num_threads()`` for ``n_jobs=None``.
+``numba.get_num_threads()`` at the start of each epoch for ``n_jobs=None``
+(with more than one numba thread, the counts the adaptive choice was on).
 
     python benchmarks/grid_threads.py
     python benchmarks/grid_threads.py --rounds 5
