@@ -63,6 +63,8 @@ def result_rows(result, achieved):
             "mean_accuracy": accuracy,
             "std_accuracy": spread,
             "mean_fit_seconds": _mean_std(result.fit_times[i])[0],
+            # share of connections on an input-to-output path at the end
+            "active_fraction": _mean_std(result.active_fractions[i])[0],
             "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i]))),
         }
         if achieved is not None:
@@ -91,8 +93,8 @@ def print_table(rows, accset):
     def cell(value, width, digits):
         return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
-    header = (f"{'sparsity':>9} {'connections':>12} {'accuracy':>9} {'std':>7} "
-              f"{'fit s':>7} {'curve w/o level':>16}")
+    header = (f"{'sparsity':>9} {'connections':>12} {'active':>7} {'accuracy':>9} "
+              f"{'std':>7} {'fit s':>7} {'curve w/o level':>16}")
     if accset:
         header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
     print(header)
@@ -101,7 +103,7 @@ def print_table(rows, accset):
         if accset:
             first += " " + cell(row["final_sparsity"], 15, 4)
         print(" ".join([first, cell(row["connections"], 12, 0),
-                        cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
+                        cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
                         cell(row["mean_fit_seconds"], 7, 2),
                         cell(row["curve_without_this_level"], 16, 4)]))
 

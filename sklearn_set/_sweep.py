@@ -30,6 +30,7 @@ __all__ = ["SparsityCurveResult", "sparsity_curve"]
 _SCORE = "score"
 _N_CONNECTIONS = "n_connections"
 _MEASURED_SPARSITY = "measured_sparsity"
+_ACTIVE_FRACTION = "active_fraction"
 
 
 # --------------------------------------------------------------------------
@@ -112,6 +113,9 @@ class _NetworkSizeScorer:
             return np.nan
         if self.what == _N_CONNECTIONS:
             return float(np.sum(network.n_connections_))
+        if self.what == _ACTIVE_FRACTION:
+            topology = getattr(network, "topology_", None)
+            return np.nan if topology is None else float(topology["active_fraction"])
         return float(getattr(network, "sparsity_", np.nan))
 
 
@@ -195,6 +199,12 @@ class SparsityCurveResult:
     rounds : ndarray of shape (n_levels,) or None
         For an adaptive sweep, the round in which each level was chosen (0:
         the coarse starting grid); None for a sweep over given levels.
+
+    active_fractions : ndarray of shape (n_levels, n_folds)
+        Share of each fitted network's connections that lie on an
+        input-to-output path (``topology_["active_fraction"]``): where it
+        drops, the random topology is falling apart (see
+        :func:`connectivity_profile`). NaN for a failed fit.
     """
 
     sparsities: np.ndarray
@@ -207,6 +217,7 @@ class SparsityCurveResult:
     param_name: str = "sparsity"
     score_name: str = "Score"
     rounds: object = None
+    active_fractions: np.ndarray = None
 
     @property
     def n_levels(self):
@@ -304,6 +315,7 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
             failed[f"{kind}_{_SCORE}"] = float(error_score)
             failed[f"{kind}_{_N_CONNECTIONS}"] = np.nan
             failed[f"{kind}_{_MEASURED_SPARSITY}"] = np.nan
+            failed[f"{kind}_{_ACTIVE_FRACTION}"] = np.nan
         return failed
     return {key: float(values[0]) for key, values in out.items()}
 
@@ -534,6 +546,7 @@ def sparsity_curve(
         _SCORE: check_scoring(estimator, scoring=scoring),
         _N_CONNECTIONS: _NetworkSizeScorer(param_name, _N_CONNECTIONS),
         _MEASURED_SPARSITY: _NetworkSizeScorer(param_name, _MEASURED_SPARSITY),
+        _ACTIVE_FRACTION: _NetworkSizeScorer(param_name, _ACTIVE_FRACTION),
     }
 
     def measure(levels):
@@ -574,6 +587,7 @@ def sparsity_curve(
         measured_sparsities=_collect(outputs, "test_" + _MEASURED_SPARSITY, shape),
         fit_times=_collect(outputs, "fit_time", shape),
         score_times=_collect(outputs, "score_time", shape),
+        active_fractions=_collect(outputs, "test_" + _ACTIVE_FRACTION, shape),
         param_name=param_name,
         score_name=_score_name(estimator, scoring),
         rounds=rounds,

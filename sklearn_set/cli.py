@@ -146,6 +146,11 @@ def build_parser():
         sub.add_argument("--accset", action="store_true",
                          help="AccSETClassifier: accuracy steers the sparsity from the "
                               "given level")
+        sub.add_argument("--regrowth", choices=["random", "connected", "gradient"],
+                         default="random", help=(
+                             "where pruned connections come back: random (SET, default), "
+                             "connected (keeps them on input-to-output paths) or gradient "
+                             "(largest loss gradient, RigL)"))
         sub.add_argument("--seed", type=_seed, default=0, help="random_state (default: 0)")
 
     def kernel_threads_option(sub):
@@ -202,7 +207,7 @@ def _make_pipeline(args, sparsity, n_jobs=None):
     cls = AccSETClassifier if args.accset else SETClassifier
     return make_pipeline(StandardScaler(), cls(
         hidden_layer_sizes=args.hidden, sparsity=sparsity, max_iter=args.epochs,
-        random_state=args.seed, n_jobs=n_jobs))
+        regrowth=args.regrowth, random_state=args.seed, n_jobs=n_jobs))
 
 
 def _check_classification_data(y, what):
@@ -354,6 +359,7 @@ def run_sweep(args):
     n_fits = (args.adaptive or len(levels)) * args.cv
     print(f"Sweep of {model_name} on {description}: {X.shape[0]} samples, "
           f"{X.shape[1]} features, hidden layers {','.join(map(str, args.hidden))}, "
+          f"regrowth {args.regrowth}, "
           f"{args.adaptive or len(levels)} sparsity levels"
           + (" (chosen adaptively)" if adaptive else "")
           + f" x {args.cv} folds = {n_fits} fits", flush=True)
@@ -406,7 +412,7 @@ def run_sweep(args):
     summary = curve_summary(curve, rows) if curve is not None else None
     settings = {"dataset": description, "model": model_name,
                 "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,
-                "cv": args.cv, "seed": args.seed}
+                "regrowth": args.regrowth, "cv": args.cv, "seed": args.seed}
     written = write_sweep(args.out, rows, settings, summary, notes)
     if curve is not None:
         png = os.path.join(args.out, "sparsity_curve.png")

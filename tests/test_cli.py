@@ -31,6 +31,9 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     connections = [float(r["connections"]) for r in rows]
     assert connections == sorted(connections, reverse=True)
     assert all(0 <= float(r["mean_accuracy"]) <= 1 for r in rows)
+    # the share of connections on an input-to-output path, per level
+    assert all(0 <= float(r["active_fraction"]) <= 1 for r in rows)
+    assert float(rows[0]["active_fraction"]) == 1.0
     curve = json.loads((tmp_path / "curve.json").read_text())
     assert curve["curve"]["family"] in {"rosenfeld", "logistic", "weibull"}
     assert curve["cv"] == 3 and len(curve["results"]) == 6
@@ -118,6 +121,7 @@ def _write_csv(path, header, rows):
     (["sweep", "--hidden", "0"], "needs positive layer widths"),
     (["sweep", "--cv", "1"], "cross-validation needs at least 2 folds"),
     (["sweep", "--seed", "-1"], "a seed is a non-negative integer"),
+    (["sweep", "--regrowth", "bogus"], "argument --regrowth: invalid choice: 'bogus'"),
     (["train", "--dataset", "wine", "--target", "label", "--save", "m.joblib"],
      "--target names a column of a CSV dataset; 'wine' has its own"),
     (["sweep", "--n-jobs", "0"], "give a count >= 1, or -1 for all cores"),
@@ -208,8 +212,9 @@ def test_train_creates_the_folder_of_save_and_passes_n_jobs(files, tmp_path, cap
 
     path = tmp_path / "new" / "deeper" / "m.joblib"
     assert main(["train", "--dataset", "wine", "--hidden", "16", "--epochs", "3",
-                 "--n-jobs", "1", "--save", str(path)]) == 0
-    assert joblib.load(path)["model"][-1].n_jobs == 1
+                 "--n-jobs", "1", "--regrowth", "connected", "--save", str(path)]) == 0
+    model = joblib.load(path)["model"][-1]
+    assert model.n_jobs == 1 and model.regrowth == "connected"
 
 
 def test_sweep_with_failed_fits_writes_what_succeeded(tmp_path, capsys, monkeypatch):

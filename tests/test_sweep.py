@@ -54,8 +54,9 @@ def test_shapes_and_metadata(result):
     assert isinstance(result, SparsityCurveResult)
     np.testing.assert_array_equal(result.sparsities, LEVELS)
     for name in ("train_scores", "test_scores", "n_connections",
-                 "measured_sparsities", "fit_times", "score_times"):
+                 "measured_sparsities", "fit_times", "score_times", "active_fractions"):
         assert getattr(result, name).shape == (3, 3), name
+    assert np.all((result.active_fractions >= 0) & (result.active_fractions <= 1))
     assert result.n_levels == 3 and result.n_folds == 3
     assert result.param_name == "sparsity"
     assert result.score_name == "Accuracy"
