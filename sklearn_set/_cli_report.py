@@ -103,7 +103,8 @@ def print_table(rows, accset):
         if accset:
             first += " " + cell(row["final_sparsity"], 15, 4)
         print(" ".join([first, cell(row["connections"], 12, 0),
-                        cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4), cell(row["std_accuracy"], 7, 4),
+                        cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4),
+                        cell(row["std_accuracy"], 7, 4),
                         cell(row["mean_fit_seconds"], 7, 2),
                         cell(row["curve_without_this_level"], 16, 4)]))
 
