@@ -38,9 +38,8 @@ search = GridSearchCV(
     SETClassifier(hidden_layer_sizes=(128, 128), max_iter=15, random_state=0),
     {"sparsity": [0.5, 0.9, 0.98, 0.995]}, cv=3)
 try:
-    from sklearn.callback import ProgressBar, ScoringMonitor
-
     import rich  # noqa: F401  (ProgressBar draws with rich)
+    from sklearn.callback import ProgressBar, ScoringMonitor
 except ImportError:
     ProgressBar = ScoringMonitor = None
     print("No progress bar: it needs scikit-learn >= 1.9 and rich.")
