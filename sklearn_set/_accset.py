@@ -4,28 +4,14 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval
 
+from ._docstrings import fill_doc
 from ._policies import AccSETPolicy
 from ._regrowth import make_regrowth
-from ._set import _SHARED_PARAMETERS_DOC, SETClassifier, _doc
-
-_EARLY_STOPPING_SET = _SHARED_PARAMETERS_DOC[
-    _SHARED_PARAMETERS_DOC.index("    early_stopping : bool"):
-    _SHARED_PARAMETERS_DOC.index("    n_iter_no_change : int")]
-
-_EARLY_STOPPING_ACCSET = """    early_stopping : bool, default=False
-        Stop when the selected model (the sparsest within ``tolerance`` of
-        the best validation accuracy) has not changed for
-        ``n_iter_no_change`` epochs. Without it all ``max_iter`` epochs run.
-
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the training data held out to measure the accuracy that
-        steers the connection budget. Always used.
-
-"""
+from ._set import SETClassifier
 
 
 class AccSETClassifier(SETClassifier):
-    __doc__ = _doc("""Sparse MLP classifier whose sparsity is steered by accuracy (AccSET).
+    __doc__ = fill_doc("""Sparse MLP classifier whose sparsity is steered by accuracy (AccSET).
 
     The same network, kernels and training as :class:`SETClassifier`; only
     the connectivity policy differs. After every epoch the accuracy on a
@@ -51,7 +37,15 @@ class AccSETClassifier(SETClassifier):
 
     Parameters
     ----------
-%(parameters)s
+%(network_parameters)s
+
+%(training_parameters)s
+
+%(accset_stopping_parameters)s
+
+%(class_weight_parameter)s
+
+%(execution_parameters)s
 
     tolerance : float >= 0, default=0.01
         Validation-accuracy drop below the best seen that still counts as
@@ -73,22 +67,9 @@ class AccSETClassifier(SETClassifier):
         small validation split, which otherwise lets the selection favour a
         lucky sparse epoch.
 
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
-
-    n_jobs : int or None, default=None
-        Threads of the numba kernels. The fitted model does not depend on it.
-
-    dtype : {"float32", "float64"}, default="float32"
-        Compute dtype.
-
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    out_activation_ : str
-        ``"softmax"``.
+%(classifier_attributes)s
 
     sparsity_history_ : ndarray of shape (`n_iter_`,)
         Sparsity of the network trained in each epoch.
@@ -102,7 +83,7 @@ class AccSETClassifier(SETClassifier):
     best_epoch_ : int
         Epoch (1-based) of the selected model.
 
-%(attributes)s
+%(fitted_attributes)s
 
     See Also
     --------
@@ -136,7 +117,7 @@ class AccSETClassifier(SETClassifier):
     ...     curve = SparsityCurveRegressor().fit(path, clf.validation_accuracy_history_)
     >>> curve.collapse_identified_
     False
-    """.replace(_EARLY_STOPPING_SET, _EARLY_STOPPING_ACCSET))
+    """)
 
     _parameter_constraints = {
         **SETClassifier._parameter_constraints,

@@ -60,6 +60,7 @@ class TopologyHistoryDisplay:
         Returns
         -------
         display : TopologyHistoryDisplay
+            The display, with ``axes_`` and ``figure_`` set.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         final = estimator[-1] if hasattr(estimator, "steps") else estimator
@@ -77,6 +78,7 @@ class TopologyHistoryDisplay:
         Returns
         -------
         display : TopologyHistoryDisplay
+            The display, with ``axes_`` and ``figure_`` set.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt

@@ -18,3 +18,33 @@ def test_docstring_examples(module_name):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0, f"{module_name} has no docstring example"
     assert result.failed == 0
+
+
+# numpydoc checks every public docstring must pass: parameters documented,
+# known and in signature order, typed and described; returns documented; a
+# summary line; no unknown section.
+CHECKS = {"GL08", "PR01", "PR02", "PR03", "PR04", "PR05", "PR06", "PR07", "PR10",
+          "RT01", "RT03", "SS01", "SS03", "SS04", "SS06", "GL06", "GL07", "YD01"}
+
+
+def _public_objects():
+    for name in sklearn_set.__all__:
+        if name == "__version__":
+            continue
+        obj = getattr(sklearn_set, name)
+        yield f"sklearn_set.{name}"
+        if isinstance(obj, type):
+            for attr in dir(obj):
+                member = getattr(obj, attr)
+                # the package's own public methods (inherited from sklearn: not ours)
+                if (not attr.startswith("_") and callable(member)
+                        and getattr(member, "__module__", "").startswith("sklearn_set")):
+                    yield f"sklearn_set.{name}.{attr}"
+
+
+@pytest.mark.parametrize("qualname", sorted(_public_objects()))
+def test_numpydoc_validation(qualname):
+    validate = pytest.importorskip("numpydoc.validate").validate
+    errors = [f"{code}: {message}" for code, message in validate(qualname)["errors"]
+              if code in CHECKS]
+    assert not errors, "\n".join(errors)

@@ -1,0 +1,238 @@
+"""Named docstring snippets shared by the estimators.
+
+A docstring template names the snippets it needs as ``%(name)s``;
+:func:`fill_doc` puts them in. One text per idea: a parameter documented
+here reads the same in every estimator that has it.
+"""
+
+import re
+
+_SNIPPETS = {}
+
+_SNIPPETS["network_parameters"] = """
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Number of units of each hidden layer. The default is MLPClassifier's,
+        so swapping estimators changes the connectivity and nothing else.
+
+    activation : {"relu", "allrelu", "leaky_relu", "tanh", "logistic", \
+"identity"}, default="relu"
+        Hidden activation. ``"leaky_relu"`` has negative slope 0.01.
+        ``"allrelu"`` (Curci, Mocanu and Pechenizkiy, 2021) is a leaky ReLU
+        whose negative slope alternates sign by layer: -0.6 on hidden layers
+        1, 3, ... and +0.6 on layers 2, 4, ...
+
+    sparsity : float in [0, 1), default=0.9
+        Fraction of absent connections over all layers, split over the layers
+        the Erdos-Renyi way (a layer's density is proportional to
+        ``(n_in + n_out) / (n_in * n_out)``, capped at 1). 0.9 keeps one
+        connection in ten, a level at which SET typically matches a dense
+        network.
+
+    zeta : float in [0, 1), default=0.3
+        Fraction of the positive and of the negative weights closest to zero
+        that are removed at the end of each epoch (the last excepted) and
+        regrown at random empty positions. 0 keeps the initial topology.
+        New connections start uniform in +-0.1 times the layer's initial
+        Glorot bound, with zero momentum.
+
+    regrowth : {"random", "connected", "gradient"}, default="random"
+        Where pruned connections come back.
+
+        - ``"random"``: uniformly random empty positions (SET).
+        - ``"connected"``: connections on no input-to-output path are pruned
+          first, and new ones join units of a connected core: the units on
+          input-to-output paths, topped up at random to the widest width at
+          which a random topology with this budget keeps 90% of its
+          connections on a path. At extreme sparsity a random topology falls
+          apart (see :func:`connectivity_profile`); this keeps the budget on
+          paths that carry signal.
+        - ``"gradient"``: where the absolute loss gradient of the empty
+          positions is largest, measured on 256 training samples after
+          pruning (RigL, Evci et al. 2020); scored block by block, so no
+          dense weight matrix is built.
+"""
+
+_SNIPPETS["training_parameters"] = """
+    alpha : float, default=1e-4
+        L2 penalty, scaled as in MLPClassifier: the loss of a batch of size
+        ``B`` gets ``alpha / (2 B) * ||W||^2``.
+
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" means ``min(32, n_samples)``. Small batches
+        give small data sets enough SGD steps per epoch for regrown
+        connections to prove themselves before the next pruning (with 128,
+        half of 20 seeds failed a 2-feature toy problem that 32 solves in
+        all); large data sets train faster per sample with 128.
+
+    learning_rate_init : float, default=0.01
+        Constant SGD step size. Larger than MLPClassifier's (tuned for Adam)
+        because SET trains with plain momentum SGD.
+
+    momentum : float in [0, 1], default=0.9
+        Momentum of SGD. Surviving connections keep their velocity across
+        topology changes; new ones start at zero.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum.
+
+    dropout : float in [0, 1), default=0.0
+        Inverted dropout rate on hidden units during training.
+
+    max_iter : int, default=200
+        Maximum number of epochs (each epoch is one pass over the data
+        followed, except after the last, by one topology evolution).
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the topology, initial weights, shuffling, dropout and the
+        validation split. With an int and the same data the fitted model is
+        the same whatever ``n_jobs`` is.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement, of the
+        training loss or, with early stopping, of the validation score.
+
+    verbose : bool or int, default=False
+        Print one line per epoch: loss, validation score, sparsity, seconds.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and topology.
+"""
+
+_SNIPPETS["early_stopping_parameters"] = """
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        score has not improved by ``tol`` for ``n_iter_no_change`` epochs and
+        restore the weights and topology of the best epoch.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out for early stopping.
+
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping; ``np.inf`` never stops
+        early.
+"""
+
+_SNIPPETS["accset_stopping_parameters"] = """
+    early_stopping : bool, default=False
+        Stop when the selected model (the sparsest within ``tolerance`` of
+        the best validation accuracy) has not changed for
+        ``n_iter_no_change`` epochs. Without it all ``max_iter`` epochs run.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out to measure the accuracy that
+        steers the connection budget. Always used.
+
+    n_iter_no_change : int or np.inf, default=10
+        With ``early_stopping``, epochs the selected model must stay the same
+        before training stops.
+"""
+
+_SNIPPETS["class_weight_parameter"] = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (not for
+        multilabel targets).
+"""
+
+_SNIPPETS["execution_parameters"] = """
+    n_jobs : int or None, default=None
+        Threads of the numba kernels. None uses numba's default (all cores,
+        or the limit joblib sets inside its workers) or, inside a
+        dask.distributed worker, the worker's number of threads; -1 all
+        cores, -2 all but one, ... The fitted model does not depend on it.
+
+    dtype : {"float32", "float64"}, default="float32"
+        Compute dtype. float32 is about twice as fast.
+"""
+
+_SNIPPETS["classifier_attributes"] = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels; ``arange(n_labels)`` for multilabel targets.
+
+    out_activation_ : str
+        ``"softmax"``: one output unit per class, binary problems included;
+        ``"logistic"`` for multilabel targets, one sigmoid unit per label.
+"""
+
+_SNIPPETS["fitted_attributes"] = """
+    loss_ : float
+        Loss of the last epoch (data loss plus L2 penalty).
+
+    best_loss_ : float or None
+        Lowest training loss seen; None with early stopping.
+
+    loss_curve_ : list of float
+        Loss of each epoch.
+
+    validation_scores_ : list of float or None
+        Validation score of each epoch with early stopping, else None:
+        accuracy for classifiers, R^2 for regressors, weighted by the held-out
+        samples' ``sample_weight`` (times ``class_weight``).
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Number of training samples seen.
+
+    n_iter_ : int
+        Number of epochs run by the last call to ``fit`` (or ``partial_fit``),
+        as in MLPClassifier: with ``warm_start`` it does not add up over
+        calls, so ``n_iter_ < max_iter`` tells whether the last fit stopped
+        early. ``loss_curve_`` and ``topology_history_`` keep every epoch.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of output units.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, when X has string column names.
+
+    sparsity_ : float
+        Measured fraction of absent connections over all layers.
+
+    n_connections_ : ndarray of int
+        Connections of each layer (one entry per layer, input layer first).
+
+    topology_history_ : list of dict
+        One record per epoch trained, like ``loss_curve_`` (``len ==
+        n_iter_`` for a single fit), of the network after that epoch:
+        ``"connections"`` and ``"active_connections"`` (per layer; active:
+        on at least one input-to-output path),
+        ``"active_fraction"``, ``"live_neurons"`` (per hidden layer: units
+        reachable from an input that reach an output), ``"inputs_in_use"``,
+        ``"outputs_reached"``, degree summaries (``"mean_in_degree"``,
+        ``"max_in_degree"``, ``"max_out_degree"``) and ``"turnover"``: the
+        share of the connections regrown at the previous evolution that the
+        last pruning spared (NaN when there was none).
+
+    topology_ : dict
+        The same record for the returned model.
+
+    epsilon_ : float
+        The Erdos-Renyi epsilon that realises ``sparsity`` (inf when every
+        layer is dense).
+
+    coefs_ : list of scipy.sparse.csr_matrix
+        Weights; entry ``i`` has shape ``(n_units[i], n_units[i + 1])``.
+
+    intercepts_ : list of ndarray
+        Biases of each layer.
+
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
+        Each input's share of the summed absolute weight of the first layer's
+        connections, for :class:`~sklearn.feature_selection.SelectFromModel`.
+"""
+
+
+def fill_doc(template):
+    """``template`` with every ``%(name)s`` replaced by the snippet of that
+    name (an unknown name is a KeyError: a typo must not pass silently)."""
+    return re.sub(r"%\((\w+)\)s", lambda m: _SNIPPETS[m.group(1)].strip("\n"), template)
