@@ -27,6 +27,7 @@ spinner alone).
 
     python benchmarks/busy_core.py
     python benchmarks/busy_core.py --rounds 7 --batches 100
+    python benchmarks/busy_core.py --loads quiet --batches 400   # long quiet runs
 """
 
 import argparse
@@ -122,6 +123,8 @@ def main():
     parser.add_argument("--small-epochs", type=int, default=200, help="epochs of the wine fit")
     parser.add_argument("--pin", type=int, default=None,
                         help="pin the spinning process to this core")
+    parser.add_argument("--loads", default="quiet,busy",
+                        help="which of quiet,busy to run (comma-separated)")
     parser.add_argument("--pause", type=float, default=0.3,
                         help="untimed sleep before each timed run (s)")
     args = parser.parse_args()
@@ -139,7 +142,7 @@ def main():
 
     times, others, shares = {}, {}, {}
     for r in range(args.rounds):
-        for load in ("quiet", "busy"):
+        for load in args.loads.split(","):
             spinner = Spinner(args.pin) if load == "busy" else None
             if spinner:
                 spinner.__enter__()
