@@ -14,6 +14,7 @@ from sklearn.feature_selection import SelectFromModel
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 
 from sklearn_set import SETClassifier, SETRegressor
 
@@ -211,7 +212,13 @@ def test_class_weight_and_sample_weight(small_problem):
     assert (weighted.predict(X) == 0).sum() > (plain.predict(X) == 0).sum()
     ones = SETClassifier(**params).fit(X, y, sample_weight=np.ones(len(y)))
     np.testing.assert_array_equal(ones.predict_proba(X), plain.predict_proba(X))
-    SETClassifier(class_weight="balanced", **params).fit(X, y)
+    # "balanced" is the weights compute_class_weight gives, nothing else
+    balanced = SETClassifier(class_weight="balanced", **params).fit(X[:150], y[:150])
+    weights = compute_class_weight("balanced", classes=np.unique(y[:150]), y=y[:150])
+    explicit = SETClassifier(class_weight=dict(zip(np.unique(y[:150]), weights)),
+                             **params).fit(X[:150], y[:150])
+    assert len(set(np.round(weights, 6))) > 1  # the subset is imbalanced
+    np.testing.assert_array_equal(balanced.predict_proba(X), explicit.predict_proba(X))
 
 
 def test_binary_and_string_labels():
