@@ -10,6 +10,8 @@ nothing here knows about layers, estimators or scikit-learn.
 import numpy as np
 from numba import njit, prange
 
+from ._kernels import _FASTMATH
+
 # Keys: a connection (input i -> output j) of a layer with n_in inputs has key
 # j * n_in + i (int64); output-grouped storage with sorted inputs is ascending
 # key order.
@@ -289,18 +291,19 @@ def drop_unkept(indptr, indices, values, velocity, keep):
 # -- gradients of empty positions (regrowth="gradient") ----------------------
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def gradient_block(indptr, indices, a_in, d_out, j0, j1, scores):
     """For outputs ``j0 .. j1 - 1``: ``scores[(j - j0) * n_in + i]`` is the
     absolute gradient ``|sum_b a_in[i, b] * d_out[j, b]|`` of the position
     ``i -> j``, or -1 where a connection already exists. ``a_in`` and
     ``d_out`` are feature-major; each score is one thread's sequential sum,
-    so the result does not depend on the thread count."""
+    so the result does not depend on the thread count (the sum runs in the
+    arrays' dtype, vectorised over the batch)."""
     n_in, n_batch = a_in.shape
     for j in prange(j0, j1):
         base = (j - j0) * n_in
         for i in range(n_in):
-            s = 0.0
+            s = a_in.dtype.type(0)
             for b in range(n_batch):
                 s += a_in[i, b] * d_out[j, b]
             scores[base + i] = abs(s)
@@ -308,7 +311,7 @@ def gradient_block(indptr, indices, a_in, d_out, j0, j1, scores):
             scores[base + indices[k]] = -1.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def gradient_at_keys(keys, n_in, a_in, d_out, scores):
     """Absolute gradient of each position ``keys[c]`` (see
     :func:`gradient_block`)."""
@@ -316,7 +319,7 @@ def gradient_at_keys(keys, n_in, a_in, d_out, scores):
     for c in prange(keys.shape[0]):
         j = keys[c] // n_in
         i = keys[c] - j * n_in
-        s = 0.0
+        s = a_in.dtype.type(0)
         for b in range(n_batch):
             s += a_in[i, b] * d_out[j, b]
         scores[c] = abs(s)

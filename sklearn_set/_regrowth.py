@@ -273,12 +273,15 @@ class GradientRegrowth(RandomRegrowth):
 
 
 def _top(scores, n):
-    """Indices of the ``n`` largest scores; ties broken by position so the
-    choice is deterministic."""
+    """Indices of the ``n`` largest scores, ties at the cut broken by
+    position (lowest first) so the choice is deterministic; in no
+    particular order. O(len(scores))."""
     if n >= scores.shape[0]:
         return np.arange(scores.shape[0])
-    order = np.argsort(-scores, kind="stable")
-    return order[:n]
+    cut = np.partition(scores, scores.shape[0] - n)[scores.shape[0] - n]
+    above = np.flatnonzero(scores > cut)
+    at_cut = np.flatnonzero(scores == cut)[: n - above.shape[0]]
+    return np.concatenate([above, at_cut])
 
 
 def _top_gradient_blockwise(layer, a_in, d_out, n_new, block_positions):
@@ -298,7 +301,7 @@ def _top_gradient_blockwise(layer, a_in, d_out, n_new, block_positions):
         pick = pick[scores[pick] >= 0]
         keys = np.concatenate([best_keys, pick.astype(np.int64) + j0 * layer.n_in])
         merged = np.concatenate([best_scores, scores[pick]])
-        # keys ascend across blocks, so a stable sort keeps ties in key order
+        # keys ascend across blocks, so ties keep the lowest keys
         keep = _top(merged, n_new)
         best_keys, best_scores = keys[keep], merged[keep]
     return np.sort(best_keys)
