@@ -138,10 +138,13 @@ _SNIPPETS["class_weight_parameter"] = """
 
 _SNIPPETS["execution_parameters"] = """
     n_jobs : int or None, default=None
-        Threads of the numba kernels. None uses numba's default (all cores,
-        or the limit joblib sets inside its workers) or, inside a
-        dask.distributed worker, the worker's number of threads; -1 all
-        cores, -2 all but one, ... The fitted model does not depend on it.
+        Threads of the numba kernels. None: batch by batch, one thread or
+        all of numba's threads (``NUMBA_NUM_THREADS``, which joblib's
+        workers set), whichever ran faster lately, so training does not
+        collapse when other programs hold cores; inside a dask.distributed
+        worker, the worker's thread count. An int fixes the count: -1
+        all cores, -2 all but one, ... The fitted model does not depend on
+        it.
 
     dtype : {"float32", "float64"}, default="float32"
         Compute dtype. float32 is about twice as fast.
