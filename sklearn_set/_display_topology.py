@@ -55,14 +55,13 @@ class TopologyHistoryDisplay:
         estimator : fitted SETClassifier, SETRegressor or AccSETClassifier
             (or a pipeline ending in one).
         ax : array of 2 matplotlib Axes, default=None
-            Where to draw; a new figure when None.
+            Passed to :meth:`plot`.
 
         Returns
         -------
         display : TopologyHistoryDisplay
-            The display, with ``axes_`` and ``figure_`` set.
+            The display of the estimator's history, drawn.
         """
-        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         final = estimator[-1] if hasattr(estimator, "steps") else estimator
         check_is_fitted(final)
         return cls(final.topology_history_).plot(ax=ax)

@@ -88,27 +88,6 @@ def free_candidates_csr(candidates, indptr, indices, n_in):
 
 
 @njit(cache=True)
-def free_candidates_sorted(candidates, taken):
-    """Distinct sorted ``candidates`` that are not in the sorted ``taken``."""
-    out = np.empty(candidates.shape[0], dtype=np.int64)
-    q = 0
-    t = 0
-    previous = -1
-    for c in range(candidates.shape[0]):
-        key = candidates[c]
-        if key == previous:
-            continue
-        previous = key
-        while t < taken.shape[0] and taken[t] < key:
-            t += 1
-        if t < taken.shape[0] and taken[t] == key:
-            continue
-        out[q] = key
-        q += 1
-    return out[:q].copy()
-
-
-@njit(cache=True)
 def union_sorted(a, b):
     """Union of two sorted arrays of distinct keys, sorted."""
     out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
@@ -154,21 +133,6 @@ def free_keys_csr(indptr, indices, n_in):
             else:
                 out[q] = base + i
                 q += 1
-    return out
-
-
-@njit(cache=True)
-def free_keys_sorted(taken, n_total):
-    """Every key in ``[0, n_total)`` not in the sorted ``taken``."""
-    out = np.empty(n_total - taken.shape[0], dtype=np.int64)
-    q = 0
-    t = 0
-    for key in range(n_total):
-        if t < taken.shape[0] and taken[t] == key:
-            t += 1
-        else:
-            out[q] = key
-            q += 1
     return out
 
 

@@ -107,10 +107,13 @@ def sample_free_keys(taken, n_total, n_new, rng):
 
     Returns the keys sorted.
     """
+    # ``taken`` as the one row of a layer with ``n_total`` inputs: the
+    # layer kernels then serve both
+    indptr = np.array([0, taken.shape[0]], dtype=np.int64)
     return _sample_free(
         n_total, taken.shape[0], n_new, rng,
-        lambda: KT.free_keys_sorted(taken, n_total),
-        lambda candidates: KT.free_candidates_sorted(candidates, taken))
+        lambda: KT.free_keys_csr(indptr, taken, n_total),
+        lambda candidates: KT.free_candidates_csr(candidates, indptr, taken, n_total))
 
 
 def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
