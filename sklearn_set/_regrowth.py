@@ -128,8 +128,8 @@ class ConnectedRegrowth(RandomRegrowth):
         n_new = int(min(n_new, layer.free_positions()))
         keys = np.empty(0, dtype=np.int64)
         if n_new > 0:
-            # a core too small for the budget is widened on the side away
-            # from the outputs, so no connection is lost
+            # a core too small for the budget gets more target units (more
+            # source units in the output layer), so no connection is lost
             last = layer_index == len(self._core) - 2
             side = "source" if last else "target"
             widened = _widen(sources, targets, layer, n_new, rng, side=side)
