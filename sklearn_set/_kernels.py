@@ -92,6 +92,13 @@ def _scale_by_derivative_row(d, z, a, code, slope):
             d[b] = d[b] * (a[b] * (one - a[b]))
 
 
+@njit(cache=True)
+def scale_by_derivative(d, z, a, code, slope):
+    """``d *= f'(z)`` for a feature-major array (``a = f(z)`` given too)."""
+    for i in range(d.shape[0]):
+        _scale_by_derivative_row(d[i], z[i], a[i], code, slope)
+
+
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slope,
                    uniform, drop_rate, drop_scale):

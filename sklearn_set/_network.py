@@ -331,15 +331,11 @@ class SparseMLP:
             out = views["out"]
             delta = views["delta"][-1]
             if softmax:
-                loss = K.softmax_cross_entropy(out, y_all[start:start + nb], weight,
-                                               views["proba"], delta)
+                target = y_all[start:start + nb]
             else:
-                yb = views["y"]
-                K.gather_dense(y, rows, yb)
-                if self.output == "logistic":
-                    loss = K.logistic_cross_entropy(out, yb, weight, views["proba"], delta)
-                else:
-                    loss = K.squared_error(out, yb, weight, delta)
+                target = views["y"]
+                K.gather_dense(y, rows, target)
+            loss = self._output_loss(out, target, weight, views["proba"], delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss} at sample {start} of the epoch")
@@ -388,48 +384,52 @@ class SparseMLP:
                 threads.end(started, nb)
         return result
 
+    def _output_loss(self, out, target, weight, proba, delta):
+        """Loss of a batch and its gradient ``delta`` with respect to the
+        output pre-activations ``out`` (``target``: class indices for
+        softmax, feature-major targets otherwise)."""
+        if self.output == "softmax":
+            return K.softmax_cross_entropy(out, target, weight, proba, delta)
+        if self.output == "logistic":
+            return K.logistic_cross_entropy(out, target, weight, proba, delta)
+        return K.squared_error(out, target, weight, delta)
+
     def activations_and_deltas(self, X, y, sample_weight, rows):
         """Activations entering each layer and deltas (loss gradients with
         respect to the pre-activations) leaving it, for the samples ``rows``,
         with the current weights and no update: lists of feature-major arrays,
         ``activations[l]`` of shape (n_in, n) and ``deltas[l]`` of shape
         (n_out, n) for layer ``l``. The gradient of a connection ``i -> j``
-        of layer ``l`` is ``activations[l][i] @ deltas[l][j]``."""
+        of layer ``l`` is ``activations[l][i] @ deltas[l][j]``.
+
+        Fresh arrays, not the training workspace (which holds the thread
+        chooser and would be reallocated for another batch size)."""
         dt = self.dtype
         nb = rows.shape[0]
-        no_mask = np.empty((0, 0), dt)
-        x = np.empty((self.layer_sizes[0], nb), dt)
-        self._load_inputs(X, rows, x)
-        activations, pre = [x], []
-        for l, layer in enumerate(self.layers):
-            code, slope = self.hidden_codes[l] if l < len(self.hidden_codes) else (K.IDENTITY, 0)
-            z = np.empty((layer.n_out, nb), dt)
-            a = np.empty_like(z) if l < len(self.hidden_codes) else z
-            K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
-                             activations[-1], z, a, code, dt.type(slope), no_mask,
-                             dt.type(0), dt.type(1))
-            pre.append(z)
-            activations.append(a)
-        out = activations.pop()
+        hidden = self.layer_sizes[1:-1]
+        views = {"x": np.empty((self.layer_sizes[0], nb), dt),
+                 "z": [np.empty((n, nb), dt) for n in hidden],
+                 "a": [np.empty((n, nb), dt) for n in hidden],
+                 "out": np.empty((self.layer_sizes[-1], nb), dt)}
+        self._load_inputs(X, rows, views["x"])
+        for kernel, args in self._forward_calls(views):
+            kernel(*args)
+        out = views["out"]
         delta = np.empty_like(out)
-        weight = np.ascontiguousarray(sample_weight[rows])
-        if self.output == "softmax":
-            K.softmax_cross_entropy(out, np.ascontiguousarray(y[rows]), weight,
-                                    np.empty_like(out), delta)
-        elif self.output == "logistic":
-            K.logistic_cross_entropy(out, np.ascontiguousarray(y[rows].T), weight,
-                                     np.empty_like(out), delta)
-        else:
-            K.squared_error(out, np.ascontiguousarray(y[rows].T), weight, delta)
+        target = y[rows] if self.output == "softmax" else y[rows].T
+        self._output_loss(out, np.ascontiguousarray(target),
+                          np.ascontiguousarray(sample_weight[rows]), np.empty_like(out), delta)
         deltas = [delta]
         for l in range(len(self.layers) - 1, 0, -1):
             layer = self.layers[l]
             weights = sp.csr_matrix((layer.values, layer.indices, layer.indptr),
                                     shape=(layer.n_out, layer.n_in))
             code, slope = self.hidden_codes[l - 1]
-            deltas.insert(0, np.asarray(weights.T @ deltas[0]) * activation_derivative(
-                code, slope, pre[l - 1], activations[l]))
-        return activations, deltas
+            below = np.ascontiguousarray(weights.T @ deltas[0], dtype=dt)
+            K.scale_by_derivative(below, views["z"][l - 1], views["a"][l - 1], code,
+                                  dt.type(slope))
+            deltas.insert(0, below)
+        return [views["x"]] + views["a"], deltas
 
     # -- topology ---------------------------------------------------------
     def evolve(self, zeta, rng, policy, data=None):
@@ -477,15 +477,3 @@ class SparseMLP:
         record["turnover"] = self.turnover
         return record
 
-
-def activation_derivative(code, slope, z, a):
-    """``f'(z)`` of a hidden activation, from ``z`` and ``a = f(z)``."""
-    if code == K.RELU:
-        return (z > 0).astype(z.dtype)
-    if code == K.LEAKY_RELU:
-        return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
-    if code == K.TANH:
-        return 1 - a * a
-    if code == K.LOGISTIC:
-        return a * (1 - a)
-    return np.ones_like(z)
