@@ -131,13 +131,8 @@ class ConnectedRegrowth(RandomRegrowth):
             # a core too small for the budget gets more target units (more
             # source units in the output layer), so no connection is lost
             last = layer_index == len(self._core) - 2
-            side = "source" if last else "target"
-            widened = _widen(sources, targets, layer, n_new, rng, side=side)
-            if side == "source":
-                sources = widened
-            else:
-                targets = widened
-            keys = _sample_between(layer, sources, targets, n_new, rng)
+            keys = _sample_in_core(layer, sources, targets, n_new, rng,
+                                   widen="source" if last else "target")
         return layer.insert(keys, rng)
 
 
@@ -180,30 +175,29 @@ def _taken_between(layer, sources, targets):
     return taken, int(np.count_nonzero(sources)) * int(np.count_nonzero(targets))
 
 
-def _widen(sources, targets, layer, n_new, rng, *, side):
-    """Add random units to one side until the grid between ``sources`` and
-    ``targets`` has at least ``2 * n_new`` empty positions (or is the whole
-    layer)."""
-    if sources.all() and targets.all():
-        return sources if side == "source" else targets
-    taken, size = _taken_between(layer, sources, targets)
-    shortfall = 2 * n_new - (size - taken.shape[0])
-    if shortfall <= 0:
-        return sources if side == "source" else targets
-    grown = (sources if side == "source" else targets).copy()
-    other = int(np.count_nonzero(targets if side == "source" else sources))
-    outside = np.flatnonzero(~grown)
-    n_add = min(outside.shape[0], math.ceil(shortfall / max(other, 1)))
-    grown[rng.permutation(outside)[:n_add]] = True
-    return grown
-
-
-def _sample_between(layer, sources, targets, n_new, rng):
+def _sample_in_core(layer, sources, targets, n_new, rng, *, widen):
     """``n_new`` keys drawn uniformly among the empty positions from
-    ``sources`` to ``targets`` (capped by their number), sorted."""
+    ``sources`` to ``targets``, sorted. When that grid has fewer than
+    ``2 * n_new`` empty positions, random units are first added to the
+    ``widen`` side ("source" or "target") until it has (or is the whole
+    layer)."""
+    taken = None
+    if not (sources.all() and targets.all()):
+        taken, size = _taken_between(layer, sources, targets)
+        shortfall = 2 * n_new - (size - taken.shape[0])
+        if shortfall > 0:
+            grown, other = (sources, targets) if widen == "source" else (targets, sources)
+            grown = grown.copy()
+            outside = np.flatnonzero(~grown)
+            n_add = min(outside.shape[0],
+                        math.ceil(shortfall / max(int(np.count_nonzero(other)), 1)))
+            grown[rng.permutation(outside)[:n_add]] = True
+            sources, targets = (grown, targets) if widen == "source" else (sources, grown)
+            taken = None  # the grid changed
     if sources.all() and targets.all():  # the whole layer: no grid needed
         return layer.sample_free(n_new, rng)
-    taken, size = _taken_between(layer, sources, targets)
+    if taken is None:
+        taken, size = _taken_between(layer, sources, targets)
     n_new = min(n_new, size - taken.shape[0])
     compact = sample_free_keys(taken, size, n_new, rng)
     src_ids = np.flatnonzero(sources)
