@@ -304,7 +304,6 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self._network.initialize(self.sparsity, self._rng)
         self._policy = self._make_policy()
         self._policy.start(self._network)
-        self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
         self.topology_history_ = []
@@ -426,14 +425,15 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         """Restore the model to end with and publish the fitted attributes."""
         network = self._network
         chosen = self._policy.selected()
-        if chosen is not None:
-            network.restore(chosen.snapshot)
-        elif best_state is not None:
-            network.restore(best_state)
+        restored = chosen.snapshot if chosen is not None else best_state
+        if restored is not None:
+            network.restore(restored)
         self.n_connections_ = network.n_connections
         self.sparsity_ = float(network.sparsity)
-        # the returned model may be an earlier epoch's: describe that one
-        self.topology_ = network.topology() if self.topology_history_ else None
+        # an earlier epoch's model is described anew; the last epoch's record
+        # already describes the network as it is
+        self.topology_ = (network.topology() if restored is not None
+                          else self.topology_history_[-1])
         for name, value in self._policy.results().items():
             setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
 
