@@ -33,9 +33,9 @@ class ConnectivityPolicy:
     -----
     The training loop calls, in this order: :meth:`start` once for a new
     network; then per epoch (except before the first) the network's evolve,
-    which calls :meth:`prepare`, :meth:`prune` for every layer,
-    :meth:`after_prune`, then :meth:`budget` and :meth:`regrow` for every
-    layer; after the epoch's training :meth:`observe` and :meth:`stop`; at
+    which calls :meth:`prepare`, then :meth:`evolves`, :meth:`prune` and
+    :meth:`budget` for every layer, :meth:`after_prune`, :meth:`regrow` for
+    every evolving layer and :meth:`finish`; after the epoch's training :meth:`observe` and :meth:`stop`; at
     the end :meth:`selected` and :meth:`results`. :meth:`state` and
     :meth:`restore` roll the policy back to the end of an epoch.
     """
