@@ -407,6 +407,10 @@ def test_fixed_collapse_needs_three_levels():
         ({"knee_rise": 0.0}, InvalidParameterError, "knee_rise"),
         ({"collapse_accuracy_bounds": (0.5, 0.2)}, ValueError, "0 <= low < high"),
         ({"collapse_accuracy_bounds": (0.1,)}, ValueError, "pair"),
+        ({"weighting": "bogus"}, InvalidParameterError, "weighting"),
+        ({"test_size": 0}, InvalidParameterError, "test_size"),
+        ({"family": "structural", "layer_sizes": [64, 0, 10]}, ValueError,
+         "layer_sizes needs at least 2 positive sizes"),
     ],
 )
 def test_bad_parameters(params, error, match):
