@@ -36,6 +36,16 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._simd import (
+    VECTOR_BYTES,
+    gather_axpy_1,
+    gather_axpy_2,
+    gather_axpy_4,
+    gather_axpy_8,
+    gather_dots,
+    gather_dots_axpy,
+)
+
 IDENTITY = 0
 RELU = 1
 LEAKY_RELU = 2
@@ -99,6 +109,35 @@ def scale_by_derivative(d, z, a, code, slope):
         _scale_by_derivative_row(d[i], z[i], a[i], code, slope)
 
 
+@njit(inline="always")
+def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
+    """``z = init + sum_k values[k] * a_in[indices[k]]`` over the connections
+    ``k`` of output ``j``: register tiles of 8, 4, 2, 1 vectors across the
+    batch (see :mod:`sklearn_set._simd`), then single columns."""
+    n = z.shape[0]
+    lanes = VECTOR_BYTES // z.itemsize
+    start = indptr[j]
+    end = indptr[j + 1]
+    b0 = 0
+    while b0 + 8 * lanes <= n:
+        gather_axpy_8(z, a_in, indices, values, start, end, b0, init)
+        b0 += 8 * lanes
+    if b0 + 4 * lanes <= n:
+        gather_axpy_4(z, a_in, indices, values, start, end, b0, init)
+        b0 += 4 * lanes
+    if b0 + 2 * lanes <= n:
+        gather_axpy_2(z, a_in, indices, values, start, end, b0, init)
+        b0 += 2 * lanes
+    if b0 + lanes <= n:
+        gather_axpy_1(z, a_in, indices, values, start, end, b0, init)
+        b0 += lanes
+    for b in range(b0, n):
+        total = init
+        for k in range(start, end):
+            total += values[k] * a_in[indices[k], b]
+        z[b] = total
+
+
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slope,
                    uniform, drop_rate, drop_scale):
@@ -109,84 +148,13 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     whose ``uniform`` draw is below ``drop_rate`` are zeroed, the others
     scaled by ``drop_scale``); ``uniform`` is not read otherwise.
 
-    The connections of an output are consumed eight (then four, then one) at
-    a time, so each pass over the output row does eight multiply-adds per
-    load and store of the row: a one-at-a-time loop is bound by the row's
-    load/store traffic, not by arithmetic. Rows of ``a_in`` and ``z_out``
-    should start on 64-byte boundaries (the engine's workspaces do): a vector
-    load that straddles two cache lines costs two.
+    Each output row is formed tile by tile, the tile's partial sums held in
+    registers across all of the output's connections and written once.
     """
-    n_out = z_out.shape[0]
     n_batch = z_out.shape[1]
-    for j in prange(n_out):
+    for j in prange(z_out.shape[0]):
         z = z_out[j]
-        bj = bias[j]
-        k = indptr[j]
-        end = indptr[j + 1]
-        # the first group of eight also writes the bias: one pass less
-        if k + 8 <= end:
-            w0 = values[k]
-            w1 = values[k + 1]
-            w2 = values[k + 2]
-            w3 = values[k + 3]
-            w4 = values[k + 4]
-            w5 = values[k + 5]
-            w6 = values[k + 6]
-            w7 = values[k + 7]
-            s0 = a_in[indices[k]]
-            s1 = a_in[indices[k + 1]]
-            s2 = a_in[indices[k + 2]]
-            s3 = a_in[indices[k + 3]]
-            s4 = a_in[indices[k + 4]]
-            s5 = a_in[indices[k + 5]]
-            s6 = a_in[indices[k + 6]]
-            s7 = a_in[indices[k + 7]]
-            for b in range(n_batch):
-                z[b] = bj + (((w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b]))
-                             + ((w4 * s4[b] + w5 * s5[b]) + (w6 * s6[b] + w7 * s7[b])))
-            k += 8
-        else:
-            for b in range(n_batch):
-                z[b] = bj
-        while k + 8 <= end:
-            w0 = values[k]
-            w1 = values[k + 1]
-            w2 = values[k + 2]
-            w3 = values[k + 3]
-            w4 = values[k + 4]
-            w5 = values[k + 5]
-            w6 = values[k + 6]
-            w7 = values[k + 7]
-            s0 = a_in[indices[k]]
-            s1 = a_in[indices[k + 1]]
-            s2 = a_in[indices[k + 2]]
-            s3 = a_in[indices[k + 3]]
-            s4 = a_in[indices[k + 4]]
-            s5 = a_in[indices[k + 5]]
-            s6 = a_in[indices[k + 6]]
-            s7 = a_in[indices[k + 7]]
-            for b in range(n_batch):
-                z[b] += (((w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b]))
-                         + ((w4 * s4[b] + w5 * s5[b]) + (w6 * s6[b] + w7 * s7[b])))
-            k += 8
-        if k + 4 <= end:
-            w0 = values[k]
-            w1 = values[k + 1]
-            w2 = values[k + 2]
-            w3 = values[k + 3]
-            s0 = a_in[indices[k]]
-            s1 = a_in[indices[k + 1]]
-            s2 = a_in[indices[k + 2]]
-            s3 = a_in[indices[k + 3]]
-            for b in range(n_batch):
-                z[b] += (w0 * s0[b] + w1 * s1[b]) + (w2 * s2[b] + w3 * s3[b])
-            k += 4
-        while k < end:
-            w = values[k]
-            src = a_in[indices[k]]
-            for b in range(n_batch):
-                z[b] += w * src[b]
-            k += 1
+        _weighted_rows_sum(indptr, indices, values, a_in, z, j, bias[j])
         if code != IDENTITY:
             _activate_row(z, a_out[j], code, slope)
         if drop_rate > 0:
@@ -346,42 +314,62 @@ def _bias_step(bias, velocity, j, d, lr, momentum, nesterov):
 
 
 @njit(inline="always")
+def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc, with_sum):
+    """``dots[q] = rows[ids[q]] . fixed`` for ``q < count`` and, when
+    ``with_sum``, ``acc = sum_q weights[weight_ids[q]] * rows[ids[q]]``:
+    whole vectors of columns in :mod:`sklearn_set._simd`, the few columns
+    past the last whole vector here."""
+    n = fixed.shape[0]
+    lanes = VECTOR_BYTES // fixed.itemsize
+    n_vectors = n // lanes
+    zero = fixed.dtype.type(0)
+    if with_sum:
+        for b in range(n):
+            acc[b] = zero
+        gather_dots_axpy(fixed, rows, ids, weights, weight_ids, count, n_vectors, dots, acc)
+    else:
+        gather_dots(fixed, rows, ids, weights, weight_ids, count, n_vectors, dots, acc)
+    b0 = n_vectors * lanes
+    if b0 < n:
+        for q in range(count):
+            row = rows[ids[q]]
+            total = dots[q]
+            for b in range(b0, n):
+                total += row[b] * fixed[b]
+            dots[q] = total
+            if with_sum:
+                w = weights[weight_ids[q]]
+                for b in range(b0, n):
+                    acc[b] += w * row[b]
+
+
+@njit(inline="always")
 def _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
-                nesterov, decay):
+                nesterov, decay, dots):
     """Weight gradient ``d . a_in[i] + decay * w`` and SGD step of every
-    connection ``i -> j`` of output ``j``, four connections per pass over
-    ``d`` (one load of ``d`` serves four dot products)."""
-    n_batch = d.shape[0]
-    zero = d.dtype.type(0)
-    k = indptr[j]
-    end = indptr[j + 1]
-    while k + 4 <= end:
-        s0 = a_in[indices[k]]
-        s1 = a_in[indices[k + 1]]
-        s2 = a_in[indices[k + 2]]
-        s3 = a_in[indices[k + 3]]
-        g0 = zero
-        g1 = zero
-        g2 = zero
-        g3 = zero
-        for b in range(n_batch):
-            db = d[b]
-            g0 += db * s0[b]
-            g1 += db * s1[b]
-            g2 += db * s2[b]
-            g3 += db * s3[b]
-        _step(values, velocity, k, values[k], g0, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 1, values[k + 1], g1, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 2, values[k + 2], g2, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 3, values[k + 3], g3, lr, momentum, nesterov, decay)
-        k += 4
-    while k < end:
-        src = a_in[indices[k]]
-        g = zero
-        for b in range(n_batch):
-            g += d[b] * src[b]
-        _step(values, velocity, k, values[k], g, lr, momentum, nesterov, decay)
-        k += 1
+    connection ``i -> j`` of output ``j``; ``dots`` is scratch of at least
+    the output's number of connections."""
+    start = indptr[j]
+    count = indptr[j + 1] - start
+    ids = indices[start:start + count]
+    _gather_dots(d, a_in, ids, values, ids, count, dots, d, False)
+    for q in range(count):
+        k = start + q
+        _step(values, velocity, k, values[k], dots[q], lr, momentum, nesterov, decay)
+
+
+# The weight-gradient kernels split their rows into this many blocks, each
+# allocating its scratch once; more blocks than threads keeps the load even.
+# (Reading numba's thread count inside a kernel would stop it from caching.)
+_SCRATCH_BLOCKS = 64
+
+
+@njit(inline="always")
+def _max_degree(indptr):
+    most = 0
+    for j in range(indptr.shape[0] - 1):
+        most = max(most, indptr[j + 1] - indptr[j])
+    return most
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -393,11 +381,17 @@ def update_first_layer(indptr, indices, values, velocity, bias, bias_velocity, a
     ``k = (i -> j)``; the step is SGD with (Nesterov) momentum. The biases
     (gradient: batch sum of ``delta_out[j]``) take their step too.
     """
-    for j in prange(delta_out.shape[0]):
-        d = delta_out[j]
-        _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
-                    nesterov, decay)
-        _bias_step(bias, bias_velocity, j, d, lr, momentum, nesterov)
+    n_out = delta_out.shape[0]
+    degree = _max_degree(indptr)
+    per_block = (n_out + _SCRATCH_BLOCKS - 1) // _SCRATCH_BLOCKS
+    n_blocks = (n_out + per_block - 1) // per_block
+    for blk in prange(n_blocks):
+        dots = np.empty(degree, dtype=values.dtype)
+        for j in range(blk * per_block, min(blk * per_block + per_block, n_out)):
+            d = delta_out[j]
+            _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
+                        nesterov, decay, dots)
+            _bias_step(bias, bias_velocity, j, d, lr, momentum, nesterov)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -409,12 +403,12 @@ def backward_update(t_indptr, t_order, t_rows, values, velocity, a_in, z_in,
     """Fused backward pass and SGD step of a layer with a hidden input.
 
     Walks connections grouped by input ``i``. For each connection
-    ``k = (i -> j)`` it forms the weight gradient from ``delta_out[j]`` and
-    ``a_in[i]``, adds ``w_k * delta_out[j]`` (the weight *before* its update)
-    to ``delta_in[i]`` and updates ``w_k``; four connections of an input at a
-    time share each load and store of ``delta_in[i]``. Finally ``delta_in[i]`` is
-    multiplied by the activation derivative of the input layer and by the
-    dropout mask that was applied to ``a_in`` (when ``drop_rate > 0``).
+    ``k = (i -> j)`` it forms the weight gradient ``delta_out[j] . a_in[i]``
+    and adds ``w_k * delta_out[j]`` (the weight *before* its update) to
+    ``delta_in[i]``, both in one pass over ``delta_out[j]`` per batch tile;
+    then it updates the weights. Finally ``delta_in[i]`` is multiplied by the
+    activation derivative of the input layer and by the dropout mask that was
+    applied to ``a_in`` (when ``drop_rate > 0``).
 
     ``delta_in[i]`` is then complete, and the same thread uses it at once
     (while it is in cache) for the step of the layer *below*: the bias
@@ -427,82 +421,54 @@ def backward_update(t_indptr, t_order, t_rows, values, velocity, a_in, z_in,
     """
     fuse_first = first_indptr.shape[0] > 0
     # typed constants: an integer literal would promote float32 math to float64
-    zero = delta_in.dtype.type(0)
     one = delta_in.dtype.type(1)
     n_in = delta_in.shape[0]
     n_batch = delta_in.shape[1]
-    for i in prange(n_in):
-        acc = delta_in[i]
-        for b in range(n_batch):
-            acc[b] = 0
-        src = a_in[i]
-        p = t_indptr[i]
-        end = t_indptr[i + 1]
-        while p + 4 <= end:
-            k0 = t_order[p]
-            k1 = t_order[p + 1]
-            k2 = t_order[p + 2]
-            k3 = t_order[p + 3]
-            d0 = delta_out[t_rows[p]]
-            d1 = delta_out[t_rows[p + 1]]
-            d2 = delta_out[t_rows[p + 2]]
-            d3 = delta_out[t_rows[p + 3]]
-            w0 = values[k0]
-            w1 = values[k1]
-            w2 = values[k2]
-            w3 = values[k3]
-            g0 = zero
-            g1 = zero
-            g2 = zero
-            g3 = zero
-            for b in range(n_batch):
-                sb = src[b]
-                g0 += d0[b] * sb
-                g1 += d1[b] * sb
-                g2 += d2[b] * sb
-                g3 += d3[b] * sb
-                acc[b] += (w0 * d0[b] + w1 * d1[b]) + (w2 * d2[b] + w3 * d3[b])
-            _step(values, velocity, k0, w0, g0, lr, momentum, nesterov, decay)
-            _step(values, velocity, k1, w1, g1, lr, momentum, nesterov, decay)
-            _step(values, velocity, k2, w2, g2, lr, momentum, nesterov, decay)
-            _step(values, velocity, k3, w3, g3, lr, momentum, nesterov, decay)
-            p += 4
-        while p < end:
-            k = t_order[p]
-            d = delta_out[t_rows[p]]
-            w = values[k]
-            g = zero
-            for b in range(n_batch):
-                g += d[b] * src[b]
-                acc[b] += w * d[b]
-            _step(values, velocity, k, w, g, lr, momentum, nesterov, decay)
-            p += 1
-        if drop_rate > 0:
-            mask = keep_mask[i]
-            for b in range(n_batch):
-                if mask[b] < drop_rate:
-                    acc[b] = 0
-                else:
-                    acc[b] *= drop_scale
-            # a_in holds the dropped-out activation; the derivative needs
-            # f(z), which only matters for tanh and logistic.
-            if code == TANH or code == LOGISTIC:
+    degree = _max_degree(t_indptr)
+    first_degree = _max_degree(first_indptr) if fuse_first else 0
+    per_block = (n_in + _SCRATCH_BLOCKS - 1) // _SCRATCH_BLOCKS
+    n_blocks = (n_in + per_block - 1) // per_block
+    for blk in prange(n_blocks):
+        dots = np.empty(degree, dtype=values.dtype)
+        first_dots = np.empty(first_degree, dtype=values.dtype)
+        for i in range(blk * per_block, min(blk * per_block + per_block, n_in)):
+            acc = delta_in[i]
+            src = a_in[i]
+            start = t_indptr[i]
+            count = t_indptr[i + 1] - start
+            order = t_order[start:start + count]
+            _gather_dots(src, delta_out, t_rows[start:start + count], values, order, count,
+                         dots, acc, True)
+            for q in range(count):
+                k = order[q]
+                _step(values, velocity, k, values[k], dots[q], lr, momentum, nesterov,
+                      decay)
+            if drop_rate > 0:
+                mask = keep_mask[i]
                 for b in range(n_batch):
-                    if mask[b] >= drop_rate:
-                        fz = src[b] / drop_scale
-                        if code == TANH:
-                            acc[b] *= one - fz * fz
-                        else:
-                            acc[b] *= fz * (one - fz)
-                    # dropped units already have acc[b] == 0
+                    if mask[b] < drop_rate:
+                        acc[b] = 0
+                    else:
+                        acc[b] *= drop_scale
+                # a_in holds the dropped-out activation; the derivative needs
+                # f(z), which only matters for tanh and logistic.
+                if code == TANH or code == LOGISTIC:
+                    for b in range(n_batch):
+                        if mask[b] >= drop_rate:
+                            fz = src[b] / drop_scale
+                            if code == TANH:
+                                acc[b] *= one - fz * fz
+                            else:
+                                acc[b] *= fz * (one - fz)
+                        # dropped units already have acc[b] == 0
+                else:
+                    _scale_by_derivative_row(acc, z_in[i], src, code, slope)
             else:
                 _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-        else:
-            _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-        _bias_step(bias_in, bias_in_velocity, i, acc, lr, momentum, nesterov)
-        if fuse_first:
-            _update_row(first_indptr, first_indices, first_values, first_velocity,
-                        x, acc, i, lr, momentum, nesterov, decay)
+            _bias_step(bias_in, bias_in_velocity, i, acc, lr, momentum, nesterov)
+            if fuse_first:
+                _update_row(first_indptr, first_indices, first_values, first_velocity,
+                            x, acc, i, lr, momentum, nesterov, decay, first_dots)
 
 
 @njit(cache=True, fastmath=_FASTMATH)

@@ -35,8 +35,9 @@ class ConnectivityPolicy:
     network; then per epoch (except before the first) the network's evolve,
     which calls :meth:`prepare`, then :meth:`evolves`, :meth:`prune` and
     :meth:`budget` for every layer, :meth:`after_prune`, :meth:`regrow` for
-    every evolving layer and :meth:`finish`; after the epoch's training :meth:`observe` and :meth:`stop`; at
-    the end :meth:`selected` and :meth:`results`. :meth:`state` and
+    every evolving layer and :meth:`finish`; after the epoch's training
+    :meth:`observe` and :meth:`stop`; at the end :meth:`selected` and
+    :meth:`results`. :meth:`state` and
     :meth:`restore` roll the policy back to the end of an epoch.
     """
 

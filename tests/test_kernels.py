@@ -314,3 +314,111 @@ def test_forward_and_backward_unrolled_paths(row_length):
     numeric_w, numeric_b = _numeric_gradients(net, X, y, sw, alpha=0.1)
     for a, nm in zip(analytic_w + analytic_b, numeric_w + numeric_b):
         np.testing.assert_allclose(a, nm, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 3, 4, 8, 9, 16, 23, 56, 64, 65, 100, 128, 131, 200])
+def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
+    """Forward, fused backward and first-layer gradient against NumPy for
+    batches that end in every combination of 8/4/2/1-vector tiles and
+    single columns, with rows of every length modulo the connection groups."""
+    rng = np.random.default_rng(batch)
+    n_in, n_out = 37, 29
+    net = SparseMLP((n_in, n_out), activation="relu", output="identity", dtype=dtype)
+    net.initialize(0.6, rng)
+    layer = net.layers[0]
+    assert len(set(np.diff(layer.indptr) % 8)) > 3  # group remainders vary
+    layer.bias[:] = rng.normal(size=n_out)
+    W = dense_weights(layer)
+    a_in = rng.normal(size=(n_in, batch)).astype(dtype)
+    d_out = rng.normal(size=(n_out, batch)).astype(dtype)
+    tol = {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    one, zero = dtype(1), dtype(0)
+    no_mask = np.empty((0, 0), dtype)
+
+    z = np.empty((n_out, batch), dtype)
+    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
+                     K.IDENTITY, zero, no_mask, zero, one)
+    np.testing.assert_allclose(z, W.T @ a_in + layer.bias[:, None], **tol)
+
+    # lr=1, no momentum or decay: each velocity becomes minus its gradient
+    expected_grad = (a_in.astype(np.float64) @ d_out.T.astype(np.float64))[
+        layer.indices, np.repeat(np.arange(n_out), np.diff(layer.indptr))]
+    values = layer.values.copy()
+    velocity = np.zeros_like(layer.velocity)
+    bias_in, bias_in_velocity = np.zeros(n_in, dtype), np.zeros(n_in, dtype)
+    delta_in = np.empty((n_in, batch), dtype)
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0, dtype)
+    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, values, velocity, a_in,
+                      a_in, d_out, delta_in, K.IDENTITY, zero, no_mask, zero, one, one, zero,
+                      False, zero, bias_in, bias_in_velocity, empty_i, empty_i.astype(np.int32),
+                      empty_f, empty_f, a_in)
+    np.testing.assert_allclose(delta_in, W @ d_out, **tol)
+    np.testing.assert_allclose(-velocity, expected_grad, **tol)
+    np.testing.assert_allclose(values, layer.values - expected_grad, **tol)
+    np.testing.assert_allclose(-bias_in_velocity, (W @ d_out).sum(axis=1), **tol)
+
+    values = layer.values.copy()
+    velocity = np.zeros_like(layer.velocity)
+    bias, bias_velocity = np.zeros(n_out, dtype), np.zeros(n_out, dtype)
+    K.update_first_layer(layer.indptr, layer.indices, values, velocity, bias, bias_velocity,
+                         a_in, d_out, one, zero, False, zero)
+    np.testing.assert_allclose(-velocity, expected_grad, **tol)
+    np.testing.assert_allclose(-bias_velocity, d_out.sum(axis=1), **tol)
+
+
+def _vector_loops(asm):
+    """(number of ymm FMAs, number of ymm stack accesses) of each block."""
+    import re
+
+    blocks, current = [], []
+    for line in asm.splitlines():
+        if re.match(r"^\S+:", line):
+            blocks.append(current)
+            current = []
+        else:
+            current.append(line)
+    blocks.append(current)
+    return [(sum("vfmadd" in x and "%ymm" in x for x in b),
+             sum("(%rsp)" in x and "%ymm" in x for x in b)) for b in blocks]
+
+
+def test_tiles_stay_in_vector_registers():
+    """On x86-64 with AVX2 and FMA, the tile loops compile to ymm FMAs whose
+    accumulators are not spilled to the stack (the point of _simd.py)."""
+    import platform
+
+    import llvmlite.binding as llvm
+    from numba import njit
+
+    features = llvm.get_host_cpu_features()
+    if platform.machine() not in ("x86_64", "AMD64") or not (
+            features.get("avx2") and features.get("fma")):
+        pytest.skip("the assembly check is written for x86-64 with AVX2 and FMA")
+    dtype = np.float32
+    rng = np.random.default_rng(0)
+    net = SparseMLP((64, 64), activation="relu", output="identity", dtype=dtype)
+    net.initialize(0.5, rng)
+    layer = net.layers[0]
+    a = rng.normal(size=(64, 128)).astype(dtype)
+    d, z, d_in = a.copy(), a.copy(), a.copy()
+    one, zero = dtype(1), dtype(0)
+    no_mask, empty_i, empty_f = np.empty((0, 0), dtype), np.empty(0, np.int64), np.empty(0, dtype)
+    calls = {
+        "sparse_forward": (layer.indptr, layer.indices, layer.values, layer.bias, a, z, z,
+                           K.RELU, zero, no_mask, zero, one),
+        "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.values,
+                            layer.velocity, a, a, d, d_in, K.RELU, zero, no_mask, zero, one,
+                            zero, zero, False, zero, layer.bias.copy(), layer.bias.copy(),
+                            empty_i, empty_i.astype(np.int32), empty_f, empty_f, a),
+        "update_first_layer": (layer.indptr, layer.indices, layer.values, layer.velocity,
+                               layer.bias, layer.bias_velocity, a, d, zero, zero, False, zero),
+    }
+    for name, args in calls.items():
+        # a fresh, uncached compilation: cached code cannot be inspected
+        kernel = njit(parallel=True, fastmath=K._FASTMATH)(getattr(K, name).py_func)
+        kernel(*args)
+        loops = _vector_loops("\n".join(kernel.inspect_asm().values()))
+        widest = max(loops)
+        assert widest[0] >= 8, name
+        assert all(spills == 0 for fmas, spills in loops if fmas >= 8), name

@@ -1,0 +1,237 @@
+"""Register-tiled inner loops for the sparse kernels, as numba intrinsics.
+
+Each intrinsic emits one loop over a neuron's connections in LLVM vector IR,
+with its running sums as SSA values, so LLVM keeps them in vector registers
+for the whole loop instead of in memory.
+
+Why not plain numba loops: when a loop over the batch updates an output row
+in memory while it reads gathered input rows, LLVM cannot prove that the rows
+do not overlap. It then reloads and stores the output row for every group of
+connections and guards each group with runtime overlap checks. Local numba
+scalars do not help either: LLVM vectorises them across connections (as
+gathers) rather than across the batch.
+
+* :func:`gather_axpy_8` (and 4, 2, 1): ``out = init + sum_p w_p x_p`` over a
+  tile of batch columns. ``inspect_asm`` on x86-64 (AVX2, znver3) shows the
+  connection loop as it should be: per connection one index load, one
+  ``vbroadcastss`` of the weight and eight ``vfmadd231ps`` with a memory
+  operand into eight ``ymm`` accumulators, nothing spilled.
+* :func:`gather_dots` / :func:`gather_dots_axpy`: per connection the dot
+  product of its gathered row with a fixed row (a weight gradient), and
+  optionally the weighted sum of the gathered rows (an input delta). Taken
+  four (eight) connections at a time over whole rows: one load of the fixed
+  vector serves the group, each dot product is its own chain of
+  ``vfmadd231ps`` (independent chains hide the FMA latency), and the sum is
+  read and written once per vector per group. The assembly shows that loop
+  unrolled four times, 32 ``ymm`` FMAs per 65 instructions, no spills.
+
+``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
+loops free of spills. Every sum is formed in a fixed order that does not
+depend on the number of threads. Nothing here knows about layers.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+#: Width of one vector register in bytes (AVX2). LLVM splits wider vectors
+#: on narrower targets (SSE, NEON), so the code stays correct everywhere.
+VECTOR_BYTES = 32
+
+
+def _use_fma(context):
+    # An x86 CPU without FMA would lower llvm.fma to a libm call per lane.
+    return "-fma" not in context.codegen()._tm_features.split(",")
+
+
+def _vector_type(context, dtype, n_vectors):
+    scalar = context.get_value_type(dtype)
+    lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
+    return scalar, ir.VectorType(scalar, lanes), lanes
+
+
+def _broadcast(builder, value, vec_type):
+    lanes = vec_type.count
+    one = builder.insert_element(ir.Constant(vec_type, ir.Undefined), value,
+                                 ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
+    return builder.shuffle_vector(one, ir.Constant(vec_type, ir.Undefined), mask)
+
+
+def _multiply_add(builder, a, b, c, fma):
+    """a * b + c"""
+    if fma:
+        suffix = "f32" if isinstance(a.type.element, ir.FloatType) else "f64"
+        fnty = ir.FunctionType(a.type, [a.type] * 3)
+        fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                            f"llvm.fma.v{a.type.count}{suffix}")
+        return builder.call(fn, [a, b, c])
+    return builder.fadd(builder.fmul(a, b), c)
+
+
+class _Arrays:
+    """Element and vector pointers into the numba arrays of one intrinsic."""
+
+    def __init__(self, context, builder, sig, args):
+        self.context = context
+        self.builder = builder
+        self.arrays = {}
+        for pos, (ty, value) in enumerate(zip(sig.args, args)):
+            if isinstance(ty, types.Array):
+                arr = context.make_array(ty)(context, builder, value)
+                self.arrays[pos] = (ty, arr, cgutils.unpack_tuple(builder, arr.shape, ty.ndim),
+                                    cgutils.unpack_tuple(builder, arr.strides, ty.ndim))
+
+    def pointer(self, pos, *indices):
+        ty, arr, shape, strides = self.arrays[pos]
+        return cgutils.get_item_pointer2(self.context, self.builder, arr.data, shape, strides,
+                                         ty.layout, list(indices))
+
+    def load(self, pos, *indices, to=None):
+        value = self.builder.load(self.pointer(pos, *indices))
+        if to is not None:
+            value = self.context.cast(self.builder, value, self.arrays[pos][0].dtype, to)
+        return value
+
+    def vector_pointer(self, pos, vec_type, *indices):
+        return self.builder.bitcast(self.pointer(pos, *indices), vec_type.as_pointer())
+
+
+def _check_float_arrays(*arrays):
+    dtype = arrays[0].dtype
+    for arr in arrays:
+        if not isinstance(arr, types.Array) or arr.dtype != dtype:
+            raise TypeError("the float arrays of a tile intrinsic must share one dtype")
+    if not isinstance(dtype, types.Float):
+        raise TypeError("tile intrinsics need float arrays")
+    return dtype
+
+
+def _make_gather_axpy(n_vectors):
+    @intrinsic
+    def gather_axpy(typingctx, out, rows, row_ids, weights, start, end, b0, init):
+        """``out[b0:b0+T] = init + sum_p weights[p] * rows[row_ids[p], b0:b0+T]``
+        for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns."""
+        dtype = _check_float_arrays(out, rows, weights)
+
+        def codegen(context, builder, sig, args):
+            arrays = _Arrays(context, builder, sig, args)
+            _, vec, lanes = _vector_type(context, dtype, n_vectors)
+            fma = _use_fma(context)
+            intp = context.get_value_type(types.intp)
+            col0 = context.cast(builder, args[6], sig.args[6], types.intp)
+            init_vec = _broadcast(builder, context.cast(builder, args[7], sig.args[7], dtype), vec)
+            accs = [cgutils.alloca_once_value(builder, init_vec) for _ in range(n_vectors)]
+            start = context.cast(builder, args[4], sig.args[4], types.intp)
+            stop = context.cast(builder, args[5], sig.args[5], types.intp)
+            with cgutils.for_range_slice(builder, start, stop, ir.Constant(intp, 1)) as (p, _):
+                row = arrays.load(2, p, to=types.intp)
+                w = _broadcast(builder, arrays.load(3, p), vec)
+                for v in range(n_vectors):
+                    col = builder.add(col0, ir.Constant(intp, v * lanes))
+                    x = builder.load(arrays.vector_pointer(1, vec, row, col), align=1)
+                    builder.store(_multiply_add(builder, w, x, builder.load(accs[v]), fma),
+                                  accs[v])
+            for v in range(n_vectors):
+                col = builder.add(col0, ir.Constant(intp, v * lanes))
+                builder.store(builder.load(accs[v]), arrays.vector_pointer(0, vec, col), align=1)
+            return context.get_dummy_value()
+
+        return types.none(out, rows, row_ids, weights, start, end, b0, init), codegen
+
+    return gather_axpy
+
+
+def _horizontal_sum(builder, vec):
+    """Sum of the lanes, halving the vector in a fixed order."""
+    i32 = ir.IntType(32)
+    width = vec.type.count
+    while width > 1:
+        half = width // 2
+        undef = ir.Constant(vec.type, ir.Undefined)
+        low = builder.shuffle_vector(vec, undef, ir.Constant(ir.VectorType(i32, half),
+                                                              list(range(half))))
+        high = builder.shuffle_vector(vec, undef, ir.Constant(ir.VectorType(i32, half),
+                                                               list(range(half, width))))
+        vec = builder.fadd(low, high)
+        width = half
+    return builder.extract_element(vec, ir.Constant(i32, 0))
+
+
+def _make_gather_dots(group, with_axpy):
+    @intrinsic
+    def gather_dots(typingctx, fixed, rows, row_ids, weights, weight_ids, count, n_vectors,
+                    dots, acc):
+        """For ``p < count``: ``dots[p] = rows[row_ids[p], C] . fixed[C]`` over
+        the first ``n_vectors`` vectors of columns ``C``, and with
+        ``with_axpy`` ``acc[C] += weights[weight_ids[p]] * rows[row_ids[p], C]``.
+
+        Connections are taken ``group`` at a time (then one at a time): one
+        load of each vector of ``fixed`` serves the group, each dot product
+        is its own chain of vector multiply-adds (independent chains hide
+        the latency), and ``acc`` is read and written once per vector per
+        group."""
+        dtype = _check_float_arrays(fixed, rows, weights, dots, acc)
+
+        def codegen(context, builder, sig, args):
+            arrays = _Arrays(context, builder, sig, args)
+            scalar, vec, lanes = _vector_type(context, dtype, 1)
+            fma = _use_fma(context)
+            intp = context.get_value_type(types.intp)
+            one = ir.Constant(intp, 1)
+            count = context.cast(builder, args[5], sig.args[5], types.intp)
+            n_vec = context.cast(builder, args[6], sig.args[6], types.intp)
+            zero = ir.Constant(vec, [ir.Constant(scalar, 0.0)] * lanes)
+            n_grouped = builder.mul(builder.sdiv(count, ir.Constant(intp, group)),
+                                    ir.Constant(intp, group))
+
+            def connections(first, size):
+                rows_ = [arrays.load(2, builder.add(first, ir.Constant(intp, g)), to=types.intp)
+                         for g in range(size)]
+                if with_axpy:
+                    ws = [_broadcast(builder, arrays.load(3, arrays.load(
+                        4, builder.add(first, ir.Constant(intp, g)), to=types.intp)), vec)
+                        for g in range(size)]
+                chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
+                with cgutils.for_range(builder, n_vec) as loop:
+                    col = builder.mul(loop.index, ir.Constant(intp, lanes))
+                    f = builder.load(arrays.vector_pointer(0, vec, col), align=1)
+                    xs = [builder.load(arrays.vector_pointer(1, vec, r, col), align=1)
+                          for r in rows_]
+                    for g in range(size):
+                        builder.store(_multiply_add(builder, xs[g], f,
+                                                    builder.load(chains[g]), fma), chains[g])
+                    if with_axpy:
+                        acc_ptr = arrays.vector_pointer(8, vec, col)
+                        total = builder.load(acc_ptr, align=1)
+                        for g in range(size):
+                            total = _multiply_add(builder, ws[g], xs[g], total, fma)
+                        builder.store(total, acc_ptr, align=1)
+                for g in range(size):
+                    builder.store(_horizontal_sum(builder, builder.load(chains[g])),
+                                  arrays.pointer(7, builder.add(first, ir.Constant(intp, g))))
+
+            with cgutils.for_range_slice(builder, ir.Constant(intp, 0), n_grouped,
+                                         ir.Constant(intp, group)) as (first, _):
+                connections(first, group)
+            with cgutils.for_range_slice(builder, n_grouped, count, one) as (first, _):
+                connections(first, 1)
+            return context.get_dummy_value()
+
+        return types.none(fixed, rows, row_ids, weights, weight_ids, count, n_vectors, dots,
+                          acc), codegen
+
+    return gather_dots
+
+
+# One intrinsic per tile width: a kernel covers a batch with the widest tiles
+# that fit, then narrower ones, then scalar columns.
+gather_axpy_8 = _make_gather_axpy(8)
+gather_axpy_4 = _make_gather_axpy(4)
+gather_axpy_2 = _make_gather_axpy(2)
+gather_axpy_1 = _make_gather_axpy(1)
+# the fused backward pass keeps four gathered rows and their weights in
+# registers; the plain dot products need eight chains to cover the latency
+gather_dots_axpy = _make_gather_dots(4, True)
+gather_dots = _make_gather_dots(8, False)
