@@ -422,3 +422,27 @@ def test_tiles_stay_in_vector_registers():
         widest = max(loops)
         assert widest[0] >= 8, name
         assert all(spills == 0 for fmas, spills in loops if fmas >= 8), name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_velocities_without_gradient_decay_to_zero_not_to_subnormals(dtype):
+    """With no gradient, momentum alone shrinks a velocity geometrically; it
+    must end at exactly 0, not stuck at a subnormal fixed point."""
+    rng = np.random.default_rng(0)
+    net = SparseMLP((20, 10), activation="relu", output="identity", dtype=dtype)
+    net.initialize(0.5, rng)
+    layer = net.layers[0]
+    tiny = np.finfo(dtype).tiny
+    layer.velocity[:] = 1e3 * tiny
+    layer.bias_velocity[:] = -1e3 * tiny
+    x = rng.normal(size=(20, 8)).astype(dtype)
+    no_gradient = np.zeros((10, 8), dtype)
+    zero = dtype(0)
+    # 0.9 ** 400 * 1e3 is far below tiny; without the flush the velocities
+    # would stop at 4 times the smallest subnormal, which 0.9 maps to itself
+    for _ in range(400):
+        K.update_first_layer(layer.indptr, layer.indices, layer.values, layer.velocity,
+                             layer.bias, layer.bias_velocity, x, no_gradient, zero,
+                             dtype(0.9), True, zero)
+    assert np.all(layer.velocity == 0)
+    assert np.all(layer.bias_velocity == 0)
