@@ -57,12 +57,17 @@ DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997
 # -- argument parsing --------------------------------------------------------
 
 def _sparsity(text):
+    from ._curve import check_sparsity_levels
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"sparsity {text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"sparsity {value} is outside [0, 1)")
+    # the validator the library uses, so the command line accepts the same levels
+    try:
+        check_sparsity_levels([value], what="the command line")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 
@@ -160,7 +165,8 @@ def build_parser():
 
     sweep = commands.add_parser("sweep", help="cross-validated sweep over sparsity")
     model_options(sweep, epochs=100)
-    sweep.add_argument("--sparsities", type=_sparsity_list, default=list(DEFAULT_SPARSITIES),
+    # default None, so that --adaptive can tell an explicit list from the default
+    sweep.add_argument("--sparsities", type=_sparsity_list, default=None,
                        help="comma-separated sparsity levels in [0, 1) (default: "
                             + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")")
     sweep.add_argument("--adaptive", type=_positive_int, default=None, metavar="N", help=(
@@ -331,20 +337,21 @@ def run_sweep(args):
 
     from ._sweep import sparsity_curve
 
+    if args.adaptive is not None and args.sparsities is not None:
+        raise UsageError("--adaptive chooses its own levels: drop --sparsities")
     prepare_output_folder(args.out)
     X, y, _, description = load_dataset(args.dataset, args.target)
     classes, counts = _check_classification_data(y, description)
     if counts.min() < args.cv:
         raise UsageError(f"--cv {args.cv}: the smallest class of {description} has only "
                          f"{counts.min()} samples")
-    levels = sorted(set(args.sparsities))
+    levels = sorted(set(args.sparsities if args.sparsities is not None
+                        else DEFAULT_SPARSITIES))
     chance = float(counts.max() / counts.sum())
     adaptive = {}
     if args.adaptive is not None:
         from ._sweep_adaptive import check_adaptive
 
-        if args.sparsities != list(DEFAULT_SPARSITIES):
-            raise UsageError("--adaptive chooses its own levels: drop --sparsities")
         adaptive = {"n_levels": args.adaptive, "sparsity_range": (levels[0], levels[-1]),
                     "curve_params": {"collapse_accuracy": chance}}
         try:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_wine
 
-from sklearn_set.cli import main
+from sklearn_set.cli import DEFAULT_SPARSITIES, main
 
 FAST_SWEEP = ["sweep", "--dataset", "wine", "--sparsities", "0.3,0.6,0.8,0.9,0.95,0.99",
               "--hidden", "32", "--epochs", "15", "--cv", "3", "--n-jobs", "1"]
@@ -38,6 +38,20 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     assert curve["curve"]["family"] in {"rosenfeld", "logistic", "weibull"}
     assert curve["cv"] == 3 and len(curve["results"]) == 6
     assert (tmp_path / "sparsity_curve.png").stat().st_size > 10_000
+
+
+def test_sweep_adaptive_measures_n_levels_between_the_default_ends(tmp_path, capsys):
+    # two hidden layers of 128: the default sparsest level leaves every layer a connection
+    argv = ["sweep", "--dataset", "wine", "--hidden", "128,128", "--epochs", "15", "--cv", "3",
+            "--n-jobs", "1", "--adaptive", "5", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "5 sparsity levels (chosen adaptively) x 3 folds = 15 fits" in out
+    with open(tmp_path / "results.csv") as handle:
+        levels = sorted({float(r["sparsity"]) for r in csv.DictReader(handle)})
+    assert len(levels) == 5
+    assert levels[0] == min(DEFAULT_SPARSITIES)
+    assert levels[-1] == pytest.approx(max(DEFAULT_SPARSITIES))
 
 
 def test_sweep_with_accset_reports_final_sparsity(tmp_path, capsys):
@@ -113,13 +127,26 @@ def _write_csv(path, header, rows):
 @pytest.mark.parametrize("argv,message", [
     (["sweep", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
     (["sweep", "--dataset", "missing.csv"], "cannot read CSV file 'missing.csv'"),
-    (["train", "--sparsity", "1.0", "--save", "m.joblib"], "sparsity 1.0 is outside [0, 1)"),
-    (["train", "--sparsity", "-0.2", "--save", "m.joblib"], "outside [0, 1)"),
+    # the library's sparsity validator, shared by the command line
+    (["train", "--sparsity", "1.0", "--save", "m.joblib"],
+     "must lie in [0, 1); got maximum 1 (sparsity 1 leaves no connection)"),
+    (["train", "--sparsity", "-0.2", "--save", "m.joblib"], "must lie in [0, 1); got minimum -0.2"),
+    (["sweep", "--sparsities", "0.5,0.9,1.5"], "must lie in [0, 1); got maximum 1.5"),
     (["sweep", "--sparsities", "0.5,abc"], "sparsity 'abc' is not a number"),
     (["sweep", "--sparsities", "0.5,,0.9,0.95,0.99,0.999"], "has an empty item"),
     (["sweep", "--hidden", "64,,64"], "has an empty item"),
     (["sweep", "--hidden", "0"], "needs positive layer widths"),
     (["sweep", "--cv", "1"], "cross-validation needs at least 2 folds"),
+    # adaptive sweeps: too few levels for the curve family (3 parameters with
+    # the collapse fixed at chance, plus 2), or together with a level list
+    (["sweep", "--adaptive", "3"],
+     "--adaptive 3: n_levels=3 is too small for the curve family 'auto': it needs 3 "
+     "levels to fit, and an adaptive sweep at least 5"),
+    (["sweep", "--adaptive", "0"], "argument --adaptive: 0 must be at least 1"),
+    (["sweep", "--adaptive", "8", "--sparsities", "0.5,0.9,0.95,0.99,0.999"],
+     "--adaptive chooses its own levels: drop --sparsities"),
+    (["sweep", "--adaptive", "8", "--sparsities", ",".join(map(str, DEFAULT_SPARSITIES))],
+     "--adaptive chooses its own levels: drop --sparsities"),
     (["sweep", "--seed", "-1"], "a seed is a non-negative integer"),
     (["sweep", "--regrowth", "bogus"], "argument --regrowth: invalid choice: 'bogus'"),
     (["train", "--dataset", "wine", "--target", "label", "--save", "m.joblib"],
