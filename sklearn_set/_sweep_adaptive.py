@@ -66,14 +66,32 @@ def fit_quietly(sparsities, scores, curve_params):
         return None
 
 
-def targets(curve):
-    """Sparsities of the knee, the contour and the highest level within one
-    point of the dense accuracy (only those the curve can place)."""
+def curve_queries(curve):
+    """What people read off a fitted curve, as sparsities.
+
+    Parameters
+    ----------
+    curve : SparsityCurveRegressor
+        A fitted curve.
+
+    Returns
+    -------
+    queries : dict of str to float
+        ``"knee"`` (``knee_sparsity_``), ``"contour"`` (the extreme-sparsity
+        contour, ``extreme_sparsity_``) and ``"near_dense"`` (the highest
+        sparsity whose predicted accuracy is within ``NEAR_DENSE`` of
+        ``dense_accuracy_``); NaN where the curve cannot place one.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         near_dense = curve.max_sparsity(curve.dense_accuracy_ - NEAR_DENSE)
-    found = [curve.knee_sparsity_, curve.extreme_sparsity_, near_dense]
-    return [float(s) for s in found if np.isfinite(s) and 0.0 < s < 1.0]
+    return {"knee": float(curve.knee_sparsity_), "contour": float(curve.extreme_sparsity_),
+            "near_dense": float(near_dense)}
+
+
+def targets(curve):
+    """Sparsities of the queries the curve can place (see :func:`curve_queries`)."""
+    return [s for s in curve_queries(curve).values() if np.isfinite(s) and 0.0 < s < 1.0]
 
 
 def next_levels(measured, curve, n_new, sparsity_range):
