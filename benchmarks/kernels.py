@@ -4,8 +4,10 @@ One 1000x1000 layer, uniformly random connections at densities 0.1%-10%,
 batch 32-256, float32, activations feature-major. FLOP counted:
 
 * forward ``sparse_forward``: 2 * nnz * batch (z = W a + b, ReLU);
-* fused backward ``backward_update``: 4 * nnz * batch (weight gradient and
-  input delta in one sweep by input, SGD momentum step, bias step);
+* fused backward ``backward_update`` then ``step_connections``, as the
+  engine runs a hidden layer's backward pass: 4 * nnz * batch (weight
+  gradient and input delta in one sweep by input, bias step, then the SGD
+  momentum step of the weights);
 * weight gradient ``update_first_layer``: 2 * nnz * batch (weight gradient,
   SGD step, bias step; the kernel of a layer whose input needs no delta);
 * input gradient alone (``dX only``): 2 * nnz * batch, a measurement-only
@@ -71,6 +73,20 @@ def input_gradient_only(t_indptr, t_order, t_rows, values, delta_out, delta_in):
             p += 1
 
 
+def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
+    """A hidden layer's backward pass as the engine runs it: the fused
+    kernel, then the step of its weights."""
+    f32 = np.float32
+    empty_f = np.empty(0, f32)
+    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
+                      layer.values, a_in, a_in, d_out, d_in, K.RELU, f32(0),
+                      np.empty((0, 0), f32), f32(0), f32(1), lr, mom, True, decay, layer.bias,
+                      layer.bias_velocity, np.empty(0, np.int64), np.empty(0, np.int32),
+                      empty_f, empty_f, a_in)
+    K.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
+                       True, decay)
+
+
 def timeit(fn, min_time=0.02):
     """Seconds per call: enough calls to last ``min_time``."""
     fn()
@@ -112,8 +128,7 @@ def main():
     rng = np.random.default_rng(0)
     W = rng.standard_normal((n, n), dtype=f32)
     lr, mom, decay = f32(1e-7), f32(0.9), f32(1e-6)
-    empty_i64, empty_i32 = np.empty(0, np.int64), np.empty(0, np.int32)
-    empty_f, no_mask = np.empty(0, f32), np.empty((0, 0), f32)
+    no_mask = np.empty((0, 0), f32)
     rows = []
     for density in [float(d) for d in args.densities.split(",")]:
         layer = SparseLayer.random(n, n, int(round(density * n * n)), rng,
@@ -137,11 +152,8 @@ def main():
                 "forward": (lambda: K.sparse_forward(
                     layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
                     K.RELU, f32(0), no_mask, f32(0), f32(1)), 2.0 * nnz * batch),
-                "fused bwd": (lambda: K.backward_update(
-                    layer.t_indptr, layer.t_order, layer.t_rows, layer.values,
-                    layer.velocity, a_in, a_in, d_out, d_in, K.RELU, f32(0), no_mask,
-                    f32(0), f32(1), lr, mom, True, decay, layer.bias, layer.bias_velocity,
-                    empty_i64, empty_i32, empty_f, empty_f, a_in), 4.0 * nnz * batch),
+                "fused bwd": (lambda: backward_and_step(layer, a_in, d_out, d_in, lr, mom,
+                                                         decay), 4.0 * nnz * batch),
                 "dW (first)": (lambda: K.update_first_layer(
                     layer.indptr, layer.indices, layer.values, layer.velocity, layer.bias,
                     layer.bias_velocity, a_in, d_out, lr, mom, True, decay),

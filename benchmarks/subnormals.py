@@ -298,10 +298,12 @@ def cost(args, tiny):
 
             def backward(a, d):
                 # a ReLU layer's z is its activation (the engine passes a as z)
-                K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, values,
-                                  velocity, a, a, d, d_in, K.RELU, f32(0), no_mask, f32(0),
-                                  f32(1), lr, mom, True, decay, bias, bias_v, empty_i64,
-                                  empty_i32, empty_f, empty_f, a)
+                K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
+                                  layer.t_grad, values, a, a, d, d_in, K.RELU, f32(0),
+                                  no_mask, f32(0), f32(1), lr, mom, True, decay, bias,
+                                  bias_v, empty_i64, empty_i32, empty_f, empty_f, a)
+                K.step_connections(values, velocity, layer.t_position, layer.t_grad, lr,
+                                   mom, True, decay)
 
             kernels = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
                                            ("backward", backward))

@@ -263,11 +263,14 @@ class SparseMLP:
             fused = ((first.indptr, first.indices, first.values, first.velocity)
                      if l == 1 else no_first)
             calls.append((K.backward_update, (
-                layer.t_indptr, layer.t_order, layer.t_rows, layer.values,
-                layer.velocity, views["a"][l - 1], views["z"][l - 1],
+                layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, layer.values,
+                views["a"][l - 1], views["z"][l - 1],
                 views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
                 rate, scale, lr, mom, nesterov, decay, below.bias,
                 below.bias_velocity) + fused + (views["x"],)))
+            calls.append((K.step_connections, (
+                layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
+                nesterov, decay)))
         return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,

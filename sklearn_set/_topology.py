@@ -180,12 +180,15 @@ class SparseLayer:
     indices : int32 (nnz,), input id of each connection
     values, velocity : dtype (nnz,)
     bias, bias_velocity : dtype (n_out,)
-    t_indptr, t_order, t_rows : by-input view of the connections (see
-        :func:`~sklearn_set._kernels.transpose_order`), built on first use
+    t_indptr, t_order, t_rows, t_position : by-input view of the
+        connections (see :func:`~sklearn_set._kernels.transpose_order`),
+        with ``t_grad``, scratch for their gradients in that order (see
+        :func:`~sklearn_set._kernels.backward_update`); built on first use
         and dropped whenever the topology changes. Only layers with a hidden
-        input need it (the backward pass of the first layer walks by output),
-        so the first layer never pays its 8 bytes per connection; neither do
-        copies (snapshots) nor pickles until they train again.
+        input need them (the backward pass of the first layer walks by
+        output), so the first layer never pays their 16 bytes per connection
+        (float32); neither do copies (snapshots) nor pickles until they train
+        again.
     init_bound : float, the Glorot bound used at initialisation.
     """
 
@@ -205,21 +208,16 @@ class SparseLayer:
         self.last_regrown = np.empty(0, dtype=np.int64)
         self._by_input = None
 
-    @property
-    def t_indptr(self):
-        return self._transpose()[0]
-
-    @property
-    def t_order(self):
-        return self._transpose()[1]
-
-    @property
-    def t_rows(self):
-        return self._transpose()[2]
+    t_indptr = property(lambda self: self._transpose()[0])
+    t_order = property(lambda self: self._transpose()[1])
+    t_rows = property(lambda self: self._transpose()[2])
+    t_position = property(lambda self: self._transpose()[3])
+    t_grad = property(lambda self: self._transpose()[4])
 
     def _transpose(self):
         if self._by_input is None:
-            self._by_input = transpose_order(self.indptr, self.indices, self.n_in)
+            self._by_input = (transpose_order(self.indptr, self.indices, self.n_in)
+                              + (np.empty(self.n_connections, dtype=self.values.dtype),))
         return self._by_input
 
     def __getstate__(self):

@@ -232,13 +232,14 @@ def test_transpose_order_groups_by_input():
     rng = np.random.default_rng(0)
     M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
     indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
-    t_indptr, t_order, t_rows = K.transpose_order(indptr, indices, 30)
+    t_indptr, t_order, t_rows, t_position = K.transpose_order(indptr, indices, 30)
     T = M.tocsc()
     np.testing.assert_array_equal(t_indptr, T.indptr)
     rows = np.repeat(np.arange(20), np.diff(indptr))
     np.testing.assert_array_equal(t_rows, rows[t_order])
     np.testing.assert_array_equal(indices[t_order], np.repeat(np.arange(30), np.diff(t_indptr)))
     assert np.all(np.diff(t_order) != 0)
+    np.testing.assert_array_equal(t_position[t_order], np.arange(len(indices)))
     assert rng is not None
 
 
@@ -349,10 +350,13 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     bias_in, bias_in_velocity = np.zeros(n_in, dtype), np.zeros(n_in, dtype)
     delta_in = np.empty((n_in, batch), dtype)
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0, dtype)
-    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, values, velocity, a_in,
-                      a_in, d_out, delta_in, K.IDENTITY, zero, no_mask, zero, one, one, zero,
-                      False, zero, bias_in, bias_in_velocity, empty_i, empty_i.astype(np.int32),
-                      empty_f, empty_f, a_in)
+    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, values,
+                      a_in, a_in, d_out, delta_in, K.IDENTITY, zero, no_mask, zero, one, one,
+                      zero, False, zero, bias_in, bias_in_velocity, empty_i,
+                      empty_i.astype(np.int32), empty_f, empty_f, a_in)
+    np.testing.assert_allclose(values, layer.values)  # the step comes next
+    K.step_connections(values, velocity, layer.t_position, layer.t_grad, one, zero, False,
+                       zero)
     np.testing.assert_allclose(delta_in, W @ d_out, **tol)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(values, layer.values - expected_grad, **tol)
@@ -407,8 +411,8 @@ def test_tiles_stay_in_vector_registers():
     calls = {
         "sparse_forward": (layer.indptr, layer.indices, layer.values, layer.bias, a, z, z,
                            K.RELU, zero, no_mask, zero, one),
-        "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.values,
-                            layer.velocity, a, a, d, d_in, K.RELU, zero, no_mask, zero, one,
+        "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
+                            layer.values, a, a, d, d_in, K.RELU, zero, no_mask, zero, one,
                             zero, zero, False, zero, layer.bias.copy(), layer.bias.copy(),
                             empty_i, empty_i.astype(np.int32), empty_f, empty_f, a),
         "update_first_layer": (layer.indptr, layer.indices, layer.values, layer.velocity,
