@@ -16,14 +16,16 @@ gathers) rather than across the batch.
   connection loop as it should be: per connection one index load, one
   ``vbroadcastss`` of the weight and eight ``vfmadd231ps`` with a memory
   operand into eight ``ymm`` accumulators, nothing spilled.
-* :func:`gather_dots` / :func:`gather_dots_axpy`: per connection the dot
-  product of its gathered row with a fixed row (a weight gradient), and
-  optionally the weighted sum of the gathered rows (an input delta). Taken
-  four (eight) connections at a time over whole rows: one load of the fixed
-  vector serves the group, each dot product is its own chain of
-  ``vfmadd231ps`` (independent chains hide the FMA latency), and the sum is
-  read and written once per vector per group. The assembly shows that loop
-  unrolled four times, 32 ``ymm`` FMAs per 65 instructions, no spills.
+* :func:`gather_dots_axpy`: per connection the dot product of its gathered
+  row with a fixed row (a weight gradient), and the weighted sum of the
+  gathered rows (an input delta). Taken four connections at a time over
+  whole rows: one load of the fixed vector serves the group, each dot
+  product is its own chain of ``vfmadd231ps`` (independent chains hide the
+  FMA latency), and the sum is read and written once per vector per group.
+  The assembly shows that loop unrolled four times, 32 ``ymm`` FMAs per 65
+  instructions, no spills. (The same without the weighted sum, for the
+  first layer's weight gradient, ran at 0.87-0.94x of the plain numba loop
+  it would replace, so that loop stays.)
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. Every sum is formed in a fixed order that does not
@@ -159,13 +161,13 @@ def _horizontal_sum(builder, vec):
     return builder.extract_element(vec, ir.Constant(i32, 0))
 
 
-def _make_gather_dots(group, with_axpy):
+def _make_gather_dots(group):
     @intrinsic
     def gather_dots(typingctx, fixed, rows, row_ids, weights, weight_ids, count, n_vectors,
                     dots, acc):
         """For ``p < count``: ``dots[p] = rows[row_ids[p], C] . fixed[C]`` over
-        the first ``n_vectors`` vectors of columns ``C``, and with
-        ``with_axpy`` ``acc[C] += weights[weight_ids[p]] * rows[row_ids[p], C]``.
+        the first ``n_vectors`` vectors of columns ``C``, and
+        ``acc[C] += weights[weight_ids[p]] * rows[row_ids[p], C]``.
 
         Connections are taken ``group`` at a time (then one at a time): one
         load of each vector of ``fixed`` serves the group, each dot product
@@ -189,8 +191,7 @@ def _make_gather_dots(group, with_axpy):
             def connections(first, size):
                 rows_ = [arrays.load(2, builder.add(first, ir.Constant(intp, g)), to=types.intp)
                          for g in range(size)]
-                if with_axpy:
-                    ws = [_broadcast(builder, arrays.load(3, arrays.load(
+                ws = [_broadcast(builder, arrays.load(3, arrays.load(
                         4, builder.add(first, ir.Constant(intp, g)), to=types.intp)), vec)
                         for g in range(size)]
                 chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
@@ -202,12 +203,11 @@ def _make_gather_dots(group, with_axpy):
                     for g in range(size):
                         builder.store(_multiply_add(builder, xs[g], f,
                                                     builder.load(chains[g]), fma), chains[g])
-                    if with_axpy:
-                        acc_ptr = arrays.vector_pointer(8, vec, col)
-                        total = builder.load(acc_ptr, align=1)
-                        for g in range(size):
-                            total = _multiply_add(builder, ws[g], xs[g], total, fma)
-                        builder.store(total, acc_ptr, align=1)
+                    acc_ptr = arrays.vector_pointer(8, vec, col)
+                    total = builder.load(acc_ptr, align=1)
+                    for g in range(size):
+                        total = _multiply_add(builder, ws[g], xs[g], total, fma)
+                    builder.store(total, acc_ptr, align=1)
                 for g in range(size):
                     builder.store(_horizontal_sum(builder, builder.load(chains[g])),
                                   arrays.pointer(7, builder.add(first, ir.Constant(intp, g))))
@@ -231,7 +231,5 @@ gather_axpy_8 = _make_gather_axpy(8)
 gather_axpy_4 = _make_gather_axpy(4)
 gather_axpy_2 = _make_gather_axpy(2)
 gather_axpy_1 = _make_gather_axpy(1)
-# the fused backward pass keeps four gathered rows and their weights in
-# registers; the plain dot products need eight chains to cover the latency
-gather_dots_axpy = _make_gather_dots(4, True)
-gather_dots = _make_gather_dots(8, False)
+# four gathered rows, their weights and chains fit the sixteen registers
+gather_dots_axpy = _make_gather_dots(4)
