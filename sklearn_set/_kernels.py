@@ -7,15 +7,20 @@ Layout conventions
 ------------------
 * Activations, pre-activations and deltas are *feature-major*: an array of
   shape ``(n_units, n_batch)``, C-contiguous, so the innermost loops run over
-  the batch with unit stride and vectorise.
+  the batch with unit stride and vectorise (the tiled loops of
+  :mod:`sklearn_set._simd`). Rows should start on 64-byte boundaries, as
+  the engine's workspaces do: a vector load that straddles two cache lines
+  costs two.
 * A layer's connections are stored grouped by output neuron (CSR by output):
   ``indptr`` (n_out + 1), ``indices`` (input id of each connection),
   ``values`` and ``velocity`` (one entry per connection).
 * The backward pass of a layer with a hidden input walks the connections
   grouped by *input* through a permutation (``t_indptr``, ``t_order``,
-  ``t_rows``) rebuilt only when the topology changes. One sweep then yields
-  the weight gradient, the momentum update and the input delta of each
-  connection without write races: every thread owns whole input rows.
+  ``t_rows``, and its inverse ``t_position``) rebuilt only when the
+  topology changes. One sweep yields the weight gradient (in by-input
+  order) and the input delta of each connection without write races: every
+  thread owns whole input rows. A second, sequential sweep takes the
+  momentum steps.
 
 The kernels that change a topology (prune compaction, free-position
 filters, merge of new connections, reachability) are in
@@ -290,8 +295,8 @@ def _flush_subnormal(v, tiny):
     connection that gets no gradient (one into a dead unit) by ``momentum``
     per step until it sticks at a subnormal fixed point: up to a quarter of
     the velocities at sparsity 0.999 with ``alpha=0``
-    (``benchmarks/subnormals.py``). This CPU computes with them at full
-    speed, but many take a microcode assist per subnormal operand."""
+    (``benchmarks/subnormals.py``). AMD Zen 3 computes with them at full
+    speed, but many CPUs take a microcode assist per subnormal operand."""
     return v if abs(v) >= tiny else v * 0
 
 

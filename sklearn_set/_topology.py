@@ -27,10 +27,11 @@ NEW_WEIGHT_SCALE = 0.1
 
 def bytes_per_connection(dtype, n_connections=0):
     """Memory a connection costs: its input id (int32), weight and velocity
-    (dtype), and its by-input permutation entry (position: int32, or int64 in
-    a layer of 2**31 connections or more; output row: int32)."""
+    (dtype), and its by-input entries (position in each order: int32, or
+    int64 in a layer of 2**31 connections or more; output row: int32;
+    gradient scratch: dtype)."""
     position = np.dtype(K.index_dtype(n_connections)).itemsize
-    return 4 + 2 * np.dtype(dtype).itemsize + position + 4
+    return 4 + 3 * np.dtype(dtype).itemsize + 2 * position + 4
 
 
 def erdos_renyi_allocation(layer_shapes, sparsity):
