@@ -297,12 +297,13 @@ def _flush_subnormal(v, tiny):
     the velocities at sparsity 0.999 with ``alpha=0``
     (``benchmarks/subnormals.py``). AMD Zen 3 computes with them at full
     speed, but many CPUs take a microcode assist per subnormal operand."""
-    return v if abs(v) >= tiny else v * 0
+    # v - v: a zero of v's own type (v * 0 would be float64) that keeps NaN
+    return v if abs(v) >= tiny else v - v
 
 
 @njit(inline="always")
 def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
-    tiny = _TINY32 if values.itemsize == 4 else _TINY64
+    tiny = values.dtype.type(_TINY32 if values.itemsize == 4 else _TINY64)
     v = _flush_subnormal(momentum * velocity[k] - lr * grad, tiny)
     velocity[k] = v
     if nesterov:
@@ -315,7 +316,7 @@ def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
 def _step(values, velocity, k, w, grad, lr, momentum, nesterov, decay):
     """SGD (Nesterov) momentum step of connection ``k`` whose weight before
     the step is ``w`` and whose data gradient is ``grad``."""
-    tiny = _TINY32 if values.itemsize == 4 else _TINY64
+    tiny = values.dtype.type(_TINY32 if values.itemsize == 4 else _TINY64)
     g = grad + decay * w
     v = _flush_subnormal(momentum * velocity[k] - lr * g, tiny)
     velocity[k] = v
