@@ -28,7 +28,9 @@ gathers) rather than across the batch.
   it would replace, so that loop stays.)
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
-loops free of spills. Every sum is formed in a fixed order that does not
+loops free of spills. numba's on-disk cache of the kernels is keyed by
+``_kernels.py`` alone: after editing this file, touch ``_kernels.py`` (or
+clear ``__pycache__``), or the old loops keep being loaded. Every sum is formed in a fixed order that does not
 depend on the number of threads. Nothing here knows about layers.
 """
 
@@ -47,7 +49,7 @@ def _use_fma(context):
     return "-fma" not in context.codegen()._tm_features.split(",")
 
 
-def _vector_type(context, dtype, n_vectors):
+def _vector_type(context, dtype):
     scalar = context.get_value_type(dtype)
     lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
     return scalar, ir.VectorType(scalar, lanes), lanes
@@ -100,6 +102,14 @@ class _Arrays:
         return self.builder.bitcast(self.pointer(pos, *indices), vec_type.as_pointer())
 
 
+def _check_contiguous(*arrays):
+    # vector loads read consecutive elements of a row
+    for arr in arrays:
+        if arr.layout != "C":
+            raise TypeError("a tile intrinsic reads whole vectors: its row arrays must be "
+                            f"C-contiguous, got layout {arr.layout!r}")
+
+
 def _check_float_arrays(*arrays):
     dtype = arrays[0].dtype
     for arr in arrays:
@@ -116,10 +126,11 @@ def _make_gather_axpy(n_vectors):
         """``out[b0:b0+T] = init + sum_p weights[p] * rows[row_ids[p], b0:b0+T]``
         for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns."""
         dtype = _check_float_arrays(out, rows, weights)
+        _check_contiguous(out, rows)
 
         def codegen(context, builder, sig, args):
             arrays = _Arrays(context, builder, sig, args)
-            _, vec, lanes = _vector_type(context, dtype, n_vectors)
+            _, vec, lanes = _vector_type(context, dtype)
             fma = _use_fma(context)
             intp = context.get_value_type(types.intp)
             col0 = context.cast(builder, args[6], sig.args[6], types.intp)
@@ -175,10 +186,11 @@ def _make_gather_dots(group):
         the latency), and ``acc`` is read and written once per vector per
         group."""
         dtype = _check_float_arrays(fixed, rows, weights, dots, acc)
+        _check_contiguous(fixed, rows, acc)
 
         def codegen(context, builder, sig, args):
             arrays = _Arrays(context, builder, sig, args)
-            scalar, vec, lanes = _vector_type(context, dtype, 1)
+            scalar, vec, lanes = _vector_type(context, dtype)
             fma = _use_fma(context)
             intp = context.get_value_type(types.intp)
             one = ir.Constant(intp, 1)

@@ -450,3 +450,20 @@ def test_velocities_without_gradient_decay_to_zero_not_to_subnormals(dtype):
                              dtype(0.9), True, zero)
     assert np.all(layer.velocity == 0)
     assert np.all(layer.bias_velocity == 0)
+
+
+def test_tile_loops_refuse_rows_that_are_not_contiguous():
+    """The tiled loops load whole vectors of a row: a strided view would be
+    read wrongly, so compiling for one is a typing error, not wrong sums."""
+    from numba.core.errors import TypingError
+
+    rng = np.random.default_rng(0)
+    net = SparseMLP((12, 5), activation="relu", output="identity", dtype=np.float32)
+    net.initialize(0.5, rng)
+    layer = net.layers[0]
+    strided = np.ones((12, 16), np.float32)[:, ::2]
+    z = np.empty((5, 8), np.float32)
+    zero, one = np.float32(0), np.float32(1)
+    with pytest.raises((TypeError, TypingError), match="C-contiguous"):
+        K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, strided, z, z,
+                         K.RELU, zero, np.empty((0, 0), np.float32), zero, one)
