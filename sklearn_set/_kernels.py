@@ -48,6 +48,7 @@ from ._simd import (
     gather_axpy_4,
     gather_axpy_8,
     gather_dots_axpy,
+    multiply_add,
 )
 
 IDENTITY = 0
@@ -138,7 +139,7 @@ def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
     for b in range(b0, n):
         total = init
         for k in range(start, end):
-            total += values[k] * a_in[indices[k], b]
+            total = multiply_add(values[k], a_in[indices[k], b], total)
         z[b] = total
 
 
@@ -356,7 +357,7 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
             w = weights[weight_ids[q]]
             for b in range(b0, n):
                 total += row[b] * fixed[b]
-                acc[b] += w * row[b]
+                acc[b] = multiply_add(w, row[b], acc[b])
             dots[q] = total
 
 

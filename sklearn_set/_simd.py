@@ -30,8 +30,9 @@ gathers) rather than across the batch.
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. numba's on-disk cache of the kernels is keyed by
 ``_kernels.py`` alone: after editing this file, touch ``_kernels.py`` (or
-clear ``__pycache__``), or the old loops keep being loaded. Every sum is formed in a fixed order that does not
-depend on the number of threads. Nothing here knows about layers.
+clear ``__pycache__``), or the old loops keep being loaded. Every sum is
+formed in a fixed order that depends neither on the number of threads nor
+on where a column falls in the batch. Nothing here knows about layers.
 """
 
 from llvmlite import ir
@@ -154,6 +155,28 @@ def _make_gather_axpy(n_vectors):
         return types.none(out, rows, row_ids, weights, start, end, b0, init), codegen
 
     return gather_axpy
+
+
+@intrinsic
+def multiply_add(typingctx, a, b, c):
+    """``a * b + c`` for scalars, rounded as the tile loops round each of
+    their lanes (one fused multiply-add where the CPU has FMA). Columns left
+    over after the last whole vector use it, so that a column's sum does not
+    depend on where it falls in the batch: a plain ``+=`` loop would be
+    reassociated under the kernels' fastmath flags."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        raise TypeError("multiply_add takes three floats of one type")
+
+    def codegen(context, builder, sig, args):
+        x, y, z = args
+        if _use_fma(context):
+            name = "llvm.fma.f32" if isinstance(x.type, ir.FloatType) else "llvm.fma.f64"
+            fn = cgutils.get_or_insert_function(builder.module,
+                                                ir.FunctionType(x.type, [x.type] * 3), name)
+            return builder.call(fn, [x, y, z])
+        return builder.fadd(builder.fmul(x, y), z)
+
+    return a(a, b, c), codegen
 
 
 def _horizontal_sum(builder, vec):

@@ -467,3 +467,16 @@ def test_tile_loops_refuse_rows_that_are_not_contiguous():
     with pytest.raises((TypeError, TypingError), match="C-contiguous"):
         K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, strided, z, z,
                          K.RELU, zero, np.empty((0, 0), np.float32), zero, one)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_do_not_depend_on_the_rest_of_the_batch(dtype):
+    """A row's output is bit-identical whether it falls in a whole vector of
+    batch columns or in the columns left over after the last one."""
+    rng = np.random.default_rng(0)
+    net = SparseMLP((30, 40, 40, 5), activation="relu", output="softmax", dtype=dtype)
+    net.initialize(0.5, rng)
+    X = rng.normal(size=(64, 30)).astype(dtype)
+    full = net.predict_output(X)
+    for n in range(1, 64):
+        np.testing.assert_array_equal(net.predict_output(X[:n]), full[:n])
