@@ -73,16 +73,20 @@ def input_gradient_only(t_indptr, t_order, t_rows, values, delta_out, delta_in):
             p += 1
 
 
+# what backward_update takes for "no dropout" and "no first layer to update"
+_NO_MASK = np.empty((0, 0), np.float32)
+_NO_FIRST = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32),
+             np.empty(0, np.float32))
+
+
 def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
     """A hidden layer's backward pass as the engine runs it: the fused
     kernel, then the step of its weights."""
     f32 = np.float32
-    empty_f = np.empty(0, f32)
     K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
-                      layer.values, a_in, a_in, d_out, d_in, K.RELU, f32(0),
-                      np.empty((0, 0), f32), f32(0), f32(1), lr, mom, True, decay, layer.bias,
-                      layer.bias_velocity, np.empty(0, np.int64), np.empty(0, np.int32),
-                      empty_f, empty_f, a_in)
+                      layer.values, a_in, a_in, d_out, d_in, K.RELU, f32(0), _NO_MASK,
+                      f32(0), f32(1), lr, mom, True, decay, layer.bias, layer.bias_velocity,
+                      *_NO_FIRST, a_in)
     K.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
                        True, decay)
 

@@ -291,21 +291,21 @@ _TINY64 = float(np.finfo(np.float64).tiny)
 
 
 @njit(inline="always")
-def _flush_subnormal(v, tiny):
+def _flush_subnormal(v, values):
     """``v``, or 0 when ``v`` is subnormal. Momentum shrinks the velocity of a
     connection that gets no gradient (one into a dead unit) by ``momentum``
     per step until it sticks at a subnormal fixed point: up to a quarter of
     the velocities at sparsity 0.999 with ``alpha=0``
     (``benchmarks/subnormals.py``). AMD Zen 3 computes with them at full
     speed, but many CPUs take a microcode assist per subnormal operand."""
+    tiny = values.dtype.type(_TINY32 if values.itemsize == 4 else _TINY64)
     # v - v: a zero of v's own type (v * 0 would be float64) that keeps NaN
     return v if abs(v) >= tiny else v - v
 
 
 @njit(inline="always")
 def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
-    tiny = values.dtype.type(_TINY32 if values.itemsize == 4 else _TINY64)
-    v = _flush_subnormal(momentum * velocity[k] - lr * grad, tiny)
+    v = _flush_subnormal(momentum * velocity[k] - lr * grad, values)
     velocity[k] = v
     if nesterov:
         values[k] += momentum * v - lr * grad
@@ -317,9 +317,8 @@ def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
 def _step(values, velocity, k, w, grad, lr, momentum, nesterov, decay):
     """SGD (Nesterov) momentum step of connection ``k`` whose weight before
     the step is ``w`` and whose data gradient is ``grad``."""
-    tiny = values.dtype.type(_TINY32 if values.itemsize == 4 else _TINY64)
     g = grad + decay * w
-    v = _flush_subnormal(momentum * velocity[k] - lr * g, tiny)
+    v = _flush_subnormal(momentum * velocity[k] - lr * g, values)
     velocity[k] = v
     if nesterov:
         values[k] = w + (momentum * v - lr * g)
