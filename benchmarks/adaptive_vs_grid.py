@@ -36,7 +36,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, SparsityCurveRegressor, sparsity_curve
-from sklearn_set._sweep_adaptive import DEFAULT_RANGE, curve_queries
+from sklearn_set._sweep.adaptive import DEFAULT_RANGE, curve_queries
 
 QUERIES = (("knee", "knee"), ("contour", "extreme contour"),
            ("near_dense", "within 1 point of dense"))

@@ -43,7 +43,7 @@ from sklearn.datasets import load_wine
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier
-from sklearn_set._threads import kernel_threads
+from sklearn_set._engine.threads import kernel_threads
 
 LAYERS = (784, 1000, 1000, 1000, 10)
 N_JOBS = (None, 1, 2)

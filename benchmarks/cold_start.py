@@ -47,8 +47,8 @@ t_fit = time.perf_counter() - t
 t = time.perf_counter()
 acc = float((clf.predict(X) == y).mean())
 t_predict = time.perf_counter() - t
-from sklearn_set import _kernels as K
-impl = K.sparse_forward._cache._impl
+from sklearn_set._engine._kernels import train as kernels
+impl = kernels.sparse_forward._cache._impl
 print(json.dumps(dict(import_s=t_import, fit_s=t_fit, predict_s=t_predict,
                       total_s=time.perf_counter() - t0, accuracy=acc,
                       cache_dir=impl.locator.get_cache_path(),

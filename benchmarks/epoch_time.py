@@ -26,7 +26,8 @@ import warnings
 import numpy as np
 from _common import OtherLoad, footer, header, median, set_eps20_sparsity, table
 
-from sklearn_set import SETClassifier, _network
+from sklearn_set import SETClassifier
+from sklearn_set._engine import network as _network
 
 LAYERS = (784, 1000, 1000, 1000, 10)
 

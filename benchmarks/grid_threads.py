@@ -33,7 +33,8 @@ from joblib import Parallel, delayed, parallel_config
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_set import SETClassifier, _network
+from sklearn_set import SETClassifier
+from sklearn_set._engine import network as _network
 
 GRID = {"sparsity": [0.8, 0.9, 0.95, 0.98]}
 
@@ -42,7 +43,7 @@ def probe():
     """What a worker sees, including the thread count inside a fit."""
     import numba as nb
 
-    from sklearn_set import _network as net
+    from sklearn_set._engine import network as net
 
     seen = []
     original = net.SparseMLP.train_epoch

@@ -36,9 +36,9 @@ import numpy as np
 from _common import OtherLoad, footer, header, median, table
 from numba import njit, prange
 
-from sklearn_set import _kernels as K
-from sklearn_set._network import _aligned_empty
-from sklearn_set._topology import SparseLayer
+from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine.network import _aligned_empty
+from sklearn_set._engine.layer import SparseLayer
 
 FM = {"reassoc", "contract", "arcp"}
 
@@ -83,11 +83,11 @@ def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
     """A hidden layer's backward pass as the engine runs it: the fused
     kernel, then the step of its weights."""
     f32 = np.float32
-    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
-                      layer.values, a_in, a_in, d_out, d_in, K.RELU, f32(0), _NO_MASK,
+    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
+                      layer.values, a_in, a_in, d_out, d_in, kernels.RELU, f32(0), _NO_MASK,
                       f32(0), f32(1), lr, mom, True, decay, layer.bias, layer.bias_velocity,
                       *_NO_FIRST, a_in)
-    K.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
+    kernels.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
                        True, decay)
 
 
@@ -136,7 +136,7 @@ def main():
     rows = []
     for density in [float(d) for d in args.densities.split(",")]:
         layer = SparseLayer.random(n, n, int(round(density * n * n)), rng,
-                                   activation_code=K.RELU, dtype=f32)
+                                   activation_code=kernels.RELU, dtype=f32)
         nnz = layer.n_connections
         for batch in [int(b) for b in args.batches.split(",")]:
             A = rng.random((batch, n), dtype=f32)
@@ -153,12 +153,12 @@ def main():
             d_in = buffer()
             runs = {
                 "gemm": (lambda: A @ W, 2.0 * n * n * batch),
-                "forward": (lambda: K.sparse_forward(
+                "forward": (lambda: kernels.sparse_forward(
                     layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
-                    K.RELU, f32(0), no_mask, f32(0), f32(1)), 2.0 * nnz * batch),
+                    kernels.RELU, f32(0), no_mask, f32(0), f32(1)), 2.0 * nnz * batch),
                 "fused bwd": (lambda: backward_and_step(layer, a_in, d_out, d_in, lr, mom,
                                                          decay), 4.0 * nnz * batch),
-                "dW (first)": (lambda: K.update_first_layer(
+                "dW (first)": (lambda: kernels.update_first_layer(
                     layer.indptr, layer.indices, layer.values, layer.velocity, layer.bias,
                     layer.bias_velocity, a_in, d_out, lr, mom, True, decay),
                     2.0 * nnz * batch),

@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 from _common import footer, header, peak_rss_bytes, table
 
-from sklearn_set import SETClassifier, _network
+from sklearn_set import SETClassifier
+from sklearn_set._engine import network as _network
 
 
 def main():

@@ -32,8 +32,8 @@ from _common import footer, header, table
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from sklearn_set._network import SparseMLP
-from sklearn_set._policies import SETPolicy
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._evolution.policies import SETPolicy
 
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

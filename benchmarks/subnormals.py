@@ -55,9 +55,9 @@ from _common import OtherLoad, footer, header, median, table
 from numba import njit
 
 from sklearn_set import SETClassifier
-from sklearn_set import _kernels as K
-from sklearn_set._network import _aligned_empty
-from sklearn_set._topology import SparseLayer
+from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine.network import _aligned_empty
+from sklearn_set._engine.layer import SparseLayer
 
 HIDDEN = (1000, 1000, 1000)
 
@@ -245,7 +245,7 @@ def cost(args, tiny):
     n, batch = args.n, args.batch
     rng = np.random.default_rng(0)
     layer = SparseLayer.random(n, n, int(round(args.density * n * n)), rng,
-                               activation_code=K.RELU, dtype=f32)
+                               activation_code=kernels.RELU, dtype=f32)
     nnz = layer.n_connections
     velocity0 = (rng.standard_normal(nnz) * 1e-3).astype(f32)
     # ReLU activations: about half exactly 0
@@ -293,25 +293,25 @@ def cost(args, tiny):
                 bias_v[:] = 0
 
             def forward(a):
-                K.sparse_forward(layer.indptr, layer.indices, values, bias, a, z, z,
-                                 K.RELU, f32(0), no_mask, f32(0), f32(1))
+                kernels.sparse_forward(layer.indptr, layer.indices, values, bias, a, z, z,
+                                 kernels.RELU, f32(0), no_mask, f32(0), f32(1))
 
             def backward(a, d):
                 # a ReLU layer's z is its activation (the engine passes a as z)
-                K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
-                                  layer.t_grad, values, a, a, d, d_in, K.RELU, f32(0),
+                kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
+                                  layer.t_grad, values, a, a, d, d_in, kernels.RELU, f32(0),
                                   no_mask, f32(0), f32(1), lr, mom, True, decay, bias,
                                   bias_v, empty_i64, empty_i32, empty_f, empty_f, a)
-                K.step_connections(values, velocity, layer.t_position, layer.t_grad, lr,
+                kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, lr,
                                    mom, True, decay)
 
-            kernels = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
+            timed = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
                                            ("backward", backward))
                        if which == "all" or which in reads[k]}
-            times = {(k, v): [] for k in kernels for v in variants}
+            times = {(k, v): [] for k in timed for v in variants}
             with OtherLoad() as other:
                 for _ in range(args.rounds):
-                    for kname, fn in kernels.items():
+                    for kname, fn in timed.items():
                         for vname, (w, v, a, d) in variants.items():
                             per_call = []
                             for _ in range(args.calls):
@@ -320,7 +320,7 @@ def cost(args, tiny):
                                 fn(a, d)
                                 per_call.append(time.perf_counter() - t)
                             times[kname, vname].append(median(per_call))
-            for kname in kernels:
+            for kname in timed:
                 sub, flush = times[kname, "subnormal"], times[kname, "flushed"]
                 rows.append({
                     "kernel": kname, "subnormals in": which if share else "-",

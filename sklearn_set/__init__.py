@@ -6,12 +6,12 @@ connections only.
 """
 
 from ._accset import AccSETClassifier
-from ._connectivity import connectivity_profile
+from ._engine.connectivity import connectivity_profile
 from ._curve import SparsityCurveRegressor, SparsityCurveWarning
-from ._display import SparsityCurveDisplay
-from ._display_topology import TopologyHistoryDisplay
+from ._display.curve import SparsityCurveDisplay
+from ._display.topology import TopologyHistoryDisplay
 from ._set import SETClassifier, SETRegressor
-from ._sweep import SparsityCurveResult, sparsity_curve
+from ._sweep.sweep import SparsityCurveResult, sparsity_curve
 
 __version__ = "0.1.0"
 

@@ -5,8 +5,8 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval
 
 from ._docstrings import fill_doc
-from ._policies import AccSETPolicy
-from ._regrowth import make_regrowth
+from ._evolution.policies import AccSETPolicy
+from ._evolution.rules import make_regrowth
 from ._set import SETClassifier
 
 

@@ -6,8 +6,8 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import AccSETClassifier, SETClassifier
-from sklearn_set._network import SparseMLP
-from sklearn_set._policies import AccSETPolicy
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._evolution.policies import AccSETPolicy
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

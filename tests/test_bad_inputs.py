@@ -26,8 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 from sklearn_set import _base as base
-from sklearn_set._network import SparseMLP, network_memory_bytes
-from sklearn_set._topology import erdos_renyi_allocation
+from sklearn_set._engine.network import SparseMLP, network_memory_bytes
+from sklearn_set._engine.layer import erdos_renyi_allocation
 
 try:  # another module, optional here: its rows run when it is importable
     from sklearn_set._curve import SparsityCurveRegressor
@@ -681,7 +681,7 @@ def test_available_memory_is_read():
 def test_keyboard_interrupt_after_accset_policy_update_rolls_the_policy_back(monkeypatch):
     """Ctrl-C right after the policy recorded epoch k (its histories, candidates
     and next budget already updated): the policy returns to epoch k - 1."""
-    from sklearn_set._policies import AccSETPolicy
+    from sklearn_set._evolution.policies import AccSETPolicy
 
     epoch = 5
     original = AccSETPolicy.observe

@@ -289,7 +289,7 @@ def test_sweep_where_every_fit_fails_says_so_in_one_line(tmp_path, capsys, monke
 def test_sweep_whose_worker_dies_says_so_in_one_line(tmp_path, capsys, monkeypatch):
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    from sklearn_set import _sweep
+    from sklearn_set._sweep import sweep as _sweep
 
     def killed(*args, **kwargs):
         raise TerminatedWorkerError("A worker process was unexpectedly terminated.\n"

@@ -839,7 +839,7 @@ def test_collapse_identified_when_crossed_by_far(seed):
 
 
 def test_structural_family_takes_the_cliff_from_the_architecture():
-    from sklearn_set._connectivity import connectivity_profile
+    from sklearn_set._engine.connectivity import connectivity_profile
 
     curve = SparsityCurveRegressor(family="structural", layer_sizes=(64, 256, 256, 10))
     curve.fit_scores(DIGITS_LEVELS, DIGITS_SCORES)

@@ -1,4 +1,4 @@
-"""Tests of SparsityCurveDisplay (sklearn_set._display)."""
+"""Tests of SparsityCurveDisplay (sklearn_set._display.curve)."""
 
 import os
 import subprocess
@@ -24,8 +24,8 @@ from sklearn_set._curve import (  # noqa: E402
     CollapseNotIdentifiedWarning,
     SparsityCurveRegressor,
 )
-from sklearn_set._display import SparsityCurveDisplay  # noqa: E402
-from sklearn_set._display_axes import density_ticks, format_sparsity  # noqa: E402
+from sklearn_set._display.curve import SparsityCurveDisplay  # noqa: E402
+from sklearn_set._display.axes import density_ticks, format_sparsity  # noqa: E402
 from sklearn_set._set import SETClassifier  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
@@ -228,7 +228,7 @@ def test_nan_level_is_skipped(collapsed):
 
 def test_import_does_not_import_matplotlib():
     code = (
-        "import sys; import sklearn_set, sklearn_set._sweep, sklearn_set._display; "
+        "import sys; import sklearn_set, sklearn_set._sweep.sweep, sklearn_set._display.curve; "
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(sklearn_set.__file__)))

@@ -179,7 +179,7 @@ def _fit_on_worker(name):
     seen inside every epoch, return the fitted model and its output."""
     import numba
 
-    from sklearn_set import _network
+    from sklearn_set._engine import network as _network
 
     seen = []
     original = _network.SparseMLP.train_epoch

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_set import _kernels as K
-from sklearn_set._network import SparseMLP, kernel_threads
+from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._engine.threads import kernel_threads
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
 
@@ -19,13 +20,13 @@ def dense_weights(layer):
 
 
 def reference_activation(z, code, slope):
-    if code == K.RELU:
+    if code == kernels.RELU:
         return np.maximum(z, 0)
-    if code == K.LEAKY_RELU:
+    if code == kernels.LEAKY_RELU:
         return np.where(z > 0, z, slope * z)
-    if code == K.TANH:
+    if code == kernels.TANH:
         return np.tanh(z)
-    if code == K.LOGISTIC:
+    if code == kernels.LOGISTIC:
         return 1 / (1 + np.exp(-z))
     return z
 
@@ -224,7 +225,7 @@ def test_apply_dropout_matches_numpy():
     a = rng.normal(size=(7, 33)).astype(np.float32)
     u = rng.random((7, 33)).astype(np.float32)
     expected = np.where(u < 0.25, 0, a / np.float32(0.75))
-    K.apply_dropout(a, u, np.float32(0.25), np.float32(1 / 0.75))
+    kernels.apply_dropout(a, u, np.float32(0.25), np.float32(1 / 0.75))
     np.testing.assert_allclose(a, expected, rtol=1e-6)
 
 
@@ -232,7 +233,7 @@ def test_transpose_order_groups_by_input():
     rng = np.random.default_rng(0)
     M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
     indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
-    t_indptr, t_order, t_rows, t_position = K.transpose_order(indptr, indices, 30)
+    t_indptr, t_order, t_rows, t_position = kernels.transpose_order(indptr, indices, 30)
     T = M.tocsc()
     np.testing.assert_array_equal(t_indptr, T.indptr)
     rows = np.repeat(np.arange(20), np.diff(indptr))
@@ -250,10 +251,10 @@ def test_gather_csr_matches_dense(index_dtype):
     X.indptr = X.indptr.astype(index_dtype)
     rows = np.array([3, 0, 14, 3, 7], dtype=np.int64)
     out = np.full((9, 5), np.nan, dtype=np.float32)
-    K.gather_csr(X.data, X.indices, X.indptr, rows, out)
+    kernels.gather_csr(X.data, X.indices, X.indptr, rows, out)
     np.testing.assert_array_equal(out, X.toarray()[rows].T)
     dense = np.empty((9, 5), dtype=np.float32)
-    K.gather_dense(X.toarray(), rows, dense)
+    kernels.gather_dense(X.toarray(), rows, dense)
     np.testing.assert_array_equal(dense, out)
 
 
@@ -263,7 +264,7 @@ def test_gather_dense_many_features():
     x = rng.normal(size=(50, 37)).astype(np.float32)
     rows = rng.integers(0, 50, size=19).astype(np.int64)
     out = np.empty((37, 19), dtype=np.float32)
-    K.gather_dense(x, rows, out)
+    kernels.gather_dense(x, rows, out)
     np.testing.assert_array_equal(out, x[rows].T)
 
 
@@ -276,12 +277,12 @@ def test_forward_dropout_matches_apply_dropout():
     rate, scale = np.float32(0.3), np.float32(1 / 0.7)
     no_mask = np.empty((0, 0), np.float32)
     z1, a1 = np.empty((9, 13), np.float32), np.empty((9, 13), np.float32)
-    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z1, a1,
-                     K.TANH, np.float32(0), no_mask, np.float32(0), np.float32(1))
-    K.apply_dropout(a1, u, rate, scale)
+    kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z1, a1,
+                     kernels.TANH, np.float32(0), no_mask, np.float32(0), np.float32(1))
+    kernels.apply_dropout(a1, u, rate, scale)
     z2, a2 = np.empty((9, 13), np.float32), np.empty((9, 13), np.float32)
-    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z2, a2,
-                     K.TANH, np.float32(0), u, rate, scale)
+    kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z2, a2,
+                     kernels.TANH, np.float32(0), u, rate, scale)
     np.testing.assert_array_equal(z1, z2)
     np.testing.assert_array_equal(a1, a2)
 
@@ -338,8 +339,8 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     no_mask = np.empty((0, 0), dtype)
 
     z = np.empty((n_out, batch), dtype)
-    K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
-                     K.IDENTITY, zero, no_mask, zero, one)
+    kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
+                     kernels.IDENTITY, zero, no_mask, zero, one)
     np.testing.assert_allclose(z, W.T @ a_in + layer.bias[:, None], **tol)
 
     # lr=1, no momentum or decay: each velocity becomes minus its gradient
@@ -350,12 +351,12 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     bias_in, bias_in_velocity = np.zeros(n_in, dtype), np.zeros(n_in, dtype)
     delta_in = np.empty((n_in, batch), dtype)
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0, dtype)
-    K.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, values,
-                      a_in, a_in, d_out, delta_in, K.IDENTITY, zero, no_mask, zero, one, one,
+    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, values,
+                      a_in, a_in, d_out, delta_in, kernels.IDENTITY, zero, no_mask, zero, one, one,
                       zero, False, zero, bias_in, bias_in_velocity, empty_i,
                       empty_i.astype(np.int32), empty_f, empty_f, a_in)
     np.testing.assert_allclose(values, layer.values)  # the step comes next
-    K.step_connections(values, velocity, layer.t_position, layer.t_grad, one, zero, False,
+    kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, one, zero, False,
                        zero)
     np.testing.assert_allclose(delta_in, W @ d_out, **tol)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
@@ -365,7 +366,7 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     values = layer.values.copy()
     velocity = np.zeros_like(layer.velocity)
     bias, bias_velocity = np.zeros(n_out, dtype), np.zeros(n_out, dtype)
-    K.update_first_layer(layer.indptr, layer.indices, values, velocity, bias, bias_velocity,
+    kernels.update_first_layer(layer.indptr, layer.indices, values, velocity, bias, bias_velocity,
                          a_in, d_out, one, zero, False, zero)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(-bias_velocity, d_out.sum(axis=1), **tol)
@@ -410,9 +411,9 @@ def test_tiles_stay_in_vector_registers():
     no_mask, empty_i, empty_f = np.empty((0, 0), dtype), np.empty(0, np.int64), np.empty(0, dtype)
     calls = {
         "sparse_forward": (layer.indptr, layer.indices, layer.values, layer.bias, a, z, z,
-                           K.RELU, zero, no_mask, zero, one),
+                           kernels.RELU, zero, no_mask, zero, one),
         "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
-                            layer.values, a, a, d, d_in, K.RELU, zero, no_mask, zero, one,
+                            layer.values, a, a, d, d_in, kernels.RELU, zero, no_mask, zero, one,
                             zero, zero, False, zero, layer.bias.copy(), layer.bias.copy(),
                             empty_i, empty_i.astype(np.int32), empty_f, empty_f, a),
         "update_first_layer": (layer.indptr, layer.indices, layer.values, layer.velocity,
@@ -420,7 +421,7 @@ def test_tiles_stay_in_vector_registers():
     }
     for name, args in calls.items():
         # a fresh, uncached compilation: cached code cannot be inspected
-        kernel = njit(parallel=True, fastmath=K._FASTMATH)(getattr(K, name).py_func)
+        kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(K, name).py_func)
         kernel(*args)
         loops = _vector_loops("\n".join(kernel.inspect_asm().values()))
         widest = max(loops)
@@ -445,7 +446,7 @@ def test_velocities_without_gradient_decay_to_zero_not_to_subnormals(dtype):
     # 0.9 ** 400 * 1e3 is far below tiny; without the flush the velocities
     # would stop at 4 times the smallest subnormal, which 0.9 maps to itself
     for _ in range(400):
-        K.update_first_layer(layer.indptr, layer.indices, layer.values, layer.velocity,
+        kernels.update_first_layer(layer.indptr, layer.indices, layer.values, layer.velocity,
                              layer.bias, layer.bias_velocity, x, no_gradient, zero,
                              dtype(0.9), True, zero)
     assert np.all(layer.velocity == 0)
@@ -465,8 +466,8 @@ def test_tile_loops_refuse_rows_that_are_not_contiguous():
     z = np.empty((5, 8), np.float32)
     zero, one = np.float32(0), np.float32(1)
     with pytest.raises((TypeError, TypingError), match="C-contiguous"):
-        K.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, strided, z, z,
-                         K.RELU, zero, np.empty((0, 0), np.float32), zero, one)
+        kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, strided, z, z,
+                         kernels.RELU, zero, np.empty((0, 0), np.float32), zero, one)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -11,9 +11,9 @@ from hypothesis import given, reject, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_kernels import dense_weights, make_net, reference_activation  # noqa: E402
 
-from sklearn_set import _kernels as K  # noqa: E402
-from sklearn_set._network import kernel_threads  # noqa: E402
-from sklearn_set._topology import SparseLayer, erdos_renyi_allocation  # noqa: E402
+from sklearn_set._engine._kernels import train as kernels  # noqa: E402
+from sklearn_set._engine.threads import kernel_threads  # noqa: E402
+from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation  # noqa: E402
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
 DTYPES = [np.float32, np.float64]
@@ -23,13 +23,13 @@ SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 
 
 def reference_derivative(z, a, code, slope):
-    if code == K.RELU:
+    if code == kernels.RELU:
         return (z > 0).astype(np.float64)
-    if code == K.LEAKY_RELU:
+    if code == kernels.LEAKY_RELU:
         return np.where(z > 0, 1.0, slope)
-    if code == K.TANH:
+    if code == kernels.TANH:
         return 1 - a * a
-    if code == K.LOGISTIC:
+    if code == kernels.LOGISTIC:
         return a * (1 - a)
     return np.ones_like(z)
 
@@ -175,7 +175,7 @@ def layers(draw):
     dtype = draw(st.sampled_from(DTYPES))
     seed = draw(st.integers(0, 2**16))
     rng = np.random.default_rng(seed)
-    layer = SparseLayer.random(n_in, n_out, count, rng, activation_code=K.RELU, dtype=dtype)
+    layer = SparseLayer.random(n_in, n_out, count, rng, activation_code=kernels.RELU, dtype=dtype)
     layer.velocity[:] = rng.normal(size=count)
     if draw(st.booleans()):  # ties and exact zeros, as after long training
         layer.values[:] = np.round(layer.values * 4) / 4
@@ -189,7 +189,7 @@ def _check_structure(layer):
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indices.min(initial=0) >= 0 and layer.indices.max(initial=-1) < layer.n_in
     assert layer.values.shape == layer.velocity.shape == layer.indices.shape
-    t_indptr, t_order, t_rows, t_position = K.transpose_order(layer.indptr, layer.indices,
+    t_indptr, t_order, t_rows, t_position = kernels.transpose_order(layer.indptr, layer.indices,
                                                               layer.n_in)
     np.testing.assert_array_equal(layer.t_indptr, t_indptr)
     np.testing.assert_array_equal(layer.t_order, t_order)

@@ -19,11 +19,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
-from sklearn_set import _kernels_topology as KT
-from sklearn_set._network import SparseMLP
-from sklearn_set._policies import AccSETPolicy, SETPolicy
-from sklearn_set._regrowth import GradientRegrowth, core_widths, make_regrowth
-from sklearn_set._topology import NEW_WEIGHT_SCALE, SparseLayer
+from sklearn_set._engine._kernels import topology as topology_kernels
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._evolution.policies import AccSETPolicy, SETPolicy
+from sklearn_set._evolution.rules import GradientRegrowth, core_widths, make_regrowth
+from sklearn_set._engine.layer import NEW_WEIGHT_SCALE, SparseLayer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -582,7 +582,7 @@ def test_gradient_kernels_match_numpy(dtype):
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     for j0, j1 in [(0, n_out), (2, 7), (8, 9)]:
         scores = np.full((j1 - j0) * n_in, np.nan)
-        KT.gradient_block(indptr, indices, a_in, d_out, j0, j1, scores)
+        topology_kernels.gradient_block(indptr, indices, a_in, d_out, j0, j1, scores)
         want = full[:, j0:j1].T.copy()  # row j - j0, column i
         for k in keys:
             j, i = divmod(int(k), n_in)
@@ -591,7 +591,7 @@ def test_gradient_kernels_match_numpy(dtype):
         np.testing.assert_allclose(scores, want.ravel(), rtol=rtol)
     query = np.array([0, 5, 20, n_in * n_out - 1, int(keys[3])], dtype=np.int64)
     scores = np.full(query.shape[0], np.nan)
-    KT.gradient_at_keys(query, n_in, a_in, d_out, scores)
+    topology_kernels.gradient_at_keys(query, n_in, a_in, d_out, scores)
     np.testing.assert_allclose(scores, full[query % n_in, query // n_in], rtol=rtol)
 
 

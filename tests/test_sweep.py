@@ -1,4 +1,4 @@
-"""Tests of sparsity_curve and SparsityCurveResult (sklearn_set._sweep)."""
+"""Tests of sparsity_curve and SparsityCurveResult (sklearn_set._sweep.sweep)."""
 
 import warnings
 
@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_set._curve import SparsityCurveRegressor
 from sklearn_set._set import SETClassifier
-from sklearn_set._sweep import (
+from sklearn_set._sweep.sweep import (
     SparsityCurveResult,
     _find_sparse_network,
     sparsity_curve,

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from sklearn_set import SETClassifier, _threads
-from sklearn_set._network import SparseMLP
-from sklearn_set._threads import AdaptiveThreads, batch_threads, kernel_threads
+from sklearn_set import SETClassifier
+from sklearn_set._engine import threads as _threads
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._engine.threads import AdaptiveThreads, batch_threads, kernel_threads
 
 N = 2
 BATCH = 128

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from sklearn_set import _kernels_topology as KT
-from sklearn_set._kernels import RELU
-from sklearn_set._network import SparseMLP
-from sklearn_set._policies import SETPolicy
-from sklearn_set._topology import (
+from sklearn_set._engine._kernels import topology as topology_kernels
+from sklearn_set._engine._kernels.train import RELU
+from sklearn_set._engine.network import SparseMLP
+from sklearn_set._evolution.policies import SETPolicy
+from sklearn_set._engine.layer import (
     NEW_WEIGHT_SCALE,
     SparseLayer,
     erdos_renyi_allocation,
@@ -233,12 +233,12 @@ def test_free_candidate_filters_agree():
     cand = np.sort(rng.integers(0, 1200, size=900)).astype(np.int64)  # with repeats
     expected = np.setdiff1d(cand, taken)
     np.testing.assert_array_equal(
-        KT.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
+        topology_kernels.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
     all_free = np.setdiff1d(np.arange(1200), taken)
-    np.testing.assert_array_equal(KT.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
+    np.testing.assert_array_equal(topology_kernels.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
     a = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
     b = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
-    np.testing.assert_array_equal(KT.union_sorted(a, b), np.union1d(a, b))
+    np.testing.assert_array_equal(topology_kernels.union_sorted(a, b), np.union1d(a, b))
 
 
 def test_insert_connections_matches_numpy_insert():
@@ -251,7 +251,7 @@ def test_insert_connections_matches_numpy_insert():
     new_values = rng.normal(size=40).astype(np.float32)
     out = (np.empty(16, np.int64), np.empty(140, np.int32), np.empty(140, np.float32),
            np.empty(140, np.float32))
-    KT.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
+    topology_kernels.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
                          new_values, 25, *out)
     indptr, indices, values, velocity = out
     at = np.searchsorted(taken, new)
@@ -279,9 +279,9 @@ def test_huge_layer_evolution_peak_rss_is_linear_in_connections():
 
     code = """
 import resource, numpy as np
-from sklearn_set import _kernels_topology as KT
-from sklearn_set._kernels import RELU
-from sklearn_set._topology import SparseLayer
+from sklearn_set._engine._kernels import topology as topology_kernels
+from sklearn_set._engine._kernels.train import RELU
+from sklearn_set._engine.layer import SparseLayer
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 small = SparseLayer.random(1000, 1000, 1000, np.random.default_rng(0),

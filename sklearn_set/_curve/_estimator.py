@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from . import _fitting as F
+from . import _fitting as fitting
 from ._families import FAMILY_NAMES, make_families
 from ._levels import check_sparsity_levels, parse_cv_results
 from ._queries import CollapseNotIdentifiedWarning, CurveQueriesMixin, SparsityCurveWarning
@@ -299,8 +299,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
                 f"0 <= low < high <= 1; got {bounds!r}."
             )
         lo_acc, hi_acc = float(bounds[0]), float(bounds[1])
-        return (np.log(max(1.0 - hi_acc, F.MIN_ERROR)),
-                np.log(max(1.0 - lo_acc, 2 * F.MIN_ERROR)))
+        return (np.log(max(1.0 - hi_acc, fitting.MIN_ERROR)),
+                np.log(max(1.0 - lo_acc, 2 * fitting.MIN_ERROR)))
 
     def _family_names(self):
         if self.family == "structural" and self.layer_sizes is None:
@@ -316,21 +316,21 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         """Fit a family; with weighting="spread", alternate with tau2."""
         kw = dict(le_up_fixed=le_up_fixed, le_up_bounds=le_up_bounds, loss=self.loss,
                   f_scale=self.f_scale)
-        fit = F.fit_family(fam, data, **kw)
+        fit = fitting.fit_family(fam, data, **kw)
         if fit is None:  # pragma: no cover
             return None
         k = int(np.sum(fit["free"]))
-        tau2 = F.between_level_variance(data, data.level_fit(fam, fit["theta"]), k)
+        tau2 = fitting.between_level_variance(data, data.level_fit(fam, fit["theta"]), k)
         precision = np.ones_like(data.weight)
         if self.weighting == "spread":
             for _ in range(_WEIGHT_ROUNDS):
                 precision = data.precision(tau2)
-                fit = F.fit_family(fam, data, precision=precision, x0=fit["theta"], **kw)
-                tau2 = F.between_level_variance(data, data.level_fit(fam, fit["theta"]), k)
-            fit["aicc"] = F.aicc(F.gaussian_loglik(data, fam, fit["theta"], tau2),
+                fit = fitting.fit_family(fam, data, precision=precision, x0=fit["theta"], **kw)
+                tau2 = fitting.between_level_variance(data, data.level_fit(fam, fit["theta"]), k)
+            fit["aicc"] = fitting.aicc(fitting.gaussian_loglik(data, fam, fit["theta"], tau2),
                                  data.n_eff, k + 1)
         else:
-            fit["aicc"] = F.rss_aicc(fit["rss"], data.n_eff, k)
+            fit["aicc"] = fitting.rss_aicc(fit["rss"], data.n_eff, k)
         fit["tau2"], fit["precision"] = tau2, precision
         return fit
 
@@ -392,9 +392,9 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
                 f"({X.shape[0]} samples).")
         le_up_bounds = self._log_e_up_bounds()
         le_up_fixed = (None if not fixed else
-                       np.log(max(1.0 - float(self.collapse_accuracy), F.MIN_ERROR)))
+                       np.log(max(1.0 - float(self.collapse_accuracy), fitting.MIN_ERROR)))
 
-        data = F.CurveData(np.log1p(-s), 1.0 - y, sw, self.error_offset, self.test_size)
+        data = fitting.CurveData(np.log1p(-s), 1.0 - y, sw, self.error_offset, self.test_size)
         families = make_families(self._family_names(), layer_sizes=self.layer_sizes,
                                  x_min=data.x_min)
         fits = {}
@@ -452,7 +452,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         else:
             log_e_top = le_up_bounds[1]
             if le_up < le_up_bounds[1] - 0.01:
-                deepest = F.fit_family(fam, data, precision=precision, le_up_fixed=le_up_bounds[1],
+                deepest = fitting.fit_family(fam, data, precision=precision, le_up_fixed=le_up_bounds[1],
                                        le_up_bounds=le_up_bounds, loss=self.loss,
                                        f_scale=self.f_scale)
                 tiny = np.finfo(float).tiny
@@ -464,7 +464,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         identified = int(np.sum(data.level_error >= e_mid)) >= 2
         # Does the sweep show any drop at all? If a constant fits as well
         # (likelihood ratio at the 5% level), every level is on the plateau.
-        rss_flat, log_e_flat = F.constant_fit(data, precision, self.loss, self.f_scale)
+        rss_flat, log_e_flat = fitting.constant_fit(data, precision, self.loss, self.f_scale)
         tiny = np.finfo(float).tiny
         lr_drop = data.n_eff * np.log(max(rss_flat, tiny) / max(fit["rss"], tiny))
         self._flat = bool(lr_drop <= chi2.ppf(0.95, int(np.sum(fit["free"])) - 1))
@@ -518,7 +518,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
             theta[free_idx] = v
             return func(theta)
 
-        return F.central_jacobian(of_free, self._theta[free_idx])
+        return fitting.central_jacobian(of_free, self._theta[free_idx])
 
     def _params_std(self, fam):
         names = fam.param_names

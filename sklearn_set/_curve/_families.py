@@ -231,7 +231,7 @@ class Structural(_Family):
                    "connectivity_power")
 
     def __init__(self, layer_sizes, x_min):
-        from .._connectivity import connectivity_profile
+        from .._engine.connectivity import connectivity_profile
 
         # a grid reaching well below the data: the curve is evaluated there
         logd = np.linspace((x_min - DECADES_BELOW_DATA - 1.0) * LN10, 0.0, 600)

@@ -19,8 +19,8 @@ import math
 import numpy as np
 from scipy.stats import binom
 
-from . import _kernels_topology as KT
-from ._topology import erdos_renyi_allocation
+from ._kernels import topology as topology_kernels
+from .layer import erdos_renyi_allocation
 
 # Probability mass below which a state of the reachability chain is dropped:
 # far below float64 rounding of the expectations the profile reports.
@@ -50,12 +50,12 @@ def reachability(layers, n_inputs):
     forward = [np.ones(n_inputs, dtype=np.bool_)]
     for layer in layers:
         out = np.empty(layer.n_out, dtype=np.bool_)
-        KT.reach_forward(layer.indptr, layer.indices, forward[-1], out)
+        topology_kernels.reach_forward(layer.indptr, layer.indices, forward[-1], out)
         forward.append(out)
     backward = [np.ones(layers[-1].n_out, dtype=np.bool_)]
     for layer in reversed(layers):
         out = np.empty(layer.n_in, dtype=np.bool_)
-        KT.reach_backward(layer.indptr, layer.indices, backward[0], out)
+        topology_kernels.reach_backward(layer.indptr, layer.indices, backward[0], out)
         backward.insert(0, out)
     return forward, backward
 
@@ -66,7 +66,7 @@ def active_masks(layers, forward, backward):
     masks = []
     for idx, layer in enumerate(layers):
         mask = np.empty(layer.n_connections, dtype=np.bool_)
-        KT.active_connections(layer.indptr, layer.indices, forward[idx],
+        topology_kernels.active_connections(layer.indptr, layer.indices, forward[idx],
                               backward[idx + 1], mask)
         masks.append(mask)
     return masks

@@ -14,8 +14,8 @@ import copy
 import math
 from collections import namedtuple
 
-from ._regrowth import RandomRegrowth
-from ._topology import erdos_renyi_allocation
+from .rules import RandomRegrowth
+from .._engine.layer import erdos_renyi_allocation
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ._curve import SparsityCurveRegressor, min_levels
+from .._curve import SparsityCurveRegressor, min_levels
 
 # Default span of an adaptive sweep (sparsity of its sparsest and densest level).
 DEFAULT_RANGE = (0.5, 0.9998)

@@ -11,11 +11,10 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels as K
-from ._connectivity import network_topology
-from ._threads import batch_threads
-from ._threads import kernel_threads as kernel_threads  # noqa: F401 (re-exported)
-from ._topology import SparseLayer, bytes_per_connection, erdos_renyi_allocation
+from ._kernels import train as kernels
+from .connectivity import network_topology
+from .threads import batch_threads
+from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic")
 
@@ -53,18 +52,18 @@ def hidden_activation_codes(activation, n_hidden):
     codes = []
     for layer in range(n_hidden):
         if activation == "identity":
-            codes.append((K.IDENTITY, 0.0))
+            codes.append((kernels.IDENTITY, 0.0))
         elif activation == "relu":
-            codes.append((K.RELU, 0.0))
+            codes.append((kernels.RELU, 0.0))
         elif activation == "leaky_relu":
-            codes.append((K.LEAKY_RELU, LEAKY_SLOPE))
+            codes.append((kernels.LEAKY_RELU, LEAKY_SLOPE))
         elif activation == "allrelu":
             sign = -1.0 if layer % 2 == 0 else 1.0
-            codes.append((K.LEAKY_RELU, sign * ALLRELU_SLOPE))
+            codes.append((kernels.LEAKY_RELU, sign * ALLRELU_SLOPE))
         elif activation == "tanh":
-            codes.append((K.TANH, 0.0))
+            codes.append((kernels.TANH, 0.0))
         elif activation == "logistic":
-            codes.append((K.LOGISTIC, 0.0))
+            codes.append((kernels.LOGISTIC, 0.0))
         else:
             raise ValueError(f"unknown activation {activation!r}")
     return codes
@@ -112,7 +111,7 @@ class SparseMLP:
         counts, self.epsilon = erdos_renyi_allocation(shapes, sparsity)
         self.layers = []
         for idx, ((n_in, n_out), count) in enumerate(zip(shapes, counts)):
-            code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else K.IDENTITY
+            code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else kernels.IDENTITY
             self.layers.append(SparseLayer.random(
                 n_in, n_out, count, rng, activation_code=code, dtype=self.dtype))
         self._workspace = {}
@@ -160,7 +159,7 @@ class SparseMLP:
         ws["a"] = [empty(n * batch_size, dt) for n in hidden]
         # z is only kept apart from a where f(z) does not reveal the sign of z
         ws["z"] = [empty(n * batch_size, dt)
-                   if code == K.LEAKY_RELU and slope < 0 else ws["a"][l]
+                   if code == kernels.LEAKY_RELU and slope < 0 else ws["a"][l]
                    for l, (n, (code, slope)) in enumerate(zip(hidden, self.hidden_codes))]
         ws["out"] = empty(sizes[-1] * batch_size, dt)
         if training:
@@ -211,9 +210,9 @@ class SparseMLP:
     # -- passes -----------------------------------------------------------
     def _load_inputs(self, X, rows, xb):
         if hasattr(X, "indptr"):
-            K.gather_csr(X.data, X.indices, X.indptr, rows, xb)
+            kernels.gather_csr(X.data, X.indices, X.indptr, rows, xb)
         else:
-            K.gather_dense(X, rows, xb)
+            kernels.gather_dense(X, rows, xb)
 
     def _forward_calls(self, views, dropout=0.0):
         """The kernel calls of a forward pass, as ``(kernel, args)`` pairs
@@ -227,14 +226,14 @@ class SparseMLP:
         for l, layer in enumerate(self.layers[:-1]):
             code, slope = self.hidden_codes[l]
             keep = views["keep"][l] if dropout > 0 else no_mask
-            calls.append((K.sparse_forward, (
+            calls.append((kernels.sparse_forward, (
                 layer.indptr, layer.indices, layer.values, layer.bias, a_in,
                 views["z"][l], views["a"][l], code, dt(slope), keep, rate, scale)))
             a_in = views["a"][l]
         last = self.layers[-1]
-        calls.append((K.sparse_forward, (
+        calls.append((kernels.sparse_forward, (
             last.indptr, last.indices, last.values, last.bias, a_in, views["out"],
-            views["out"], K.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
+            views["out"], kernels.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
         return calls
 
     def _backward_calls(self, views, lr, mom, nesterov, decay, dropout):
@@ -252,12 +251,12 @@ class SparseMLP:
         n_layers = len(self.layers)
         last = self.layers[-1]
         if n_layers == 1:
-            return [(K.update_first_layer, (
+            return [(kernels.update_first_layer, (
                 first.indptr, first.indices, first.values, first.velocity, first.bias,
                 first.bias_velocity, views["x"], views["delta"][1], lr, mom,
                 nesterov, decay))]
         # the output delta's buffer is reused two layers down: its bias first
-        calls = [(K.update_bias, (last.bias, last.bias_velocity, views["delta"][n_layers],
+        calls = [(kernels.update_bias, (last.bias, last.bias_velocity, views["delta"][n_layers],
                                   lr, mom, nesterov))]
         for l in range(n_layers - 1, 0, -1):
             layer = self.layers[l]
@@ -266,13 +265,13 @@ class SparseMLP:
             keep = views["keep"][l - 1] if dropout > 0 else no_mask
             fused = ((first.indptr, first.indices, first.values, first.velocity)
                      if l == 1 else no_first)
-            calls.append((K.backward_update, (
+            calls.append((kernels.backward_update, (
                 layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, layer.values,
                 views["a"][l - 1], views["z"][l - 1],
                 views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
                 rate, scale, lr, mom, nesterov, decay, below.bias,
                 below.bias_velocity) + fused + (views["x"],)))
-            calls.append((K.step_connections, (
+            calls.append((kernels.step_connections, (
                 layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
                 nesterov, decay)))
         return calls
@@ -341,7 +340,7 @@ class SparseMLP:
                 target = y_all[start:start + nb]
             else:
                 target = views["y"]
-                K.gather_dense(y, rows, target)
+                kernels.gather_dense(y, rows, target)
             loss = self._output_loss(out, target, weight, views["proba"], delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(
@@ -383,9 +382,9 @@ class SparseMLP:
                 kernel(*args)
             out = views["out"]
             if self.output == "softmax":
-                K.softmax_inplace(out)
+                kernels.softmax_inplace(out)
             elif self.output == "logistic":
-                K.logistic_inplace(out)
+                kernels.logistic_inplace(out)
             result[start:start + nb] = out.T
             if threads:
                 threads.end(started, nb)
@@ -396,10 +395,10 @@ class SparseMLP:
         output pre-activations ``out`` (``target``: class indices for
         softmax, feature-major targets otherwise)."""
         if self.output == "softmax":
-            return K.softmax_cross_entropy(out, target, weight, proba, delta)
+            return kernels.softmax_cross_entropy(out, target, weight, proba, delta)
         if self.output == "logistic":
-            return K.logistic_cross_entropy(out, target, weight, proba, delta)
-        return K.squared_error(out, target, weight, delta)
+            return kernels.logistic_cross_entropy(out, target, weight, proba, delta)
+        return kernels.squared_error(out, target, weight, delta)
 
     def activations_and_deltas(self, X, y, sample_weight, rows):
         """Activations entering each layer and deltas (loss gradients with
@@ -433,7 +432,7 @@ class SparseMLP:
                                     shape=(layer.n_out, layer.n_in))
             code, slope = self.hidden_codes[l - 1]
             below = np.ascontiguousarray(weights.T @ deltas[0], dtype=dt)
-            K.scale_by_derivative(below, views["z"][l - 1], views["a"][l - 1], code,
+            kernels.scale_by_derivative(below, views["z"][l - 1], views["a"][l - 1], code,
                                   dt.type(slope))
             deltas.insert(0, below)
         return [views["x"]] + views["a"], deltas

@@ -23,9 +23,9 @@ import math
 
 import numpy as np
 
-from . import _kernels_topology as KT
-from ._connectivity import active_masks, expected_connectivity, reachability
-from ._topology import erdos_renyi_allocation, sample_free_keys
+from .._engine._kernels import topology as topology_kernels
+from .._engine.connectivity import active_masks, expected_connectivity, reachability
+from .._engine.layer import erdos_renyi_allocation, sample_free_keys
 
 
 class RandomRegrowth:
@@ -171,7 +171,7 @@ def _taken_between(layer, sources, targets):
     the grid's size. Memory O(those connections)."""
     src_rank = np.where(sources, np.cumsum(sources) - 1, -1)
     tgt_rank = np.where(targets, np.cumsum(targets) - 1, -1)
-    taken = KT.keys_between(layer.indptr, layer.indices, src_rank, tgt_rank)
+    taken = topology_kernels.keys_between(layer.indptr, layer.indices, src_rank, tgt_rank)
     return taken, int(np.count_nonzero(sources)) * int(np.count_nonzero(targets))
 
 
@@ -261,7 +261,7 @@ class GradientRegrowth(RandomRegrowth):
         else:
             candidates = layer.sample_free(min(self.max_positions, layer.free_positions()), rng)
             scores = np.empty(candidates.shape[0], dtype=np.float64)
-            KT.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
+            topology_kernels.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
             keys = np.sort(candidates[_top(scores, n_new)])
         return layer.insert(keys, rng)
 
@@ -290,7 +290,7 @@ def _top_gradient_blockwise(layer, a_in, d_out, n_new, block_positions):
         j1 = min(layer.n_out, j0 + rows_per_block)
         scores = block[: (j1 - j0) * layer.n_in]
         # absent positions get |gradient|, present ones -1 (never chosen)
-        KT.gradient_block(layer.indptr, layer.indices, a_in, d_out, j0, j1, scores)
+        topology_kernels.gradient_block(layer.indptr, layer.indices, a_in, d_out, j0, j1, scores)
         pick = _top(scores, n_new)
         pick = pick[scores[pick] >= 0]
         keys = np.concatenate([best_keys, pick.astype(np.int64) + j0 * layer.n_in])

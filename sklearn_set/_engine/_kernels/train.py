@@ -41,7 +41,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._simd import (
+from .simd import (
     VECTOR_BYTES,
     gather_axpy_1,
     gather_axpy_2,

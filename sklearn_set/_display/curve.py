@@ -7,9 +7,9 @@ never imports it. The drawing helpers live in :mod:`sklearn_set._display_axes`.
 import numpy as np
 from sklearn.utils._plotting import _validate_score_name, _validate_style_kwargs
 
-from . import _display_axes as A
-from ._curve import SparsityCurveRegressor, check_sparsity_levels, parse_cv_results
-from ._sweep import sparsity_curve
+from . import axes
+from .._curve import SparsityCurveRegressor, check_sparsity_levels, parse_cv_results
+from .._sweep.sweep import sparsity_curve
 
 __all__ = ["SparsityCurveDisplay"]
 
@@ -217,7 +217,7 @@ class SparsityCurveDisplay:
         display : SparsityCurveDisplay
             The display, with the artists stored as attributes.
         """
-        A.check_matplotlib(f"{type(self).__name__}.plot")
+        axes.check_matplotlib(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
         if score_type not in ("test", "train", "both"):
@@ -225,13 +225,13 @@ class SparsityCurveDisplay:
                 f"score_type must be 'test', 'train' or 'both'; got {score_type!r}.")
         sparsities = check_sparsity_levels(
             np.ravel(self.sparsities), what=f"{type(self).__name__}.plot")
-        test = A.as_scores(self.test_scores, sparsities.size, "test_scores")
+        test = axes.as_scores(self.test_scores, sparsities.size, "test_scores")
         train = None
         if score_type in ("train", "both"):
             if self.train_scores is None:
                 raise ValueError(
                     f"score_type={score_type!r} needs train_scores, which are None.")
-            train = A.as_scores(self.train_scores, sparsities.size, "train_scores")
+            train = axes.as_scores(self.train_scores, sparsities.size, "train_scores")
         if ax is None:
             _, ax = plt.subplots()
 
@@ -257,7 +257,7 @@ class SparsityCurveDisplay:
         y_values += self._draw_scores(ax, density, test if score_type != "train" else None,
                                       train, errorbar_kw)
 
-        A.set_sparsity_axis(ax, d_lo, d_hi, x_left, x_right)
+        axes.set_sparsity_axis(ax, d_lo, d_hi, x_left, x_right)
         name = score_name if score_name is not None else self.score_name
         ax.set_ylabel(name if name is not None else "Score")
         finite = np.concatenate([np.ravel(v) for v in y_values]) if y_values else np.array([])
@@ -268,8 +268,8 @@ class SparsityCurveDisplay:
             ax.set_ylim(lo - pad, hi + pad)
         ax.grid(True, which="major", alpha=0.3)
         if self.n_connections is not None:
-            self.connections_axis_ = A.connections_axis(ax, density, self.n_connections)
-        A.order_legend(ax)
+            self.connections_axis_ = axes.connections_axis(ax, density, self.n_connections)
+        axes.order_legend(ax)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -287,7 +287,7 @@ class SparsityCurveDisplay:
         pred = curve.predict(s_grid[:, None])
         drawn = [pred]
         if show_regimes:
-            self.regions_ = A.shade_regimes(ax, curve, s_grid, float(1.0 - d_min),
+            self.regions_ = axes.shade_regimes(ax, curve, s_grid, float(1.0 - d_min),
                                             x_left, x_right, regime_kw)
         if show_band:
             low, high = curve.predict_interval(s_grid[:, None], coverage=coverage)
@@ -317,7 +317,7 @@ class SparsityCurveDisplay:
             s_ext = curve.extreme_sparsity_
             kw = _validate_style_kwargs(
                 {"color": "tab:red", "linestyle": "--", "linewidth": 1.5,
-                 "label": f"extreme-sparsity contour (S = {A.format_sparsity(s_ext)})"},
+                 "label": f"extreme-sparsity contour (S = {axes.format_sparsity(s_ext)})"},
                 contour_kw or {})
             self.contour_line_ = ax.axvline(1.0 - s_ext, **kw)
         return drawn
@@ -333,7 +333,7 @@ class SparsityCurveDisplay:
         if train is not None:
             series.append(("Train", train, {}, {"color": "tab:gray", "alpha": 0.8}))
         for label, scores, user_kw, defaults in series:
-            mean, sd = A.row_stats(scores)
+            mean, sd = axes.row_stats(scores)
             n_folds = scores.shape[1]
             kw = _validate_style_kwargs(
                 {"fmt": "o", "markersize": 5, "capsize": 3, "zorder": 5, **defaults,
@@ -462,7 +462,7 @@ class SparsityCurveDisplay:
         >>> display.ax_.get_xscale()
         'log'
         """
-        A.check_matplotlib(f"{cls.__name__}.from_estimator")
+        axes.check_matplotlib(f"{cls.__name__}.from_estimator")
         result = sparsity_curve(
             estimator, X, y, sparsities=sparsities, param_name=param_name, groups=groups,
             cv=cv, scoring=scoring, n_jobs=n_jobs, verbose=verbose, error_score=error_score,
@@ -540,7 +540,7 @@ class SparsityCurveDisplay:
         curve does. Train scores need the search to have run with
         ``return_train_score=True``.
         """
-        A.check_matplotlib(f"{cls.__name__}.from_cv_results")
+        axes.check_matplotlib(f"{cls.__name__}.from_cv_results")
         sweep = parse_cv_results(cv_results, param_name=param_name, score_key=score_key)
         curve = SparsityCurveRegressor(**(curve_params or {})).fit_scores(
             sweep.sparsities, sweep.test)

@@ -10,13 +10,13 @@ import warnings
 
 import numpy as np
 
-from ._cli_io import RunFailed, last_line
+from .io import RunFailed, last_line
 
 
 def fit_curve(x, scores, chance):
     """The curve fitted on the finite scores, or None, and the warnings it
     gave (or why it could not be fitted)."""
-    from ._curve import SparsityCurveRegressor
+    from .._curve import SparsityCurveRegressor
 
     x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
     finite = np.isfinite(x) & np.isfinite(scores)
@@ -170,7 +170,7 @@ def plot_sweep(result, curve, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._display import SparsityCurveDisplay
+    from .._display.curve import SparsityCurveDisplay
 
     display = SparsityCurveDisplay(sparsities=result.sparsities, test_scores=result.test_scores,
                                    curve=curve, n_connections=result.n_connections,

@@ -21,8 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
 
-from . import _sweep_adaptive as adaptive
-from ._curve import check_sparsity_levels
+from . import adaptive
+from .._curve import check_sparsity_levels
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]
 
@@ -264,7 +264,7 @@ class SparsityCurveResult:
         curve : SparsityCurveRegressor
             The fitted regressor.
         """
-        from ._curve import SparsityCurveRegressor
+        from .._curve import SparsityCurveRegressor
 
         return SparsityCurveRegressor(**params).fit_scores(self.sparsities, self.test_scores)
 

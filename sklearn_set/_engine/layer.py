@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from . import _kernels as K
-from . import _kernels_topology as KT
-from ._kernels import transpose_order
-from ._kernels_topology import input_strength
+from ._kernels import train as kernels
+from ._kernels import topology as topology_kernels
+from ._kernels.train import transpose_order
+from ._kernels.topology import input_strength
 
 # Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
 # init_bound is the layer's Glorot bound at initialisation: small enough not to
@@ -30,7 +30,7 @@ def bytes_per_connection(dtype, n_connections=0):
     (dtype), and its by-input entries (position in each order: int32, or
     int64 in a layer of 2**31 connections or more; output row: int32;
     gradient scratch: dtype)."""
-    position = np.dtype(K.index_dtype(n_connections)).itemsize
+    position = np.dtype(kernels.index_dtype(n_connections)).itemsize
     return 4 + 3 * np.dtype(dtype).itemsize + 2 * position + 4
 
 
@@ -113,8 +113,8 @@ def sample_free_keys(taken, n_total, n_new, rng):
     indptr = np.array([0, taken.shape[0]], dtype=np.int64)
     return _sample_free(
         n_total, taken.shape[0], n_new, rng,
-        lambda: KT.free_keys_csr(indptr, taken, n_total),
-        lambda candidates: KT.free_candidates_csr(candidates, indptr, taken, n_total))
+        lambda: topology_kernels.free_keys_csr(indptr, taken, n_total),
+        lambda candidates: topology_kernels.free_candidates_csr(candidates, indptr, taken, n_total))
 
 
 def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
@@ -145,7 +145,7 @@ def _sample_free(n_total, n_taken, n_new, rng, enumerate_free, drop_taken):
         cand = rng.integers(0, n_total, size=n_draw, dtype=np.int64)
         cand.sort()
         cand = drop_taken(cand)
-        found = cand if found.shape[0] == 0 else KT.union_sorted(found, cand)
+        found = cand if found.shape[0] == 0 else topology_kernels.union_sorted(found, cand)
         del cand
     surplus = found.shape[0] - n_new
     if surplus:
@@ -164,7 +164,7 @@ def glorot_bound(n_in, n_out, n_connections, activation_code):
     small. The factor is 2 for logistic units and 6 otherwise, as in
     scikit-learn's MLP.
     """
-    from ._kernels import LOGISTIC
+    from ._kernels.train import LOGISTIC
 
     fan_in = n_connections / n_out
     fan_out = n_connections / n_in
@@ -236,7 +236,7 @@ class SparseLayer:
         bias = np.zeros(n_out, dtype=dtype)
         indptr = np.empty(n_out + 1, dtype=np.int64)
         indices = np.empty(keys.shape[0], dtype=np.int32)
-        KT.keys_to_csr(keys, n_in, indptr, indices)
+        topology_kernels.keys_to_csr(keys, n_in, indptr, indices)
         del keys
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
@@ -283,7 +283,7 @@ class SparseLayer:
         self._by_input = None
         dt = values.dtype.type
         # in place: the arrays are the layer's own (copies never share them)
-        n_keep = KT.prune_compact(self.indptr, self.indices, values, self.velocity,
+        n_keep = topology_kernels.prune_compact(self.indptr, self.indices, values, self.velocity,
                                  dt(pos_threshold), pos_ties, dt(-neg_threshold), neg_ties)
         # prefixes for now; regrow writes fresh arrays (or compacts them)
         self.indices = self.indices[:n_keep]
@@ -294,7 +294,7 @@ class SparseLayer:
     def drop(self, keep):
         """Remove the connections where the bool array ``keep`` (one entry per
         connection, storage order) is False; returns how many. O(nnz)."""
-        n_keep = KT.drop_unkept(self.indptr, self.indices, self.values, self.velocity, keep)
+        n_keep = topology_kernels.drop_unkept(self.indptr, self.indices, self.values, self.velocity, keep)
         n_dropped = self.n_connections - n_keep
         if n_dropped:
             self._by_input = None
@@ -314,8 +314,8 @@ class SparseLayer:
         indptr, indices, n_in = self.indptr, self.indices, self.n_in
         return _sample_free(
             self.size, self.n_connections, n_new, rng,
-            lambda: KT.free_keys_csr(indptr, indices, n_in),
-            lambda candidates: KT.free_candidates_csr(candidates, indptr, indices, n_in))
+            lambda: topology_kernels.free_keys_csr(indptr, indices, n_in),
+            lambda candidates: topology_kernels.free_candidates_csr(candidates, indptr, indices, n_in))
 
     def regrow(self, n_new, rng):
         """Add ``n_new`` connections at uniformly random empty positions
@@ -343,7 +343,7 @@ class SparseLayer:
                    np.empty(total, dtype=np.int32),
                    np.empty(total, dtype=self.values.dtype),
                    np.empty(total, dtype=self.velocity.dtype))
-            KT.insert_connections(self.indptr, self.indices, self.values, self.velocity,
+            topology_kernels.insert_connections(self.indptr, self.indices, self.values, self.velocity,
                                   new_keys, new_values, self.n_in, *out)
             del new_values
             self.indptr, self.indices, self.values, self.velocity = out
@@ -360,7 +360,7 @@ class SparseLayer:
         keys = self.last_regrown
         if keys.shape[0] == 0:
             return 0
-        gone = KT.free_candidates_csr(keys, self.indptr, self.indices, self.n_in)
+        gone = topology_kernels.free_candidates_csr(keys, self.indptr, self.indices, self.n_in)
         return int(keys.shape[0] - gone.shape[0])
 
     def input_strength(self):

@@ -10,7 +10,7 @@ nothing here knows about layers, estimators or scikit-learn.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _FASTMATH
+from .train import _FASTMATH
 
 # Keys: a connection (input i -> output j) of a layer with n_in inputs has key
 # j * n_in + i (int64); output-grouped storage with sorted inputs is ascending

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from ._cli_io import (
+from .io import (
     RunFailed,
     UsageError,
     feature_columns,
@@ -39,7 +39,7 @@ from ._cli_io import (
     prepare_output_folder,
     read_csv_table,
 )
-from ._cli_report import (
+from .report import (
     curve_summary,
     fit_curve,
     format_summary,
@@ -57,7 +57,7 @@ DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997
 # -- argument parsing --------------------------------------------------------
 
 def _sparsity(text):
-    from ._curve import check_sparsity_levels
+    from .._curve import check_sparsity_levels
 
     try:
         value = float(text)
@@ -208,7 +208,7 @@ def _make_pipeline(args, sparsity, n_jobs=None):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from . import AccSETClassifier, SETClassifier
+    from .. import AccSETClassifier, SETClassifier
 
     cls = AccSETClassifier if args.accset else SETClassifier
     return make_pipeline(StandardScaler(), cls(
@@ -335,7 +335,7 @@ def run_sweep(args):
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
-    from ._sweep import sparsity_curve
+    from .._sweep.sweep import sparsity_curve
 
     if args.adaptive is not None and args.sparsities is not None:
         raise UsageError("--adaptive chooses its own levels: drop --sparsities")
@@ -350,7 +350,7 @@ def run_sweep(args):
     chance = float(counts.max() / counts.sum())
     adaptive = {}
     if args.adaptive is not None:
-        from ._sweep_adaptive import check_adaptive
+        from .._sweep.adaptive import check_adaptive
 
         adaptive = {"n_levels": args.adaptive, "sparsity_range": (levels[0], levels[-1]),
                     "curve_params": {"collapse_accuracy": chance}}
