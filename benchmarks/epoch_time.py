@@ -27,7 +27,7 @@ import numpy as np
 from _common import OtherLoad, footer, header, median, set_eps20_sparsity, table
 
 from sklearn_set import SETClassifier
-from sklearn_set._engine import network as _network
+from sklearn_set._evolution.policies import ConnectivityPolicy
 
 LAYERS = (784, 1000, 1000, 1000, 10)
 
@@ -62,15 +62,15 @@ def main():
 
     # time spent in evolve (prune + regrow) inside partial_fit
     evolve_time = {}
-    original_evolve = _network.SparseMLP.evolve
+    original_evolve = ConnectivityPolicy.evolve
 
-    def timed_evolve(self, *a, **k):
+    def timed_evolve(self, network, *a, **k):
         t = time.perf_counter()
-        out = original_evolve(self, *a, **k)
-        evolve_time[id(self)] = evolve_time.get(id(self), 0.0) + time.perf_counter() - t
+        out = original_evolve(self, network, *a, **k)
+        evolve_time[id(network)] = evolve_time.get(id(network), 0.0) + time.perf_counter() - t
         return out
 
-    _network.SparseMLP.evolve = timed_evolve
+    ConnectivityPolicy.evolve = timed_evolve
 
     models = {}
     levels = [("SET eps=20", eps20), ("SET s=0.99", 0.99), ("SET s=0.999", 0.999)]
@@ -113,7 +113,7 @@ def main():
             f"{n} {t[-1]:.2f} s (other load {others[n][-1]:.2f})" for n, t in times.items()),
             flush=True)
 
-    _network.SparseMLP.evolve = original_evolve
+    ConnectivityPolicy.evolve = original_evolve
     mlp = median(times["MLPClassifier"]) if "MLPClassifier" in times else None
     rows = []
     for name, model in models.items():

@@ -21,6 +21,7 @@ from _common import footer, header, peak_rss_bytes, table
 
 from sklearn_set import SETClassifier
 from sklearn_set._engine import network as _network
+from sklearn_set._evolution.policies import ConnectivityPolicy
 
 
 def main():
@@ -46,7 +47,7 @@ def main():
     _network.SparseMLP.initialize = timed("initialize (allocate + draw topology)",
                                           _network.SparseMLP.initialize)
     _network.SparseMLP.train_epoch = timed("train epoch", _network.SparseMLP.train_epoch)
-    _network.SparseMLP.evolve = timed("evolve (prune + regrow)", _network.SparseMLP.evolve)
+    ConnectivityPolicy.evolve = timed("evolve (prune + regrow)", ConnectivityPolicy.evolve)
     _network.SparseMLP.predict_output = timed("predict", _network.SparseMLP.predict_output)
 
     rng = np.random.default_rng(0)

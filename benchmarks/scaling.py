@@ -51,7 +51,7 @@ tiny = SparseMLP((784, 20, 20, 10), activation="relu", output="softmax").initial
 kw = dict(learning_rate=0.01, momentum=0.9, nesterov=True, alpha=1e-4, dropout=0.0,
           shuffle=True, rng=rng)
 tiny.train_epoch(X[:batch], y[:batch], sw[:batch], batch_size=batch, **kw)
-tiny.evolve(0.3, rng, SETPolicy())
+SETPolicy().evolve(tiny, 0.3, rng)
 base_rss = rss()
 t = time.perf_counter()
 net = SparseMLP(layers, activation="relu", output="softmax").initialize(sparsity, rng)
@@ -63,7 +63,7 @@ t_epoch = time.perf_counter() - t
 evolve = []
 for _ in range(2):
     t = time.perf_counter()
-    net.evolve(0.3, rng, SETPolicy())
+    SETPolicy().evolve(net, 0.3, rng)
     evolve.append(time.perf_counter() - t)
 print(json.dumps(dict(H=H, connections=int(net.n_connections.sum()), sparsity=sparsity,
                       init_s=t_init, epoch_s=t_epoch, evolve_s=float(np.median(evolve)),

@@ -145,8 +145,10 @@ class _InterruptGuard:
 class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class of the truly sparse MLP estimators.
 
-    Subclasses define ``__init__`` (the public parameters), the output kind
-    and target encoding, and may override :meth:`_make_policy`.
+    ``__init__`` assigns the parameters every estimator shares; a subclass
+    with parameters of its own assigns them and passes the shared ones on to
+    ``super().__init__``. Subclasses define the output kind and the target
+    encoding, and may override :meth:`_make_policy`.
     """
 
     _parameter_constraints = {
@@ -176,8 +178,57 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         "dtype": [StrOptions(set(_DTYPES))],
     }
 
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        sparsity=0.9,
+        zeta=0.3,
+        regrowth="random",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=0.01,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        dropout=0.0,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        n_jobs=None,
+        dtype="float32",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.sparsity = sparsity
+        self.zeta = zeta
+        self.regrowth = regrowth
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
     # -- hooks for subclasses -------------------------------------------
-    _output = None  # "softmax" or "identity"
+    _output = None  # the output kind: a key of _engine.network.OUTPUT_KINDS
 
     def _make_policy(self):
         return SETPolicy(regrowth=make_regrowth(self.regrowth))
@@ -252,45 +303,64 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
 
     # -- training -----------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        """Validate the data, initialise a new model or continue the fitted
+        one, run the epochs (one for ``incremental``) and finish."""
         hidden = self._check_hidden_layer_sizes()
         first_call = not (hasattr(self, "_network") and (self.warm_start or incremental))
-        X = self._validate_X(X, reset=first_call)
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        # callbacks (a ScoringMonitor scores with them) see the data as given
-        given = {"X": X, "y": y}
-        y = self._encode_targets(X, y, first_call, classes)
-        sample_weight = self._prepare_sample_weight(X, y, sample_weight)
-        if not incremental:
-            self._check_training_targets(y, sample_weight)
+        X, y, sample_weight, given = self._validate_training_data(
+            X, y, sample_weight, first_call, incremental, classes)
         if first_call:
             self._initialize(X.shape, hidden, incremental)
         else:
-            hidden_now = list(self._network.layer_sizes[1:-1])
-            if hidden_now != hidden:
-                raise ValueError(
-                    f"hidden_layer_sizes changed from {hidden_now} to {hidden}; "
-                    "warm_start and partial_fit need the same architecture.")
-        validation = None
-        if self.validation_scores_ is not None and not incremental:
-            X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
-                X, y, sample_weight)
-            validation = (X_val, y_val, weight_val)
-        sample_weight, l2 = self._normalized_weights(sample_weight)
+            self._check_same_architecture(hidden)
+        data, l2, validation = self._training_split(X, y, sample_weight, incremental)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         callbacks = self._init_callback_context(
             task_name="partial_fit" if incremental else "fit",
             max_subtasks=1 if incremental else self.max_iter)
         callbacks.call_on_fit_task_begin(estimator=self, **given)
         with kernel_threads(_kernel_n_jobs(self.n_jobs)), _InterruptGuard(self) as guard:
-            best_state = self._run_epochs((X, y, sample_weight), l2, validation, incremental,
-                                          guard, callbacks, given)
+            best_state = self._run_epochs(data, l2, validation, incremental, guard,
+                                          callbacks, given)
         if guard.interrupted:
             best_state = guard.best_state
         self._finish(best_state)
         callbacks.call_on_fit_task_end(estimator=self, **given, reconstruction_attributes={})
         return self
+
+    def _validate_training_data(self, X, y, sample_weight, first_call, incremental, classes):
+        """Validated ``X``, encoded targets, sample weights (times class
+        weights) and the data as given, which callbacks see (a
+        ScoringMonitor scores with them)."""
+        X = self._validate_X(X, reset=first_call)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        given = {"X": X, "y": y}
+        y = self._encode_targets(X, y, first_call, classes)
+        sample_weight = self._prepare_sample_weight(X, y, sample_weight)
+        if not incremental:
+            self._check_training_targets(y, sample_weight)
+        return X, y, sample_weight, given
+
+    def _check_same_architecture(self, hidden):
+        hidden_now = list(self._network.layer_sizes[1:-1])
+        if hidden_now != hidden:
+            raise ValueError(
+                f"hidden_layer_sizes changed from {hidden_now} to {hidden}; "
+                "warm_start and partial_fit need the same architecture.")
+
+    def _training_split(self, X, y, sample_weight, incremental):
+        """The training data ``(X, y, sample_weight)`` with weights of mean 1,
+        ``alpha`` in their units, and the held-out validation data (None when
+        no score is measured)."""
+        validation = None
+        if self.validation_scores_ is not None and not incremental:
+            X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
+                X, y, sample_weight)
+            validation = (X_val, y_val, weight_val)
+        sample_weight, l2 = self._normalized_weights(sample_weight)
+        return (X, y, sample_weight), l2, validation
 
     def _initialize(self, shape, hidden, incremental):
         """A new network, its policy and the fitted attributes' start values."""
@@ -337,7 +407,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             if self.loss_curve_:
                 # SET evolves between epochs: never after the last one, so
                 # the returned model has no untrained fresh connections.
-                network.evolve(self.zeta, self._rng, policy, data)
+                policy.evolve(network, self.zeta, self._rng, data)
             try:
                 loss = network.train_epoch(
                     X, y, sample_weight, batch_size=batch_size,
@@ -480,7 +550,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
                 f"{2 if n_val < 2 else 1}. Increase 'validation_fraction' or the size "
                 "of your dataset.")
         stratify = None
-        if self._output == "softmax":
+        if self._network.output.class_indices:
             counts = np.bincount(y)
             counts = counts[counts > 0]
             if counts.min() >= 2 and min(n_val, n_samples - n_val) >= counts.size:

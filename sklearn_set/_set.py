@@ -150,8 +150,8 @@ class _SparseClassifierMixin(ClassifierMixin):
     def _validation_score(self, X, y, sample_weight):
         """Accuracy; for multilabel targets the share of samples whose labels
         are all right (subset accuracy, as ``accuracy_score`` defines it)."""
-        out = self._network.predict_output(X)
-        predicted = (out > 0.5).astype(y.dtype) if self._multilabel else out.argmax(axis=1)
+        network = self._network
+        predicted = network.output.predict(network.predict_output(X))
         return accuracy_score(y, predicted, sample_weight=sample_weight)
 
     def predict_proba(self, X):
@@ -204,10 +204,9 @@ class _SparseClassifierMixin(ClassifierMixin):
             (probability above 0.5).
         """
         check_is_fitted(self)
-        out = self._network_output(X)
-        if self._multilabel:
-            return (out > 0.5).astype(np.int64)
-        return self.classes_[out.argmax(axis=1)]
+        predicted = self._network.output.predict(self._network_output(X))
+        # multilabel predictions are the 0/1 indicators themselves
+        return predicted if self._multilabel else self.classes_[predicted]
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
@@ -460,29 +459,18 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         n_jobs=None,
         dtype="float32",
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.sparsity = sparsity
-        self.zeta = zeta
-        self.regrowth = regrowth
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.dropout = dropout
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            sparsity=sparsity, zeta=zeta, regrowth=regrowth, alpha=alpha,
+            batch_size=batch_size, learning_rate_init=learning_rate_init,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, dropout=dropout,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            n_jobs=n_jobs, dtype=dtype)
         self.class_weight = class_weight
-        self.n_jobs = n_jobs
-        self.dtype = dtype
+
+
 
 
 class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
@@ -530,52 +518,3 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
     >>> reg.fit(X, y).score(X, y) > 0.9
     True
     """)
-
-    def __init__(
-        self,
-        *,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        sparsity=0.9,
-        zeta=0.3,
-        regrowth="random",
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate_init=0.01,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        dropout=0.0,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        n_jobs=None,
-        dtype="float32",
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.sparsity = sparsity
-        self.zeta = zeta
-        self.regrowth = regrowth
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.dropout = dropout
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.n_jobs = n_jobs
-        self.dtype = dtype

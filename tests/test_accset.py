@@ -115,14 +115,14 @@ def test_policy_shrinks_while_accuracy_holds_and_grows_back():
     policy.observe(2, net, 0.8)
     assert policy.target_count == start
     rng = np.random.default_rng(1)
-    net.evolve(0.3, rng, policy)
+    policy.evolve(net, 0.3, rng)
     assert int(net.n_connections.sum()) == start
 
 
 def test_policy_regrow_counts_reach_the_layer_targets():
     net, policy = _policy_on()
     policy.observe(1, net, 0.9)
-    net.evolve(0.3, np.random.default_rng(0), policy)
+    policy.evolve(net, 0.3, np.random.default_rng(0))
     np.testing.assert_array_equal(net.n_connections, policy.layer_targets)
 
 
@@ -130,7 +130,7 @@ def test_policy_selection_keeps_only_useful_snapshots():
     net, policy = _policy_on()
     for epoch, score in enumerate([0.90, 0.91, 0.95, 0.945], start=1):
         policy.observe(epoch, net, score)
-        net.evolve(0.3, np.random.default_rng(epoch), policy)
+        policy.evolve(net, 0.3, np.random.default_rng(epoch))
     # 0.90 and 0.91 fell out of the tolerance band once 0.95 was seen
     assert {c.epoch for c in policy.candidates} <= {3, 4}
     assert policy.selected().epoch == 4  # sparser and within 0.01 of 0.95

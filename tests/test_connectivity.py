@@ -145,7 +145,7 @@ def test_analytics_match_dense_reference_after_evolution(rule):
     for _ in range(3):
         for layer in net.layers:  # magnitudes as after training
             layer.values[:] = rng.standard_normal(layer.n_connections)
-        net.evolve(0.4, rng, policy, (X, y, w))
+        policy.evolve(net, 0.4, rng, (X, y, w))
         assert_matches_reference(net)
 
 

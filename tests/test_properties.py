@@ -14,6 +14,12 @@ from test_kernels import dense_weights, make_net, reference_activation  # noqa: 
 from sklearn_set._engine._kernels import train as kernels  # noqa: E402
 from sklearn_set._engine.threads import kernel_threads  # noqa: E402
 from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation  # noqa: E402
+from sklearn_set._evolution.rules import (  # noqa: E402
+    NEW_WEIGHT_SCALE,
+    RandomRegrowth,
+    grow,
+    prune_weakest,
+)
 
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
 DTYPES = [np.float32, np.float64]
@@ -45,7 +51,7 @@ def reference_step(net, weights, biases, X, y, sw, alpha, lr):
         pres.append(z)
         acts.append(reference_activation(z, code, slope))
     z = acts[-1] @ weights[-1] + biases[-1]
-    if net.output == "softmax":
+    if net.output.name == "softmax":
         shifted = z - z.max(axis=1, keepdims=True)
         p = np.exp(shifted)
         p /= p.sum(axis=1, keepdims=True)
@@ -108,7 +114,7 @@ def test_forward_matches_dense_reference(net_seed, n_samples, csr):
         code, slope = net.hidden_codes[l]
         a = reference_activation(a @ weights[l] + layer.bias, code, slope)
     z = a @ weights[-1] + net.layers[-1].bias
-    if net.output == "softmax":
+    if net.output.name == "softmax":
         z = np.exp(z - z.max(axis=1, keepdims=True))
         z /= z.sum(axis=1, keepdims=True)
     with kernel_threads(None):
@@ -127,7 +133,7 @@ def test_training_epoch_matches_dense_sgd(net_seed, n_samples, batch_size, alpha
     net, seed = net_seed
     rng = np.random.default_rng(seed + 1)
     X = rng.normal(size=(n_samples, net.layer_sizes[0])).astype(net.dtype)
-    if net.output == "softmax":
+    if net.output.name == "softmax":
         y = rng.integers(0, net.layer_sizes[-1], n_samples).astype(np.int32)
     else:
         y = rng.normal(size=(n_samples, net.layer_sizes[-1])).astype(net.dtype)
@@ -206,7 +212,7 @@ def test_prune_then_regrow_keeps_counts_and_leaves_no_duplicates(layer_rng, zeta
                       zip(layer.values.tolist(), layer.velocity.tolist())))
     values = layer.values.copy()
     n_pos, n_neg = int((values >= 0).sum()), int((values < 0).sum())
-    n_pruned = layer.prune(zeta)
+    n_pruned = prune_weakest(layer, zeta)
     assert n_pruned == int(zeta * n_pos) + int(zeta * n_neg)
     assert layer.n_connections == len(before) - n_pruned
     kept = set(layer.keys().tolist())
@@ -220,14 +226,14 @@ def test_prune_then_regrow_keeps_counts_and_leaves_no_duplicates(layer_rng, zeta
     # asking for more than is free is capped at the free positions
     n_request = n_pruned + extra
     n_free = layer.size - layer.n_connections
-    n_added = layer.regrow(n_request, rng)
+    n_added = grow(layer, RandomRegrowth().place(0, layer, n_request, rng), rng)
     assert n_added == min(n_request, n_free)
     assert layer.n_connections == len(before) - n_pruned + n_added
     keys = _check_structure(layer)
     new = ~np.isin(keys, list(kept))
     assert new.sum() == n_added
     assert np.all(layer.velocity[new] == 0)
-    bound = 0.1 * layer.init_bound
+    bound = NEW_WEIGHT_SCALE * layer.init_bound
     assert np.all(np.abs(layer.values[new]) <= bound * (1 + 1e-6))
     for key, value, velocity in zip(keys[~new], layer.values[~new], layer.velocity[~new]):
         assert (value, velocity) == before[key]

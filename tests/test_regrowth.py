@@ -20,10 +20,15 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 from sklearn_set._engine._kernels import topology as topology_kernels
+from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._evolution.policies import AccSETPolicy, SETPolicy
-from sklearn_set._evolution.rules import GradientRegrowth, core_widths, make_regrowth
-from sklearn_set._engine.layer import NEW_WEIGHT_SCALE, SparseLayer
+from sklearn_set._evolution.rules import (
+    NEW_WEIGHT_SCALE,
+    GradientRegrowth,
+    core_widths,
+    make_regrowth,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -137,7 +142,7 @@ def dense_signals(net, X, y, weight, rows):
         a = np.maximum(z, 0) if l < len(net.layers) - 1 else z
     n = len(rows)
     w = np.asarray(weight, dtype=np.float64)[rows]
-    if net.output == "softmax":
+    if net.output.name == "softmax":
         e = np.exp(a - a.max(axis=0))
         proba = e / e.sum(axis=0)
         onehot = np.zeros_like(proba)
@@ -218,7 +223,7 @@ def evolve_and_check(net, rng, policy, rule, zeta, data):
     before = [state_of(layer) for layer in net.layers]
     survivors = expected_survivors(net, rule, zeta)
     count_before = net.n_connections.copy()
-    result = net.evolve(zeta, rng, policy, data)
+    result = policy.evolve(net, zeta, rng, data)
     assert len(result) == len(net.layers)
     for l, layer in enumerate(net.layers):
         check_storage(layer)
@@ -304,7 +309,7 @@ def test_evolution_without_pruning_changes_nothing(rule):
     assert all(len(a) == layer.n_connections
                for a, layer in zip(dense_active_keys(net.layers), net.layers))
     before = [state_of(layer) for layer in net.layers]
-    result = net.evolve(0.0, rng, make_policy("set", rule, net), data)
+    result = make_policy("set", rule, net).evolve(net, 0.0, rng, data)
     assert result == [(0, 0)] * len(net.layers)
     assert [state_of(layer) for layer in net.layers] == before
     assert all(layer.last_regrown.shape == (0,) for layer in net.layers)
@@ -320,7 +325,7 @@ def test_a_full_layer_is_not_rewired():
             layer.velocity[:] = rng.random(layer.n_connections)
         before = [state_of(layer) for layer in net.layers]
         data = make_data(rng, sizes=(4, 5, 3))
-        result = net.evolve(0.4, rng, make_policy("set", rule, net), data)
+        result = make_policy("set", rule, net).evolve(net, 0.4, rng, data)
         assert result == [(0, 0), (0, 0)]
         assert [state_of(layer) for layer in net.layers] == before
         assert all(layer.last_regrown.size == 0 for layer in net.layers)
@@ -331,7 +336,7 @@ def test_a_dense_layer_shrinks_when_accset_asks():
     policy = make_policy("accset", "random", net)
     policy.observe(1, net, 0.9)  # holding: the budget shrinks below dense
     targets = policy.layer_targets.copy()
-    result = net.evolve(0.4, rng, policy, None)
+    result = policy.evolve(net, 0.4, rng, None)
     sizes = np.array([layer.size for layer in net.layers])
     assert np.any(targets < sizes)
     for (n_pruned, _), target, size in zip(result, targets, sizes):
@@ -371,7 +376,7 @@ def share_of_regrown_on_paths(rule, sizes, sparsity, seeds, n_evolutions=3):
         for _ in range(n_evolutions):
             for layer in net.layers:
                 layer.values[:] = rng.standard_normal(layer.n_connections)
-            net.evolve(0.3, rng, policy, None)
+            policy.evolve(net, 0.3, rng, None)
             active = dense_active_keys(net.layers)
             for layer, a in zip(net.layers, active):
                 placed += layer.last_regrown.shape[0]
@@ -411,7 +416,7 @@ def test_connected_regrowth_stays_in_the_connected_core(sizes, sparsity, seed):
         layer.drop(np.isin(keys_of(layer), list(keep)))
     forward, backward = dense_reach(twin.layers)
     widths = core_widths(sizes, total, 0.9)
-    net.evolve(zeta, rng, make_policy("set", "connected", net), None)
+    make_policy("set", "connected", net).evolve(net, zeta, rng, None)
     for u in range(1, len(sizes) - 1):
         live = forward[u] & backward[u]
         below, above = net.layers[u - 1], net.layers[u]
@@ -462,6 +467,32 @@ def test_activations_and_deltas_match_dense_numpy(dtype, rtol):
         down = loss()
         layer.values[k] += h
         assert (up - down) / (2 * h) == pytest.approx(grad, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu", "leaky_relu", "allrelu", "tanh",
+                                        "logistic"])
+def test_activations_entering_each_layer_match_dense_numpy(activation):
+    """Every hidden activation, the identity too: its forward kernel writes
+    no separate activation array, so the gradient rule once scored
+    uninitialised memory with it."""
+    rng = np.random.default_rng(11)
+    net = SparseMLP((6, 9, 7, 3), activation=activation, output="softmax",
+                    dtype=np.float64).initialize(0.5, rng)
+    X = rng.standard_normal((20, 6))
+    y = rng.integers(0, 3, 20)
+    rows = np.arange(0, 20, 3)
+    activations, _ = net.activations_and_deltas(X, y, np.ones(20), rows)
+    functions = {"identity": lambda z, s: z, "relu": lambda z, s: np.maximum(z, 0),
+                 "leaky_relu": lambda z, s: np.where(z > 0, z, s * z),
+                 "allrelu": lambda z, s: np.where(z > 0, z, s * z),
+                 "tanh": lambda z, s: np.tanh(z),
+                 "logistic": lambda z, s: 1 / (1 + np.exp(-z))}
+    a = X[rows].T
+    for l, layer in enumerate(net.layers):
+        np.testing.assert_allclose(activations[l], a, rtol=1e-12, atol=1e-12)
+        if l < len(net.hidden_codes):
+            z = dense_weights(layer).T @ a + layer.bias[:, None]
+            a = functions[activation](z, net.hidden_codes[l][1])
 
 
 def test_activations_and_deltas_of_a_regressor_match_dense_numpy():
@@ -517,7 +548,7 @@ def test_gradient_regrowth_is_not_random():
     X, y, w = make_data(rng, n=40)
     twin = pruned_twin(net, zeta)
     grads = dense_gradients(twin, X, y, w, np.arange(40))
-    net.evolve(zeta, rng, SETPolicy(regrowth=GradientRegrowth(n_samples=1000)), (X, y, w))
+    SETPolicy(regrowth=GradientRegrowth(n_samples=1000)).evolve(net, zeta, rng, (X, y, w))
     for layer, twin_layer, g in zip(net.layers, twin.layers, grads):
         k = layer.last_regrown
         free = free_keys(twin_layer)
@@ -606,7 +637,7 @@ def test_turnover_matches_tracked_keys(rule):
     policy = make_policy("set", rule, net)
     assert math.isnan(net.topology()["turnover"])
     survivors = expected_survivors(net, rule, zeta)
-    net.evolve(zeta, rng, policy, data)
+    policy.evolve(net, zeta, rng, data)
     # the first evolution follows none: no turnover to measure
     assert math.isnan(net.turnover)
     new = [set(keys_of(layer).tolist()) - kept for layer, kept in zip(net.layers, survivors)]
@@ -615,7 +646,7 @@ def test_turnover_matches_tracked_keys(rule):
     net.train_epoch(X, y, w, batch_size=10, learning_rate=0.05, momentum=0.9,
                     nesterov=True, alpha=1e-4, dropout=0.0, shuffle=True, rng=rng)
     survivors = expected_survivors(net, rule, zeta)
-    net.evolve(zeta, rng, policy, data)
+    policy.evolve(net, zeta, rng, data)
     spared = sum(len(n & s) for n, s in zip(new, survivors))
     expected = spared / sum(len(n) for n in new)
     assert 0 < sum(len(n) for n in new)

@@ -5,14 +5,10 @@ import pytest
 
 from sklearn_set._engine._kernels import topology as topology_kernels
 from sklearn_set._engine._kernels.train import RELU
+from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation, sample_free_keys
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._evolution.policies import SETPolicy
-from sklearn_set._engine.layer import (
-    NEW_WEIGHT_SCALE,
-    SparseLayer,
-    erdos_renyi_allocation,
-    sample_free_keys,
-)
+from sklearn_set._evolution.rules import NEW_WEIGHT_SCALE, RandomRegrowth, grow, prune_weakest
 
 SET_SHAPES = [(784, 1000), (1000, 1000), (1000, 1000), (1000, 10)]
 
@@ -95,6 +91,12 @@ def _layer(n_in=50, n_out=40, nnz=300, seed=0):
                               activation_code=RELU, dtype=np.float32)
 
 
+def regrow(layer, n_new, rng):
+    """SET's regrowth as an evolution runs it: the random rule picks free
+    positions, :func:`grow` fills them."""
+    return grow(layer, RandomRegrowth().place(0, layer, n_new, rng), rng)
+
+
 def _assert_valid(layer):
     keys = layer.keys()
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
@@ -109,7 +111,7 @@ def test_prune_removes_zeta_of_each_sign_closest_to_zero():
     layer = _layer()
     values = layer.values.copy()
     pos, neg = values[values >= 0], values[values < 0]
-    removed = layer.prune(0.3)
+    removed = prune_weakest(layer, 0.3)
     assert removed == int(0.3 * pos.size) + int(0.3 * neg.size)
     kept_pos = layer.values[layer.values >= 0]
     kept_neg = layer.values[layer.values < 0]
@@ -125,9 +127,9 @@ def test_prune_then_regrow_keeps_count_and_survivors():
     layer.velocity[:] = rng.normal(size=layer.n_connections)
     before = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
     n = layer.n_connections
-    removed = layer.prune(0.3)
+    removed = prune_weakest(layer, 0.3)
     survivors = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
-    added = layer.regrow(removed, rng)
+    added = regrow(layer, removed, rng)
     assert added == removed and layer.n_connections == n
     _assert_valid(layer)
     after = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
@@ -151,7 +153,7 @@ def test_connection_count_constant_over_set_epochs():
     for _ in range(10):
         net.train_epoch(X, y, sw, batch_size=16, learning_rate=0.05, momentum=0.9,
                         nesterov=True, alpha=1e-4, dropout=0.0, shuffle=True, rng=rng)
-        net.evolve(0.3, rng, SETPolicy())
+        SETPolicy().evolve(net, 0.3, rng)
         np.testing.assert_array_equal(net.n_connections, counts)
         for layer in net.layers:
             _assert_valid(layer)
@@ -161,8 +163,8 @@ def test_dense_layer_regrows_in_place():
     """A saturated layer has only the pruned positions free: they come back."""
     layer = _layer(10, 4, 40)
     keys = layer.keys()
-    removed = layer.prune(0.5)
-    assert layer.regrow(removed, np.random.default_rng(0)) == removed
+    removed = prune_weakest(layer, 0.5)
+    assert regrow(layer, removed, np.random.default_rng(0)) == removed
     np.testing.assert_array_equal(layer.keys(), keys)
 
 
@@ -172,8 +174,8 @@ def test_huge_layer_memory_is_linear_in_connections():
 
     tracemalloc.start()
     layer = _layer(100_000, 100_000, 200_000, seed=5)
-    removed = layer.prune(0.3)
-    layer.regrow(removed, np.random.default_rng(1))
+    removed = prune_weakest(layer, 0.3)
+    regrow(layer, removed, np.random.default_rng(1))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert layer.n_connections == 200_000
@@ -190,7 +192,7 @@ def test_prune_with_ties_removes_exactly_the_requested_count():
     layer.velocity[:] = rng.normal(size=400)
     before = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
     pos, neg = layer.values[layer.values >= 0], layer.values[layer.values < 0]
-    removed = layer.prune(0.3)
+    removed = prune_weakest(layer, 0.3)
     n_pos, n_neg = int(0.3 * pos.size), int(0.3 * neg.size)
     assert removed == n_pos + n_neg
     kept = layer.values
@@ -206,10 +208,10 @@ def test_prune_with_ties_removes_exactly_the_requested_count():
 def test_prune_one_sign_only():
     layer = _layer(10, 10, 50, seed=2)
     layer.values[:] = np.abs(layer.values) + 0.01
-    removed = layer.prune(0.5)
+    removed = prune_weakest(layer, 0.5)
     assert removed == 25 and layer.n_connections == 25
     layer.values[:] = -np.abs(layer.values) - 0.01
-    assert layer.prune(0.5) == 12 and layer.n_connections == 13
+    assert prune_weakest(layer, 0.5) == 12 and layer.n_connections == 13
 
 
 def test_regrow_draws_what_sample_free_keys_draws():
@@ -217,11 +219,11 @@ def test_regrow_draws_what_sample_free_keys_draws():
     reference with the same random stream, on both sampling paths."""
     for n_in, n_out, nnz in [(300, 200, 2000), (20, 10, 150)]:
         layer = _layer(n_in, n_out, nnz, seed=4)
-        layer.prune(0.3)
+        prune_weakest(layer, 0.3)
         taken = layer.keys()
         n_new = nnz - layer.n_connections
         expected = sample_free_keys(taken, n_in * n_out, n_new, np.random.default_rng(9))
-        layer.regrow(n_new, np.random.default_rng(9))
+        regrow(layer, n_new, np.random.default_rng(9))
         np.testing.assert_array_equal(layer.keys(), np.union1d(taken, expected))
         _assert_valid(layer)
 
@@ -282,16 +284,19 @@ import resource, numpy as np
 from sklearn_set._engine._kernels import topology as topology_kernels
 from sklearn_set._engine._kernels.train import RELU
 from sklearn_set._engine.layer import SparseLayer
+from sklearn_set._evolution.rules import RandomRegrowth, grow, prune_weakest
+def regrow(layer, n_new, rng):
+    return grow(layer, RandomRegrowth().place(0, layer, n_new, rng), rng)
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 small = SparseLayer.random(1000, 1000, 1000, np.random.default_rng(0),
                            activation_code=RELU, dtype=np.float32)
-small.regrow(small.prune(0.3), np.random.default_rng(1))  # compile / load
+regrow(small, prune_weakest(small, 0.3), np.random.default_rng(1))  # compile / load
 base = rss()
 layer = SparseLayer.random(100_000, 100_000, 1_000_000, np.random.default_rng(0),
                            activation_code=RELU, dtype=np.float32)
 for _ in range(2):
-    layer.regrow(layer.prune(0.3), np.random.default_rng(1))
+    regrow(layer, prune_weakest(layer, 0.3), np.random.default_rng(1))
 assert layer.n_connections == 1_000_000
 print(rss() - base)
 """
@@ -324,8 +329,8 @@ def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
 
 def test_regrow_nothing_after_prune_leaves_compact_arrays():
     layer = _layer()
-    removed = layer.prune(0.3)
-    assert layer.regrow(0, np.random.default_rng(0)) == 0
+    removed = prune_weakest(layer, 0.3)
+    assert regrow(layer, 0, np.random.default_rng(0)) == 0
     assert layer.n_connections == 300 - removed
     for name in ("indices", "values", "velocity"):
         arr = getattr(layer, name)

@@ -6,6 +6,9 @@ a layer is O(connections): no dense ``n_in x n_out`` array is ever built, in
 allocation, pruning or regrowth. A connection is identified by the int64 key
 ``output * n_in + input``; CSR order is ascending key order.
 
+The layer offers storage operations (drop connections by a mask or by a band
+of weights around zero, sample free positions, insert connections); which
+connections go and where new ones grow is decided in ``_evolution``.
 Nothing here knows about scikit-learn.
 """
 
@@ -17,13 +20,6 @@ from ._kernels import train as kernels
 from ._kernels import topology as topology_kernels
 from ._kernels.train import transpose_order
 from ._kernels.topology import input_strength
-
-# Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
-# init_bound is the layer's Glorot bound at initialisation: small enough not to
-# disturb the trained function, large enough that the gradient decides within
-# an epoch whether the connection survives the next pruning.
-NEW_WEIGHT_SCALE = 0.1
-
 
 def bytes_per_connection(dtype, n_connections=0):
     """Memory a connection costs: its input id (int32), weight and velocity
@@ -164,11 +160,9 @@ def glorot_bound(n_in, n_out, n_connections, activation_code):
     small. The factor is 2 for logistic units and 6 otherwise, as in
     scikit-learn's MLP.
     """
-    from ._kernels.train import LOGISTIC
-
     fan_in = n_connections / n_out
     fan_out = n_connections / n_in
-    factor = 2.0 if activation_code == LOGISTIC else 6.0
+    factor = 2.0 if activation_code == kernels.LOGISTIC else 6.0
     return math.sqrt(factor / (fan_in + fan_out))
 
 
@@ -191,6 +185,9 @@ class SparseLayer:
         (float32); neither do copies (snapshots) nor pickles until they train
         again.
     init_bound : float, the Glorot bound used at initialisation.
+    last_regrown : int64 (n,), sorted keys of the connections the last
+        :meth:`insert` added: what the next pruning spares of them is the
+        turnover statistic.
     """
 
     def __init__(self, n_in, n_out, indptr, indices, values, velocity, bias,
@@ -204,8 +201,6 @@ class SparseLayer:
         self.bias = bias
         self.bias_velocity = bias_velocity
         self.init_bound = float(init_bound)
-        # keys of the connections added by the last regrowth (sorted): what
-        # the next pruning spares of them is the turnover statistic
         self.last_regrown = np.empty(0, dtype=np.int64)
         self._by_input = None
 
@@ -232,7 +227,7 @@ class SparseLayer:
         keys = sample_free_keys(np.empty(0, dtype=np.int64), n_in * n_out,
                                 int(n_connections), rng)
         bound = glorot_bound(n_in, n_out, n_connections, activation_code)
-        values = _uniform(rng, keys.shape[0], bound, dtype)
+        values = uniform_weights(rng, keys.shape[0], bound, dtype)
         bias = np.zeros(n_out, dtype=dtype)
         indptr = np.empty(n_out + 1, dtype=np.int64)
         indices = np.empty(keys.shape[0], dtype=np.int32)
@@ -260,41 +255,28 @@ class SparseLayer:
         changing ``indptr``/``indices`` by hand."""
         self._by_input = None
 
-    def prune(self, zeta):
-        """Remove the fraction ``zeta`` of non-negative weights closest to zero
-        and the fraction ``zeta`` of negative weights closest to zero.
-
-        Returns the number of connections removed. Time O(nnz),
-        memory O(nnz) in float copies of the weights (no index arrays).
-        """
-        values = self.values
-        positive = values[values >= 0]
-        negative = values[values < 0]
-        n_pos = int(zeta * positive.shape[0])
-        n_neg = int(zeta * negative.shape[0])
-        if n_pos + n_neg == 0:
-            return 0
-        # the n-th smallest non-negative weight and the n-th largest negative
-        # one; ties at a threshold are removed in storage order
-        pos_threshold, pos_ties = _threshold(positive, n_pos)
-        del positive
-        neg_threshold, neg_ties = _threshold(-negative, n_neg)
-        del negative
-        self._by_input = None
-        dt = values.dtype.type
-        # in place: the arrays are the layer's own (copies never share them)
-        n_keep = topology_kernels.prune_compact(self.indptr, self.indices, values, self.velocity,
-                                 dt(pos_threshold), pos_ties, dt(-neg_threshold), neg_ties)
-        # prefixes for now; regrow writes fresh arrays (or compacts them)
-        self.indices = self.indices[:n_keep]
-        self.values = values[:n_keep]
-        self.velocity = self.velocity[:n_keep]
-        return n_pos + n_neg
-
     def drop(self, keep):
         """Remove the connections where the bool array ``keep`` (one entry per
         connection, storage order) is False; returns how many. O(nnz)."""
-        n_keep = topology_kernels.drop_unkept(self.indptr, self.indices, self.values, self.velocity, keep)
+        n_keep = topology_kernels.drop_unkept(self.indptr, self.indices, self.values,
+                                              self.velocity, keep)
+        return self._shrink_to(n_keep)
+
+    def drop_near_zero(self, pos_threshold, pos_ties, neg_threshold, neg_ties):
+        """Remove the weights ``0 <= w < pos_threshold`` and the first
+        ``pos_ties`` (storage order) equal to ``pos_threshold``, and the weights
+        ``neg_threshold < w < 0`` and the first ``neg_ties`` equal to
+        ``neg_threshold``; returns how many. O(nnz), no index array."""
+        dt = self.values.dtype.type
+        n_keep = topology_kernels.prune_compact(
+            self.indptr, self.indices, self.values, self.velocity,
+            dt(pos_threshold), pos_ties, dt(neg_threshold), neg_ties)
+        return self._shrink_to(n_keep)
+
+    def _shrink_to(self, n_keep):
+        """The kernels moved the ``n_keep`` survivors to the front, in place
+        (the arrays are the layer's own: copies never share them); keep
+        prefixes for now: :meth:`insert` writes fresh arrays or compacts."""
         n_dropped = self.n_connections - n_keep
         if n_dropped:
             self._by_input = None
@@ -315,27 +297,17 @@ class SparseLayer:
         return _sample_free(
             self.size, self.n_connections, n_new, rng,
             lambda: topology_kernels.free_keys_csr(indptr, indices, n_in),
-            lambda candidates: topology_kernels.free_candidates_csr(candidates, indptr, indices, n_in))
+            lambda candidates: topology_kernels.free_candidates_csr(candidates, indptr,
+                                                                    indices, n_in))
 
-    def regrow(self, n_new, rng):
-        """Add ``n_new`` connections at uniformly random empty positions
-        (SET's rule); returns the number added (capped by the free
-        positions)."""
-        return self.insert(self.sample_free(n_new, rng), rng)
-
-    def insert(self, new_keys, rng):
+    def insert(self, new_keys, new_values):
         """Add connections at the empty positions ``new_keys`` (sorted,
-        distinct int64 keys).
-
-        New weights are uniform in +-(NEW_WEIGHT_SCALE * init_bound), their
-        velocity zero; existing connections keep weight and velocity.
-        Returns the number added.
-        """
+        distinct int64 keys) with the weights ``new_values`` and zero
+        velocity; existing connections keep weight and velocity. The keys are
+        remembered as :attr:`last_regrown`. Returns the number added."""
         n_new = int(new_keys.shape[0])
         self.last_regrown = new_keys
         if n_new:
-            new_values = _uniform(rng, n_new, NEW_WEIGHT_SCALE * self.init_bound,
-                                  self.values.dtype)
             # outputs allocated by NumPy (huge pages for large arrays, which
             # the kernels' random accesses need); the old arrays go after
             total = self.n_connections + n_new
@@ -343,17 +315,21 @@ class SparseLayer:
                    np.empty(total, dtype=np.int32),
                    np.empty(total, dtype=self.values.dtype),
                    np.empty(total, dtype=self.velocity.dtype))
-            topology_kernels.insert_connections(self.indptr, self.indices, self.values, self.velocity,
-                                  new_keys, new_values, self.n_in, *out)
-            del new_values
+            topology_kernels.insert_connections(self.indptr, self.indices, self.values,
+                                                self.velocity, new_keys, new_values,
+                                                self.n_in, *out)
             self.indptr, self.indices, self.values, self.velocity = out
-        elif self.indices.base is not None:
-            # pruned and nothing regrown: drop the prefixes' unused tails
+        else:
+            self.compact()
+        self.refresh_transpose()
+        return n_new
+
+    def compact(self):
+        """Give arrays left as prefixes by a drop their own, exact memory."""
+        if self.indices.base is not None:
             self.indices = self.indices.copy()
             self.values = self.values.copy()
             self.velocity = self.velocity.copy()
-        self.refresh_transpose()
-        return n_new
 
     def surviving_regrown(self):
         """How many connections of the last regrowth are still present."""
@@ -375,18 +351,7 @@ class SparseLayer:
         return twin
 
 
-def _threshold(x, n):
-    """The ``n``-th smallest entry of ``x`` (n >= 1) and how many entries
-    equal to it are among the ``n`` smallest; ``(0, 0)`` (select nothing)
-    when ``n == 0``. Reorders ``x`` in place."""
-    if n == 0:
-        return 0.0, 0
-    x.partition(n - 1)
-    threshold = x[n - 1]
-    n_below = int(np.count_nonzero(x[: n - 1] < threshold))
-    return threshold, n - n_below
-
-
-def _uniform(rng, n, bound, dtype):
+def uniform_weights(rng, n, bound, dtype):
+    """``n`` weights drawn uniformly from ``[-bound, bound)``, as ``dtype``."""
     out = rng.random(n, dtype=np.float64) * (2 * bound) - bound
     return out.astype(dtype)

@@ -1,12 +1,15 @@
 """The training engine: a stack of truly sparse layers, its workspaces, one
-epoch of minibatch SGD, SET evolution and prediction.
+epoch of minibatch SGD, prediction, and the gradient signals of a batch.
 
-No scikit-learn here: inputs are validated by the estimators. Data flows
-estimator -> engine -> kernels.
+The engine trains and answers; it never evolves a topology itself: the
+policies of ``_evolution`` change the layers between epochs through their
+storage operations. No scikit-learn here: inputs are validated by the
+estimators. Data flows estimator -> engine -> kernels.
 """
 
 import copy
 import math
+from collections import namedtuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,13 +19,93 @@ from .connectivity import network_topology
 from .threads import batch_threads
 from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic")
-
 # Negative-side slope of "leaky_relu", and magnitude of the alternating slope
-# of "allrelu" (Curci, Mocanu and Pechenizkiy, 2021): hidden layer 1, 3, ...
-# use -ALLRELU_SLOPE, layers 2, 4, ... use +ALLRELU_SLOPE.
+# of "allrelu" (Curci, Mocanu and Pechenizkiy, 2021).
 LEAKY_SLOPE = 0.01
 ALLRELU_SLOPE = 0.6
+
+#: Hidden activations: kernel code, and the negative-side slopes of hidden
+#: layers 1, 2, 3, ... in turn ("allrelu" uses -ALLRELU_SLOPE on layers 1,
+#: 3, ... and +ALLRELU_SLOPE on layers 2, 4, ...).
+ACTIVATIONS = {
+    "identity": (kernels.IDENTITY, (0.0,)),
+    "relu": (kernels.RELU, (0.0,)),
+    "leaky_relu": (kernels.LEAKY_RELU, (LEAKY_SLOPE,)),
+    "allrelu": (kernels.LEAKY_RELU, (-ALLRELU_SLOPE, ALLRELU_SLOPE)),
+    "tanh": (kernels.TANH, (0.0,)),
+    "logistic": (kernels.LOGISTIC, (0.0,)),
+}
+
+
+class OutputKind(namedtuple("OutputKind", "name class_indices loss activate predict")):
+    """What the output layer of a network is.
+
+    Attributes
+    ----------
+    name : str
+        Its key in :data:`OUTPUT_KINDS` (an estimator's ``out_activation_``).
+    class_indices : bool
+        Targets are class indices, one per sample; otherwise a matrix of
+        shape (n_samples, n_outputs).
+    loss : callable
+        ``loss(z, target, weight, proba, delta)``: the weighted mean loss of
+        a batch of output pre-activations ``z`` (feature-major), its gradient
+        written to ``delta``; ``proba`` is scratch for the outputs.
+    activate : callable
+        Turns pre-activations into outputs, in place (feature-major).
+    predict : callable
+        The prediction an output array of shape (n_samples, n_outputs)
+        stands for: class indices, 0/1 labels, or the values themselves.
+
+    Pickled by name: a network's pickle holds no kernel.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return output_kind, (self.name,)
+
+
+def _squared_error(z, target, weight, proba, delta):
+    return kernels.squared_error(z, target, weight, delta)
+
+
+def _keep_outputs(z):
+    """Identity outputs are their pre-activations: nothing to do."""
+
+
+def _most_probable_class(out):
+    return out.argmax(axis=1)
+
+
+def _labels_above_half(out):
+    return (out > 0.5).astype(np.int64)
+
+
+def _outputs_themselves(out):
+    return out
+
+
+OUTPUT_KINDS = {kind.name: kind for kind in (
+    # one softmax over classes, trained with cross-entropy
+    OutputKind("softmax", True, kernels.softmax_cross_entropy, kernels.softmax_inplace,
+               _most_probable_class),
+    # independent sigmoids over labels (multilabel), binary cross-entropy
+    OutputKind("logistic", False, kernels.logistic_cross_entropy, kernels.logistic_inplace,
+               _labels_above_half),
+    # linear outputs (regression), squared error
+    OutputKind("identity", False, _squared_error, _keep_outputs, _outputs_themselves),
+)}
+
+
+def output_kind(name):
+    """The :class:`OutputKind` called ``name``."""
+    try:
+        return OUTPUT_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown output kind {name!r}; choose one of "
+                         f"{sorted(OUTPUT_KINDS)}") from None
+
 
 # Upper bound on the activation workspace used by prediction.
 _PREDICT_WORKSPACE_BYTES = 256 * 2**20
@@ -49,24 +132,12 @@ def _aligned_empty(n, dtype, align=64):
 
 def hidden_activation_codes(activation, n_hidden):
     """Kernel code and negative slope for each hidden layer."""
-    codes = []
-    for layer in range(n_hidden):
-        if activation == "identity":
-            codes.append((kernels.IDENTITY, 0.0))
-        elif activation == "relu":
-            codes.append((kernels.RELU, 0.0))
-        elif activation == "leaky_relu":
-            codes.append((kernels.LEAKY_RELU, LEAKY_SLOPE))
-        elif activation == "allrelu":
-            sign = -1.0 if layer % 2 == 0 else 1.0
-            codes.append((kernels.LEAKY_RELU, sign * ALLRELU_SLOPE))
-        elif activation == "tanh":
-            codes.append((kernels.TANH, 0.0))
-        elif activation == "logistic":
-            codes.append((kernels.LOGISTIC, 0.0))
-        else:
-            raise ValueError(f"unknown activation {activation!r}")
-    return codes
+    try:
+        code, slopes = ACTIVATIONS[activation]
+    except KeyError:
+        raise ValueError(f"unknown activation {activation!r}; choose one of "
+                         f"{sorted(ACTIVATIONS)}") from None
+    return [(code, slopes[layer % len(slopes)]) for layer in range(n_hidden)]
 
 
 def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size):
@@ -86,17 +157,26 @@ class SparseMLP:
     layer_sizes : sequence of int
         Units per layer, input and output included.
     activation : str
-        Hidden activation, one of :data:`ACTIVATIONS`.
-    output : {"softmax", "logistic", "identity"}
-        Softmax + cross-entropy, or identity + squared error.
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    output : str
+        The output kind, a key of :data:`OUTPUT_KINDS`: "softmax"
+        (cross-entropy over classes), "logistic" (binary cross-entropy per
+        label) or "identity" (squared error).
     dtype : numpy dtype
         Compute dtype of weights and activations.
+
+    Attributes
+    ----------
+    output : OutputKind
+    turnover : float
+        Share of the connections the previous evolution added that the last
+        one spared (set by the evolution; NaN before).
     """
 
     def __init__(self, layer_sizes, *, activation, output, dtype=np.float32):
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.activation = activation
-        self.output = output
+        self.output = output_kind(output)
         self.dtype = np.dtype(dtype)
         self.hidden_codes = hidden_activation_codes(activation, len(self.layer_sizes) - 2)
         self.layers = []
@@ -157,10 +237,8 @@ class SparseMLP:
         empty = _aligned_empty
         ws = {"key": key, "x": empty(sizes[0] * batch_size, dt)}
         ws["a"] = [empty(n * batch_size, dt) for n in hidden]
-        # z is only kept apart from a where f(z) does not reveal the sign of z
-        ws["z"] = [empty(n * batch_size, dt)
-                   if code == kernels.LEAKY_RELU and slope < 0 else ws["a"][l]
-                   for l, (n, (code, slope)) in enumerate(zip(hidden, self.hidden_codes))]
+        ws["z"] = [empty(n * batch_size, dt) if self._keeps_z(l) else ws["a"][l]
+                   for l, n in enumerate(hidden)]
         ws["out"] = empty(sizes[-1] * batch_size, dt)
         if training:
             widest = max(hidden + (sizes[-1],))
@@ -171,10 +249,19 @@ class SparseMLP:
                           if dropout > 0 else None)
             # regression targets of a batch, feature-major (class labels and
             # sample weights are sliced from per-epoch permuted copies)
-            ws["y"] = (np.empty(sizes[-1] * batch_size, dt)
-                       if self.output != "softmax" else None)
+            ws["y"] = (None if self.output.class_indices
+                       else np.empty(sizes[-1] * batch_size, dt))
         self._workspace[training] = ws
         return ws
+
+    def _keeps_z(self, l):
+        """Whether hidden layer ``l`` needs its pre-activations ``z`` apart
+        from its activations ``a``: only where ``f(z)`` does not reveal the
+        sign of ``z`` (a negative slope). Elsewhere ``z`` and ``a`` share one
+        array, and the forward kernel, which writes no activation for the
+        identity, leaves ``f(z)`` in it."""
+        code, slope = self.hidden_codes[l]
+        return code == kernels.LEAKY_RELU and slope < 0
 
     def _views(self, ws, nb):
         """Views of the workspace shaped for a batch of ``nb`` samples,
@@ -281,7 +368,7 @@ class SparseMLP:
         """One pass of minibatch SGD over ``X``.
 
         ``y`` holds class indices (softmax) or targets of shape
-        (n_samples, n_outputs) (identity; 0/1 labels for logistic);
+        (n_samples, n_outputs) (0/1 labels for logistic);
         ``sample_weight`` has mean 1. The L2 penalty of a batch is
         ``alpha / 2 * ||W||^2`` divided by the batch's weight sum, as in
         MLPClassifier (so a zero weight is the same as a missing row).
@@ -300,11 +387,12 @@ class SparseMLP:
         ws = self._buffers(batch_size, True, dropout)
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         order = order.astype(np.int64)
-        softmax = self.output == "softmax"
+        class_indices = self.output.class_indices
+        loss_of = self.output.loss
         # labels and weights in batch order once per epoch: each batch is then
         # a contiguous slice, no gather call
         weight_all = np.ascontiguousarray(sample_weight[order])
-        y_all = np.ascontiguousarray(y[order]) if softmax else None
+        y_all = np.ascontiguousarray(y[order]) if class_indices else None
         # equal weights (all 1): every batch of a size has the same L2 factor
         weighted = bool(np.any(weight_all != 1))
         plans = {}
@@ -336,12 +424,12 @@ class SparseMLP:
                 kernel(*args)
             out = views["out"]
             delta = views["delta"][-1]
-            if softmax:
+            if class_indices:
                 target = y_all[start:start + nb]
             else:
                 target = views["y"]
                 kernels.gather_dense(y, rows, target)
-            loss = self._output_loss(out, target, weight, views["proba"], delta)
+            loss = loss_of(out, target, weight, views["proba"], delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the training loss became {loss} at sample {start} of the epoch")
@@ -357,8 +445,9 @@ class SparseMLP:
         return mean_loss
 
     def predict_output(self, X):
-        """Output of the network for every row of ``X``: class probabilities
-        (softmax) or predictions (identity), shape (n_samples, n_outputs)."""
+        """Output of the network for every row of ``X``, shape (n_samples,
+        n_outputs): class probabilities (softmax), label probabilities
+        (logistic) or predictions (identity)."""
         n_samples = X.shape[0]
         widest = max(self.layer_sizes)
         per_sample = widest * self.dtype.itemsize * 3
@@ -367,6 +456,7 @@ class SparseMLP:
         ws = self._buffers(chunk, False, 0.0)
         result = np.empty((n_samples, self.layer_sizes[-1]), dtype=self.dtype)
         plans = {}
+        activate = self.output.activate
         threads = batch_threads(ws)
         for start in range(0, n_samples, chunk):
             started = threads.begin() if threads else 0.0
@@ -381,24 +471,11 @@ class SparseMLP:
             for kernel, args in forward:
                 kernel(*args)
             out = views["out"]
-            if self.output == "softmax":
-                kernels.softmax_inplace(out)
-            elif self.output == "logistic":
-                kernels.logistic_inplace(out)
+            activate(out)
             result[start:start + nb] = out.T
             if threads:
                 threads.end(started, nb)
         return result
-
-    def _output_loss(self, out, target, weight, proba, delta):
-        """Loss of a batch and its gradient ``delta`` with respect to the
-        output pre-activations ``out`` (``target``: class indices for
-        softmax, feature-major targets otherwise)."""
-        if self.output == "softmax":
-            return kernels.softmax_cross_entropy(out, target, weight, proba, delta)
-        if self.output == "logistic":
-            return kernels.logistic_cross_entropy(out, target, weight, proba, delta)
-        return kernels.squared_error(out, target, weight, delta)
 
     def activations_and_deltas(self, X, y, sample_weight, rows):
         """Activations entering each layer and deltas (loss gradients with
@@ -413,18 +490,19 @@ class SparseMLP:
         dt = self.dtype
         nb = rows.shape[0]
         hidden = self.layer_sizes[1:-1]
-        views = {"x": np.empty((self.layer_sizes[0], nb), dt),
-                 "z": [np.empty((n, nb), dt) for n in hidden],
-                 "a": [np.empty((n, nb), dt) for n in hidden],
+        a = [np.empty((n, nb), dt) for n in hidden]
+        views = {"x": np.empty((self.layer_sizes[0], nb), dt), "a": a,
+                 "z": [np.empty_like(a[l]) if self._keeps_z(l) else a[l]
+                       for l in range(len(hidden))],
                  "out": np.empty((self.layer_sizes[-1], nb), dt)}
         self._load_inputs(X, rows, views["x"])
         for kernel, args in self._forward_calls(views):
             kernel(*args)
         out = views["out"]
         delta = np.empty_like(out)
-        target = y[rows] if self.output == "softmax" else y[rows].T
-        self._output_loss(out, np.ascontiguousarray(target),
-                          np.ascontiguousarray(sample_weight[rows]), np.empty_like(out), delta)
+        target = y[rows] if self.output.class_indices else y[rows].T
+        self.output.loss(out, np.ascontiguousarray(target),
+                         np.ascontiguousarray(sample_weight[rows]), np.empty_like(out), delta)
         deltas = [delta]
         for l in range(len(self.layers) - 1, 0, -1):
             layer = self.layers[l]
@@ -438,43 +516,6 @@ class SparseMLP:
         return [views["x"]] + views["a"], deltas
 
     # -- topology ---------------------------------------------------------
-    def evolve(self, zeta, rng, policy, data=None):
-        """Prune every layer, then regrow every layer, as ``policy`` says.
-
-        Layers ``policy.evolves`` rejects (SET: dense ones, which have
-        nowhere else to grow) keep their connections. ``policy.prune``
-        removes connections (SET: the fraction ``zeta`` of
-        the weakest positive and negative weights), ``policy.budget`` says how
-        many come back to each layer (SET: as many as were pruned),
-        ``policy.after_prune`` sees the pruned network and may move budget
-        between layers, and ``policy.regrow`` places the connections.
-        ``data`` is the training ``(X, y, sample_weight)``, needed by rules
-        that look at gradients. Sets :attr:`turnover`, the share of
-        the previous evolution's new connections that this pruning spared
-        (NaN if there were none).
-
-        Returns the per-layer (pruned, regrown) counts.
-        """
-        policy.prepare(self, data, rng)
-        evolving = [policy.evolves(idx, layer) for idx, layer in enumerate(self.layers)]
-        pruned = [policy.prune(idx, layer, zeta) if evolving[idx] else 0
-                  for idx, layer in enumerate(self.layers)]
-        regrown_before = sum(layer.last_regrown.shape[0] for layer in self.layers)
-        spared = sum(layer.surviving_regrown() for layer in self.layers)
-        self.turnover = spared / regrown_before if regrown_before else math.nan
-        budgets = [policy.budget(idx, layer, n_pruned) if evolving[idx] else 0
-                   for idx, (layer, n_pruned) in enumerate(zip(self.layers, pruned))]
-        budgets = policy.after_prune(self, budgets)
-        counts = []
-        for idx, layer in enumerate(self.layers):
-            if evolving[idx]:
-                counts.append((pruned[idx], policy.regrow(idx, layer, budgets[idx], rng)))
-            else:
-                layer.last_regrown = layer.last_regrown[:0]
-                counts.append((0, 0))
-        policy.finish()
-        return counts
-
     def topology(self):
         """Connectivity statistics of the current network (see
         :func:`~sklearn_set._connectivity.network_topology`), with the

@@ -1,20 +1,20 @@
 """Connectivity policies: how a sparse network's topology evolves.
 
-A policy is the whole strategy of evolution, declared through the hooks of
-:class:`ConnectivityPolicy`: it starts with the network, observes it after
-every epoch (with the validation score when one is measured), sets each
-layer's connection budget, prunes and regrows through its regrowth rule
-(see ``_regrowth.py``), may ask training to stop, names the epoch to end
-with, and saves and restores its own state (for interrupted fits). The SET
-and AccSET estimators differ only in the policy they train with. No
-scikit-learn here.
+A policy is the whole strategy of evolution: it starts with the network,
+observes it after every epoch (with the validation score when one is
+measured), sets each layer's connection budget, and evolves the network
+between epochs: it prunes and regrows every layer through its regrowth rule
+(see ``rules.py``) and the layers' storage operations. It may ask training
+to stop, names the epoch to end with, and saves and restores its own state
+(for interrupted fits). The SET and AccSET estimators differ only in the
+policy they train with. No scikit-learn here.
 """
 
 import copy
 import math
 from collections import namedtuple
 
-from .rules import RandomRegrowth
+from .rules import RandomRegrowth, grow
 from .._engine.layer import erdos_renyi_allocation
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
@@ -27,18 +27,16 @@ class ConnectivityPolicy:
     ----------
     regrowth : rule object, default=RandomRegrowth()
         Decides which connections a pruning removes and where the
-        replacements go (``prepare``, ``prune``, ``after_prune``, ``regrow``).
+        replacements go (see :class:`~sklearn_set._evolution.rules.RandomRegrowth`).
 
     Notes
     -----
-    The training loop calls, in this order: :meth:`start` once for a new
-    network; then per epoch (except before the first) the network's evolve,
-    which calls :meth:`prepare`, then :meth:`evolves`, :meth:`prune` and
-    :meth:`budget` for every layer, :meth:`after_prune`, :meth:`regrow` for
-    every evolving layer and :meth:`finish`; after the epoch's training
-    :meth:`observe` and :meth:`stop`; at the end :meth:`selected` and
-    :meth:`results`. :meth:`state` and
-    :meth:`restore` roll the policy back to the end of an epoch.
+    The estimator calls, in this order: :meth:`start` once for a new
+    network; then per epoch (except before the first) :meth:`evolve`; after
+    the epoch's training :meth:`observe` and :meth:`stop`; at the end
+    :meth:`selected` and :meth:`results`. :meth:`state` and :meth:`restore`
+    roll the policy back to the end of an epoch. Subclasses shape the
+    evolution through :meth:`evolves` and :meth:`budget`.
     """
 
     #: whether the policy needs a validation score every epoch
@@ -66,26 +64,42 @@ class ConnectivityPolicy:
         """How many connections ``layer`` regrows after losing ``n_pruned``."""
         return n_pruned
 
-    def prepare(self, network, data, rng):
-        self.regrowth.prepare(network, data, rng)
+    def evolve(self, network, zeta, rng, data=None):
+        """Prune every layer, then regrow every layer.
 
-    def prune(self, layer_index, layer, zeta):
-        """Remove connections of ``layer``; return how many."""
-        return self.regrowth.prune(layer_index, layer, zeta)
+        Layers :meth:`evolves` rejects keep their connections. The rule
+        prunes the others (SET: the fraction ``zeta`` of the weakest
+        positive and negative weights), :meth:`budget` says how many come
+        back to each layer (SET: as many as were pruned), the rule's
+        ``after_prune`` sees the pruned network and may move budget between
+        layers, and its ``place`` picks the positions that :func:`grow`
+        fills. ``data`` is the training ``(X, y, sample_weight)``, needed by
+        rules that look at gradients. Sets the network's ``turnover``, the
+        share of the previous evolution's new connections that this pruning
+        spared (NaN if there were none).
 
-    def after_prune(self, network, budgets):
-        """Called once every layer is pruned; returns the per-layer budgets
-        to regrow (the rule may move connections between layers, never
-        change their total)."""
-        return self.regrowth.after_prune(network, budgets)
-
-    def regrow(self, layer_index, layer, n_new, rng):
-        """Add up to ``n_new`` connections to ``layer``; return how many."""
-        return self.regrowth.regrow(layer_index, layer, n_new, rng)
-
-    def finish(self):
-        """Called at the end of every evolution."""
-        self.regrowth.finish()
+        Returns the per-layer (pruned, regrown) counts.
+        """
+        rule = self.regrowth
+        layers = network.layers
+        rule.prepare(network, data, rng)
+        evolving = [self.evolves(idx, layer) for idx, layer in enumerate(layers)]
+        pruned = [rule.prune(idx, layer, zeta) if evolving[idx] else 0
+                  for idx, layer in enumerate(layers)]
+        network.turnover = _turnover(layers)
+        budgets = [self.budget(idx, layer, n_pruned) if evolving[idx] else 0
+                   for idx, (layer, n_pruned) in enumerate(zip(layers, pruned))]
+        budgets = rule.after_prune(network, budgets)
+        counts = []
+        for idx, layer in enumerate(layers):
+            if evolving[idx]:
+                n_new = grow(layer, rule.place(idx, layer, budgets[idx], rng), rng)
+                counts.append((pruned[idx], n_new))
+            else:
+                layer.last_regrown = layer.last_regrown[:0]
+                counts.append((0, 0))
+        rule.finish()
+        return counts
 
     def stop(self, epoch, stalled):
         """Whether training stops after ``epoch``. ``stalled`` is the
@@ -107,6 +121,14 @@ class ConnectivityPolicy:
 
     def restore(self, state):
         """Return to a state given by :meth:`state`."""
+
+
+def _turnover(layers):
+    """Share of the last regrowth's connections still present (NaN when
+    there were none)."""
+    regrown = sum(layer.last_regrown.shape[0] for layer in layers)
+    spared = sum(layer.surviving_regrown() for layer in layers)
+    return spared / regrown if regrown else math.nan
 
 
 class SETPolicy(ConnectivityPolicy):

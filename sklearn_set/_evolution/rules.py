@@ -5,8 +5,11 @@ A rule answers two questions for every layer once an epoch: which
 connections to prune (``zeta`` of the weakest, plus whatever the rule adds)
 and, given how many may come back (the policy's budget), which empty
 positions receive them. Before the layers are visited, :meth:`prepare`
-looks at the whole network once (reachability, gradients). No scikit-learn
-here; memory stays O(connections) plus one block.
+looks at the whole network once (reachability, gradients). Rules act
+through the layers' storage operations and ask the network only for what it
+computes (reachability, gradient signals); the policy inserts the new
+connections with :func:`grow`. No scikit-learn here; memory stays
+O(connections) plus one block.
 
 * :class:`RandomRegrowth` -- SET: magnitude pruning, uniformly random
   regrowth.
@@ -25,12 +28,69 @@ import numpy as np
 
 from .._engine._kernels import topology as topology_kernels
 from .._engine.connectivity import active_masks, expected_connectivity, reachability
-from .._engine.layer import erdos_renyi_allocation, sample_free_keys
+from .._engine.layer import erdos_renyi_allocation, sample_free_keys, uniform_weights
+
+# Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
+# init_bound is the layer's Glorot bound at initialisation: small enough not to
+# disturb the trained function, large enough that the gradient decides within
+# an epoch whether the connection survives the next pruning.
+NEW_WEIGHT_SCALE = 0.1
+
+
+def prune_weakest(layer, zeta):
+    """SET's pruning: remove the fraction ``zeta`` of non-negative weights
+    closest to zero and the fraction ``zeta`` of negative weights closest to
+    zero (ties at a threshold go in storage order).
+
+    Returns the number of connections removed. Time O(nnz), memory O(nnz)
+    in float copies of the weights (no index arrays).
+    """
+    values = layer.values
+    positive = values[values >= 0]
+    negative = values[values < 0]
+    n_pos = int(zeta * positive.shape[0])
+    n_neg = int(zeta * negative.shape[0])
+    if n_pos + n_neg == 0:
+        return 0
+    # the n-th smallest non-negative weight and the n-th largest negative one
+    pos_threshold, pos_ties = _threshold(positive, n_pos)
+    del positive
+    neg_threshold, neg_ties = _threshold(-negative, n_neg)
+    del negative
+    return layer.drop_near_zero(pos_threshold, pos_ties, -neg_threshold, neg_ties)
+
+
+def _threshold(x, n):
+    """The ``n``-th smallest entry of ``x`` (n >= 1) and how many entries
+    equal to it are among the ``n`` smallest; ``(0, 0)`` (select nothing)
+    when ``n == 0``. Reorders ``x`` in place."""
+    if n == 0:
+        return 0.0, 0
+    x.partition(n - 1)
+    threshold = x[n - 1]
+    n_below = int(np.count_nonzero(x[: n - 1] < threshold))
+    return threshold, n - n_below
+
+
+def grow(layer, new_keys, rng):
+    """Insert connections at the empty positions ``new_keys`` (sorted,
+    distinct) with weights uniform in +-(NEW_WEIGHT_SCALE * init_bound) and
+    zero velocity; returns how many."""
+    n_new = new_keys.shape[0]
+    new_values = (uniform_weights(rng, n_new, NEW_WEIGHT_SCALE * layer.init_bound,
+                                  layer.values.dtype) if n_new else layer.values[:0])
+    return layer.insert(new_keys, new_values)
 
 
 class RandomRegrowth:
     """SET's rule: prune by magnitude, regrow at uniformly random empty
-    positions."""
+    positions.
+
+    A rule's methods, in the order the policy calls them in an evolution:
+    :meth:`prepare` once, :meth:`prune` for every evolving layer,
+    :meth:`after_prune` once, :meth:`place` for every evolving layer (the
+    policy inserts what it returns with :func:`grow`), :meth:`finish` once.
+    """
 
     name = "random"
     _transient = ()  # attributes that live for one evolution
@@ -39,15 +99,19 @@ class RandomRegrowth:
         """Look at the network before an evolution (nothing to see here)."""
 
     def prune(self, layer_index, layer, zeta):
-        return layer.prune(zeta)
+        """Remove connections of ``layer``; return how many."""
+        return prune_weakest(layer, zeta)
 
     def after_prune(self, network, budgets):
         """Called once every layer is pruned, before any regrows; returns
-        the per-layer budgets (unchanged here)."""
+        the per-layer budgets (the rule may move connections between layers,
+        never change their total; unchanged here)."""
         return budgets
 
-    def regrow(self, layer_index, layer, n_new, rng):
-        return layer.insert(layer.sample_free(n_new, rng), rng)
+    def place(self, layer_index, layer, n_new, rng):
+        """Sorted keys of at most ``n_new`` empty positions of ``layer`` to
+        regrow (fewer only when the layer has fewer free)."""
+        return layer.sample_free(n_new, rng)
 
     def finish(self):
         """Called at the end of an evolution: drop what only it needed (the
@@ -102,7 +166,7 @@ class ConnectedRegrowth(RandomRegrowth):
         dead = self._dead[layer_index]
         self._dead[layer_index] = None
         n_dropped = layer.drop(~dead) if dead.any() else 0
-        return n_dropped + layer.prune(zeta)
+        return n_dropped + prune_weakest(layer, zeta)
 
     def after_prune(self, network, budgets):
         forward, backward = reachability(network.layers, network.layer_sizes[0])
@@ -122,18 +186,17 @@ class ConnectedRegrowth(RandomRegrowth):
         self._core.append(backward[-1])
         return budgets
 
-    def regrow(self, layer_index, layer, n_new, rng):
+    def place(self, layer_index, layer, n_new, rng):
         sources = self._core[layer_index]
         targets = self._core[layer_index + 1]
         n_new = int(min(n_new, layer.free_positions()))
-        keys = np.empty(0, dtype=np.int64)
-        if n_new > 0:
-            # a core too small for the budget gets more target units (more
-            # source units in the output layer), so no connection is lost
-            last = layer_index == len(self._core) - 2
-            keys = _sample_in_core(layer, sources, targets, n_new, rng,
-                                   widen="source" if last else "target")
-        return layer.insert(keys, rng)
+        if n_new == 0:
+            return np.empty(0, dtype=np.int64)
+        # a core too small for the budget gets more target units (more
+        # source units in the output layer), so no connection is lost
+        last = layer_index == len(self._core) - 2
+        return _sample_in_core(layer, sources, targets, n_new, rng,
+                               widen="source" if last else "target")
 
 
 def core_widths(sizes, n_connections, min_active, shrink=0.9):
@@ -249,21 +312,19 @@ class GradientRegrowth(RandomRegrowth):
         self._signals = network.activations_and_deltas(X, y, sample_weight, rows)
         return budgets
 
-    def regrow(self, layer_index, layer, n_new, rng):
+    def place(self, layer_index, layer, n_new, rng):
         n_new = int(min(n_new, layer.free_positions()))
         activations, deltas = self._signals
         a_in = activations[layer_index]
         d_out = deltas[layer_index]
         if n_new == 0:
-            keys = np.empty(0, dtype=np.int64)
-        elif layer.size <= self.max_positions:
-            keys = _top_gradient_blockwise(layer, a_in, d_out, n_new, self.block_positions)
-        else:
-            candidates = layer.sample_free(min(self.max_positions, layer.free_positions()), rng)
-            scores = np.empty(candidates.shape[0], dtype=np.float64)
-            topology_kernels.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
-            keys = np.sort(candidates[_top(scores, n_new)])
-        return layer.insert(keys, rng)
+            return np.empty(0, dtype=np.int64)
+        if layer.size <= self.max_positions:
+            return _top_gradient_blockwise(layer, a_in, d_out, n_new, self.block_positions)
+        candidates = layer.sample_free(min(self.max_positions, layer.free_positions()), rng)
+        scores = np.empty(candidates.shape[0], dtype=np.float64)
+        topology_kernels.gradient_at_keys(candidates, layer.n_in, a_in, d_out, scores)
+        return np.sort(candidates[_top(scores, n_new)])
 
 
 def _top(scores, n):

@@ -149,9 +149,9 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     """Pre-activation ``z_out = W a_in + b`` and activation ``a_out = f(z_out)``.
 
     ``a_out`` may be the same array as ``z_out``. When ``drop_rate > 0`` the
-    activation then gets inverted dropout as in :func:`apply_dropout` (units
-    whose ``uniform`` draw is below ``drop_rate`` are zeroed, the others
-    scaled by ``drop_scale``); ``uniform`` is not read otherwise.
+    activation then gets inverted dropout: units whose ``uniform`` draw is
+    below ``drop_rate`` are zeroed, the others scaled by
+    ``drop_scale = 1 / (1 - drop_rate)``; ``uniform`` is not read otherwise.
 
     Each output row is formed tile by tile, the tile's partial sums held in
     registers across all of the output's connections and written once.
@@ -172,16 +172,24 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
                     a[b] *= drop_scale
 
 
-@njit(parallel=True, cache=True)
-def apply_dropout(a, uniform, drop_rate, scale):
-    """Inverted dropout in place: zero units whose ``uniform`` draw is below
-    ``drop_rate`` and scale the survivors by ``scale = 1 / (1 - drop_rate)``."""
-    for i in prange(a.shape[0]):
-        for b in range(a.shape[1]):
-            if uniform[i, b] < drop_rate:
-                a[i, b] = 0
-            else:
-                a[i, b] *= scale
+@njit(inline="always")
+def _softmax_column(z, b, proba):
+    """Softmax of column ``b`` of ``z`` into column ``b`` of ``proba`` (which
+    may be ``z`` itself); returns the column's maximum and the log of its
+    normaliser, shifted by that maximum."""
+    n_classes = z.shape[0]
+    zmax = z[0, b]
+    for c in range(1, n_classes):
+        if z[c, b] > zmax:
+            zmax = z[c, b]
+    norm = 0.0
+    for c in range(n_classes):
+        e = math.exp(z[c, b] - zmax)
+        proba[c, b] = e
+        norm += e
+    for c in range(n_classes):
+        proba[c, b] = proba[c, b] / norm
+    return zmax, math.log(norm)
 
 
 @njit(cache=True)
@@ -195,18 +203,7 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
     n_classes, n_batch = z.shape
     total = 0.0
     for b in range(n_batch):
-        zmax = z[0, b]
-        for c in range(1, n_classes):
-            if z[c, b] > zmax:
-                zmax = z[c, b]
-        norm = 0.0
-        for c in range(n_classes):
-            e = math.exp(z[c, b] - zmax)
-            proba[c, b] = e
-            norm += e
-        log_norm = math.log(norm)
-        for c in range(n_classes):
-            proba[c, b] = proba[c, b] / norm
+        zmax, log_norm = _softmax_column(z, b, proba)
         total += weight[b] * (log_norm - (z[y[b], b] - zmax))
         scale = weight[b] / n_batch
         for c in range(n_classes):
@@ -218,19 +215,14 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
 @njit(cache=True)
 def softmax_inplace(z):
     """Column-wise softmax of a feature-major array, in place."""
-    n_classes, n_batch = z.shape
-    for b in range(n_batch):
-        zmax = z[0, b]
-        for c in range(1, n_classes):
-            if z[c, b] > zmax:
-                zmax = z[c, b]
-        norm = 0.0
-        for c in range(n_classes):
-            e = math.exp(z[c, b] - zmax)
-            z[c, b] = e
-            norm += e
-        for c in range(n_classes):
-            z[c, b] = z[c, b] / norm
+    for b in range(z.shape[1]):
+        _softmax_column(z, b, z)
+
+
+@njit(inline="always")
+def _sigmoid(x, one):
+    """1 / (1 + exp(-x)), without overflow for any x."""
+    return one / (one + math.exp(-x)) if x >= 0 else math.exp(x) / (one + math.exp(x))
 
 
 @njit(cache=True)
@@ -251,7 +243,7 @@ def logistic_cross_entropy(z, y, weight, proba, delta):
             x = z[o, b]
             # log(1 + exp(-|x|)) + max(x, 0) - y x: no overflow for any x
             total += weight[b] * (max(x, 0.0) - y[o, b] * x + math.log1p(math.exp(-abs(x))))
-            p = one / (one + math.exp(-x)) if x >= 0 else math.exp(x) / (one + math.exp(x))
+            p = _sigmoid(x, one)
             proba[o, b] = p
             delta[o, b] = (p - y[o, b]) * scale
     return total / n_batch
@@ -263,8 +255,7 @@ def logistic_inplace(z):
     one = z.dtype.type(1)
     for o in range(z.shape[0]):
         for b in range(z.shape[1]):
-            x = z[o, b]
-            z[o, b] = one / (one + math.exp(-x)) if x >= 0 else math.exp(x) / (one + math.exp(x))
+            z[o, b] = _sigmoid(z[o, b], one)
 
 
 @njit(cache=True)
