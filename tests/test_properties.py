@@ -10,6 +10,7 @@ hypothesis = pytest.importorskip("hypothesis", reason="property tests need hypot
 from hypothesis import given, reject, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_kernels import dense_weights, make_net, reference_activation  # noqa: E402
+from test_regrowth import keys_of  # noqa: E402
 
 from sklearn_set._engine._kernels import train as kernels  # noqa: E402
 from sklearn_set._engine.threads import kernel_threads  # noqa: E402
@@ -189,7 +190,7 @@ def layers(draw):
 
 
 def _check_structure(layer):
-    keys = layer.keys()
+    keys = keys_of(layer)
     assert layer.indptr[0] == 0 and layer.indptr[-1] == layer.n_connections
     assert np.all(np.diff(layer.indptr) >= 0)
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
@@ -208,14 +209,14 @@ def _check_structure(layer):
 @given(layers(), st.floats(0.0, 0.99), st.integers(0, 5000))
 def test_prune_then_regrow_keeps_counts_and_leaves_no_duplicates(layer_rng, zeta, extra):
     layer, rng = layer_rng
-    before = dict(zip(layer.keys().tolist(),
+    before = dict(zip(keys_of(layer).tolist(),
                       zip(layer.values.tolist(), layer.velocity.tolist())))
     values = layer.values.copy()
     n_pos, n_neg = int((values >= 0).sum()), int((values < 0).sum())
     n_pruned = prune_weakest(layer, zeta)
     assert n_pruned == int(zeta * n_pos) + int(zeta * n_neg)
     assert layer.n_connections == len(before) - n_pruned
-    kept = set(layer.keys().tolist())
+    kept = set(keys_of(layer).tolist())
     removed = [before[k][0] for k in before if k not in kept]
     survivors = layer.values
     # the removed ones are, per sign, those closest to zero

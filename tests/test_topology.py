@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from test_regrowth import keys_of
 
 from sklearn_set._engine._kernels import topology as topology_kernels
 from sklearn_set._engine._kernels.train import RELU
@@ -98,7 +99,7 @@ def regrow(layer, n_new, rng):
 
 
 def _assert_valid(layer):
-    keys = layer.keys()
+    keys = keys_of(layer)
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indptr[0] == 0 and layer.indptr[-1] == layer.n_connections
     assert layer.values.shape == layer.velocity.shape == layer.indices.shape
@@ -125,14 +126,14 @@ def test_prune_then_regrow_keeps_count_and_survivors():
     layer = _layer()
     rng = np.random.default_rng(3)
     layer.velocity[:] = rng.normal(size=layer.n_connections)
-    before = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
+    before = dict(zip(keys_of(layer), zip(layer.values, layer.velocity)))
     n = layer.n_connections
     removed = prune_weakest(layer, 0.3)
-    survivors = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
+    survivors = dict(zip(keys_of(layer), zip(layer.values, layer.velocity)))
     added = regrow(layer, removed, rng)
     assert added == removed and layer.n_connections == n
     _assert_valid(layer)
-    after = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
+    after = dict(zip(keys_of(layer), zip(layer.values, layer.velocity)))
     for key, state in survivors.items():
         assert after[key] == state == before[key]
     new = [key for key in after if key not in survivors]
@@ -162,10 +163,10 @@ def test_connection_count_constant_over_set_epochs():
 def test_dense_layer_regrows_in_place():
     """A saturated layer has only the pruned positions free: they come back."""
     layer = _layer(10, 4, 40)
-    keys = layer.keys()
+    keys = keys_of(layer)
     removed = prune_weakest(layer, 0.5)
     assert regrow(layer, removed, np.random.default_rng(0)) == removed
-    np.testing.assert_array_equal(layer.keys(), keys)
+    np.testing.assert_array_equal(keys_of(layer), keys)
 
 
 def test_huge_layer_memory_is_linear_in_connections():
@@ -190,7 +191,7 @@ def test_prune_with_ties_removes_exactly_the_requested_count():
     rng = np.random.default_rng(0)
     layer.values[:] = rng.choice([-0.3, -0.2, -0.1, 0.0, 0.1, 0.2], size=400).astype(np.float32)
     layer.velocity[:] = rng.normal(size=400)
-    before = dict(zip(layer.keys(), zip(layer.values, layer.velocity)))
+    before = dict(zip(keys_of(layer), zip(layer.values, layer.velocity)))
     pos, neg = layer.values[layer.values >= 0], layer.values[layer.values < 0]
     removed = prune_weakest(layer, 0.3)
     n_pos, n_neg = int(0.3 * pos.size), int(0.3 * neg.size)
@@ -200,7 +201,7 @@ def test_prune_with_ties_removes_exactly_the_requested_count():
     # the kept multiset is the original minus the n smallest of each sign
     np.testing.assert_array_equal(np.sort(kept[kept >= 0]), np.sort(pos)[n_pos:])
     np.testing.assert_array_equal(np.sort(kept[kept < 0]), np.sort(neg)[:neg.size - n_neg])
-    for key, value, velocity in zip(layer.keys(), layer.values, layer.velocity):
+    for key, value, velocity in zip(keys_of(layer), layer.values, layer.velocity):
         assert before[key] == (value, velocity)
     assert np.all(np.diff(layer.indptr) >= 0) and layer.indptr[-1] == layer.n_connections
 
@@ -220,18 +221,18 @@ def test_regrow_draws_what_sample_free_keys_draws():
     for n_in, n_out, nnz in [(300, 200, 2000), (20, 10, 150)]:
         layer = _layer(n_in, n_out, nnz, seed=4)
         prune_weakest(layer, 0.3)
-        taken = layer.keys()
+        taken = keys_of(layer)
         n_new = nnz - layer.n_connections
         expected = sample_free_keys(taken, n_in * n_out, n_new, np.random.default_rng(9))
         regrow(layer, n_new, np.random.default_rng(9))
-        np.testing.assert_array_equal(layer.keys(), np.union1d(taken, expected))
+        np.testing.assert_array_equal(keys_of(layer), np.union1d(taken, expected))
         _assert_valid(layer)
 
 
 def test_free_candidate_filters_agree():
     rng = np.random.default_rng(3)
     layer = _layer(40, 30, 500, seed=3)
-    taken = layer.keys()
+    taken = keys_of(layer)
     cand = np.sort(rng.integers(0, 1200, size=900)).astype(np.int64)  # with repeats
     expected = np.setdiff1d(cand, taken)
     np.testing.assert_array_equal(
@@ -247,7 +248,7 @@ def test_insert_connections_matches_numpy_insert():
 
     layer = _layer(25, 15, 100, seed=8)
     layer.velocity[:] = np.arange(100)
-    taken = layer.keys()
+    taken = keys_of(layer)
     rng = np.random.default_rng(8)
     new = np.sort(rng.choice(np.setdiff1d(np.arange(375), taken), 40, replace=False))
     new_values = rng.normal(size=40).astype(np.float32)

@@ -244,12 +244,6 @@ class SparseLayer:
     def size(self):
         return self.n_in * self.n_out
 
-    def keys(self):
-        """The int64 key of every connection, ascending (8 bytes each: not
-        used by training, prune or regrow)."""
-        rows = np.repeat(np.arange(self.n_out, dtype=np.int64), np.diff(self.indptr))
-        return rows * self.n_in + self.indices
-
     def refresh_transpose(self):
         """Drop the by-input view (rebuilt on next use): call it after
         changing ``indptr``/``indices`` by hand."""
