@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._callbacks import CallbackSupportMixin
+from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._engine.network import ACTIVATIONS, SparseMLP, network_memory_bytes
 from ._evolution.policies import SETPolicy
 from ._evolution.rules import REGROWTH_RULES, make_regrowth
@@ -302,6 +302,30 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     # -- training -----------------------------------------------------------
+    @with_callbacks
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR and CSC are used as such (each minibatch is
+            expanded on its own), never densified as a whole.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels or a label indicator matrix for a
+            classifier (multilabel: one sigmoid output per label, trained
+            with binary cross-entropy), real values for a regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample loss weights (rescaled to mean 1).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         """Validate the data, initialise a new model or continue the fitted
         one, run the epochs (one for ``incremental``) and finish."""

@@ -210,29 +210,6 @@ class _SparseClassifierMixin(ClassifierMixin):
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. CSR and CSC are used as such (each minibatch is
-            expanded on its own), never densified as a whole.
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or a label indicator matrix (multilabel: one
-            sigmoid output per label, trained with binary cross-entropy).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample loss weights (rescaled to mean 1).
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
-
-    @with_callbacks
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over the given data.
 
@@ -325,28 +302,6 @@ class _SparseRegressorMixin(RegressorMixin):
             raise ValueError("The predictions overflow float64 once brought back to the "
                              f"scale {self._y_scale} of the targets.")
         return out.ravel() if self._single_output else out
-
-    @with_callbacks
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model: ``max_iter`` epochs of SGD with SET evolution.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. CSR and CSC are used as such, never densified as
-            a whole.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample loss weights (rescaled to mean 1).
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)

@@ -176,9 +176,9 @@ class SparseLayer:
     values, velocity : dtype (nnz,)
     bias, bias_velocity : dtype (n_out,)
     t_indptr, t_order, t_rows, t_position : by-input view of the
-        connections (see :func:`~sklearn_set._kernels.transpose_order`),
+        connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`),
         with ``t_grad``, scratch for their gradients in that order (see
-        :func:`~sklearn_set._kernels.backward_update`); built on first use
+        :func:`~sklearn_set._engine._kernels.train.backward_update`); built on first use
         and dropped whenever the topology changes. Only layers with a hidden
         input need them (the backward pass of the first layer walks by
         output), so the first layer never pays their 16 bytes per connection

@@ -325,7 +325,7 @@ class SparseMLP:
 
     def _backward_calls(self, views, lr, mom, nesterov, decay, dropout):
         """The kernel calls of a backward pass and SGD step (see
-        :func:`~sklearn_set._kernels.backward_update` for the fusion);
+        :func:`~sklearn_set._engine._kernels.train.backward_update` for the fusion);
         ``decay`` is the L2 factor of the batch."""
         dt = self.dtype.type
         decay = dt(decay)
@@ -518,7 +518,7 @@ class SparseMLP:
     # -- topology ---------------------------------------------------------
     def topology(self):
         """Connectivity statistics of the current network (see
-        :func:`~sklearn_set._connectivity.network_topology`), with the
+        :func:`~sklearn_set._engine.connectivity.network_topology`), with the
         ``turnover`` of the last evolution."""
         record = network_topology(self.layers, self.layer_sizes[0])
         record["turnover"] = self.turnover

@@ -133,7 +133,7 @@ class ConnectedRegrowth(RandomRegrowth):
     topped up with randomly chosen other units to a width at which a random
     topology with this budget still percolates. That width is the widest
     fraction ``c`` of every hidden layer for which
-    :func:`~sklearn_set._connectivity.expected_connectivity` puts at least
+    :func:`~sklearn_set._engine.connectivity.expected_connectivity` puts at least
     ``min_active`` of the connections on a path (at moderate sparsity
     ``c = 1``: the whole network). New connections of a layer join core
     units of the layer below (any input for the first layer) to core units

@@ -8,7 +8,7 @@ Layout conventions
 * Activations, pre-activations and deltas are *feature-major*: an array of
   shape ``(n_units, n_batch)``, C-contiguous, so the innermost loops run over
   the batch with unit stride and vectorise (the tiled loops of
-  :mod:`sklearn_set._simd`). Rows should start on 64-byte boundaries, as
+  :mod:`sklearn_set._engine._kernels.simd`). Rows should start on 64-byte boundaries, as
   the engine's workspaces do: a vector load that straddles two cache lines
   costs two.
 * A layer's connections are stored grouped by output neuron (CSR by output):
@@ -24,7 +24,7 @@ Layout conventions
 
 The kernels that change a topology (prune compaction, free-position
 filters, merge of new connections, reachability) are in
-``_kernels_topology.py``.
+``topology.py``.
 
 Results do not depend on the number of threads: each output value is computed
 by exactly one thread in a fixed order.
@@ -118,7 +118,7 @@ def scale_by_derivative(d, z, a, code, slope):
 def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
     """``z = init + sum_k values[k] * a_in[indices[k]]`` over the connections
     ``k`` of output ``j``: register tiles of 8, 4, 2, 1 vectors across the
-    batch (see :mod:`sklearn_set._simd`), then single columns."""
+    batch (see :mod:`sklearn_set._engine._kernels.simd`), then single columns."""
     n = z.shape[0]
     lanes = VECTOR_BYTES // z.itemsize
     start = indptr[j]
@@ -143,6 +143,19 @@ def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
         z[b] = total
 
 
+@njit(inline="always")
+def _drop_out_row(row, uniform, drop_rate, drop_scale):
+    """Inverted dropout of one feature row, in place: entries whose
+    ``uniform`` draw is below ``drop_rate`` become 0, the others are scaled
+    by ``drop_scale = 1 / (1 - drop_rate)``. The forward pass applies it to
+    activations, the backward pass to their deltas (same draws)."""
+    for b in range(row.shape[0]):
+        if uniform[b] < drop_rate:
+            row[b] = 0
+        else:
+            row[b] *= drop_scale
+
+
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slope,
                    uniform, drop_rate, drop_scale):
@@ -156,20 +169,13 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     Each output row is formed tile by tile, the tile's partial sums held in
     registers across all of the output's connections and written once.
     """
-    n_batch = z_out.shape[1]
     for j in prange(z_out.shape[0]):
         z = z_out[j]
         _weighted_rows_sum(indptr, indices, values, a_in, z, j, bias[j])
         if code != IDENTITY:
             _activate_row(z, a_out[j], code, slope)
         if drop_rate > 0:
-            a = a_out[j]
-            u = uniform[j]
-            for b in range(n_batch):
-                if u[b] < drop_rate:
-                    a[b] = 0
-                else:
-                    a[b] *= drop_scale
+            _drop_out_row(a_out[j], uniform[j], drop_rate, drop_scale)
 
 
 @njit(inline="always")
@@ -330,7 +336,7 @@ def _bias_step(bias, velocity, j, d, lr, momentum, nesterov):
 def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
     """``dots[q] = rows[ids[q]] . fixed`` for ``q < count`` and
     ``acc = sum_q weights[weight_ids[q]] * rows[ids[q]]``: whole vectors of
-    columns in :mod:`sklearn_set._simd`, the few columns past the last whole
+    columns in :mod:`sklearn_set._engine._kernels.simd`, the few columns past the last whole
     vector here."""
     n = fixed.shape[0]
     lanes = VECTOR_BYTES // fixed.itemsize
@@ -400,7 +406,7 @@ def update_first_layer(indptr, indices, values, velocity, bias, bias_velocity, a
     (gradient: batch sum of ``delta_out[j]``) take their step too.
 
     Plain numba loops: the register-tiled dot products of
-    :mod:`sklearn_set._simd` ran this kernel at 0.87-0.94x of this on one
+    :mod:`sklearn_set._engine._kernels.simd` ran this kernel at 0.87-0.94x of this on one
     thread (1000 x 1000 at 4%, batch 32 and 128).
     """
     for j in prange(delta_out.shape[0]):
@@ -455,11 +461,7 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                      t_grad[start:start + count], acc)
         if drop_rate > 0:
             mask = keep_mask[i]
-            for b in range(n_batch):
-                if mask[b] < drop_rate:
-                    acc[b] = 0
-                else:
-                    acc[b] *= drop_scale
+            _drop_out_row(acc, mask, drop_rate, drop_scale)
             # a_in holds the dropped-out activation; the derivative needs
             # f(z), which only matters for tanh and logistic.
             if code == TANH or code == LOGISTIC:
