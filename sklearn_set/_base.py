@@ -417,34 +417,18 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         epoch is a task; a callback may ask to stop after it), ``given`` the
         ``X`` and ``y`` passed to fit, for callbacks. Returns the
         snapshot of the best epoch (early stopping) or None."""
-        X, y, sample_weight = data
+        X = data[0]
         n_epochs = 1 if incremental else self.max_iter
         batch_size = self._resolved_batch_size(X.shape[0])
-        network, policy = self._network, self._policy
+        network = self._network
         # a policy that selects the returned model itself needs no best-epoch copy
-        keep_best = validation is not None and not policy.selects_model
+        keep_best = validation is not None and not self._policy.selects_model
         best_state = None
         for epoch in range(n_epochs):
             start = time.perf_counter()
             task = callbacks.subcontext(task_name="epoch")
             task.call_on_fit_task_begin(estimator=self, **given)
-            if self.loss_curve_:
-                # SET evolves between epochs: never after the last one, so
-                # the returned model has no untrained fresh connections.
-                policy.evolve(network, self.zeta, self._rng, data)
-            try:
-                loss = network.train_epoch(
-                    X, y, sample_weight, batch_size=batch_size,
-                    learning_rate=self.learning_rate_init, momentum=self.momentum,
-                    nesterov=self.nesterovs_momentum, alpha=l2,
-                    dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
-            except FloatingPointError as exc:
-                del self._network
-                raise ValueError(
-                    f"Training diverged in epoch {self.n_iter_ + 1}: {exc}. "
-                    "The model was discarded. Lower learning_rate_init "
-                    f"(now {self.learning_rate_init}) or scale the inputs, "
-                    "e.g. with StandardScaler.") from None
+            loss = self._evolve_and_train(data, l2, batch_size)
             score = self._record_epoch(loss, validation, X.shape[0])
             improved = self._track_improvement(loss, score)
             if improved and keep_best:
@@ -462,6 +446,28 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
                     "reached and the optimization hasn't converged yet.",
                     ConvergenceWarning, stacklevel=4)
         return best_state
+
+    def _evolve_and_train(self, data, l2, batch_size):
+        """One epoch: the policy evolves the topology (not before the first
+        epoch, and never after the last one, so the returned model has no
+        untrained fresh connections), then the network trains on ``data``;
+        returns the epoch's loss. A diverged model is discarded."""
+        X, y, sample_weight = data
+        if self.loss_curve_:
+            self._policy.evolve(self._network, self.zeta, self._rng, data)
+        try:
+            return self._network.train_epoch(
+                X, y, sample_weight, batch_size=batch_size,
+                learning_rate=self.learning_rate_init, momentum=self.momentum,
+                nesterov=self.nesterovs_momentum, alpha=l2,
+                dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
+        except FloatingPointError as exc:
+            del self._network
+            raise ValueError(
+                f"Training diverged in epoch {self.n_iter_ + 1}: {exc}. "
+                "The model was discarded. Lower learning_rate_init "
+                f"(now {self.learning_rate_init}) or scale the inputs, "
+                "e.g. with StandardScaler.") from None
 
     def _record_epoch(self, loss, validation, n_samples):
         """Bookkeeping after an epoch's training on ``n_samples``; returns
