@@ -28,6 +28,7 @@ from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 from sklearn_set import _base as base
 from sklearn_set._engine.network import SparseMLP, network_memory_bytes
 from sklearn_set._engine.layer import erdos_renyi_allocation
+from sklearn_set._evolution.policies import ConnectivityPolicy
 
 try:  # another module, optional here: its rows run when it is importable
     from sklearn_set._curve import SparsityCurveRegressor
@@ -528,11 +529,13 @@ def test_bad_input(action, outcome):
 
 
 def _interrupt_at(monkeypatch, method, call, *, after=False):
-    """Make ``SparseMLP.<method>`` raise KeyboardInterrupt on its ``call``-th
-    call. Before raising, the weights are scribbled over in place (as an epoch
-    in progress does) or, with ``after``, the real method runs first (an
-    interrupt arriving right after a topology change)."""
-    original = getattr(SparseMLP, method)
+    """Make ``SparseMLP.train_epoch`` or the policies' ``evolve`` (``method``)
+    raise KeyboardInterrupt on its ``call``-th call. Before raising, the
+    weights are scribbled over in place (as an epoch in progress does) or,
+    with ``after``, the real method runs first (an interrupt arriving right
+    after a topology change)."""
+    owner = ConnectivityPolicy if method == "evolve" else SparseMLP
+    original = getattr(owner, method)
     count = {"n": 0}
 
     def interrupted(self, *args, **kwargs):
@@ -542,12 +545,13 @@ def _interrupt_at(monkeypatch, method, call, *, after=False):
         if after:
             original(self, *args, **kwargs)
         else:
-            for layer in self.layers:
+            network = args[0] if owner is ConnectivityPolicy else self
+            for layer in network.layers:
                 layer.values *= 3
                 layer.bias += 1
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(SparseMLP, method, interrupted)
+    monkeypatch.setattr(owner, method, interrupted)
     return count
 
 
