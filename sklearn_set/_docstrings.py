@@ -50,6 +50,8 @@ _SNIPPETS["network_parameters"] = """
           positions is largest, measured on 256 training samples after
           pruning (RigL, Evci et al. 2020); scored block by block, so no
           dense weight matrix is built.
+
+        Read more in the :ref:`User Guide <regrowth>`.
 """
 
 _SNIPPETS["training_parameters"] = """
