@@ -45,8 +45,6 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     accuracy), a decline, and a low plateau where the network has collapsed
     (about chance level ``1/K`` for ``K`` classes).
 
-    Read more in the :ref:`User Guide <sparsity_curves>`.
-
     Families (``e_np``: dense-regime error, ``e_up``: collapsed error):
 
     - ``"rosenfeld"`` (Rosenfeld, Frankle, Carbin and Shavit [1]_)::
@@ -105,6 +103,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     :class:`CollapseNotIdentifiedWarning` is raised, ``extreme_sparsity_`` is
     NaN, ``collapse_accuracy_`` is NaN unless fixed, and :meth:`max_sparsity`
     and :meth:`regime` do not answer beyond the largest measured sparsity.
+
+    Read more in the :ref:`User Guide <sparsity_curves>`.
 
     Parameters
     ----------
