@@ -31,7 +31,7 @@ class AccSETClassifier(SETClassifier):
     end), so one run finds a sparsity level the data support.
 
     The idea of accuracy-steered regrowth comes from a University of Twente
-    study [2]_ of adaptive performance-based connectivity for SET [1]_; its
+    study [4]_ of adaptive performance-based connectivity for SET [1]_; its
     exact rule is not published in full, and the rule above is **this
     package's formulation**.
 
@@ -95,19 +95,11 @@ class AccSETClassifier(SETClassifier):
 
     References
     ----------
-    .. [1] D. C. Mocanu, E. Mocanu, P. Stone, P. H. Nguyen, M. Gibescu and
-       A. Liotta, "Scalable training of artificial neural networks with
-       adaptive sparse connectivity inspired by network science", Nature
-       Communications 9:2383, 2018.
-    .. [2] Lapshyna, University of Twente, 2020: a study of adaptive,
+%(set_references)s
+    .. [4] Lapshyna, University of Twente, 2020: a study of adaptive,
        performance-based connectivity for SET, where the idea of
        accuracy-steered connectivity comes from. This estimator's rule is
        the package's own formulation of that idea.
-    .. [3] S. Curci, D. C. Mocanu and M. Pechenizkiy, "Truly sparse neural
-       networks at scale", arXiv:2102.01732, 2021 (``activation="allrelu"``).
-    .. [4] U. Evci, T. Gale, J. Menick, P. S. Castro and E. Elsen, "Rigging the
-       lottery: making all tickets winners", ICML 2020
-       (``regrowth="gradient"``).
 
     Examples
     --------

@@ -414,15 +414,7 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     References
     ----------
-    .. [1] D. C. Mocanu, E. Mocanu, P. Stone, P. H. Nguyen, M. Gibescu and
-       A. Liotta, "Scalable training of artificial neural networks with
-       adaptive sparse connectivity inspired by network science", Nature
-       Communications 9:2383, 2018.
-    .. [2] S. Curci, D. C. Mocanu and M. Pechenizkiy, "Truly sparse neural
-       networks at scale", arXiv:2102.01732, 2021 (``activation="allrelu"``).
-    .. [3] U. Evci, T. Gale, J. Menick, P. S. Castro and E. Elsen, "Rigging the
-       lottery: making all tickets winners", ICML 2020
-       (``regrowth="gradient"``).
+%(set_references)s
 
     Examples
     --------
@@ -536,15 +528,7 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
 
     References
     ----------
-    .. [1] D. C. Mocanu, E. Mocanu, P. Stone, P. H. Nguyen, M. Gibescu and
-       A. Liotta, "Scalable training of artificial neural networks with
-       adaptive sparse connectivity inspired by network science", Nature
-       Communications 9:2383, 2018.
-    .. [2] S. Curci, D. C. Mocanu and M. Pechenizkiy, "Truly sparse neural
-       networks at scale", arXiv:2102.01732, 2021 (``activation="allrelu"``).
-    .. [3] U. Evci, T. Gale, J. Menick, P. S. Castro and E. Elsen, "Rigging the
-       lottery: making all tickets winners", ICML 2020
-       (``regrowth="gradient"``).
+%(set_references)s
 
     Examples
     --------
