@@ -70,3 +70,45 @@ def degrading_classifier():
             return pred
 
     return DegradingClassifier
+
+
+# -- fitted sparsity curves shared by the test_curve_* modules (tests/_curve_data.py) --
+
+@pytest.fixture(scope="session")
+def full_fit():
+    """Rosenfeld family fitted on a sweep that reaches the collapse."""
+    import warnings
+
+    from _curve_data import FIT_LEVELS, sweep
+
+    from sklearn_set._curve import CollapseNotIdentifiedWarning, SparsityCurveRegressor
+
+    X, y = sweep(FIT_LEVELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseNotIdentifiedWarning)
+        return SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def short_fit():
+    """A sweep that stops at S=0.97, long before the collapse (S~0.993)."""
+    import numpy as np
+    from _curve_data import sweep
+
+    from sklearn_set._curve import CollapseNotIdentifiedWarning, SparsityCurveRegressor
+
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(0.03), 12)
+    X, y = sweep(levels)
+    with pytest.warns(CollapseNotIdentifiedWarning, match="do not identify"):
+        est = SparsityCurveRegressor().fit(X, y)
+    return est, levels
+
+
+@pytest.fixture(scope="session")
+def digits_curve():
+    """The curve ``"auto"`` fits to the real SET sweep of ``DIGITS_SCORES``."""
+    from _curve_data import DIGITS_LEVELS, DIGITS_SCORES
+
+    from sklearn_set._curve import SparsityCurveRegressor
+
+    return SparsityCurveRegressor().fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
