@@ -424,7 +424,7 @@ def test_from_cv_results_uses_every_split():
     X, y = sweep(FIT_LEVELS)
     scores = y.reshape(-1, 3)
     res = cv_results_table(FIT_LEVELS, scores)
-    est = SparsityCurveRegressor.fromcv_results_table(res, family="rosenfeld")
+    est = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
     direct = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
     assert isinstance(est, SparsityCurveRegressor)
     assert est.get_params()["family"] == "rosenfeld"
@@ -432,13 +432,13 @@ def test_from_cv_results_uses_every_split():
     np.testing.assert_allclose(est.predict(grid), direct.predict(grid))
     # the full key and the name after "param_" work as well
     for name in ["param_setclassifier__sparsity", "setclassifier__sparsity"]:
-        other = SparsityCurveRegressor.fromcv_results_table(
+        other = SparsityCurveRegressor.from_cv_results(
             res, param_name=name, family="rosenfeld"
         )
         np.testing.assert_allclose(other.predict(grid), est.predict(grid))
     # a score column without per-split columns is used as it is
     del res["split0_test_score"], res["split1_test_score"], res["split2_test_score"]
-    means = SparsityCurveRegressor.fromcv_results_table(res, family="rosenfeld")
+    means = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
     mean_fit = SparsityCurveRegressor(family="rosenfeld").fit(
         FIT_LEVELS.reshape(-1, 1), scores.mean(axis=1)
     )
@@ -461,7 +461,7 @@ def test_from_cv_results_real_grid_search(degrading_classifier):
     gs.fit(X, y)
     assert "param_setclassifier__sparsity" in gs.cv_results_
 
-    est = SparsityCurveRegressor.fromcv_results_table(gs.cv_results_)
+    est = SparsityCurveRegressor.from_cv_results(gs.cv_results_)
     assert est.collapse_identified_
     dense = gs.cv_results_["mean_test_score"][0]
     assert abs(est.dense_accuracy_ - dense) < 0.02

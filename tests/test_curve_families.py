@@ -90,7 +90,7 @@ def test_structural_family_takes_the_cliff_from_the_architecture():
     assert active[0] > 0.4 and active[1] < 0.05
     assert curve.predict([[0.998]])[0] < 0.2 < 0.7 < curve.predict([[0.99]])[0]
     # another architecture moves the cliff: wider layers collapse later
-    wide = SparsityCurveRegressor(family="structural", layer_sizes=(64, 1024, 1024, 10))
+    wide = SparsityCurveRegressor(family="structural", layer_sizes=(64, 512, 512, 10))
     wide.fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
     assert wide.predict([[0.998]])[0] > curve.predict([[0.998]])[0]
 

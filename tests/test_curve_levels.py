@@ -26,7 +26,7 @@ def test_from_cv_results_grid_with_other_params_and_gaps():
     # the last candidate comes from another sub-grid: its sparsity is masked
     res["param_setclassifier__sparsity"].mask = [False] * 36 + [True]
     with pytest.warns(SparsityCurveWarning, match="keeping the candidate with the best"):
-        est = SparsityCurveRegressor.fromcv_results_table(res, family="rosenfeld")
+        est = SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
     direct = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
     grid = np.linspace(0, 0.9999, 20).reshape(-1, 1)
     np.testing.assert_allclose(est.predict(grid), direct.predict(grid))
@@ -35,19 +35,19 @@ def test_from_cv_results_grid_with_other_params_and_gaps():
     res = cv_results_table(FIT_LEVELS, good.copy())
     res["split1_test_score"][4] = np.nan
     with pytest.warns(SparsityCurveWarning, match="Dropping 1 NaN"):
-        SparsityCurveRegressor.fromcv_results_table(res, family="rosenfeld")
+        SparsityCurveRegressor.from_cv_results(res, family="rosenfeld")
 
 
 def test_from_cv_results_key_errors():
     X, y = sweep(FIT_LEVELS[:6], n_repeats=1)
     res = cv_results_table(FIT_LEVELS[:6], y.reshape(-1, 1))
     with pytest.raises(KeyError, match="No parameter column for 'density'"):
-        SparsityCurveRegressor.fromcv_results_table(res, param_name="density")
+        SparsityCurveRegressor.from_cv_results(res, param_name="density")
     with pytest.raises(KeyError, match="score_key 'mean_test_f1'"):
-        SparsityCurveRegressor.fromcv_results_table(res, score_key="mean_test_f1")
+        SparsityCurveRegressor.from_cv_results(res, score_key="mean_test_f1")
     res["param_other__sparsity"] = res["param_setclassifier__sparsity"]
     with pytest.raises(KeyError, match="Several parameter columns"):
-        SparsityCurveRegressor.fromcv_results_table(res)
+        SparsityCurveRegressor.from_cv_results(res)
 
 
 # --------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_one_validator_for_every_layer():
     ([[0.5]], "1-D array-like"),
     (["dense"], "must be numbers"),
     ([], "at least 1 sparsity level"),
-])
+], ids=["one", "above-one", "negative", "nan", "2-d", "text", "empty"])
 def test_validator_names_the_problem(values, match):
     with pytest.raises(ValueError, match=match):
         check_sparsity_levels(values, what="who")

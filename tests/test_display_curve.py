@@ -345,17 +345,21 @@ def test_band_is_the_interval_of_a_level_mean(collapsed):
     assert len(np.unique(xs)) <= 52
 
 
-def test_builders_forward_every_plot_option(grid_search, data):
+def test_builders_forward_every_plot_option(grid_search, data, degrading_classifier):
+    """The options take effect in the drawings of both builders (a fast
+    stand-in is swept: test_from_estimator sweeps a real SET network)."""
     options = dict(show_band=True, coverage=0.5, regime_kw={"alpha": 0.25},
                    contour_kw={"lw": 3}, n_points=30, line_kw={"c": "tab:purple"})
+    # the family does not matter here: the fewest fits
+    curve_params = {"family": "rosenfeld", "collapse_accuracy": 0.5}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from_results = SparsityCurveDisplay.from_cv_results(
-            grid_search.cv_results_, curve_params={"collapse_accuracy": 0.5}, **options)
+            grid_search.cv_results_, curve_params=curve_params, **options)
         X, y = data
         from_est = SparsityCurveDisplay.from_estimator(
-            small_set(), X, y, sparsities=LEVELS, cv=3,
-            curve_params={"collapse_accuracy": 0.5}, **options)
+            degrading_classifier(), X, y, sparsities=LEVELS, cv=3,
+            curve_params=curve_params, **options)
     for display in (from_results, from_est):
         assert display.line_.get_color() == "tab:purple"
         assert "50% interval" in display.fill_between_.get_label()

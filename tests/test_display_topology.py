@@ -2,24 +2,22 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg", force=True)
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn_set._display.topology import TopologyHistoryDisplay
+from sklearn_set._set import SETClassifier
 
-from sklearn_set._display.topology import TopologyHistoryDisplay  # noqa: E402
-from sklearn_set._set import SETClassifier  # noqa: E402
-
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+@pytest.fixture
+def plt():
+    """pyplot on the Agg backend; the test's figures are closed after it."""
+    pytest.importorskip("matplotlib").use("Agg", force=True)
+    import matplotlib.pyplot
+
+    yield matplotlib.pyplot
+    matplotlib.pyplot.close("all")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +29,7 @@ def fitted():
                          random_state=0).fit(X, y)
 
 
-def test_from_estimator_draws_each_layer_and_epoch(fitted):
+def test_from_estimator_draws_each_layer_and_epoch(plt, fitted):
     display = TopologyHistoryDisplay.from_estimator(fitted)
     left, right = display.axes_
     assert display.figure_ is left.figure
@@ -47,7 +45,7 @@ def test_from_estimator_draws_each_layer_and_epoch(fitted):
     assert len(right.get_lines()) == 2
 
 
-def test_plot_bad_inputs(fitted):
+def test_topology_plot_bad_inputs(plt, fitted):
     with pytest.raises(ValueError, match="empty"):
         TopologyHistoryDisplay([]).plot()
     _, ax = plt.subplots(1, 3)
