@@ -18,14 +18,15 @@ def digits_split():
 # -- sparsity sweeps without training networks (curve, sweep, display tests) --
 
 def _rosenfeld_scores(sparsity, n_folds=3, seed=0, noise=0.005):
-    """Accuracies of the Rosenfeld form (e_np 0.02, e_up 0.9, g 1.5, p 0.002;
-    contour near S = 0.993), one row per level, Gaussian noise per fold."""
+    """Accuracies of the Rosenfeld form of tests/_curve_data.py (e_np 0.02,
+    e_up 0.9, g 1.5, p 0.002; contour near S = 0.993), one row per level,
+    Gaussian noise per fold."""
     import numpy as np
+    from _curve_data import rosenfeld_accuracy
 
-    d = 1 - np.asarray(sparsity, dtype=float)
-    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+    accuracy = rosenfeld_accuracy(sparsity)
     rng = np.random.default_rng(seed)
-    return np.clip((1 - e)[:, None] + rng.normal(0, noise, (d.size, n_folds)), 0, 1)
+    return np.clip(accuracy[:, None] + rng.normal(0, noise, (accuracy.size, n_folds)), 0, 1)
 
 
 @pytest.fixture(scope="session")
