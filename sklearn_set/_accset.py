@@ -31,9 +31,11 @@ class AccSETClassifier(SETClassifier):
     end), so one run finds a sparsity level the data support.
 
     The idea of accuracy-steered regrowth comes from a University of Twente
-    study of adaptive performance-based connectivity for SET; its exact rule
-    is not published in full, and the rule above is **this package's
-    formulation**.
+    study [4]_ of adaptive performance-based connectivity for SET [1]_; its
+    exact rule is not published in full, and the rule above is **this
+    package's formulation**.
+
+    Read more in the :ref:`User Guide <accset>`.
 
     Parameters
     ----------
@@ -90,6 +92,14 @@ class AccSETClassifier(SETClassifier):
     SETClassifier : Constant sparsity.
     SparsityCurveRegressor : Fit accuracy against sparsity, e.g. on the path
         ``(sparsity_history_, validation_accuracy_history_)``.
+
+    References
+    ----------
+%(set_references)s
+    .. [4] Lapshyna, University of Twente, 2020: a study of adaptive,
+       performance-based connectivity for SET, where the idea of
+       accuracy-steered connectivity comes from. This estimator's rule is
+       the package's own formulation of that idea.
 
     Examples
     --------

@@ -54,6 +54,8 @@ _SNIPPETS["network_parameters"] = """
           positions is largest, measured on 256 training samples after
           pruning (RigL, Evci et al. 2020); scored block by block, so no
           dense weight matrix is built.
+
+        Read more in the :ref:`User Guide <regrowth>`.
 """
 
 _SNIPPETS["training_parameters"] = """
@@ -132,6 +134,18 @@ _SNIPPETS["accset_stopping_parameters"] = """
     n_iter_no_change : int or np.inf, default=10
         With ``early_stopping``, epochs the selected model must stay the same
         before training stops.
+"""
+
+_SNIPPETS["set_references"] = """
+    .. [1] D. C. Mocanu, E. Mocanu, P. Stone, P. H. Nguyen, M. Gibescu and
+       A. Liotta, "Scalable training of artificial neural networks with
+       adaptive sparse connectivity inspired by network science", Nature
+       Communications 9:2383, 2018.
+    .. [2] S. Curci, D. C. Mocanu and M. Pechenizkiy, "Truly sparse neural
+       networks at scale", arXiv:2102.01732, 2021 (``activation="allrelu"``).
+    .. [3] U. Evci, T. Gale, J. Menick, P. S. Castro and E. Elsen, "Rigging the
+       lottery: making all tickets winners", ICML 2020
+       (``regrowth="gradient"``).
 """
 
 _SNIPPETS["class_weight_parameter"] = """

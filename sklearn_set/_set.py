@@ -382,10 +382,12 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
     Erdos-Renyi style to reach ``sparsity``, stored as flat arrays, and only
     existing connections are ever computed (numba kernels, float32 by
     default). After each epoch but the last, Sparse Evolutionary Training
-    (Mocanu et al., Nature Communications 9:2383, 2018) removes the fraction
-    ``zeta`` of positive and of negative weights closest to zero and regrows
-    as many connections at random empty positions. The output is a softmax
-    trained with cross-entropy and minibatch SGD with momentum.
+    (SET) [1]_ removes the fraction ``zeta`` of positive and of negative
+    weights closest to zero and regrows as many connections at random empty
+    positions. The output is a softmax trained with cross-entropy and
+    minibatch SGD with momentum.
+
+    Read more in the :ref:`User Guide <set>`.
 
     Parameters
     ----------
@@ -409,6 +411,10 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
     --------
     SETRegressor : The regression counterpart.
     sklearn.neural_network.MLPClassifier : The dense multilayer perceptron.
+
+    References
+    ----------
+%(set_references)s
 
     Examples
     --------
@@ -490,11 +496,13 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
 
     The regression counterpart of :class:`SETClassifier`: identity output
     units trained on the squared error, same sparse layers, kernels and
-    Sparse Evolutionary Training. Targets are standardised internally (each
-    output to mean 0 and variance 1, from the first fit or partial_fit call),
-    so the default step size works whatever their units; predictions come
-    back in the original units, while ``loss_`` and ``loss_curve_`` are in
-    standardised units.
+    Sparse Evolutionary Training [1]_. Targets are standardised internally
+    (each output to mean 0 and variance 1, from the first fit or partial_fit
+    call), so the default step size works whatever their units; predictions
+    come back in the original units, while ``loss_`` and ``loss_curve_`` are
+    in standardised units.
+
+    Read more in the :ref:`User Guide <set>`.
 
     Parameters
     ----------
@@ -517,6 +525,10 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
     --------
     SETClassifier : The classification counterpart.
     sklearn.neural_network.MLPRegressor : The dense multilayer perceptron.
+
+    References
+    ----------
+%(set_references)s
 
     Examples
     --------

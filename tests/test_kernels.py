@@ -419,13 +419,17 @@ def test_tiles_stay_in_vector_registers():
         "update_first_layer": (layer.indptr, layer.indices, layer.values, layer.velocity,
                                layer.bias, layer.bias_velocity, a, d, zero, zero, False, zero),
     }
+    # update_first_layer is a plain numba loop (the tiled version ran slower),
+    # so only the absence of spills is checked for it.
+    tiled_kernels = ("sparse_forward", "backward_update")
     for name, args in calls.items():
         # a fresh, uncached compilation: cached code cannot be inspected
-        kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(K, name).py_func)
+        kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(kernels, name).py_func)
         kernel(*args)
         loops = _vector_loops("\n".join(kernel.inspect_asm().values()))
         widest = max(loops)
-        assert widest[0] >= 8, name
+        if name in tiled_kernels:
+            assert widest[0] >= 8, name
         assert all(spills == 0 for fmas, spills in loops if fmas >= 8), name
 
 

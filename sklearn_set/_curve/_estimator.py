@@ -37,12 +37,11 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     density ``d = 1 - S`` on a logarithmic axis and the error
     ``e = 1 - accuracy``: a high plateau at low sparsity (the dense
     accuracy), a decline, and a low plateau where the network has collapsed
-    (about chance level ``1/K`` for ``K`` classes). See the user guide for
-    the families, the weighting and the intervals in detail.
+    (about chance level ``1/K`` for ``K`` classes).
 
     Families (``e_np``: dense-regime error, ``e_up``: collapsed error):
 
-    - ``"rosenfeld"`` (Rosenfeld, Frankle, Carbin and Shavit, ICML 2021)::
+    - ``"rosenfeld"`` (Rosenfeld, Frankle, Carbin and Shavit [1]_)::
 
           e(d) = e_np * ((d**2 + p**2 * (e_up/e_np)**(2/g)) / (d**2 + p**2))**(g/2)
 
@@ -98,6 +97,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     :class:`CollapseNotIdentifiedWarning` is raised, ``extreme_sparsity_`` is
     NaN, ``collapse_accuracy_`` is NaN unless fixed, and :meth:`max_sparsity`
     and :meth:`regime` do not answer beyond the largest measured sparsity.
+
+    Read more in the :ref:`User Guide <sparsity_curves>`.
 
     Parameters
     ----------
@@ -206,6 +207,11 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     ``X`` is a single column of sparsity levels in ``[0, 1)``; repeated
     levels (seeds, CV folds) are expected. ``y`` holds scores in ``[0, 1]``
     where higher is better. ``sample_weight`` acts as frequency weights.
+
+    References
+    ----------
+    .. [1] J. S. Rosenfeld, J. Frankle, M. Carbin and N. Shavit, "On the
+       predictability of pruning across scales", ICML 2021.
 
     Examples
     --------

@@ -18,6 +18,8 @@ class SparsityCurveWarning(UserWarning):
     accuracy cannot be kept at any sparsity, or when failed fits are
     dropped.
 
+    Read more in the :ref:`User Guide <sparsity_curves>`.
+
     Examples
     --------
     >>> import warnings

@@ -94,6 +94,8 @@ class SparsityCurveDisplay:
     It is recommended to create it with :meth:`from_estimator` or
     :meth:`from_cv_results`. All parameters are stored as attributes.
 
+    Read more in the :ref:`User Guide <reading_the_plot>`.
+
     Parameters
     ----------
     sparsities : array-like of shape (n_levels,)

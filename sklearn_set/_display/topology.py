@@ -16,6 +16,8 @@ class TopologyHistoryDisplay:
 
     Build it with :meth:`from_estimator`.
 
+    Read more in the :ref:`User Guide <extreme_sparsity>`.
+
     Parameters
     ----------
     topology_history : list of dict

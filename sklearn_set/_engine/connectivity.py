@@ -190,6 +190,8 @@ def connectivity_profile(layer_sizes, sparsities):
     active when its input unit is reachable and its output unit reaches an
     output, two independent events.
 
+    Read more in the :ref:`User Guide <extreme_sparsity>`.
+
     Parameters
     ----------
     layer_sizes : sequence of int

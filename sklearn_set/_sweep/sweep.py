@@ -162,6 +162,8 @@ class SparsityCurveResult:
     they were given) and one column per cross-validation split. The
     parameters are stored as attributes of the same names.
 
+    Read more in the :ref:`User Guide <sparsity_curves>`.
+
     Parameters
     ----------
     sparsities : ndarray of shape (n_levels,)
@@ -384,6 +386,9 @@ def sparsity_curve(
     right after each fit (by an extra metric of
     :func:`~sklearn.model_selection.cross_validate`), so no fitted network is
     kept in memory.
+
+    Read more in the :ref:`User Guide <sparsity_curves>` and, for
+    ``sparsities="adaptive"``, in :ref:`Adaptive sweeps <adaptive_sweeps>`.
 
     Parameters
     ----------

@@ -261,7 +261,7 @@ def _kernels_need_compiling():
         from numba.core.registry import CPUDispatcher
 
         caches = [obj._cache for name, module in list(sys.modules.items())
-                  if name.startswith(__package__ + ".") and module is not None
+                  if name.startswith("sklearn_set.") and module is not None
                   for obj in vars(module).values()
                   if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, FunctionCache)]
         return bool(caches) and not any(cache._cache_file._load_index() for cache in caches)
