@@ -1,10 +1,14 @@
-"""Named docstring snippets shared by the estimators.
+"""The package's docstring templater and the snippets it fills in.
 
 A docstring template names the snippets it needs as ``%(name)s``;
-:func:`fill_doc` puts them in. One text per idea: a parameter documented
-here reads the same in every estimator that has it.
+:func:`fill_doc` puts them in: the named snippets below, shared by the
+estimators, or snippets passed by the caller, such as the parameters of
+another function taken out of its docstring by :func:`parameter_docs`. One
+text per idea: a parameter documented once reads the same everywhere it is
+taken.
 """
 
+import inspect
 import re
 
 _SNIPPETS = {}
@@ -249,7 +253,40 @@ _SNIPPETS["fitted_attributes"] = """
 """
 
 
-def fill_doc(template):
+def fill_doc(template, **snippets):
     """``template`` with every ``%(name)s`` replaced by the snippet of that
-    name (an unknown name is a KeyError: a typo must not pass silently)."""
-    return re.sub(r"%\((\w+)\)s", lambda m: _SNIPPETS[m.group(1)].strip("\n"), template)
+    name: one of ``snippets``, else one of the package's (an unknown name is
+    a KeyError: a typo must not pass silently)."""
+
+    def snippet(match):
+        name = match.group(1)
+        return snippets[name] if name in snippets else _SNIPPETS[name].strip("\n")
+
+    return re.sub(r"%\((\w+)\)s", snippet, template)
+
+
+def filled(**snippets):
+    """Decorator: the function's docstring put through :func:`fill_doc`."""
+
+    def decorate(func):
+        func.__doc__ = fill_doc(func.__doc__, **snippets)
+        return func
+
+    return decorate
+
+
+def parameter_docs(func, names, *, indent):
+    """The entries of ``names`` in the Parameters section of ``func``'s
+    numpydoc docstring, in the order of ``names``, indented by ``indent``
+    spaces (a name the docstring lacks is a KeyError)."""
+    text = inspect.cleandoc(func.__doc__)
+    section = re.search(r"^Parameters\n-+\n(.*?)(?=^\w[\w ]*\n-+\n|\Z)", text,
+                        flags=re.MULTILINE | re.DOTALL).group(1)
+    # an entry starts with an unindented "name : type" line
+    entries = {}
+    for entry in re.split(r"\n(?=\S)", section.strip("\n")):
+        entries[re.match(r"\**(\w+)", entry).group(1)] = entry.rstrip()
+    pad = " " * indent
+    return "\n\n".join(
+        "\n".join(pad + line if line else line for line in entries[name].split("\n"))
+        for name in names)

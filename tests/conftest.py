@@ -18,14 +18,15 @@ def digits_split():
 # -- sparsity sweeps without training networks (curve, sweep, display tests) --
 
 def _rosenfeld_scores(sparsity, n_folds=3, seed=0, noise=0.005):
-    """Accuracies of the Rosenfeld form (e_np 0.02, e_up 0.9, g 1.5, p 0.002;
-    contour near S = 0.993), one row per level, Gaussian noise per fold."""
+    """Accuracies of the Rosenfeld form of tests/_curve_data.py (e_np 0.02,
+    e_up 0.9, g 1.5, p 0.002; contour near S = 0.993), one row per level,
+    Gaussian noise per fold."""
     import numpy as np
+    from _curve_data import rosenfeld_accuracy
 
-    d = 1 - np.asarray(sparsity, dtype=float)
-    e = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+    accuracy = rosenfeld_accuracy(sparsity)
     rng = np.random.default_rng(seed)
-    return np.clip((1 - e)[:, None] + rng.normal(0, noise, (d.size, n_folds)), 0, 1)
+    return np.clip(accuracy[:, None] + rng.normal(0, noise, (accuracy.size, n_folds)), 0, 1)
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +71,45 @@ def degrading_classifier():
             return pred
 
     return DegradingClassifier
+
+
+# -- fitted sparsity curves shared by the test_curve_* modules (tests/_curve_data.py) --
+
+@pytest.fixture(scope="session")
+def full_fit():
+    """Rosenfeld family fitted on a sweep that reaches the collapse."""
+    import warnings
+
+    from _curve_data import FIT_LEVELS, sweep
+
+    from sklearn_set._curve import CollapseNotIdentifiedWarning, SparsityCurveRegressor
+
+    X, y = sweep(FIT_LEVELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseNotIdentifiedWarning)
+        return SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def short_fit():
+    """A sweep that stops at S=0.97, long before the collapse (S~0.993)."""
+    import numpy as np
+    from _curve_data import sweep
+
+    from sklearn_set._curve import CollapseNotIdentifiedWarning, SparsityCurveRegressor
+
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(0.03), 12)
+    X, y = sweep(levels)
+    with pytest.warns(CollapseNotIdentifiedWarning, match="do not identify"):
+        est = SparsityCurveRegressor().fit(X, y)
+    return est, levels
+
+
+@pytest.fixture(scope="session")
+def digits_curve():
+    """The curve ``"auto"`` fits to the real SET sweep of ``DIGITS_SCORES``."""
+    from _curve_data import DIGITS_LEVELS, DIGITS_SCORES
+
+    from sklearn_set._curve import SparsityCurveRegressor
+
+    return SparsityCurveRegressor().fit_scores(DIGITS_LEVELS, DIGITS_SCORES)

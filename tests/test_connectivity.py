@@ -334,5 +334,5 @@ def test_profile_rejects_bad_layer_sizes(sizes):
 
 @pytest.mark.parametrize("sparsities", [1.0, -0.1, [0.5, 1.0], [np.nan], [[0.5]], 2])
 def test_profile_rejects_sparsity_outside_unit_interval(sparsities):
-    with pytest.raises(ValueError, match="sparsities"):
+    with pytest.raises(ValueError, match="connectivity_profile"):
         connectivity_profile([10, 5, 2], sparsities)

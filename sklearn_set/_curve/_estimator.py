@@ -9,8 +9,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from .._docstrings import filled, parameter_docs
 from . import _fitting as fitting
-from ._families import FAMILY_NAMES, make_families
+from ._families import FAMILIES, make_families
 from ._levels import check_sparsity_levels, parse_cv_results
 from ._queries import CollapseNotIdentifiedWarning, CurveQueriesMixin, SparsityCurveWarning
 
@@ -22,18 +23,11 @@ _LR_CRITICAL = 3.841458820694124
 _WEIGHT_ROUNDS = 2
 
 
-def _n_free(family, fixed_collapse):
-    n = {"rosenfeld": 4, "logistic": 4, "weibull": 4, "capacity_connectivity": 6,
-         "structural": 5}[family]
-    return n - 1 if fixed_collapse else n
-
-
 def min_levels(family, *, fixed_collapse=False):
     """Least number of distinct sparsity levels a family can be fitted on
     (for ``"auto"``: the smallest family)."""
-    if family == "auto":
-        return _n_free("rosenfeld", fixed_collapse)
-    return _n_free(family, fixed_collapse)
+    candidates = FAMILIES.values() if family == "auto" else [FAMILIES[family]]
+    return min(fam.n_free(fixed_collapse=fixed_collapse) for fam in candidates)
 
 
 class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
@@ -243,7 +237,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "family": [StrOptions({"auto", *FAMILY_NAMES})],
+        "family": [StrOptions({"auto", *FAMILIES})],
         "loss": [StrOptions({"linear", "soft_l1", "huber", "cauchy", "arctan"})],
         "f_scale": [Interval(Real, 0, None, closed="neither")],
         "collapse_accuracy": [Interval(Real, 0, 1, closed="left"), None],
@@ -309,14 +303,15 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
                 np.log(max(1.0 - lo_acc, 2 * fitting.MIN_ERROR)))
 
     def _family_names(self):
-        if self.family == "structural" and self.layer_sizes is None:
-            raise ValueError(
-                "family='structural' needs layer_sizes, the architecture of the swept "
-                "network with inputs and outputs, e.g. (64, 256, 256, 10).")
+        has_architecture = self.layer_sizes is not None
         if self.family != "auto":
+            if FAMILIES[self.family].needs_architecture and not has_architecture:
+                raise ValueError(
+                    f"family={self.family!r} needs layer_sizes, the architecture of the "
+                    "swept network with inputs and outputs, e.g. (64, 256, 256, 10).")
             return [self.family]
-        names = [n for n in FAMILY_NAMES if n != "structural"]
-        return names + (["structural"] if self.layer_sizes is not None else [])
+        return [name for name, fam in FAMILIES.items()
+                if has_architecture or not fam.needs_architecture]
 
     def _fit_one(self, fam, data, le_up_fixed, le_up_bounds):
         """Fit a family; with weighting="spread", alternate with tau2."""
@@ -404,11 +399,11 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         families = make_families(self._family_names(), layer_sizes=self.layer_sizes,
                                  x_min=data.x_min)
         fits = {}
+        n_free = {name: fam.n_free(fixed_collapse=fixed) for name, fam in families.items()}
         for name, fam in families.items():
             # a family with as many parameters as levels interpolates: skip it
             # under "auto" unless it is the smallest
-            if self.family == "auto" and levels.size < _n_free(name, fixed) + 2 and (
-                    _n_free(name, fixed) > k):
+            if self.family == "auto" and levels.size < n_free[name] + 2 and n_free[name] > k:
                 fits[name] = None
                 continue
             fits[name] = self._fit_one(fam, data, le_up_fixed, le_up_bounds)
@@ -421,7 +416,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         # with the fewest parameters (a difference below 2 is no evidence)
         lowest = min(self.aiccs_[name] for name in usable)
         close = [name for name in usable if self.aiccs_[name] <= lowest + 2.0]
-        best = min(close, key=lambda name: (_n_free(name, fixed), self.aiccs_[name]))
+        best = min(close, key=lambda name: (n_free[name], self.aiccs_[name]))
         fit = fits[best]
         self._set_fit(best, families[best], fit, data, levels, le_up_fixed, le_up_bounds)
         return self
@@ -535,25 +530,15 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         return dict(zip(names, (float(v) for v in np.sqrt(np.clip(var, 0.0, None)))))
 
     @classmethod
+    @filled(parse_options=parameter_docs(
+        parse_cv_results, ["cv_results", "param_name", "score_key"], indent=8))
     def from_cv_results(cls, cv_results, *, param_name="sparsity",
                         score_key="mean_test_score", **params):
         """Fit a curve to the ``cv_results_`` of a sparsity grid search.
 
         Parameters
         ----------
-        cv_results : dict
-            ``cv_results_`` of :class:`~sklearn.model_selection.GridSearchCV`
-            (or any dict with the same keys).
-
-        param_name : str, default="sparsity"
-            The swept parameter: the full key (``"param_clf__sparsity"``),
-            the name after ``"param_"``, or a name that a unique
-            ``"param_..."`` key ends with after ``"__"``.
-
-        score_key : str, default="mean_test_score"
-            Score column. For a ``"mean_<name>"`` key the per-split columns
-            ``"split<i>_<name>"`` are used when present, so that every fold
-            counts as one measurement.
+%(parse_options)s
 
         **params
             Parameters of the regressor.

@@ -26,10 +26,25 @@ def _contour_starts(x_min, x_max):
 
 
 class _Family:
-    """Base: the numerical inverse used by families without a closed form."""
+    """Base: what every family declares, and the numerical inverse used by
+    families without a closed form."""
 
     name = None
+    # the natural parameters, as many as the fitted vector theta has entries
     param_names = ()
+    # whether the family is built from the swept architecture (layer_sizes)
+    needs_architecture = False
+
+    @classmethod
+    def n_free(cls, *, fixed_collapse=False):
+        """Number of fitted parameters (one fewer with a fixed collapse)."""
+        return len(cls.param_names) - bool(fixed_collapse)
+
+    @classmethod
+    def build(cls, *, layer_sizes, x_min):
+        """The family object for a fit (the architecture is used only by the
+        families that need it)."""
+        return cls()
 
     def inverse_logd(self, theta, log_e):
         """Log density where the curve has error ``exp(log_e)``; NaN outside."""
@@ -229,6 +244,11 @@ class Structural(_Family):
     name = "structural"
     param_names = ("a_high", "a_low", "capacity_slope", "log10_d_capacity",
                    "connectivity_power")
+    needs_architecture = True
+
+    @classmethod
+    def build(cls, *, layer_sizes, x_min):
+        return cls(layer_sizes, x_min)
 
     def __init__(self, layer_sizes, x_min):
         from .._engine.connectivity import connectivity_profile
@@ -262,16 +282,12 @@ class Structural(_Family):
         return np.array([1.0 - np.exp(le_up - L), 1.0 - np.exp(le_up), g, xk, power])
 
 
-FAMILY_NAMES = ("rosenfeld", "logistic", "weibull", "capacity_connectivity", "structural")
+# The families by name, in the order "auto" fits them.
+FAMILIES = {family.name: family for family in (
+    Rosenfeld, Logistic, Weibull, CapacityConnectivity, Structural)}
 
 
 def make_families(names, *, layer_sizes, x_min):
-    """Family objects by name (``structural`` needs the architecture)."""
-    out = {}
-    for name in names:
-        if name == "structural":
-            out[name] = Structural(layer_sizes, x_min)
-        else:
-            out[name] = {"rosenfeld": Rosenfeld, "logistic": Logistic, "weibull": Weibull,
-                         "capacity_connectivity": CapacityConnectivity}[name]()
-    return out
+    """Family objects by name."""
+    return {name: FAMILIES[name].build(layer_sizes=layer_sizes, x_min=x_min)
+            for name in names}

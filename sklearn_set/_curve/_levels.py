@@ -2,7 +2,9 @@
 
 Shared by the curve, the sweeps, the display and the command line, so that a
 sparsity level is checked the same way and a ``cv_results_`` dict is read the
-same way everywhere.
+same way everywhere. The validator itself lives in the engine
+(:mod:`sklearn_set._engine.levels`), whose ``connectivity_profile`` uses it
+too; it is re-exported here for the layers above.
 """
 
 import re
@@ -10,58 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._engine.levels import check_sparsity_levels
+
 __all__ = ["SweepScores", "check_sparsity_levels", "parse_cv_results"]
-
-
-def check_sparsity_levels(values, *, what, upper_closed=False, min_levels=1):
-    """Validate sparsity levels; return them as a float64 ndarray.
-
-    Parameters
-    ----------
-    values : array-like of shape (n_levels,)
-        Sparsity levels (a column of X is passed raveled).
-    what : str
-        Who is asking, for the messages (``"sparsity_curve"``,
-        ``"SparsityCurveRegressor.fit"``, ...).
-    upper_closed : bool, default=False
-        Accept sparsity 1 (a curve may be evaluated there; no network has
-        sparsity 1).
-    min_levels : int, default=1
-        Least number of values.
-    """
-    interval = "[0, 1]" if upper_closed else "[0, 1)"
-    try:
-        s = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{what}: sparsity levels must be numbers in {interval}; got {values!r}."
-        ) from exc
-    if s.ndim != 1:
-        raise ValueError(
-            f"{what}: sparsity levels must be a 1-D array-like of numbers; got shape "
-            f"{s.shape}."
-        )
-    if s.size < max(min_levels, 1):
-        raise ValueError(
-            f"{what}: needs a non-empty list of at least {max(min_levels, 1)} sparsity "
-            f"level(s); got {s.size}."
-        )
-    if not np.all(np.isfinite(s)):
-        raise ValueError(f"{what}: sparsity levels must be finite; got NaN or infinity.")
-    if s.min() < 0.0:
-        # scikit-learn's estimator checks look for "Negative values in data"
-        raise ValueError(
-            f"Negative values in data passed to {what}: sparsity levels must lie in "
-            f"{interval}; got minimum {s.min():.6g}."
-        )
-    if s.max() > 1.0 or (not upper_closed and s.max() >= 1.0):
-        raise ValueError(
-            f"Sparsity levels passed to {what} must lie in {interval}; got maximum "
-            f"{s.max():.6g}"
-            + (" (sparsity 1 leaves no connection)" if s.max() == 1.0 else "")
-            + "."
-        )
-    return s
 
 
 @dataclass
@@ -97,6 +50,27 @@ def parse_cv_results(cv_results, *, param_name="sparsity", score_key="mean_test_
     When other parameters vary too, the candidate with the best
     ``score_key`` is kept at each level. For a ``"mean_<name>"`` key the
     per-split columns ``"split<i>_<name>"`` are the scores when present.
+
+    Parameters
+    ----------
+    cv_results : dict
+        ``cv_results_`` of :class:`~sklearn.model_selection.GridSearchCV`
+        (or any dict with the same keys).
+
+    param_name : str, default="sparsity"
+        The swept parameter: the full key (``"param_clf__sparsity"``), the
+        name after ``"param_"``, or a name that a unique ``"param_..."`` key
+        ends with after ``"__"``.
+
+    score_key : str, default="mean_test_score"
+        Score column. For a ``"mean_<name>"`` key the per-split columns
+        ``"split<i>_<name>"`` are used when present, so that every fold
+        counts as one measurement.
+
+    Returns
+    -------
+    sweep : SweepScores
+        The levels in increasing order and their scores.
     """
     if not hasattr(cv_results, "keys"):
         raise TypeError("cv_results must be a dict such as GridSearchCV.cv_results_.")

@@ -1,62 +1,73 @@
 """SparsityCurveDisplay: accuracy against sparsity, with the fitted curve.
 
 matplotlib is imported inside the methods only, so that ``import sklearn_set``
-never imports it. The drawing helpers live in :mod:`sklearn_set._display_axes`.
+never imports it. The drawing helpers live in :mod:`sklearn_set._display.axes`.
 """
+
+import functools
+import inspect
 
 import numpy as np
 from sklearn.utils._plotting import _validate_score_name, _validate_style_kwargs
 
 from . import axes
 from .._curve import SparsityCurveRegressor, check_sparsity_levels, parse_cv_results
+from .._docstrings import fill_doc, parameter_docs
 from .._sweep.sweep import sparsity_curve
 
 __all__ = ["SparsityCurveDisplay"]
 
-# The options of plot() that both builders forward.
-_PLOT_OPTIONS = ("ax", "score_type", "show_band", "show_regimes", "coverage", "errorbar_kw",
-                 "line_kw", "fill_between_kw", "regime_kw", "contour_kw", "n_points")
+
+def _options_of(func):
+    """The parameters of ``func`` that a caller may set by keyword: those
+    with a default and the keyword-only ones (``estimator, X, y`` of
+    :func:`sparsity_curve` and ``self`` of a method are not options)."""
+    return [p for p in inspect.signature(func).parameters.values()
+            if p.kind is p.KEYWORD_ONLY
+            or (p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty)]
 
 
-_PLOT_OPTIONS_DOC = """\
-        score_type : {"test", "train", "both"}, default="test"
-            Which measured scores to draw. The curve is always the one given
-            (fitted to test scores by the builders).
+def _takes_options(**sources):
+    """Decorator: a display builder takes, besides its own parameters, the
+    options of each source function (its sweep, its parser, ``plot``),
+    declared and documented there once.
 
-        show_band : bool, default=True
-            Draw the interval where the mean score of a new level is expected
-            (:meth:`SparsityCurveRegressor.predict_interval`).
+    ``sources`` maps a parameter of the builder to a function; the builder
+    gets that parameter as a dict of the function's options (except those
+    the builder declares itself), all of them, defaults included. The
+    builder's signature and docstring show every option: the template
+    ``%(<parameter>)s`` is filled with the options' entries of the
+    function's docstring. An unknown keyword is a TypeError before any work
+    is done.
+    """
 
-        show_regimes : bool, default=True
-            Shade the plateau, transition and extreme regimes of the curve.
+    def decorate(builder):
+        own = [p for name, p in inspect.signature(builder).parameters.items()
+               if name not in sources]
+        own_names = {p.name for p in own}
+        groups = {
+            group: [p.replace(kind=p.KEYWORD_ONLY) for p in _options_of(source)
+                    if p.name not in own_names]
+            for group, source in sources.items()
+        }
+        signature = inspect.Signature(own + [p for ps in groups.values() for p in ps])
 
-        coverage : float in (0, 1), default=0.95
-            Coverage of the band.
+        @functools.wraps(builder)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = bound.arguments
+            options = {group: {p.name: values.pop(p.name) for p in ps}
+                       for group, ps in groups.items()}
+            return builder(**values, **options)
 
-        errorbar_kw : dict, default=None
-            Keyword arguments of ``ax.errorbar`` for the measured test scores.
+        wrapper.__signature__ = signature
+        wrapper.__doc__ = fill_doc(builder.__doc__, **{
+            group: parameter_docs(sources[group], [p.name for p in ps], indent=8)
+            for group, ps in groups.items()})
+        return wrapper
 
-        line_kw : dict, default=None
-            Keyword arguments of ``ax.plot`` for the fitted curve.
-
-        fill_between_kw : dict, default=None
-            Keyword arguments of ``ax.fill_between`` for the band.
-
-        regime_kw : dict, default=None
-            Keyword arguments of ``ax.axvspan`` for the regime shading.
-
-        contour_kw : dict, default=None
-            Keyword arguments of ``ax.axvline`` for the extreme contour.
-
-        n_points : int, default=400
-            Number of points at which the curve is drawn.
-"""
-
-
-def _plot_doc(method):
-    """Insert the shared plot options into a method's docstring."""
-    method.__doc__ = method.__doc__.replace("%(plot_options)s", _PLOT_OPTIONS_DOC)
-    return method
+    return decorate
 
 
 def _name_from_score_key(score_key):
@@ -186,7 +197,6 @@ class SparsityCurveDisplay:
 
     # ------------------------------------------------------------------ plot
 
-    @_plot_doc
     def plot(
         self,
         ax=None,
@@ -211,9 +221,41 @@ class SparsityCurveDisplay:
             Axes to plot on; ``None`` creates a figure and axes.
 
         score_name : str, default=None
-            Label of the y axis; overrides the ``score_name`` attribute.
+            Label of the y axis; ``None`` uses the display's ``score_name``
+            (which the builders infer from the score), else ``"Score"``.
 
-%(plot_options)s
+        score_type : {"test", "train", "both"}, default="test"
+            Which measured scores to draw. The curve is always the one given
+            (fitted to test scores by the builders).
+
+        show_band : bool, default=True
+            Draw the interval where the mean score of a new level is expected
+            (:meth:`SparsityCurveRegressor.predict_interval`).
+
+        show_regimes : bool, default=True
+            Shade the plateau, transition and extreme regimes of the curve.
+
+        coverage : float in (0, 1), default=0.95
+            Coverage of the band.
+
+        errorbar_kw : dict, default=None
+            Keyword arguments of ``ax.errorbar`` for the measured test scores.
+
+        line_kw : dict, default=None
+            Keyword arguments of ``ax.plot`` for the fitted curve.
+
+        fill_between_kw : dict, default=None
+            Keyword arguments of ``ax.fill_between`` for the band.
+
+        regime_kw : dict, default=None
+            Keyword arguments of ``ax.axvspan`` for the regime shading.
+
+        contour_kw : dict, default=None
+            Keyword arguments of ``ax.axvline`` for the extreme contour.
+
+        n_points : int, default=400
+            Number of points at which the curve is drawn.
+
         Returns
         -------
         display : SparsityCurveDisplay
@@ -350,42 +392,16 @@ class SparsityCurveDisplay:
     # ------------------------------------------------------------- builders
 
     @classmethod
-    @_plot_doc
-    def from_estimator(
-        cls,
-        estimator,
-        X,
-        y,
-        *,
-        sparsities,
-        param_name="sparsity",
-        groups=None,
-        cv=5,
-        scoring=None,
-        n_jobs=None,
-        verbose=0,
-        error_score=np.nan,
-        params=None,
-        n_levels=None,
-        curve_params=None,
-        ax=None,
-        score_name=None,
-        score_type="test",
-        show_band=True,
-        show_regimes=True,
-        coverage=0.95,
-        errorbar_kw=None,
-        line_kw=None,
-        fill_between_kw=None,
-        regime_kw=None,
-        contour_kw=None,
-        n_points=400,
-    ):
+    @_takes_options(sweep_options=sparsity_curve, plot_options=plot)
+    def from_estimator(cls, estimator, X, y, *, sweep_options, plot_options):
         """Sweep the sparsity of an estimator, fit the curve and plot both.
 
-        Runs :func:`sparsity_curve`, fits a
-        :class:`~sklearn_set.SparsityCurveRegressor` to the test scores (every
-        fold one measurement) and plots.
+        Runs :func:`sparsity_curve` with every option of it, fits a
+        :class:`~sklearn_set.SparsityCurveRegressor` with ``curve_params`` to
+        the test scores (every fold one measurement; at least four distinct
+        levels, three with a fixed ``collapse_accuracy``) and plots them with
+        :meth:`plot`. The score must lie in ``[0, 1]``, higher is better: the
+        curve is fitted in ``1 - score``.
 
         Parameters
         ----------
@@ -398,50 +414,10 @@ class SparsityCurveDisplay:
         y : array-like of shape (n_samples,)
             Targets.
 
-        sparsities : array-like of shape (n_levels,) or "adaptive"
-            Sparsity levels in ``[0, 1)`` (at least four distinct levels to
-            fit the curve, three with a fixed ``collapse_accuracy``), or
-            ``"adaptive"`` with ``n_levels``; see :func:`sparsity_curve`.
-
-        param_name : str, default="sparsity"
-            The swept parameter; see :func:`sparsity_curve`.
-
-        groups : array-like of shape (n_samples,), default=None
-            Group labels for a group-aware ``cv`` splitter.
-
-        cv : int, cross-validation generator or iterable, default=5
-            Cross-validation strategy.
-
-        scoring : str, callable or None, default=None
-            A single metric with values in ``[0, 1]``, higher is better (the
-            curve is fitted in ``1 - score``).
-
-        n_jobs : int, default=None
-            Parallel jobs over the (level, split) pairs.
-
-        verbose : int, default=0
-            Verbosity.
-
-        error_score : "raise" or float, default=np.nan
-            Score of a failed fit.
-
-        params : dict, default=None
-            Parameters passed to the estimator's ``fit``.
-
-        n_levels : int, default=None
-            Number of levels of an adaptive sweep.
-
-        curve_params : dict, default=None
-            Parameters of the :class:`~sklearn_set.SparsityCurveRegressor`
-            (they also steer an adaptive sweep).
-
-        ax : matplotlib Axes, default=None
-            Axes to plot on; ``None`` creates a figure and axes.
-
-        score_name : str, default=None
-            Label of the y axis; ``None`` infers it from the score.
+%(sweep_options)s
 
 %(plot_options)s
+
         Returns
         -------
         display : SparsityCurveDisplay
@@ -465,42 +441,22 @@ class SparsityCurveDisplay:
         'log'
         """
         axes.check_matplotlib(f"{cls.__name__}.from_estimator")
-        result = sparsity_curve(
-            estimator, X, y, sparsities=sparsities, param_name=param_name, groups=groups,
-            cv=cv, scoring=scoring, n_jobs=n_jobs, verbose=verbose, error_score=error_score,
-            params=params, n_levels=n_levels, curve_params=curve_params)
+        result = sparsity_curve(estimator, X, y, **sweep_options)
+        score_name = plot_options["score_name"]
         display = cls(
             sparsities=result.sparsities,
             test_scores=result.test_scores,
-            curve=result.fit_curve(**(curve_params or {})),
+            curve=result.fit_curve(**(sweep_options["curve_params"] or {})),
             train_scores=result.train_scores,
             n_connections=result.n_connections,
             score_name=score_name if score_name is not None else result.score_name,
         )
-        return display.plot(**_plot_options(locals()))
+        return display.plot(**plot_options)
 
     @classmethod
-    @_plot_doc
-    def from_cv_results(
-        cls,
-        cv_results,
-        *,
-        param_name="sparsity",
-        score_key="mean_test_score",
-        curve_params=None,
-        ax=None,
-        score_name=None,
-        score_type="test",
-        show_band=True,
-        show_regimes=True,
-        coverage=0.95,
-        errorbar_kw=None,
-        line_kw=None,
-        fill_between_kw=None,
-        regime_kw=None,
-        contour_kw=None,
-        n_points=400,
-    ):
+    @_takes_options(parse_options=parse_cv_results, plot_options=plot)
+    def from_cv_results(cls, cv_results, *, curve_params=None, parse_options,
+                        plot_options):
         """Plot the ``cv_results_`` of a sparsity grid search and its curve.
 
         The points are the per-split scores (``"split<i>_<name>"`` columns
@@ -513,23 +469,13 @@ class SparsityCurveDisplay:
             ``cv_results_`` of :class:`~sklearn.model_selection.GridSearchCV`
             or an equivalent dict.
 
-        param_name : str, default="sparsity"
-            The swept parameter: the full key (``"param_clf__sparsity"``), the
-            name after ``"param_"``, or a unique suffix after ``"__"``.
-
-        score_key : str, default="mean_test_score"
-            Score column.
-
         curve_params : dict, default=None
             Parameters of the :class:`~sklearn_set.SparsityCurveRegressor`.
 
-        ax : matplotlib Axes, default=None
-            Axes to plot on; ``None`` creates a figure and axes.
-
-        score_name : str, default=None
-            Label of the y axis; ``None`` infers it from the score.
+%(parse_options)s
 
 %(plot_options)s
+
         Returns
         -------
         display : SparsityCurveDisplay
@@ -543,20 +489,16 @@ class SparsityCurveDisplay:
         ``return_train_score=True``.
         """
         axes.check_matplotlib(f"{cls.__name__}.from_cv_results")
-        sweep = parse_cv_results(cv_results, param_name=param_name, score_key=score_key)
+        sweep = parse_cv_results(cv_results, **parse_options)
         curve = SparsityCurveRegressor(**(curve_params or {})).fit_scores(
             sweep.sparsities, sweep.test)
+        score_name = plot_options["score_name"]
         display = cls(
             sparsities=sweep.sparsities,
             test_scores=sweep.test,
             curve=curve,
             train_scores=sweep.train,
             score_name=score_name if score_name is not None
-            else _name_from_score_key(score_key),
+            else _name_from_score_key(parse_options["score_key"]),
         )
-        return display.plot(**_plot_options(locals()))
-
-
-def _plot_options(arguments):
-    """The plot options among a builder's arguments."""
-    return {name: arguments[name] for name in _PLOT_OPTIONS}
+        return display.plot(**plot_options)

@@ -21,6 +21,7 @@ from scipy.stats import binom
 
 from ._kernels import topology as topology_kernels
 from .layer import erdos_renyi_allocation
+from .levels import check_sparsity_levels
 
 # Probability mass below which a state of the reachability chain is dropped:
 # far below float64 rounding of the expectations the profile reports.
@@ -221,9 +222,7 @@ def connectivity_profile(layer_sizes, sparsities):
     sizes = [int(n) for n in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"layer_sizes needs at least 2 positive sizes, got {layer_sizes!r}")
-    levels = np.atleast_1d(np.asarray(sparsities, dtype=np.float64))
-    if levels.ndim != 1 or not np.all((levels >= 0) & (levels < 1)):
-        raise ValueError(f"sparsities must lie in [0, 1), got {sparsities!r}")
+    levels = check_sparsity_levels(np.atleast_1d(sparsities), what="connectivity_profile")
     shapes = list(zip(sizes[:-1], sizes[1:]))
     n_hidden = len(sizes) - 2
     out = {name: np.zeros(levels.shape[0]) for name in (

@@ -1,9 +1,11 @@
 """Tests of SparsityCurveDisplay (sklearn_set._display.curve)."""
 
+import inspect
 import os
 import subprocess
 import sys
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,10 +25,13 @@ import sklearn_set  # noqa: E402
 from sklearn_set._curve import (  # noqa: E402
     CollapseNotIdentifiedWarning,
     SparsityCurveRegressor,
+    SweepScores,
+    parse_cv_results,
 )
+from sklearn_set._display import curve as curve_display  # noqa: E402
 from sklearn_set._display.curve import SparsityCurveDisplay  # noqa: E402
-from sklearn_set._display.axes import density_ticks, format_sparsity  # noqa: E402
 from sklearn_set._set import SETClassifier  # noqa: E402
+from sklearn_set._sweep.sweep import sparsity_curve  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -77,29 +82,7 @@ def tick_labels(ax):
     return [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
 
 
-# ------------------------------------------------------------------ helpers
-
-
-@pytest.mark.parametrize(
-    "s, text",
-    [(0.0, "0"), (0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99"), (0.995, "0.995"),
-     (0.999, "0.999"), (0.9995, "0.9995"), (0.99712, "0.9971")],
-)
-def test_format_sparsity(s, text):
-    assert format_sparsity(s) == text
-
-
-def testdensity_ticks():
-    majors, minors = density_ticks(1e-4, 1.0)
-    np.testing.assert_allclose(majors, [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
-    assert 0.5 in minors and 0.002 in minors
-    # less than two decades: every 1-2-5 tick is labelled
-    majors, minors = density_ticks(0.05, 1.0)
-    np.testing.assert_allclose(majors, [0.05, 0.1, 0.2, 0.5, 1.0])
-    assert minors == []
-
-
-# ------------------------------------------------------------------- plot
+# ------------------------------------------------------------------ plot
 
 
 def test_plot_collapsed(collapsed):
@@ -223,7 +206,7 @@ def test_nan_level_is_skipped(collapsed):
     assert len(x) == len(s) - 1
 
 
-# ------------------------------------------------------ lazy matplotlib
+# ------------------------------------------------------- lazy matplotlib
 
 
 def test_import_does_not_import_matplotlib():
@@ -249,7 +232,7 @@ def test_missing_matplotlib_error(monkeypatch, collapsed):
         SparsityCurveDisplay.from_cv_results({})
 
 
-# ------------------------------------------------------ real estimators
+# ------------------------------------------------------- real estimators
 
 
 @pytest.fixture(scope="module")
@@ -325,7 +308,7 @@ def test_from_cv_results_bad_keys(grid_search):
         SparsityCurveDisplay.from_cv_results([1, 2])
 
 
-# ------------------------------------------------- style keywords, options
+# ----------------------------------------------- style keywords, options
 
 
 def test_style_aliases_override_defaults(collapsed):
@@ -362,17 +345,21 @@ def test_band_is_the_interval_of_a_level_mean(collapsed):
     assert len(np.unique(xs)) <= 52
 
 
-def test_builders_forward_every_plot_option(grid_search, data):
+def test_builders_forward_every_plot_option(grid_search, data, degrading_classifier):
+    """The options take effect in the drawings of both builders (a fast
+    stand-in is swept: test_from_estimator sweeps a real SET network)."""
     options = dict(show_band=True, coverage=0.5, regime_kw={"alpha": 0.25},
                    contour_kw={"lw": 3}, n_points=30, line_kw={"c": "tab:purple"})
+    # the family does not matter here: the fewest fits
+    curve_params = {"family": "rosenfeld", "collapse_accuracy": 0.5}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from_results = SparsityCurveDisplay.from_cv_results(
-            grid_search.cv_results_, curve_params={"collapse_accuracy": 0.5}, **options)
+            grid_search.cv_results_, curve_params=curve_params, **options)
         X, y = data
         from_est = SparsityCurveDisplay.from_estimator(
-            small_set(), X, y, sparsities=LEVELS, cv=3,
-            curve_params={"collapse_accuracy": 0.5}, **options)
+            degrading_classifier(), X, y, sparsities=LEVELS, cv=3,
+            curve_params=curve_params, **options)
     for display in (from_results, from_est):
         assert display.line_.get_color() == "tab:purple"
         assert "50% interval" in display.fill_between_.get_label()
@@ -380,3 +367,97 @@ def test_builders_forward_every_plot_option(grid_search, data):
                    for span in spans)
         if display.contour_line_ is not None:
             assert display.contour_line_.get_linewidth() == 3
+
+
+# ------------------------------------------- options declared once, forwarded
+
+
+class _Stop(Exception):
+    """Raised by a spy once it has recorded its call."""
+
+
+def _same_default(a, b):
+    return a is b or a == b or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
+
+
+def _options(func, *, skip=()):
+    """The keyword options of func (parameters with a default or keyword-only)."""
+    return {name: p for name, p in inspect.signature(func).parameters.items()
+            if name not in skip and (p.kind is p.KEYWORD_ONLY or p.default is not p.empty)}
+
+
+@pytest.mark.parametrize("builder, sources", [
+    ("from_estimator", [sparsity_curve, SparsityCurveDisplay.plot]),
+    ("from_cv_results", [parse_cv_results, SparsityCurveDisplay.plot]),
+])
+def test_builders_take_every_option_of_their_sources(builder, sources):
+    """A builder's signature holds every option of the sweep (or parser) and
+    of plot, with the same default, and its docstring documents each."""
+    method = getattr(SparsityCurveDisplay, builder)
+    taken = inspect.signature(method).parameters
+    doc = method.__doc__
+    for source in sources:
+        for name, option in _options(source).items():
+            assert name in taken, f"{builder} does not take {source.__name__}'s {name!r}"
+            assert taken[name].kind is taken[name].KEYWORD_ONLY
+            assert _same_default(taken[name].default, option.default), name
+            assert f"\n        {name} : " in doc, f"{builder} does not document {name!r}"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sparsity_rnage'"):
+        SparsityCurveDisplay.from_estimator(None, None, None, sparsities=[0.5],
+                                            sparsity_rnage=(0.5, 0.99))
+
+
+def test_from_estimator_forwards_every_sweep_option(monkeypatch):
+    """Each option of sparsity_curve reaches it unchanged (a spy stands in
+    for the sweep), and an option not passed gets sparsity_curve's default."""
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise _Stop
+
+    monkeypatch.setattr(curve_display, "sparsity_curve", spy)
+    options = _options(sparsity_curve)
+    sentinels = {name: object() for name in options}
+    with pytest.raises(_Stop):
+        SparsityCurveDisplay.from_estimator("estimator", "X", "y", **sentinels)
+    with pytest.raises(_Stop):
+        SparsityCurveDisplay.from_estimator("estimator", "X", "y", sparsities="levels")
+    (args, forwarded), (_, defaults) = calls
+    assert args == ("estimator", "X", "y")
+    assert forwarded.keys() == sentinels.keys()
+    assert all(forwarded[name] is sentinels[name] for name in sentinels)
+    assert defaults.pop("sparsities") == "levels"
+    assert all(_same_default(defaults[name], options[name].default) for name in defaults)
+    assert {"sparsity_range", "progress"} <= forwarded.keys()
+
+
+def test_builders_forward_every_plot_option_to_plot(monkeypatch, collapsed):
+    """Each option of plot reaches it unchanged from both builders (the sweep
+    and the parser replaced by spies that return the collapsed sweep)."""
+    s, scores, _ = collapsed
+    calls = []
+
+    def plot_spy(self, **kwargs):
+        calls.append(kwargs)
+        return self
+
+    def fit_curve(**params):
+        return SparsityCurveRegressor(**params).fit_scores(s, scores)
+
+    result = SimpleNamespace(sparsities=s, test_scores=scores, train_scores=None,
+                             n_connections=None, score_name="Accuracy", fit_curve=fit_curve)
+    sweep = SweepScores(key="param_sparsity", sparsities=s, test=scores, train=None, varying=[])
+    monkeypatch.setattr(curve_display, "sparsity_curve", lambda *args, **kwargs: result)
+    monkeypatch.setattr(curve_display, "parse_cv_results", lambda *args, **kwargs: sweep)
+    plot_options = _options(SparsityCurveDisplay.plot)
+    monkeypatch.setattr(SparsityCurveDisplay, "plot", plot_spy)
+    sentinels = {name: object() for name in plot_options}
+    curve_params = {"family": "rosenfeld"}
+    SparsityCurveDisplay.from_estimator(None, None, None, sparsities=s,
+                                        curve_params=curve_params, **sentinels)
+    SparsityCurveDisplay.from_cv_results({}, curve_params=curve_params, **sentinels)
+    assert len(calls) == 2
+    for forwarded in calls:
+        assert forwarded.keys() == sentinels.keys()
+        assert all(forwarded[name] is sentinels[name] for name in sentinels)
