@@ -72,7 +72,7 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
         writer.writerow(list(data.feature_names) + ["label"])
         for row, label in zip(data.data, data.target):
             writer.writerow(list(row) + [f"class_{label}"])
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.skops"
     assert main(["train", "--dataset", str(path), "--target", "label", "--sparsity", "0.5",
                  "--hidden", "32", "--epochs", "30", "--save", str(model)]) == 0
     out = capsys.readouterr().out
@@ -91,7 +91,7 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
 def files(tmp_path_factory):
     """A folder with a model trained on a wine CSV and the files the table of
     mistakes refers to."""
-    import joblib
+    import skops.io
     from sklearn.tree import DecisionTreeClassifier
 
     folder = tmp_path_factory.mktemp("files")
@@ -100,7 +100,7 @@ def files(tmp_path_factory):
                [list(row) + [f"class_{t}"] for row, t in zip(data.data, data.target)])
     assert main(["train", "--dataset", str(folder / "wine.csv"), "--target", "label",
                  "--hidden", "16", "--epochs", "5", "--save",
-                 str(folder / "wine.joblib")]) == 0
+                 str(folder / "wine.skops")]) == 0
     renamed = list(data.feature_names)
     renamed[0] = "alcohol_percent"
     _write_csv(folder / "renamed.csv", renamed, data.data[:5])
@@ -111,8 +111,8 @@ def files(tmp_path_factory):
     (folder / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
     (folder / "empty.csv").write_text("")
     (folder / "file.txt").write_text("not a folder\n")
-    joblib.dump(DecisionTreeClassifier(max_depth=2).fit(data.data, data.target),
-                folder / "nameless.joblib")
+    skops.io.dump(DecisionTreeClassifier(max_depth=2).fit(data.data, data.target),
+                  folder / "nameless.skops")
     return folder
 
 
@@ -153,13 +153,13 @@ def _write_csv(path, header, rows):
      "--target names a column of a CSV dataset; 'wine' has its own"),
     (["sweep", "--n-jobs", "0"], "give a count >= 1, or -1 for all cores"),
     (["train", "--n-jobs", "0", "--save", "m.joblib"], "give a count >= 1"),
-    (["predict", "--n-jobs", "0", "wine.joblib", "wine.csv"], "give a count >= 1"),
+    (["predict", "--n-jobs", "0", "wine.skops", "wine.csv"], "give a count >= 1"),
     # output locations, checked before any work
     (["sweep", "--out", "file.txt/results"], "cannot create output folder 'file.txt/results'"),
     (["sweep", "--out", "file.txt"], "output folder 'file.txt' is not a folder"),
     (["train", "--save", "file.txt/m.joblib"], "cannot write --save file 'file.txt/m.joblib'"),
     (["train", "--save", "."], "--save file '.' is a folder"),
-    (["predict", "wine.joblib", "wine.csv", "--out", "file.txt/p.csv"],
+    (["predict", "wine.skops", "wine.csv", "--out", "file.txt/p.csv"],
      "cannot write --out file 'file.txt/p.csv'"),
     # networks too large for the memory, refused before the first fit
     (["sweep", "--hidden", "1000000,1000000", "--sparsities", "0.5,0.9,0.99,0.999,0.9999"],
@@ -171,16 +171,16 @@ def _write_csv(path, header, rows):
     (["sweep", "--dataset", "semi.csv"], "looks delimited by ';'"),
     (["sweep", "--dataset", "empty.csv"], "'empty.csv' is empty"),
     (["sweep", "--dataset", "noheader.csv"], "looks like data (all numbers), not a header"),
-    (["predict", "nothere.joblib", "x.csv"], "model file 'nothere.joblib' does not exist"),
-    (["predict", "wine.csv", "wine.joblib"], "'wine.csv' is a text file, not a model"),
-    (["predict", "wine.joblib", "noheader.csv"], "pass --no-header if the file has no header"),
-    (["predict", "wine.joblib", "renamed.csv", "--no-header"], "looks like a header"),
-    (["predict", "wine.joblib", "renamed.csv"],
+    (["predict", "nothere.skops", "x.csv"], "model file 'nothere.skops' does not exist"),
+    (["predict", "wine.csv", "wine.skops"], "'wine.csv' is a text file, not a model"),
+    (["predict", "wine.skops", "noheader.csv"], "pass --no-header if the file has no header"),
+    (["predict", "wine.skops", "renamed.csv", "--no-header"], "looks like a header"),
+    (["predict", "wine.skops", "renamed.csv"],
      "lacks 1 of the model's 13 features: 'alcohol'; its columns 'alcohol_percent' are not"),
-    (["predict", "wine.joblib", "twice.csv"], "names several columns 'hue'"),
-    (["predict", "wine.joblib", "narrow.csv", "--no-header"],
+    (["predict", "wine.skops", "twice.csv"], "names several columns 'hue'"),
+    (["predict", "wine.skops", "narrow.csv", "--no-header"],
      "has 5 columns; the model needs 13 features"),
-    (["predict", "nameless.joblib", "wine.csv"], "trained without feature names"),
+    (["predict", "nameless.skops", "wine.csv"], "trained without feature names"),
     ([], "usage"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(argv, message, files, capsys, monkeypatch):
@@ -210,9 +210,9 @@ def test_predict_matches_columns_by_name_in_any_order(files, capsys):
     order = list(reversed(range(13)))
     _write_csv(files / "reversed.csv", [data.feature_names[i] for i in order],
                data.data[:, order])
-    assert main(["predict", str(files / "wine.joblib"), str(files / "wine.csv")]) == 0
+    assert main(["predict", str(files / "wine.skops"), str(files / "wine.csv")]) == 0
     straight = capsys.readouterr().out.split()
-    assert main(["predict", str(files / "wine.joblib"), str(files / "reversed.csv")]) == 0
+    assert main(["predict", str(files / "wine.skops"), str(files / "reversed.csv")]) == 0
     assert capsys.readouterr().out.split() == straight
     assert len(set(straight)) > 1
 
@@ -228,7 +228,7 @@ def test_headerless_csv_keeps_its_first_row(files, capsys, monkeypatch):
         return predict(self, X)
 
     monkeypatch.setattr(SETClassifier, "predict", spy)
-    assert main(["predict", str(files / "wine.joblib"), str(files / "noheader.csv"),
+    assert main(["predict", str(files / "wine.skops"), str(files / "noheader.csv"),
                  "--no-header", "--n-jobs", "1"]) == 0
     assert len(capsys.readouterr().out.split()) == 40  # 40 rows, 40 predictions
     assert seen == [1]  # --n-jobs reaches the estimator
@@ -240,7 +240,7 @@ def test_train_creates_the_folder_of_save_and_passes_n_jobs(files, tmp_path, cap
     path = tmp_path / "new" / "deeper" / "m.joblib"
     assert main(["train", "--dataset", "wine", "--hidden", "16", "--epochs", "3",
                  "--n-jobs", "1", "--regrowth", "connected", "--save", str(path)]) == 0
-    model = joblib.load(path)["model"][-1]
+    model = joblib.load(path)[-1]  # the fitted pipeline itself
     assert model.n_jobs == 1 and model.regrowth == "connected"
 
 
@@ -315,9 +315,9 @@ def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, mon
 
 
 def test_first_run_compiles_before_the_sweep_and_says_so(tmp_path, capsys, monkeypatch):
-    from sklearn_set import cli
+    from sklearn_set.cli import pipeline
 
-    monkeypatch.setattr(cli, "_kernels_need_compiling", lambda: True)
+    monkeypatch.setattr(pipeline, "kernels_need_compiling", lambda: True)
     assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("First run: numba is compiling the kernels")
@@ -325,8 +325,8 @@ def test_first_run_compiles_before_the_sweep_and_says_so(tmp_path, capsys, monke
 
 
 def test_a_fresh_numba_cache_is_detected(tmp_path):
-    code = ("from sklearn_set.cli import _kernels_need_compiling; "
-            "print(_kernels_need_compiling())")
+    code = ("from sklearn_set._preflight import kernels_need_compiling; "
+            "print(kernels_need_compiling())")
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=120)
     assert fresh.stdout.strip() == "True", fresh.stderr
@@ -349,7 +349,7 @@ def test_missing_target_column(tmp_path, capsys):
 def test_non_numeric_csv_feature(tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a,target\nx,0\ny,1\n")
-    assert main(["train", "--dataset", str(path), "--save", str(tmp_path / "m")]) == 2
+    assert main(["train", "--dataset", str(path), "--save", str(tmp_path / "m.skops")]) == 2
     assert "feature columns must be numeric" in capsys.readouterr().err
 
 
