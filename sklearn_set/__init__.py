@@ -7,6 +7,9 @@ connections only.
 
 from ._accset import AccSETClassifier
 from ._engine.connectivity import connectivity_profile
+from ._export.c import CExport, export_c
+from ._export.compact import CompactNetwork, compact
+from ._export.mlp import to_mlp
 from ._curve import SparsityCurveRegressor, SparsityCurveWarning
 from ._display.curve import SparsityCurveDisplay
 from ._display.topology import TopologyHistoryDisplay
@@ -17,6 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccSETClassifier",
+    "CExport",
+    "CompactNetwork",
     "SETClassifier",
     "SETRegressor",
     "SparsityCurveDisplay",
@@ -25,6 +30,9 @@ __all__ = [
     "SparsityCurveWarning",
     "TopologyHistoryDisplay",
     "__version__",
+    "compact",
     "connectivity_profile",
+    "export_c",
     "sparsity_curve",
+    "to_mlp",
 ]
