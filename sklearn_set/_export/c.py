@@ -104,6 +104,8 @@ class _Writer:
         self.flash_bytes = 0
 
     def array(self, ctype, size, name, values, comment, fmt=str):
+        if not len(values):  # ISO C has no empty arrays; nothing reads it
+            return
         self.parts.append(_array(ctype, name, values, comment, fmt))
         self.flash_bytes += size * len(values)
 
@@ -258,17 +260,22 @@ def generate_c(network, prefix, weights):
                    f"{weights} weights.")
     widest = max(1, max(sizes[1:]))
     n_layers = len(network.coefs)
-    n_buffers = min(2, n_layers)
     out = _Writer()
     loops = []
+    # Layers write to alternate buffers; an empty layer writes nothing (and
+    # the next one, without connections, reads nothing).
+    src, used = "x", []
     for layer, (w, b) in enumerate(zip(network.coefs, network.intercepts)):
-        src = "x" if layer == 0 else f"{prefix}_buf{(layer - 1) % 2}"
-        dst = f"{prefix}_buf{layer % 2}"
+        dst = f"{prefix}_buf{len(used) % 2}"
         if layer < n_layers - 1:
             activation = _activation_c(*network.hidden_activations[layer])
         else:
             activation = "z"
         loops.append(_layer_code(w, b, prefix, layer, src, dst, activation, weights, out))
+        if w.shape[1]:
+            used.append(dst)
+            src = dst
+    n_buffers = len(set(used))
     buffers = "".join(f"static float {prefix}_buf{i}[{widest}];\n" for i in range(n_buffers))
     uses = ["float z;", "uint32_t j;"]
     if any(w.nnz for w in network.coefs):
@@ -280,7 +287,7 @@ def generate_c(network, prefix, weights):
     body = "\n".join("    " + u for u in uses) + "\n" + "".join(loops)
     forward = (f"/* Output pre-activations of x[{macro}_N_FEATURES]. */\n"
                f"static const float *{prefix}_forward(const float *x)\n{{\n{body}"
-               f"    return {prefix}_buf{(n_layers - 1) % 2};\n}}\n")
+               f"    return {src};\n}}\n")
     source = (f"/* {description} */\n#include <math.h>\n#include <stdint.h>\n\n"
               f'#include "{prefix}.h"\n\n' + "\n".join(out.parts) + "\n" + buffers + "\n"
               + forward + _output_functions(prefix, kind, sizes[-1]))
