@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 # without loading scikit-learn, numba and the kernels.
 _PUBLIC = {
     "AccSETClassifier": "._accset",
+    "CExport": "._export.c",
+    "CompactNetwork": "._export.compact",
     "SETClassifier": "._set",
     "SETRegressor": "._set",
     "SparsityCurveDisplay": "._display.curve",
@@ -21,8 +23,11 @@ _PUBLIC = {
     "SparsityCurveResult": "._sweep.sweep",
     "SparsityCurveWarning": "._curve",
     "TopologyHistoryDisplay": "._display.topology",
+    "compact": "._export.compact",
     "connectivity_profile": "._engine.connectivity",
+    "export_c": "._export.c",
     "sparsity_curve": "._sweep.sweep",
+    "to_mlp": "._export.mlp",
 }
 
 __all__ = sorted([*_PUBLIC, "__version__"])
@@ -37,4 +42,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return __all__
+    return sorted({*globals(), *__all__})
