@@ -281,8 +281,9 @@ def test_sweep_where_every_fit_fails_says_so_in_one_line(tmp_path, capsys, monke
     monkeypatch.setattr(SETClassifier, "fit", fails)
     assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == ("sklearn-set sweep: error: all 18 fits failed, nothing was "
-                           "written; the first error: ValueError: no luck")
+    assert err.strip() == ("sklearn-set sweep: error: all 18 fits failed, so no results were "
+                           "written (fits.csv records each failure); the first error: "
+                           "ValueError: no luck")
     assert not (tmp_path / "results.csv").exists()
 
 

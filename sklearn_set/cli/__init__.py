@@ -262,18 +262,27 @@ def _trust_pickle_option(sub):
 
 # -- running a command -----------------------------------------------------------
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM while a sweep runs. Unlike KeyboardInterrupt, which
+    a fit catches to return the model of its last finished epoch, it stops
+    the fit itself: a sweep must not record a half-trained fit as finished."""
+
+
 class _Interrupts:
-    """While active, Ctrl-C and SIGTERM raise KeyboardInterrupt and are
-    counted: a fit that catches the KeyboardInterrupt (it returns the model
-    of its last finished epoch) cannot hide that the user asked to stop."""
+    """While active, Ctrl-C and SIGTERM raise :attr:`raises`
+    (KeyboardInterrupt unless a command asks for :class:`Interrupted`) and
+    are counted: a fit that catches the KeyboardInterrupt (it returns the
+    model of its last finished epoch) cannot hide that the user asked to
+    stop."""
 
     def __init__(self):
         self.count = 0
+        self.raises = KeyboardInterrupt
         self._previous = {}
 
     def _handle(self, signum, frame):
         self.count += 1
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        raise self.raises(signal.Signals(signum).name)
 
     def __enter__(self):
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -295,6 +304,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to go on
     with _Interrupts() as args.interrupts:
         try:
             from .io import UsageError
@@ -305,7 +315,7 @@ def main(argv=None):
             except UsageError as exc:
                 print(f"sklearn-set {args.command}: error: {exc}", file=sys.stderr)
                 return exc.status
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             print(f"sklearn-set {args.command}: interrupted", file=sys.stderr)
             return 130
 

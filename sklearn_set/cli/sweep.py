@@ -9,6 +9,7 @@ leave-one-level-out check), :func:`write` and :func:`print_report`.
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +41,17 @@ class Plan:
     def n_fits(self):
         return self.n_levels * self.args.cv
 
+    @property
+    def fits_csv(self):
+        return os.path.join(self.args.out, "fits.csv")
+
+    def resume_command(self):
+        """The command line that goes on with this sweep."""
+        import shlex
+
+        argv = [arg for arg in self.args.argv if arg not in ("--overwrite", "--resume")]
+        return "sklearn-set " + shlex.join(argv + ["--resume"])
+
     def settings(self):
         """The settings that decide the fits, as ``curve.json`` records them."""
         args = self.args
@@ -67,7 +79,10 @@ def run(args):
     from .pipeline import compile_kernels
 
     compile_kernels(plan_.estimator, plan_.X, plan_.y)
-    result, progress, seconds = fit_levels(plan_)
+    fitted = fit_levels(plan_)
+    if fitted is None:  # interrupted: said so
+        return 130
+    result, progress, seconds = fitted
     curve = fit_curve(plan_, result, progress)
     written = write(plan_, result, curve)
     print_report(plan_, curve, written, seconds)
@@ -126,6 +141,9 @@ def check_output_folder(folder, *, resume, overwrite):
         raise UsageError(f"output folder {folder!r} is not empty ({shown}): pass --resume "
                          "to go on with its sweep, --overwrite to replace it, or another "
                          "--out")
+    if resume and "fits.csv" not in held:
+        raise UsageError(f"--resume: output folder {folder!r} holds no fits.csv, so there "
+                         "is no sweep to go on with")
 
 
 def _adaptive_options(args, levels, chance):
@@ -151,6 +169,16 @@ def announce(plan):
           f"regrowth {args.regrowth}, {plan.n_levels} sparsity levels"
           + (" (chosen adaptively)" if plan.adaptive else "")
           + f" x {args.cv} folds = {plan.n_fits} fits", flush=True)
+    if args.resume:
+        print(f"Resuming: {_kept(plan)} of the {plan.n_fits} fits are kept in "
+              f"{plan.fits_csv}; the others are fitted now", flush=True)
+
+
+def _kept(plan):
+    """The fits that fits.csv holds."""
+    from .._sweep.checkpoint import count_fits
+
+    return count_fits(plan.fits_csv)
 
 
 # -- the fits --------------------------------------------------------------------
@@ -164,10 +192,11 @@ class Progress:
     fits of parallel workers end together and would make it far too short.
     """
 
-    def __init__(self, n_fits, workers):
+    def __init__(self, n_fits, workers, kept=0):
         self.n_fits = n_fits
         self.workers = workers
-        self.done = 0
+        self.kept = kept  # fits a resumed sweep read back, not reported here
+        self.done = kept
         self.first_done_at = None
         self.failures = []
 
@@ -186,15 +215,16 @@ class Progress:
             line += f" failed: {reason}"
         else:
             line += f" accuracy {score:.4f} in {seconds:.1f} s"
-        if self.done > self.workers:
-            per_fit = (now - self.first_done_at) / (self.done - 1)
+        if self.done - self.kept > self.workers:
+            per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
             line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
         print(line, flush=True)
 
 
 def fit_levels(plan):
-    """Run the sweep; return its result, the progress record and the seconds
-    it took."""
+    """Run the sweep, each finished fit appended to fits.csv; return its
+    result, the progress record and the seconds it took, or None if it was
+    interrupted (having said how many fits were kept and how to go on)."""
     import warnings
 
     from joblib import effective_n_jobs
@@ -202,12 +232,17 @@ def fit_levels(plan):
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
+    from . import Interrupted
     from .._sweep import sweep as sweeps
-    from .io import RunFailed, last_line
+    from .io import RunFailed, UsageError, last_line
 
     args, n_fits = plan.args, plan.n_fits
-    progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)))
+    progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
+                        kept=_kept(plan) if args.resume else 0)
     started = time.perf_counter()
+    # Ctrl-C and SIGTERM stop the fit that runs, instead of letting it return
+    # a half-trained model that would be recorded as finished
+    args.interrupts.raises = Interrupted
     with warnings.catch_warnings():
         # each fit stops at --epochs by design; each failure has its line
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -218,19 +253,35 @@ def fit_levels(plan):
                 sparsities="adaptive" if plan.adaptive else plan.levels, **plan.adaptive,
                 param_name=f"{plan.estimator.steps[-1][0]}__sparsity",
                 cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-                n_jobs=plan.n_jobs, progress=progress)
+                n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv)
+        except (Interrupted, KeyboardInterrupt):
+            print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
+                  flush=True)
+            return None
         except ValueError as exc:
-            if len(progress.failures) < n_fits:
+            if args.resume and progress.done == progress.kept:  # fits.csv was refused
+                reason = str(exc).split("; give another checkpoint path")[0]
+                raise UsageError(f"--resume: {reason}; run with that sweep's settings, or "
+                                 "pass --overwrite (or another --out) to start anew"
+                                 ) from None
+            if len(progress.failures) < n_fits - progress.kept:
                 raise
-            raise RunFailed(f"all {n_fits} fits failed, nothing was written; the first "
-                            f"error: {progress.failures[0][1]}") from exc
+            raise RunFailed(f"all {n_fits} fits failed, so no results were written (fits.csv "
+                            f"records each failure); the first error: "
+                            f"{progress.failures[0][1]}") from exc
         except TerminatedWorkerError as exc:  # killed by the system: out of memory?
             raise RunFailed(
                 f"a worker process died after {progress.done} of {n_fits} fits, so the "
-                f"sweep stopped and nothing was written ({last_line(exc)}); if it ran out "
-                "of memory, run fewer fits at once (--n-jobs) or raise the sparsity"
-            ) from None
+                f"sweep stopped ({last_line(exc)}); if it ran out of memory, run fewer fits "
+                f"at once (--n-jobs) or raise the sparsity; {_kept_line(plan)}") from None
+        finally:
+            args.interrupts.raises = KeyboardInterrupt
     return result, progress, time.perf_counter() - started
+
+
+def _kept_line(plan):
+    return (f"{_kept(plan)} of the {plan.n_fits} fits are kept in {plan.fits_csv}; go on "
+            f"with: {plan.resume_command()}")
 
 
 # -- after the fits ----------------------------------------------------------------
@@ -277,8 +328,8 @@ def write(plan, result, curve):
     """Write results.csv, curve.json and the plot; return the paths."""
     from . import report
 
-    written = report.write_sweep(plan.args.out, curve.rows, plan.settings(), curve.summary,
-                                 curve.notes)
+    written = [plan.fits_csv] + report.write_sweep(plan.args.out, curve.rows, plan.settings(),
+                                                   curve.summary, curve.notes)
     if curve.curve is not None:
         png = os.path.join(plan.args.out, "sparsity_curve.png")
         title = f"{plan.model_name} on {plan.args.dataset}"
