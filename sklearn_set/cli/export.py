@@ -8,9 +8,6 @@ def run(args):
 
     from .io import UsageError, last_line, load_model, prepare_output_folder
 
-    if not args.name.isidentifier() or not args.name.isascii():
-        raise UsageError(f"--name {args.name!r} is not a C identifier (letters, digits and "
-                         "underscores, not starting with a digit)")
     try:
         export_c = sklearn_set.export_c
     except AttributeError:
