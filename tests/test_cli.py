@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -505,30 +506,55 @@ def _sweep_rows(folder):
     return rows, curve
 
 
+def _stop_after(log, n_fits, signum, *argv, group=False):
+    """Run ``sklearn-set ARGV`` with its output going to ``log``, send it
+    ``signum`` (to its whole process group if ``group``, as Ctrl-C in a
+    terminal does) once ``n_fits`` progress lines are in the file, check
+    that it exits with 130 and return what it wrote."""
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "sklearn_set", *argv],
+                                   stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=group)
+        try:
+            waited = 0
+            while log.read_text().count("] sparsity") < n_fits and waited < 300:
+                assert process.poll() is None, log.read_text()
+                time.sleep(0.05)
+                waited += 0.05
+            # the progress lines reached the file while the sweep ran (flushed)
+            assert process.poll() is None, log.read_text()
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+            assert process.wait(timeout=120) == 130, log.read_text()
+        finally:
+            process.kill()
+    return log.read_text()
+
+
+def test_ctrl_c_on_a_parallel_sweep_keeps_finished_fits_only(tmp_path):
+    out = tmp_path / "part"
+    text = _stop_after(tmp_path / "log", 3, signal.SIGINT, *FAST_SWEEP[:-2], "--hidden",
+                       "128,128", "--epochs", "60", "--n-jobs", "2", "--out", str(out),
+                       group=True)
+    kept = int(re.search(r"interrupted; (\d+) of the 18 fits are kept in", text).group(1))
+    with open(out / "fits.csv") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    assert kept >= 3 and len(rows) == kept and all(row["error"] == "" for row in rows)
+    # the workers' fits stopped by Ctrl-C are discarded, and do not claim otherwise
+    assert "was interrupted by KeyboardInterrupt" not in text
+    assert "Traceback" not in text
+
+
 def test_interrupted_sweep_keeps_its_fits_and_resumes_to_the_same_result(tmp_path, capsys):
     # the reference: an uninterrupted run
     assert main(FAST_SWEEP + ["--out", str(tmp_path / "whole")]) == 0
     capsys.readouterr()
     # a run killed by SIGTERM after 6 fits, its output going to a file
     out = tmp_path / "part"
-    log = tmp_path / "log"
-    with open(log, "w") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "sklearn_set", *FAST_SWEEP[:-2],
-                                    "--epochs", "60", "--n-jobs", "1", "--out", str(out)],
-                                   stdout=handle, stderr=subprocess.STDOUT)
-        try:
-            deadline = 300
-            while log.read_text().count("] sparsity") < 6 and deadline > 0:
-                assert process.poll() is None, log.read_text()
-                deadline -= 0.1
-                time.sleep(0.1)
-            # the progress lines reached the file while the sweep ran (flushed)
-            assert process.poll() is None
-            process.terminate()
-            assert process.wait(timeout=120) == 130
-        finally:
-            process.kill()
-    text = log.read_text()
+    text = _stop_after(tmp_path / "log", 6, signal.SIGTERM, *FAST_SWEEP[:-2], "--epochs", "60",
+                       "--n-jobs", "1", "--out", str(out))
     kept = int(re.search(r"interrupted; (\d+) of the 18 fits are kept in", text).group(1))
     assert kept >= 6
     assert f"go on with: sklearn-set {' '.join(FAST_SWEEP[:-2])}" in text

@@ -247,6 +247,10 @@ def fit_levels(plan):
         # each fit stops at --epochs by design; each failure has its line
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FitFailedWarning)
+        # Ctrl-C reaches the workers too: the fits they return after it are
+        # discarded, so their "returns as if training had stopped" is untrue here
+        # (scikit-learn passes these filters on to the workers)
+        warnings.filterwarnings("ignore", message=r".*\.fit was interrupted by KeyboardInterrupt")
         try:
             result = sweeps.sparsity_curve(
                 plan.estimator, plan.X, plan.y,
