@@ -358,6 +358,7 @@ def test_sweep_whose_worker_dies_says_so_in_one_line(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "a worker process died after 0 of 18 fits" in err and "SIGKILL(-9)" in err
+    assert "fits are kept in" in err and err.rstrip().endswith("--resume")
 
 
 def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch):

@@ -85,7 +85,7 @@ def run(args):
     result, progress, seconds = fitted
     curve = fit_curve(plan_, result, progress)
     written = write(plan_, result, curve)
-    print_report(plan_, curve, written, seconds)
+    print_report(plan_, curve, written, seconds, progress.kept)
     return 1 if progress.failures else 0
 
 
@@ -345,7 +345,7 @@ def write(plan, result, curve):
     return written
 
 
-def print_report(plan, curve, written, seconds):
+def print_report(plan, curve, written, seconds, kept=0):
     from . import report
 
     print()
@@ -356,5 +356,7 @@ def print_report(plan, curve, written, seconds):
     for note in curve.notes:
         print(f"note: {note}")
     print()
-    print(f"{plan.n_fits} fits in {seconds:.0f} s. Wrote {', '.join(written[:-1])} and "
-          f"{written[-1]}", flush=True)
+    fitted = f"{plan.n_fits - kept} fits ({kept} kept from fits.csv)" if kept else (
+        f"{plan.n_fits} fits")
+    print(f"{fitted} in {seconds:.0f} s. Wrote {', '.join(written[:-1])} and {written[-1]}",
+          flush=True)
