@@ -165,9 +165,8 @@ def _model_options(sub, epochs):
                           "given level")
     sub.add_argument("--regrowth", choices=_Choices("SETClassifier", "regrowth"),
                      default="random", metavar="RULE", help=(
-                         "where pruned connections come back, one of %(choices)s: random "
-                         "is SET's rule (default), connected keeps them on input-to-output "
-                         "paths, gradient follows the largest loss gradient (RigL)"))
+                         "where pruned connections come back, one of %(choices)s (default: "
+                         "random, SET's rule; the user guide compares them)"))
     sub.add_argument("--activation", choices=_Choices("SETClassifier", "activation"),
                      default="relu", metavar="NAME",
                      help="activation of the hidden layers, one of %(choices)s "
