@@ -5,26 +5,41 @@ Sparse Evolutionary Training (SET), on numba kernels that touch existing
 connections only.
 """
 
-from ._accset import AccSETClassifier
-from ._engine.connectivity import connectivity_profile
-from ._curve import SparsityCurveRegressor, SparsityCurveWarning
-from ._display.curve import SparsityCurveDisplay
-from ._display.topology import TopologyHistoryDisplay
-from ._set import SETClassifier, SETRegressor
-from ._sweep.sweep import SparsityCurveResult, sparsity_curve
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AccSETClassifier",
-    "SETClassifier",
-    "SETRegressor",
-    "SparsityCurveDisplay",
-    "SparsityCurveRegressor",
-    "SparsityCurveResult",
-    "SparsityCurveWarning",
-    "TopologyHistoryDisplay",
-    "__version__",
-    "connectivity_profile",
-    "sparsity_curve",
-]
+# Each public name and the module that defines it. They are imported on first
+# use (PEP 562), so that ``sklearn-set --help`` and its argument errors answer
+# without loading scikit-learn, numba and the kernels.
+_PUBLIC = {
+    "AccSETClassifier": "._accset",
+    "CExport": "._export.c",
+    "CompactNetwork": "._export.compact",
+    "SETClassifier": "._set",
+    "SETRegressor": "._set",
+    "SparsityCurveDisplay": "._display.curve",
+    "SparsityCurveRegressor": "._curve",
+    "SparsityCurveResult": "._sweep.sweep",
+    "SparsityCurveWarning": "._curve",
+    "TopologyHistoryDisplay": "._display.topology",
+    "compact": "._export.compact",
+    "connectivity_profile": "._engine.connectivity",
+    "export_c": "._export.c",
+    "sparsity_curve": "._sweep.sweep",
+    "to_mlp": "._export.mlp",
+}
+
+__all__ = sorted([*_PUBLIC, "__version__"])
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

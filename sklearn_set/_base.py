@@ -537,24 +537,31 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         for name, value in self._policy.results().items():
             setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
 
-    def _check_memory(self, layer_sizes, n_samples):
+    def _check_memory(self, layer_sizes, n_samples, n_fits=1):
         """Refuse, before anything is allocated, a network whose arrays cannot
-        fit in the memory available."""
+        fit in the memory available; ``n_fits`` such networks when that many
+        fits run at once (a parallel sweep)."""
         shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
         counts, _ = erdos_renyi_allocation(shapes, self.sparsity)
         dtype = _DTYPES[self.dtype]
         batch = min(n_samples, _AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size)
         # the network with its workspaces, and the snapshot fit keeps of an epoch
-        need = (network_memory_bytes(layer_sizes, counts, dtype, batch)
-                + int(counts.sum()) * bytes_per_connection(dtype))
+        need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch)
+                         + int(counts.sum()) * bytes_per_connection(dtype))
         available = _available_memory_bytes()
         if available is not None and need > available:
+            what = (f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "
+                    f"sparsity={self.sparsity}")
+            if n_fits > 1:
+                what = f"{n_fits} fits at once of {what} need"
+            else:
+                what += " needs"
             raise MemoryError(
-                f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "
-                f"sparsity={self.sparsity} needs {need} bytes ({need / 2**30:.3g} GiB) "
-                f"for {int(counts.sum())} connections, their snapshot and the "
+                f"{what} {need} bytes ({need / 2**30:.3g} GiB) for "
+                f"{n_fits * int(counts.sum())} connections, their snapshot and the "
                 f"workspaces, but only {available} bytes ({available / 2**30:.3g} GiB) "
-                "of memory are available. Raise sparsity or narrow hidden_layer_sizes.")
+                "of memory are available. Raise sparsity or narrow hidden_layer_sizes"
+                + (", or run fewer fits at once." if n_fits > 1 else "."))
 
     def _split_validation(self, X, y, sample_weight):
         """Hold out ``validation_fraction`` of the samples (at least two: a

@@ -253,6 +253,14 @@ _SNIPPETS["fitted_attributes"] = """
 """
 
 
+_SNIPPETS["exported_model_parameter"] = """
+    model : estimator or Pipeline
+        A fitted :class:`SETClassifier`, :class:`AccSETClassifier` or
+        :class:`SETRegressor`, or a :class:`~sklearn.pipeline.Pipeline` of
+        ``StandardScaler``, ``MinMaxScaler`` or ``MaxAbsScaler`` steps ending
+        in one."""
+
+
 def fill_doc(template, **snippets):
     """``template`` with every ``%(name)s`` replaced by the snippet of that
     name: one of ``snippets``, else one of the package's (an unknown name is

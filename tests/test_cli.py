@@ -3,14 +3,28 @@
 import csv
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_wine
 
 from sklearn_set.cli import DEFAULT_SPARSITIES, main
+
+# The types docs/cli.rst lists for loading a model of 'sklearn-set train' with
+# skops.io.load (a SETClassifier with the default random regrowth).
+SKOPS_TRUSTED = [
+    "numpy.dtype",
+    "sklearn_set._engine.layer.SparseLayer",
+    "sklearn_set._engine.network.SparseMLP",
+    "sklearn_set._evolution.policies.SETPolicy",
+    "sklearn_set._evolution.rules.RandomRegrowth",
+    "sklearn_set._set.SETClassifier",
+]
 
 FAST_SWEEP = ["sweep", "--dataset", "wine", "--sparsities", "0.3,0.6,0.8,0.9,0.95,0.99",
               "--hidden", "32", "--epochs", "15", "--cv", "3", "--n-jobs", "1"]
@@ -72,7 +86,7 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
         writer.writerow(list(data.feature_names) + ["label"])
         for row, label in zip(data.data, data.target):
             writer.writerow(list(row) + [f"class_{label}"])
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.skops"
     assert main(["train", "--dataset", str(path), "--target", "label", "--sparsity", "0.5",
                  "--hidden", "32", "--epochs", "30", "--save", str(model)]) == 0
     out = capsys.readouterr().out
@@ -91,7 +105,7 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
 def files(tmp_path_factory):
     """A folder with a model trained on a wine CSV and the files the table of
     mistakes refers to."""
-    import joblib
+    import skops.io
     from sklearn.tree import DecisionTreeClassifier
 
     folder = tmp_path_factory.mktemp("files")
@@ -100,7 +114,7 @@ def files(tmp_path_factory):
                [list(row) + [f"class_{t}"] for row, t in zip(data.data, data.target)])
     assert main(["train", "--dataset", str(folder / "wine.csv"), "--target", "label",
                  "--hidden", "16", "--epochs", "5", "--save",
-                 str(folder / "wine.joblib")]) == 0
+                 str(folder / "wine.skops")]) == 0
     renamed = list(data.feature_names)
     renamed[0] = "alcohol_percent"
     _write_csv(folder / "renamed.csv", renamed, data.data[:5])
@@ -111,8 +125,22 @@ def files(tmp_path_factory):
     (folder / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
     (folder / "empty.csv").write_text("")
     (folder / "file.txt").write_text("not a folder\n")
-    joblib.dump(DecisionTreeClassifier(max_depth=2).fit(data.data, data.target),
-                folder / "nameless.joblib")
+    header = ",".join(data.feature_names)
+    good = ",".join(map(str, data.data[0]))
+    for name, cell in [("nan", "nan"), ("inf", "inf"), ("blank", ""), ("text", "abc")]:
+        bad = ",".join([cell] + [str(v) for v in data.data[1, 1:]])
+        (folder / f"cell_{name}.csv").write_text(f"{header}\n{good}\n{bad}\n")
+    (folder / "train_nan.csv").write_text("a,b,target\n1,2,0\n3,nan,1\n5,6,0\n")
+    (folder / "train_blank_target.csv").write_text("a,b,target\n1,2,0\n3,4,\n5,6,1\n")
+    (folder / "existing.csv").write_text("keep me\n")
+    (folder / "sweep-results").mkdir()
+    (folder / "sweep-results" / "results.csv").write_text("an earlier sweep\n")
+    import joblib
+
+    joblib.dump(skops.io.load(folder / "wine.skops", trusted=SKOPS_TRUSTED),
+                folder / "wine.joblib")
+    skops.io.dump(DecisionTreeClassifier(max_depth=2).fit(data.data, data.target),
+                  folder / "nameless.skops")
     return folder
 
 
@@ -153,13 +181,13 @@ def _write_csv(path, header, rows):
      "--target names a column of a CSV dataset; 'wine' has its own"),
     (["sweep", "--n-jobs", "0"], "give a count >= 1, or -1 for all cores"),
     (["train", "--n-jobs", "0", "--save", "m.joblib"], "give a count >= 1"),
-    (["predict", "--n-jobs", "0", "wine.joblib", "wine.csv"], "give a count >= 1"),
+    (["predict", "--n-jobs", "0", "wine.skops", "wine.csv"], "give a count >= 1"),
     # output locations, checked before any work
     (["sweep", "--out", "file.txt/results"], "cannot create output folder 'file.txt/results'"),
     (["sweep", "--out", "file.txt"], "output folder 'file.txt' is not a folder"),
     (["train", "--save", "file.txt/m.joblib"], "cannot write --save file 'file.txt/m.joblib'"),
     (["train", "--save", "."], "--save file '.' is a folder"),
-    (["predict", "wine.joblib", "wine.csv", "--out", "file.txt/p.csv"],
+    (["predict", "wine.skops", "wine.csv", "--out", "file.txt/p.csv"],
      "cannot write --out file 'file.txt/p.csv'"),
     # networks too large for the memory, refused before the first fit
     (["sweep", "--hidden", "1000000,1000000", "--sparsities", "0.5,0.9,0.99,0.999,0.9999"],
@@ -171,16 +199,45 @@ def _write_csv(path, header, rows):
     (["sweep", "--dataset", "semi.csv"], "looks delimited by ';'"),
     (["sweep", "--dataset", "empty.csv"], "'empty.csv' is empty"),
     (["sweep", "--dataset", "noheader.csv"], "looks like data (all numbers), not a header"),
-    (["predict", "nothere.joblib", "x.csv"], "model file 'nothere.joblib' does not exist"),
-    (["predict", "wine.csv", "wine.joblib"], "'wine.csv' is a text file, not a model"),
-    (["predict", "wine.joblib", "noheader.csv"], "pass --no-header if the file has no header"),
-    (["predict", "wine.joblib", "renamed.csv", "--no-header"], "looks like a header"),
-    (["predict", "wine.joblib", "renamed.csv"],
+    (["predict", "nothere.skops", "x.csv"], "model file 'nothere.skops' does not exist"),
+    (["predict", "wine.csv", "wine.skops"], "'wine.csv' is a text file, not a model"),
+    (["predict", "wine.skops", "noheader.csv"], "pass --no-header if the file has no header"),
+    (["predict", "wine.skops", "renamed.csv", "--no-header"], "looks like a header"),
+    (["predict", "wine.skops", "renamed.csv"],
      "lacks 1 of the model's 13 features: 'alcohol'; its columns 'alcohol_percent' are not"),
-    (["predict", "wine.joblib", "twice.csv"], "names several columns 'hue'"),
-    (["predict", "wine.joblib", "narrow.csv", "--no-header"],
+    (["predict", "wine.skops", "twice.csv"], "names several columns 'hue'"),
+    (["predict", "wine.skops", "narrow.csv", "--no-header"],
      "has 5 columns; the model needs 13 features"),
-    (["predict", "nameless.joblib", "wine.csv"], "trained without feature names"),
+    (["predict", "nameless.skops", "wine.csv"], "trained without feature names"),
+    # bad cells, named by line and column
+    (["predict", "wine.skops", "cell_nan.csv"],
+     "CSV file 'cell_nan.csv', line 3, column 'alcohol': 'nan' is not a finite number"),
+    (["predict", "wine.skops", "cell_inf.csv"],
+     "CSV file 'cell_inf.csv', line 3, column 'alcohol': 'inf' is not a finite number"),
+    (["predict", "wine.skops", "cell_blank.csv"],
+     "CSV file 'cell_blank.csv', line 3, column 'alcohol': empty cell"),
+    (["predict", "wine.skops", "cell_text.csv"],
+     "CSV file 'cell_text.csv', line 3, column 'alcohol': 'abc' is not a number"),
+    (["train", "--dataset", "train_nan.csv", "--save", "m.skops"],
+     "CSV file 'train_nan.csv', line 3, column 'b': 'nan' is not a finite number"),
+    (["sweep", "--dataset", "train_nan.csv", "--out", "new-sweep"],
+     "CSV file 'train_nan.csv', line 3, column 'b': 'nan' is not a finite number"),
+    (["train", "--dataset", "train_blank_target.csv", "--save", "m.skops"],
+     "CSV file 'train_blank_target.csv', line 3, column 'target': the target is empty"),
+    # existing output, refused unless the user says what to do with it
+    (["predict", "wine.skops", "wine.csv", "--out", "existing.csv"],
+     "--out file 'existing.csv' exists: pass --overwrite to replace it"),
+    (["sweep", "--out", "sweep-results"],
+     "output folder 'sweep-results' is not empty (results.csv): pass --resume"),
+    (["sweep", "--out", "sweep-results", "--resume"], "holds no fits.csv"),
+    (["sweep", "--out", "sweep-results", "--resume", "--overwrite"], "not allowed with"),
+    # model files: pickles only when trusted, known formats only
+    (["predict", "wine.joblib", "wine.csv"],
+     "is a pickle, and loading a pickle runs any code it holds: pass --trust-pickle"),
+    (["train", "--save", "m.model"], "name a .skops file"),
+    (["export", "wine.joblib", "--out", "c"], "pass --trust-pickle"),
+    (["export", "wine.skops", "--out", "c", "--name", "2fast"], "name must be a C identifier"),
+    (["export", "nameless.skops", "--out", "c"], "cannot export 'nameless.skops'"),
     ([], "usage"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(argv, message, files, capsys, monkeypatch):
@@ -210,9 +267,9 @@ def test_predict_matches_columns_by_name_in_any_order(files, capsys):
     order = list(reversed(range(13)))
     _write_csv(files / "reversed.csv", [data.feature_names[i] for i in order],
                data.data[:, order])
-    assert main(["predict", str(files / "wine.joblib"), str(files / "wine.csv")]) == 0
+    assert main(["predict", str(files / "wine.skops"), str(files / "wine.csv")]) == 0
     straight = capsys.readouterr().out.split()
-    assert main(["predict", str(files / "wine.joblib"), str(files / "reversed.csv")]) == 0
+    assert main(["predict", str(files / "wine.skops"), str(files / "reversed.csv")]) == 0
     assert capsys.readouterr().out.split() == straight
     assert len(set(straight)) > 1
 
@@ -228,7 +285,7 @@ def test_headerless_csv_keeps_its_first_row(files, capsys, monkeypatch):
         return predict(self, X)
 
     monkeypatch.setattr(SETClassifier, "predict", spy)
-    assert main(["predict", str(files / "wine.joblib"), str(files / "noheader.csv"),
+    assert main(["predict", str(files / "wine.skops"), str(files / "noheader.csv"),
                  "--no-header", "--n-jobs", "1"]) == 0
     assert len(capsys.readouterr().out.split()) == 40  # 40 rows, 40 predictions
     assert seen == [1]  # --n-jobs reaches the estimator
@@ -240,7 +297,7 @@ def test_train_creates_the_folder_of_save_and_passes_n_jobs(files, tmp_path, cap
     path = tmp_path / "new" / "deeper" / "m.joblib"
     assert main(["train", "--dataset", "wine", "--hidden", "16", "--epochs", "3",
                  "--n-jobs", "1", "--regrowth", "connected", "--save", str(path)]) == 0
-    model = joblib.load(path)["model"][-1]
+    model = joblib.load(path)[-1]  # the fitted pipeline itself
     assert model.n_jobs == 1 and model.regrowth == "connected"
 
 
@@ -281,8 +338,9 @@ def test_sweep_where_every_fit_fails_says_so_in_one_line(tmp_path, capsys, monke
     monkeypatch.setattr(SETClassifier, "fit", fails)
     assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == ("sklearn-set sweep: error: all 18 fits failed, nothing was "
-                           "written; the first error: ValueError: no luck")
+    assert err.strip() == ("sklearn-set sweep: error: all 18 fits failed, so no results were "
+                           "written (fits.csv records each failure); the first error: "
+                           "ValueError: no luck")
     assert not (tmp_path / "results.csv").exists()
 
 
@@ -300,6 +358,7 @@ def test_sweep_whose_worker_dies_says_so_in_one_line(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "a worker process died after 0 of 18 fits" in err and "SIGKILL(-9)" in err
+    assert "fits are kept in" in err and err.rstrip().endswith("--resume")
 
 
 def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, monkeypatch):
@@ -315,9 +374,9 @@ def test_sweep_without_matplotlib_says_how_to_get_the_plot(tmp_path, capsys, mon
 
 
 def test_first_run_compiles_before_the_sweep_and_says_so(tmp_path, capsys, monkeypatch):
-    from sklearn_set import cli
+    from sklearn_set.cli import pipeline
 
-    monkeypatch.setattr(cli, "_kernels_need_compiling", lambda: True)
+    monkeypatch.setattr(pipeline, "kernels_need_compiling", lambda: True)
     assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("First run: numba is compiling the kernels")
@@ -325,8 +384,8 @@ def test_first_run_compiles_before_the_sweep_and_says_so(tmp_path, capsys, monke
 
 
 def test_a_fresh_numba_cache_is_detected(tmp_path):
-    code = ("from sklearn_set.cli import _kernels_need_compiling; "
-            "print(_kernels_need_compiling())")
+    code = ("from sklearn_set._preflight import kernels_need_compiling; "
+            "print(kernels_need_compiling())")
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=120)
     assert fresh.stdout.strip() == "True", fresh.stderr
@@ -349,7 +408,7 @@ def test_missing_target_column(tmp_path, capsys):
 def test_non_numeric_csv_feature(tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a,target\nx,0\ny,1\n")
-    assert main(["train", "--dataset", str(path), "--save", str(tmp_path / "m")]) == 2
+    assert main(["train", "--dataset", str(path), "--save", str(tmp_path / "m.skops")]) == 2
     assert "feature columns must be numeric" in capsys.readouterr().err
 
 
@@ -364,3 +423,298 @@ def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "sklearn_set", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "sweep" in done.stdout
+
+
+# -- startup -------------------------------------------------------------------
+
+def test_cli_module_imports_nothing_heavy():
+    # --help and argument errors need only argparse: no NumPy, scikit-learn or numba
+    code = ("import sys, sklearn_set.cli; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'sklearn', 'numba', 'joblib') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sweep", "--cv", "1"], ["train"],
+                                  ["sweep", "--no-such-option"]])
+def test_help_and_argument_errors_answer_in_under_a_second_of_cpu(argv):
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, "-m", "sklearn_set", *argv],
+                          capture_output=True, text=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert done.returncode == (0 if argv == ["--help"] else 2), done.stderr
+    # CPU seconds, not wall seconds, so that a busy machine does not fail it
+    assert cpu < 1.0
+
+
+def test_choices_come_from_the_package_registries():
+    from sklearn_set import SparsityCurveRegressor
+    from sklearn_set._engine.network import ACTIVATIONS
+    from sklearn_set._evolution.rules import REGROWTH_RULES
+    from sklearn_set.cli import build_parser
+
+    sweep = build_parser()._subparsers._group_actions[0].choices["sweep"]
+    choices = {action.dest: list(action.choices) for action in sweep._actions
+               if action.choices is not None}
+    assert choices["regrowth"] == sorted(REGROWTH_RULES)
+    assert choices["activation"] == sorted(ACTIVATIONS)
+    families = SparsityCurveRegressor._parameter_constraints["family"][0].options
+    assert choices["family"] == sorted(families)
+
+
+# -- memory of parallel fits -----------------------------------------------------
+
+def test_memory_check_counts_the_fits_that_run_at_once(files, capsys, monkeypatch):
+    import re
+
+    import sklearn_set._base as base
+    from sklearn_set import SETClassifier
+    from sklearn_set._preflight import check_fits_memory
+
+    one = SETClassifier(hidden_layer_sizes=(64,), sparsity=0.5)
+    monkeypatch.setattr(base, "_available_memory_bytes", lambda: 1)
+    with pytest.raises(MemoryError) as info:
+        check_fits_memory(one, 178, 13, 3)
+    need = int(re.search(r"needs (\d+) bytes", str(info.value)).group(1))
+    # room for one fit and a half: one fit passes, two at once do not
+    monkeypatch.setattr(base, "_available_memory_bytes", lambda: need * 3 // 2)
+    check_fits_memory(one, 178, 13, 3)
+    with pytest.raises(MemoryError, match="2 fits at once of SETClassifier"):
+        check_fits_memory(one, 178, 13, 3, n_fits=2)
+    monkeypatch.chdir(files)
+    argv = ["sweep", "--dataset", "wine", "--hidden", "64", "--cv", "2", "--sparsities",
+            "0.5,0.6,0.7,0.8,0.9"]
+    assert main(argv + ["--n-jobs", "2", "--out", "memory-2"]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit in memory at sparsity 0.5" in err and "2 fits at once" in err
+    assert "run fewer fits at once" in err
+
+
+# -- sweeps: fits.csv, interruption, resume, overwrite, --no-loo -------------------
+
+def _sweep_rows(folder):
+    """results.csv and curve.json without the fit times (a clock, not a result)."""
+    with open(folder / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    curve = json.loads((folder / "curve.json").read_text())
+    for row in rows + curve["results"]:
+        row.pop("mean_fit_seconds")
+    return rows, curve
+
+
+def _stop_after(log, n_fits, signum, *argv, group=False):
+    """Run ``sklearn-set ARGV`` with its output going to ``log``, send it
+    ``signum`` (to its whole process group if ``group``, as Ctrl-C in a
+    terminal does) once ``n_fits`` progress lines are in the file, check
+    that it exits with 130 and return what it wrote."""
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "sklearn_set", *argv],
+                                   stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=group)
+        try:
+            waited = 0
+            while log.read_text().count("] sparsity") < n_fits and waited < 300:
+                assert process.poll() is None, log.read_text()
+                time.sleep(0.05)
+                waited += 0.05
+            # the progress lines reached the file while the sweep ran (flushed)
+            assert process.poll() is None, log.read_text()
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+            assert process.wait(timeout=120) == 130, log.read_text()
+        finally:
+            process.kill()
+    return log.read_text()
+
+
+def test_ctrl_c_on_a_parallel_sweep_keeps_finished_fits_only(tmp_path):
+    out = tmp_path / "part"
+    text = _stop_after(tmp_path / "log", 3, signal.SIGINT, *FAST_SWEEP[:-2], "--hidden",
+                       "128,128", "--epochs", "60", "--n-jobs", "2", "--out", str(out),
+                       group=True)
+    kept = int(re.search(r"interrupted; (\d+) of the 18 fits are kept in", text).group(1))
+    with open(out / "fits.csv") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    assert kept >= 3 and len(rows) == kept and all(row["error"] == "" for row in rows)
+    # the workers' fits stopped by Ctrl-C are discarded, and do not claim otherwise
+    assert "was interrupted by KeyboardInterrupt" not in text
+    assert "Traceback" not in text
+
+
+def test_interrupted_sweep_keeps_its_fits_and_resumes_to_the_same_result(tmp_path, capsys):
+    # the reference: an uninterrupted run
+    assert main(FAST_SWEEP + ["--out", str(tmp_path / "whole")]) == 0
+    capsys.readouterr()
+    # a run killed by SIGTERM after 6 fits, its output going to a file
+    out = tmp_path / "part"
+    text = _stop_after(tmp_path / "log", 6, signal.SIGTERM, *FAST_SWEEP[:-2], "--epochs", "60",
+                       "--n-jobs", "1", "--out", str(out))
+    kept = int(re.search(r"interrupted; (\d+) of the 18 fits are kept in", text).group(1))
+    assert kept >= 6
+    assert f"go on with: sklearn-set {' '.join(FAST_SWEEP[:-2])}" in text
+    assert text.rstrip().endswith("--resume")
+    with open(out / "fits.csv") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    assert len(rows) == kept and all(row["error"] == "" for row in rows)
+    # other settings: refused in one line, nothing fitted
+    argv = FAST_SWEEP[:-2] + ["--epochs", "60", "--n-jobs", "1", "--out", str(out)]
+    assert main(FAST_SWEEP + ["--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "max_iter is 60 there and 15 here" in err
+    # the same settings (another --n-jobs is fine): only the missing fits are fitted
+    assert main(argv[:-4] + ["--n-jobs", "2", "--out", str(out), "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Resuming: {kept} of the 18 fits are kept" in printed
+    assert printed.count("] sparsity") == 18 - kept
+    assert main(argv[:-2] + ["--out", str(tmp_path / "whole60")]) == 0
+    capsys.readouterr()
+    assert _sweep_rows(out) == _sweep_rows(tmp_path / "whole60")
+    # and --overwrite starts anew
+    assert main(FAST_SWEEP + ["--out", str(out), "--overwrite"]) == 0
+    assert capsys.readouterr().out.count("] sparsity") == 18
+    assert _sweep_rows(out) == _sweep_rows(tmp_path / "whole")
+
+
+def test_sweep_appends_each_finished_fit_to_fits_csv(tmp_path, capsys, monkeypatch):
+    from sklearn_set.cli import sweep
+
+    seen = []
+    progress_call = sweep.Progress.__call__
+
+    def spy(self, level, fold, *args, **kwargs):
+        # by the time a fit is reported, its row is on disk
+        seen.append(sum(1 for line in open(tmp_path / "fits.csv")
+                        if not line.startswith(("#", "sparsity"))))
+        return progress_call(self, level, fold, *args, **kwargs)
+
+    monkeypatch.setattr(sweep.Progress, "__call__", spy)
+    assert main(FAST_SWEEP + ["--out", str(tmp_path)]) == 0
+    assert seen == list(range(1, 19))
+    assert "Wrote " + str(tmp_path / "fits.csv") in capsys.readouterr().out
+
+
+def test_no_loo_skips_the_leave_one_level_out_refits(tmp_path, capsys, monkeypatch):
+    from sklearn_set.cli import report
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("--no-loo must not refit the curve without each level")
+
+    monkeypatch.setattr(report, "leave_one_level_out", refuse)
+    assert main(FAST_SWEEP + ["--no-loo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Fitting the sparsity curve ... done" in out
+    assert "curve w/o level" not in out and "leave-one-level-out" not in out
+    with open(tmp_path / "results.csv") as handle:
+        assert "curve_without_this_level" not in next(csv.DictReader(handle))
+
+
+# -- train and predict ---------------------------------------------------------------
+
+def test_train_saves_skops_that_predict_and_skops_load_accept(files, tmp_path, capsys):
+    import skops.io
+
+    from sklearn_set.cli.io import trusted_types
+
+    path = files / "wine.skops"
+    assert sorted(skops.io.get_untrusted_types(file=path)) == SKOPS_TRUSTED
+    assert trusted_types(SKOPS_TRUSTED) == (SKOPS_TRUSTED, [])
+    model = skops.io.load(path, trusted=SKOPS_TRUSTED)
+    data = load_wine()
+    assert list(model.feature_names_in_) == list(data.feature_names)
+    assert main(["predict", str(path), str(files / "wine.csv")]) == 0
+    printed = capsys.readouterr().out.split()
+    import pandas as pd
+
+    frame = pd.DataFrame(data.data, columns=data.feature_names)  # names checked by sklearn
+    assert printed == [str(p) for p in model.predict(frame)]
+    # the same model as a pickle: refused without --trust-pickle, loaded with it
+    assert main(["predict", str(files / "wine.joblib"), str(files / "wine.csv")]) == 2
+    assert "loading a pickle runs any code" in capsys.readouterr().err
+    assert main(["predict", str(files / "wine.joblib"), str(files / "wine.csv"),
+                 "--trust-pickle"]) == 0
+    assert capsys.readouterr().out.split() == printed
+
+
+def test_skops_file_with_foreign_types_is_refused(tmp_path, capsys):
+    import skops.io
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_wine(return_X_y=True)
+    model = make_pipeline(FunctionTransformer(json.dumps), DecisionTreeClassifier().fit(X, y))
+    skops.io.dump(model, tmp_path / "m.skops")
+    assert main(["predict", str(tmp_path / "m.skops"), str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "holds types that are neither scikit-learn's nor sklearn-set's" in err
+    assert "json.dumps" in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_out_replaces_a_file_only_with_overwrite(files, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    out.write_text("earlier predictions\n")
+    argv = ["predict", str(files / "wine.skops"), str(files / "wine.csv"), "--out", str(out)]
+    assert main(argv) == 2
+    assert out.read_text() == "earlier predictions\n"
+    assert main(argv + ["--overwrite"]) == 0
+    assert out.read_text().startswith("prediction\n")
+
+
+def test_train_shows_the_warnings_of_the_fit(tmp_path, capsys):
+    assert main(["train", "--dataset", "wine", "--hidden", "8", "--epochs", "2",
+                 "--save", str(tmp_path / "m.skops")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "maximum iterations (2) reached" in err
+
+
+def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeypatch):
+    import signal
+
+    from sklearn_set import SETClassifier
+
+    track = SETClassifier._track_improvement
+
+    def ctrl_c_in_epoch_4(self, loss, score):
+        if len(self.loss_curve_) == 4:  # as if the user pressed Ctrl-C now
+            os.kill(os.getpid(), signal.SIGINT)
+        return track(self, loss, score)
+
+    monkeypatch.setattr(SETClassifier, "_track_improvement", ctrl_c_in_epoch_4)
+    path = tmp_path / "m.skops"
+    assert main(["train", "--dataset", "wine", "--hidden", "16", "--epochs", "50",
+                 "--save", str(path)]) == 130
+    captured = capsys.readouterr()
+    assert ("sklearn-set train: interrupted during epoch 4 of at most 50; the model as of "
+            f"epoch 3 was saved to {path}") in captured.err
+    assert "epochs             3" in captured.out
+    import skops.io
+
+    assert skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))[-1].n_iter_ == 3
+
+
+# -- export ------------------------------------------------------------------------
+
+def test_export_writes_c_and_prints_its_sizes(files, tmp_path, capsys):
+    sklearn_set = pytest.importorskip("sklearn_set")
+    if not hasattr(sklearn_set, "export_c"):
+        pytest.skip("sklearn_set.export_c is not available")
+    out = tmp_path / "c"
+    assert main(["export", str(files / "wine.skops"), "--out", str(out), "--name",
+                 "wine_net"]) == 0
+    printed = capsys.readouterr().out
+    flash = int(re.search(r"flash\s+(\d+) bytes", printed).group(1))
+    ram = int(re.search(r"RAM\s+(\d+) bytes", printed).group(1))
+    assert (out / "wine_net.h").exists() and (out / "wine_net.c").exists()
+    assert flash > 0 and ram > 0
+    assert main(["export", str(files / "wine.skops"), "--out", str(out), "--name",
+                 "wine_int8", "--int8"]) == 0
+    flash8 = int(re.search(r"flash\s+(\d+) bytes", capsys.readouterr().out).group(1))
+    assert flash8 < flash

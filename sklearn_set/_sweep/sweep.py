@@ -22,6 +22,7 @@ from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import adaptive
+from .checkpoint import Checkpoint, sweep_settings
 from .._curve import check_sparsity_levels
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]
@@ -31,6 +32,9 @@ _SCORE = "score"
 _N_CONNECTIONS = "n_connections"
 _MEASURED_SPARSITY = "measured_sparsity"
 _ACTIVE_FRACTION = "active_fraction"
+# What each fit returns (and a checkpoint records): all a result is made of.
+_OUTPUTS = ("fit_time", "score_time", "train_" + _SCORE, "test_" + _SCORE,
+            "test_" + _N_CONNECTIONS, "test_" + _MEASURED_SPARSITY, "test_" + _ACTIVE_FRACTION)
 
 
 # --------------------------------------------------------------------------
@@ -310,16 +314,11 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
     except Exception as exc:
         if isinstance(error_score, str) and error_score == "raise":
             raise
-        failed = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
-        for key in ("fit_time", "score_time"):
-            failed[key] = np.nan
-        for kind in ("train", "test"):
-            failed[f"{kind}_{_SCORE}"] = float(error_score)
-            failed[f"{kind}_{_N_CONNECTIONS}"] = np.nan
-            failed[f"{kind}_{_MEASURED_SPARSITY}"] = np.nan
-            failed[f"{kind}_{_ACTIVE_FRACTION}"] = np.nan
+        failed = {key: float(error_score) if key.endswith(_SCORE) else np.nan
+                  for key in _OUTPUTS}
+        failed["error"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return failed
-    return {key: float(values[0]) for key, values in out.items()}
+    return {key: float(out[key][0]) for key in _OUTPUTS}
 
 
 def _check_error_score(error_score):
@@ -375,6 +374,7 @@ def sparsity_curve(
     n_levels=None,
     sparsity_range=None,
     curve_params=None,
+    checkpoint=None,
 ):
     """Cross-validated scores and network sizes over sparsity levels.
 
@@ -475,6 +475,26 @@ def sparsity_curve(
         Parameters of the :class:`~sklearn_set.SparsityCurveRegressor` that
         steers an adaptive sweep (e.g. ``collapse_accuracy``).
 
+    checkpoint : str or path-like, default=None
+        A CSV file that keeps every finished fit. Each fit is appended to it
+        as one row (sparsity, fold, test and train score, fit seconds,
+        connection count, measured sparsity, active fraction, error text),
+        flushed as soon as its result reaches this process, so an
+        interrupted sweep (Ctrl-C, SIGTERM, a killed worker) loses no
+        finished fit. Its first lines record the settings that determine the
+        fits: the estimator's parameters (all but ``n_jobs`` and
+        ``verbose``, which do not change a fitted model), ``param_name``,
+        ``sparsities`` (or the adaptive options), hashes of the
+        cross-validation splits, of the data and of ``params``, ``scoring``
+        and ``error_score``. Given an existing checkpoint written with the
+        same settings, the sweep fits only the (level, fold) pairs it lacks,
+        reporting only those to ``progress``, and returns the same result
+        as an uninterrupted run provided each fit is reproducible (an int
+        ``random_state``; ``None`` gives a warning). An adaptive sweep
+        resumes too: the rounds it had measured are read back, so it
+        chooses the same levels again. See
+        :func:`~sklearn_set._sweep.checkpoint.count_fits`.
+
     Returns
     -------
     result : SparsityCurveResult
@@ -491,7 +511,9 @@ def sparsity_curve(
         If a sparsity lies outside ``[0, 1)``, ``param_name`` is not a
         parameter of ``estimator`` (or is ambiguous), ``scoring`` asks for
         several metrics, every fit fails, ``n_levels`` is too small for the
-        curve family, or ``n_levels`` comes with an explicit list of levels.
+        curve family, ``n_levels`` comes with an explicit list of levels, or
+        ``checkpoint`` holds fits of other settings (the message names the
+        first difference) or is not a checkpoint.
 
     See Also
     --------
@@ -547,6 +569,11 @@ def sparsity_curve(
     X, y, groups = indexable(X, y, groups)
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
     splits = list(cv.split(X, y, groups))
+    if checkpoint is not None:
+        plan = (dict(sparsities="adaptive", n_levels=n_levels, sparsity_range=sparsity_range,
+                     curve_params=curve_params) if adaptive_sweep else sparsities)
+        checkpoint = Checkpoint(checkpoint, sweep_settings(
+            estimator, param_name, plan, splits, scoring, error_score, X, y, params))
     scorers = {
         _SCORE: check_scoring(estimator, scoring=scoring),
         _N_CONNECTIONS: _NetworkSizeScorer(param_name, _N_CONNECTIONS),
@@ -556,7 +583,7 @@ def sparsity_curve(
 
     def measure(levels):
         return _measure(estimator, X, y, levels, splits, scorers, param_name, params,
-                        n_jobs, verbose, error_score, progress)
+                        n_jobs, verbose, error_score, progress, checkpoint)
 
     rounds = None
     if not adaptive_sweep:
@@ -613,11 +640,19 @@ def _collect(outputs, key, shape):
 
 
 def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_jobs,
-             verbose, error_score, progress):
+             verbose, error_score, progress, checkpoint):
     """Cross-validate every (level, split) pair in parallel; outputs in
-    (level, split) order, reported to ``progress`` as they finish."""
+    (level, split) order, reported to ``progress`` (and appended to
+    ``checkpoint``) as they finish. Pairs the checkpoint holds are read
+    from it, not fitted."""
     tasks = [(level, fold, split) for level in levels for fold, split in enumerate(splits)]
-    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator_unordered")
+    outputs = [None] * len(tasks)
+    if checkpoint is not None:
+        outputs = [checkpoint.get(level, fold) for level, fold, _ in tasks]
+    # batch_size=1: each result reaches this process (and the checkpoint) on
+    # its own, under every joblib backend (dask's included), as it finishes
+    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
+                        return_as="generator_unordered")
     finished = parallel(
         delayed(_fit_one_indexed)(
             index,
@@ -631,13 +666,15 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
             error_score,
         )
         for index, (level, _, split) in enumerate(tasks)
+        if outputs[index] is None
     )
-    outputs = [None] * len(tasks)
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
     for index, out in finished:
         outputs[index] = out
+        level, fold, _ = tasks[index]
+        if checkpoint is not None:
+            checkpoint.append(level, fold, out)
         if progress is not None:
-            level, fold, _ = tasks[index]
             error = {"error": out.get("error")} if wants_error else {}
             progress(float(level), fold, out["test_" + _SCORE], out["fit_time"], **error)
     return outputs

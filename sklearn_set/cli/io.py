@@ -3,8 +3,10 @@ locations, each checked so that a mistake becomes one clear line
 (:class:`UsageError`) before any work is done."""
 
 import csv
+import math
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def _listing(names, limit=5):
 def load_dataset(name, target=None):
     """Return ``(X, y, feature_names, description)`` for a dataset name or a
     CSV path."""
-    if name in ("digits", "breast_cancer", "wine", "mnist5k") and target:
+    if name in DATASETS and target:
         raise UsageError(f"--target names a column of a CSV dataset; {name!r} has its own")
     if name in ("digits", "breast_cancer", "wine"):
         from sklearn import datasets
@@ -68,8 +70,9 @@ def load_dataset(name, target=None):
 
 
 def _load_csv(path, target):
-    header, body = read_csv_table(path, header=True, hint="the CSV needs a header row "
-                                  "naming its columns, the target among them")
+    table = read_csv_table(path, header=True, hint="the CSV needs a header row naming "
+                           "its columns, the target among them")
+    header = table.header
     target = target or "target"
     if target not in header:
         raise UsageError(f"CSV file {path!r} has no target column {target!r} "
@@ -78,14 +81,8 @@ def _load_csv(path, target):
     features = [i for i in range(len(header)) if i != t]
     if not features:
         raise UsageError(f"CSV file {path!r} has no feature column besides {target!r}")
-    X = numeric_columns(path, body, features)
-    labels = np.array([row[t].strip() for row in body])
-    try:
-        y = labels.astype(np.float64)
-        if np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-    except ValueError:
-        y = labels
+    X = table.numbers(features)
+    y = table.labels(t)
     return X, y, [header[i] for i in features], f"{path} (target column {target!r})"
 
 
@@ -99,20 +96,83 @@ def _is_number(text):
     return True
 
 
+class CsvTable:
+    """The rows of a CSV file, its header (None if it has none) and the line
+    of each row in the file, to name a bad cell's place."""
+
+    def __init__(self, path, header, rows, lines):
+        self.path, self.header, self.rows, self.lines = path, header, rows, lines
+
+    @property
+    def width(self):
+        return len(self.rows[0])
+
+    def place(self, row, column):
+        name = (f"column {self.header[column]!r}" if self.header is not None
+                else f"column {column + 1}")
+        return f"CSV file {self.path!r}, line {self.lines[row]}, {name}"
+
+    def numbers(self, columns):
+        """The given columns as a float array; an empty, non-numeric, NaN or
+        infinite cell is refused, naming its line and column."""
+        try:
+            X = np.array([[float(row[c]) for c in columns] for row in self.rows],
+                         dtype=np.float64)
+        except ValueError:
+            X = None
+        if X is not None and np.isfinite(X).all():
+            return X
+        for i, row in enumerate(self.rows):  # find the first bad cell
+            for c in columns:
+                problem = _cell_problem(row[c])
+                if problem:
+                    raise UsageError(f"{self.place(i, c)}: {problem} (feature columns must "
+                                     "be numeric, with no missing or infinite values)")
+        raise AssertionError("unreachable: a cell failed to convert")
+
+    def labels(self, column):
+        """The target column: numbers (integers when they all are) or text
+        labels; an empty cell, NaN or an infinity is refused."""
+        labels = np.array([row[column].strip() for row in self.rows])
+        for i, label in enumerate(labels):
+            if not label or (_is_number(label) and not math.isfinite(float(label))):
+                raise UsageError(f"{self.place(i, column)}: the target "
+                                 + ("is empty" if not label else f"is {label!r}"))
+        try:
+            y = labels.astype(np.float64)
+        except ValueError:
+            return labels
+        return y.astype(np.int64) if np.all(y == np.round(y)) else y
+
+
+def _cell_problem(text):
+    """Why a cell is not a usable feature value, or None."""
+    text = text.strip()
+    if not text:
+        return "empty cell"
+    if not _is_number(text):
+        return f"{text!r} is not a number"
+    if not math.isfinite(float(text)):
+        return f"{text!r} is not a finite number"
+    return None
+
+
 def read_csv_table(path, *, header, hint):
-    """The header (None if ``header`` is False) and the rows of a
-    comma-separated file.
+    """The :class:`CsvTable` of a comma-separated file (``header``: whether
+    its first row names the columns).
 
     ``hint`` says what to do when the first row looks like data although a
     header was expected: a headerless file must never lose its first row.
     """
     try:
         with open(path, newline="") as handle:
-            rows = [row for row in csv.reader(handle) if row]
+            reader = csv.reader(handle)
+            numbered = [(reader.line_num, row) for row in reader if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read CSV file {path!r}: {exc}") from None
-    if not rows:
+    if not numbered:
         raise UsageError(f"CSV file {path!r} is empty")
+    lines, rows = [n for n, _ in numbered], [row for _, row in numbered]
     if len(rows[0]) == 1:
         for delimiter, name in _OTHER_DELIMITERS.items():
             if delimiter in rows[0][0]:
@@ -129,7 +189,7 @@ def read_csv_table(path, *, header, hint):
                 map(_is_number, rows[1])):
             raise UsageError(f"the first row of CSV file {path!r} looks like a header "
                              "(not all numbers, unlike the next row): drop --no-header")
-        return None, rows
+        return CsvTable(path, None, rows, lines)
     names = [name.strip() for name in rows[0]]
     if all(_is_number(name) for name in names):
         raise UsageError(f"the first row of CSV file {path!r} looks like data (all "
@@ -139,15 +199,7 @@ def read_csv_table(path, *, header, hint):
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise UsageError(f"CSV file {path!r} names several columns {_listing(repeated)}")
-    return names, rows[1:]
-
-
-def numeric_columns(path, body, columns):
-    """The given columns of a CSV body as a float array."""
-    try:
-        return np.array([[float(row[c]) for c in columns] for row in body], dtype=np.float64)
-    except ValueError as exc:
-        raise UsageError(f"CSV file {path!r}: feature columns must be numeric ({exc})") from None
+    return CsvTable(path, names, rows[1:], lines[1:])
 
 
 def feature_columns(path, header, names, n_features):
@@ -178,33 +230,104 @@ def feature_columns(path, header, names, n_features):
 
 # -- models --------------------------------------------------------------------
 
-def load_model(path):
-    """``(model, feature_names)`` from a file written by ``sklearn-set train``
-    or any fitted estimator saved with joblib."""
-    import joblib
+SKOPS_SUFFIXES = (".skops",)
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
+# What a .skops model file may hold: this package's and scikit-learn's types,
+# and the NumPy and SciPy basics their fitted attributes are made of.
+TRUSTED_MODULES = ("sklearn_set.", "sklearn.")
+TRUSTED_BASICS = frozenset({"numpy.dtype", "numpy.ndarray", "numpy.random._generator.Generator",
+                            "numpy.random._pcg64.PCG64", "scipy.sparse._csr.csr_matrix",
+                            "scipy.sparse._csr.csr_array"})
+
+
+def trusted_types(untrusted):
+    """The types among those skops does not trust by default that a model
+    saved by ``sklearn-set train`` may hold, and the others."""
+    trusted = [name for name in untrusted
+               if name.startswith(TRUSTED_MODULES) or name in TRUSTED_BASICS]
+    return trusted, [name for name in untrusted if name not in trusted]
+
+
+def check_model_path(path, what="--save file"):
+    """Refuse a model file name whose format is not known, before any fit."""
+    if not path.lower().endswith(SKOPS_SUFFIXES + PICKLE_SUFFIXES):
+        raise UsageError(f"{what} {path!r}: name a .skops file (safe to load; or "
+                         ".joblib/.pkl for a pickle, which only --trust-pickle loads)")
+
+
+def save_model(model, path):
+    """Write the fitted estimator or pipeline itself: skops for .skops, a
+    joblib pickle for .joblib/.pkl."""
+    try:
+        if path.lower().endswith(SKOPS_SUFFIXES):
+            import skops.io
+
+            skops.io.dump(model, path)
+        else:
+            import joblib
+
+            joblib.dump(model, path)
+    except OSError as exc:  # the folder was checked first: it changed meanwhile
+        raise RunFailed(f"cannot write {path!r}: {exc}") from None
+
+
+def load_model(path, *, trust_pickle=False):
+    """``(model, feature_names)`` from a file written by ``sklearn-set train``
+    or any fitted estimator saved with skops (or, with ``trust_pickle``,
+    joblib or pickle)."""
     if not os.path.exists(path):
         raise UsageError(f"model file {path!r} does not exist")
     if os.path.isdir(path):
         raise UsageError(f"model file {path!r} is a folder")
-    try:
-        saved = joblib.load(path)
-    except Exception as exc:  # a corrupt or foreign file: report, no traceback
-        if _looks_like_text(path):
-            raise UsageError(
-                f"{path!r} is a text file, not a model saved by 'sklearn-set train' "
-                "(the model comes first: sklearn-set predict MODEL DATA.csv)") from None
-        raise UsageError(f"cannot load model {path!r}: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'not a joblib file'}"
-                         ) from None
-    if isinstance(saved, dict) and "model" in saved:
-        model, names = saved["model"], list(saved.get("feature_names") or [])
-    else:  # any fitted estimator saved with joblib
-        model = saved
-        names = [str(n) for n in getattr(saved, "feature_names_in_", [])]
+    if _looks_like_text(path):
+        raise UsageError(
+            f"{path!r} is a text file, not a model saved by 'sklearn-set train' "
+            "(the model comes first: sklearn-set predict MODEL DATA.csv)")
+    if path.lower().endswith(SKOPS_SUFFIXES) or zipfile.is_zipfile(path):
+        model = _load_skops(path)
+    elif not trust_pickle:
+        raise UsageError(
+            f"model file {path!r} is a pickle, and loading a pickle runs any code it "
+            "holds: pass --trust-pickle if you made it or trust its source (or save "
+            "models as .skops)")
+    else:
+        model = _load_pickle(path)
+    if isinstance(model, dict) and "model" in model:  # the dict older versions saved
+        names, model = list(model.get("feature_names") or []), model["model"]
+    else:
+        names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     if not hasattr(model, "predict"):
         raise UsageError(f"{path!r} does not hold a fitted model")
     return model, names
+
+
+def _load_skops(path):
+    import skops.io
+
+    try:
+        trusted, refused = trusted_types(skops.io.get_untrusted_types(file=path))
+        if refused:
+            raise UsageError(
+                f"model file {path!r} holds types that are neither scikit-learn's nor "
+                f"sklearn-set's, so it is not loaded: {_listing(refused)}")
+        return skops.io.load(path, trusted=trusted)
+    except UsageError:
+        raise
+    except Exception as exc:  # a corrupt or foreign file: report, no traceback
+        raise UsageError(f"cannot load model {path!r} as a .skops file: "
+                         f"{type(exc).__name__}: {last_line(exc)}") from None
+
+
+def _load_pickle(path):
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a corrupt or foreign file: report, no traceback
+        raise UsageError(f"cannot load model {path!r}: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'not a joblib file'}"
+                         ) from None
 
 
 def _looks_like_text(path):
@@ -235,10 +358,13 @@ def prepare_output_folder(folder, what="output folder"):
                          f"{exc.strerror or exc}") from None
 
 
-def prepare_output_file(path, what):
-    """Check that file ``path`` can be written, creating its parent folders."""
+def prepare_output_file(path, what, *, overwrite=True):
+    """Check that file ``path`` can be written, creating its parent folders;
+    an existing file is refused unless ``overwrite``."""
     if os.path.isdir(path):
         raise UsageError(f"{what} {path!r} is a folder; give a file name")
+    if not overwrite and os.path.exists(path):
+        raise UsageError(f"{what} {path!r} exists: pass --overwrite to replace it")
     try:
         prepare_output_folder(os.path.dirname(os.path.abspath(path)), "folder")
     except UsageError as exc:

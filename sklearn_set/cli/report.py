@@ -13,9 +13,10 @@ import numpy as np
 from .io import RunFailed, last_line
 
 
-def fit_curve(x, scores, chance):
-    """The curve fitted on the finite scores, or None, and the warnings it
-    gave (or why it could not be fitted)."""
+def fit_curve(x, scores, chance, curve_params=None):
+    """The curve (a :class:`SparsityCurveRegressor` with ``curve_params``)
+    fitted on the finite scores, or None, and the warnings it gave (or why
+    it could not be fitted)."""
     from .._curve import SparsityCurveRegressor
 
     x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
@@ -23,21 +24,21 @@ def fit_curve(x, scores, chance):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            curve = SparsityCurveRegressor(collapse_accuracy=chance).fit(
+            curve = SparsityCurveRegressor(collapse_accuracy=chance, **(curve_params or {})).fit(
                 x[finite].reshape(-1, 1), scores[finite])
         except ValueError as exc:
             return None, [f"no curve: {last_line(exc)}"]
     return curve, sorted({last_line(w.message) for w in caught})
 
 
-def leave_one_level_out(x, scores, chance):
+def leave_one_level_out(x, scores, chance, curve_params=None):
     """For each level: the curve refitted without that level's fits, its
     prediction of the level's mean accuracy and the absolute error."""
     out = []
     for i in range(scores.shape[0]):
         keep = np.arange(scores.shape[0]) != i
         measured = scores[i][np.isfinite(scores[i])]
-        curve, _ = fit_curve(x[keep], scores[keep], chance)
+        curve, _ = fit_curve(x[keep], scores[keep], chance, curve_params)
         if curve is None or measured.size == 0:  # too few levels left, or none here
             out.append((None, None))
             continue
@@ -93,8 +94,9 @@ def print_table(rows, accset):
     def cell(value, width, digits):
         return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
+    loo = "curve_without_this_level" in rows[0]
     header = (f"{'sparsity':>9} {'connections':>12} {'active':>7} {'accuracy':>9} "
-              f"{'std':>7} {'fit s':>7} {'curve w/o level':>16}")
+              f"{'std':>7} {'fit s':>7}" + f" {'curve w/o level':>16}" * loo)
     if accset:
         header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
     print(header)
@@ -102,11 +104,12 @@ def print_table(rows, accset):
         first = f"{row['sparsity']:>9g}"
         if accset:
             first += " " + cell(row["final_sparsity"], 15, 4)
-        print(" ".join([first, cell(row["connections"], 12, 0),
-                        cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4),
-                        cell(row["std_accuracy"], 7, 4),
-                        cell(row["mean_fit_seconds"], 7, 2),
-                        cell(row["curve_without_this_level"], 16, 4)]))
+        cells = [first, cell(row["connections"], 12, 0),
+                 cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4),
+                 cell(row["std_accuracy"], 7, 4), cell(row["mean_fit_seconds"], 7, 2)]
+        if loo:
+            cells.append(cell(row["curve_without_this_level"], 16, 4))
+        print(" ".join(cells))
 
 
 def _nan_to_none(value):
@@ -120,9 +123,10 @@ def curve_summary(curve, rows):
         warnings.simplefilter("ignore")
         within_one_point = curve.max_sparsity(dense - 0.01)
     errors = np.array([row["leave_one_out_error"] for row in rows
-                       if row["leave_one_out_error"] is not None])
+                       if row.get("leave_one_out_error") is not None])
     return {
         "family": curve.family_,
+        "family_chosen_by_aicc": curve.family == "auto",
         "params": {k: _nan_to_none(v) for k, v in curve.params_.items()},
         "dense_accuracy": _nan_to_none(dense),
         "collapse_accuracy": _nan_to_none(curve.collapse_accuracy_),
@@ -141,9 +145,10 @@ def format_summary(summary):
     def fmt(value, digits=4):
         return "n/a" if value is None else f"{value:.{digits}f}"
 
-    return "\n".join([
-        f"Sparsity curve ({summary['family']} family, chosen by AICc; collapse fixed at "
-        f"the majority-class accuracy {fmt(summary['collapse_accuracy'])}):",
+    chosen = ", chosen by AICc" if summary["family_chosen_by_aicc"] else ""
+    lines = [
+        f"Sparsity curve ({summary['family']} family{chosen}; "
+        f"collapse fixed at the majority-class accuracy {fmt(summary['collapse_accuracy'])}):",
         f"  dense accuracy                         {fmt(summary['dense_accuracy'])}",
         f"  knee (end of the plateau)              sparsity {fmt(summary['knee_sparsity'])}",
         f"  extreme sparsity (collapse midpoint)   sparsity "
@@ -151,11 +156,14 @@ def format_summary(summary):
         f"  highest sparsity within 1 point of dense accuracy   "
         f"{fmt(summary['max_sparsity_within_1_point'])}",
         f"  collapse identified by the data        {summary['collapse_identified']}",
-        "  leave-one-level-out error of the curve "
-        f"mean {fmt(_points(summary['leave_one_level_out_mean_abs_error']), 2)}, "
-        f"max {fmt(_points(summary['leave_one_level_out_max_abs_error']), 2)} "
-        "percentage points",
-    ])
+    ]
+    if summary["leave_one_level_out_mean_abs_error"] is not None:
+        lines.append(
+            "  leave-one-level-out error of the curve "
+            f"mean {fmt(_points(summary['leave_one_level_out_mean_abs_error']), 2)}, "
+            f"max {fmt(_points(summary['leave_one_level_out_max_abs_error']), 2)} "
+            "percentage points")
+    return "\n".join(lines)
 
 
 def _points(value):

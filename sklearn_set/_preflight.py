@@ -1,0 +1,70 @@
+"""What a caller that plans many fits asks the package before starting
+them: the values a parameter accepts, whether the fits fit in memory
+together, and whether the numba kernels still need compiling.
+
+The command line is the caller; these are the package's deliberate answers,
+so that it never reaches into an estimator's or numba's internals itself.
+"""
+
+import importlib
+
+# the modules that hold the numba kernels (compiled on first use, cached on disk)
+_KERNEL_MODULES = ("._engine._kernels.train", "._engine._kernels.topology",
+                   "._engine._kernels.simd")
+
+
+def parameter_choices(estimator_class, name):
+    """The sorted string values the estimator's parameter ``name`` accepts.
+
+    They are read from the estimator's declared constraints, which are built
+    from the package's registries (regrowth rules, activations, curve
+    families), so a caller lists exactly what ``fit`` accepts.
+    """
+    from sklearn.utils._param_validation import StrOptions
+
+    return sorted(option for constraint in estimator_class._parameter_constraints[name]
+                  if isinstance(constraint, StrOptions)
+                  for option in constraint.options if option not in constraint.deprecated)
+
+
+def check_fits_memory(estimator, n_samples, n_features, n_outputs, *, n_fits=1):
+    """Refuse ``n_fits`` fits of ``estimator`` run at once that cannot fit in
+    the memory available together.
+
+    Parameters
+    ----------
+    estimator : SETClassifier, AccSETClassifier or SETRegressor
+        Unfitted; its ``sparsity``, ``hidden_layer_sizes``, ``dtype`` and
+        ``batch_size`` decide the size of a network.
+    n_samples, n_features, n_outputs : int
+        The training data of each fit.
+    n_fits : int, default=1
+        Fits that run at the same time (parallel workers), each with its own
+        network.
+
+    Raises
+    ------
+    MemoryError
+        If the networks, their snapshots and their workspaces need more memory
+        than is available; the message says how much.
+    ValueError
+        If the sparsity leaves a layer without a connection.
+    """
+    layer_sizes = [n_features, *estimator.hidden_layer_sizes, n_outputs]
+    estimator._check_memory(layer_sizes, n_samples, n_fits=n_fits)
+
+
+def kernels_need_compiling():
+    """True if none of the package's numba kernels is in numba's on-disk
+    cache yet (a fresh install, or the first run after an upgrade); False if
+    they are, or if numba's cache cannot be inspected."""
+    modules = [importlib.import_module(name, __package__) for name in _KERNEL_MODULES]
+    try:  # numba's cache internals (as of numba 0.68): guard against changes
+        from numba.core.caching import FunctionCache
+        from numba.core.registry import CPUDispatcher
+
+        caches = [obj._cache for module in modules for obj in vars(module).values()
+                  if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, FunctionCache)]
+        return bool(caches) and not any(cache._cache_file._load_index() for cache in caches)
+    except Exception:
+        return False

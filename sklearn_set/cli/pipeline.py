@@ -1,0 +1,84 @@
+"""The model that ``sweep`` and ``train`` fit (``StandardScaler`` and a SET
+estimator), and the checks they run before fitting it."""
+
+import time
+import warnings
+
+import numpy as np
+
+from .._preflight import check_fits_memory, kernels_need_compiling
+from .io import UsageError, last_line
+
+FIRST_RUN = ("First run: numba is compiling the kernels, once per installation (half a "
+             "minute or more")
+
+
+def make_pipeline(args, sparsity, n_jobs=None):
+    """``StandardScaler`` + the SET estimator the arguments describe."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .. import AccSETClassifier, SETClassifier
+
+    cls = AccSETClassifier if args.accset else SETClassifier
+    return make_pipeline(StandardScaler(), cls(
+        hidden_layer_sizes=args.hidden, sparsity=sparsity, max_iter=args.epochs,
+        regrowth=args.regrowth, activation=args.activation, random_state=args.seed,
+        n_jobs=n_jobs))
+
+
+def check_classification_data(y, what):
+    """The classes and their counts; a single class is refused."""
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size < 2:
+        raise UsageError(f"{what}: the target has a single class ({classes[0]!r})")
+    return classes, counts
+
+
+def check_network_sizes(pipeline, levels, X, n_classes, n_fits=1):
+    """Refuse, before any fit, the levels whose network cannot be built: no
+    connection left in a layer, or ``n_fits`` of them (the fits that run at
+    once) too large for the memory, by the estimator's own check."""
+    from sklearn.base import clone
+
+    refused = []
+    for level in levels:
+        try:
+            check_fits_memory(clone(pipeline[-1]).set_params(sparsity=level), *X.shape,
+                              n_classes, n_fits=n_fits)
+        except ValueError as exc:  # a layer left without connections
+            raise UsageError(f"sparsity {level:g}: {last_line(exc)}") from None
+        except MemoryError as exc:
+            refused.append((level, str(exc)))
+    if refused:
+        which = ", ".join(f"{level:g}" for level, _ in refused)
+        fitting = [level for level in levels if level > refused[-1][0]]
+        hint = (f" (from sparsity {fitting[0]:g} on it fits: drop the lower levels)"
+                if len(levels) > 1 and fitting else "")
+        raise UsageError(f"the network does not fit in memory at sparsity {which}{hint}: "
+                         f"{refused[0][1]}")
+
+
+def compile_kernels(pipeline, X, y):
+    """On a first run, compile the kernels in this process with a tiny fit,
+    saying so, so that parallel workers load them from the cache instead of
+    each compiling them, and no fit's time includes compilation."""
+    from sklearn.base import clone
+
+    if not kernels_need_compiling():
+        return
+    print(FIRST_RUN + ") ...", end=" ", flush=True)
+    start = time.perf_counter()
+    step = pipeline.steps[-1][0]
+    tiny = clone(pipeline).set_params(**{
+        f"{step}__hidden_layer_sizes": (8,) * len(pipeline[-1].hidden_layer_sizes),
+        f"{step}__max_iter": 2})
+    every = max(1, X.shape[0] // 1000)  # rows spread over the file: its classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a 2-epoch fit does not converge: no news
+        try:
+            tiny.fit(X[::every], y[::every])
+        except ValueError:  # e.g. a single class in those rows: the fits compile
+            print("skipped", flush=True)
+            return
+    print(f"done in {time.perf_counter() - start:.0f} s", flush=True)

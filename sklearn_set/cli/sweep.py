@@ -1,0 +1,362 @@
+"""``sklearn-set sweep``: a cross-validated sweep over sparsity, its fitted
+curve, a table and a summary on screen and files in the output folder.
+
+The steps: :func:`plan` (every check that can be made before a fit),
+:func:`announce`, the kernels compiled once, :func:`fit_levels` (the sweep
+itself, each finished fit reported), :func:`fit_curve` (the curve and its
+leave-one-level-out check), :func:`write` and :func:`print_report`.
+"""
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+# what a sweep writes into its output folder
+OUTPUT_FILES = ("fits.csv", "results.csv", "curve.json", "sparsity_curve.png")
+
+
+@dataclass
+class Plan:
+    """What the arguments and the data decide before any fit."""
+
+    args: object
+    X: object
+    y: object
+    description: str
+    levels: list
+    n_classes: int
+    chance: float  # majority-class share: what a collapsed network scores
+    adaptive: dict
+    estimator: object
+    n_levels: int
+    n_jobs: int
+    model_name: str = field(init=False)
+
+    def __post_init__(self):
+        self.model_name = type(self.estimator[-1]).__name__
+
+    @property
+    def n_fits(self):
+        return self.n_levels * self.args.cv
+
+    @property
+    def fits_csv(self):
+        return os.path.join(self.args.out, "fits.csv")
+
+    def resume_command(self):
+        """The command line that goes on with this sweep."""
+        import shlex
+
+        argv = [arg for arg in self.args.argv if arg not in ("--overwrite", "--resume")]
+        return "sklearn-set " + shlex.join(argv + ["--resume"])
+
+    def settings(self):
+        """The settings that decide the fits, as ``curve.json`` records them."""
+        args = self.args
+        return {"dataset": self.description, "model": self.model_name,
+                "hidden_layer_sizes": list(args.hidden), "epochs": args.epochs,
+                "regrowth": args.regrowth, "activation": args.activation, "cv": args.cv,
+                "seed": args.seed}
+
+
+@dataclass
+class Curve:
+    """What the sweep's fits make: the table's rows, the curve, its summary
+    and the notes for the user."""
+
+    rows: list
+    curve: object
+    summary: dict
+    notes: list
+    achieved: object  # final sparsities of AccSET fits, else None
+
+
+def run(args):
+    plan_ = plan(args)
+    announce(plan_)
+    from .pipeline import compile_kernels
+
+    compile_kernels(plan_.estimator, plan_.X, plan_.y)
+    fitted = fit_levels(plan_)
+    if fitted is None:  # interrupted: said so
+        return 130
+    result, progress, seconds = fitted
+    curve = fit_curve(plan_, result, progress)
+    written = write(plan_, result, curve)
+    print_report(plan_, curve, written, seconds, progress.kept)
+    return 1 if progress.failures else 0
+
+
+# -- before any fit --------------------------------------------------------------
+
+def plan(args):
+    """Check everything that can be checked before a fit; a mistake raises
+    :class:`~.io.UsageError`."""
+    from joblib import effective_n_jobs
+
+    from . import DEFAULT_SPARSITIES
+    from .io import UsageError, load_dataset
+    from .pipeline import check_classification_data, check_network_sizes, make_pipeline
+
+    if args.adaptive is not None and args.sparsities is not None:
+        raise UsageError("--adaptive chooses its own levels: drop --sparsities")
+    check_output_folder(args.out, resume=args.resume, overwrite=args.overwrite)
+    X, y, _, description = load_dataset(args.dataset, args.target)
+    classes, counts = check_classification_data(y, description)
+    if counts.min() < args.cv:
+        raise UsageError(f"--cv {args.cv}: the smallest class of {description} has only "
+                         f"{counts.min()} samples")
+    levels = sorted(set(args.sparsities if args.sparsities is not None
+                        else DEFAULT_SPARSITIES))
+    chance = float(counts.max() / counts.sum())
+    adaptive = _adaptive_options(args, levels, chance)
+    if len(levels) < 5:
+        raise UsageError("--sparsities needs at least 5 distinct levels to fit a curve")
+    estimator = make_pipeline(args, levels[0])
+    n_levels = args.adaptive or len(levels)
+    n_jobs = args.n_jobs if args.n_jobs is not None else -1
+    # the fits that run at once must fit in memory together
+    at_once = min(n_levels * args.cv, effective_n_jobs(n_jobs))
+    check_network_sizes(estimator, levels, X, classes.size, n_fits=at_once)
+    if args.overwrite:
+        for name in OUTPUT_FILES:
+            path = os.path.join(args.out, name)
+            if os.path.isfile(path):
+                os.remove(path)
+    return Plan(args, X, y, description, levels, classes.size, chance, adaptive, estimator,
+                n_levels, n_jobs)
+
+
+def check_output_folder(folder, *, resume, overwrite):
+    """Create ``folder`` if needed; refuse one that holds files unless the
+    user said what to do with them (``--resume`` or ``--overwrite``)."""
+    from .io import UsageError, prepare_output_folder
+
+    prepare_output_folder(folder)
+    held = sorted(os.listdir(folder))
+    if held and not (resume or overwrite):
+        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+        raise UsageError(f"output folder {folder!r} is not empty ({shown}): pass --resume "
+                         "to go on with its sweep, --overwrite to replace it, or another "
+                         "--out")
+    if resume and "fits.csv" not in held:
+        raise UsageError(f"--resume: output folder {folder!r} holds no fits.csv, so there "
+                         "is no sweep to go on with")
+
+
+def _adaptive_options(args, levels, chance):
+    """The options of an adaptive sweep (empty for a grid)."""
+    if args.adaptive is None:
+        return {}
+    from .._sweep.adaptive import check_adaptive
+    from .io import UsageError
+
+    adaptive = {"n_levels": args.adaptive, "sparsity_range": (levels[0], levels[-1]),
+                "curve_params": {"collapse_accuracy": chance}}
+    try:
+        check_adaptive(**adaptive)
+    except ValueError as exc:
+        raise UsageError(f"--adaptive {args.adaptive}: {exc}") from None
+    return adaptive
+
+
+def announce(plan):
+    args = plan.args
+    print(f"Sweep of {plan.model_name} on {plan.description}: {plan.X.shape[0]} samples, "
+          f"{plan.X.shape[1]} features, hidden layers {','.join(map(str, args.hidden))}, "
+          f"regrowth {args.regrowth}, {plan.n_levels} sparsity levels"
+          + (" (chosen adaptively)" if plan.adaptive else "")
+          + f" x {args.cv} folds = {plan.n_fits} fits", flush=True)
+    if args.resume:
+        print(f"Resuming: {_kept(plan)} of the {plan.n_fits} fits are kept in "
+              f"{plan.fits_csv}; the others are fitted now", flush=True)
+
+
+def _kept(plan):
+    """The fits that fits.csv holds."""
+    from .._sweep.checkpoint import count_fits
+
+    return count_fits(plan.fits_csv)
+
+
+# -- the fits --------------------------------------------------------------------
+
+class Progress:
+    """The progress line of each finished fit, with the time left estimated
+    from the fits after the first (whose time includes loading the kernels in
+    each worker process), and the reasons of failed fits.
+
+    The estimate starts once more fits than ``workers`` are done: the first
+    fits of parallel workers end together and would make it far too short.
+    """
+
+    def __init__(self, n_fits, workers, kept=0):
+        self.n_fits = n_fits
+        self.workers = workers
+        self.kept = kept  # fits a resumed sweep read back, not reported here
+        self.done = kept
+        self.first_done_at = None
+        self.failures = []
+
+    def __call__(self, level, fold, score, seconds, error=None):
+        from .io import last_line
+
+        now = time.perf_counter()
+        self.done += 1
+        if self.first_done_at is None:
+            self.first_done_at = now
+        line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
+                f"sparsity {level:<7g} fold {fold + 1}:")
+        if error is not None or not math.isfinite(seconds):
+            reason = last_line(error) if error is not None else "see the note at the end"
+            self.failures.append((level, reason))
+            line += f" failed: {reason}"
+        else:
+            line += f" accuracy {score:.4f} in {seconds:.1f} s"
+        if self.done - self.kept > self.workers:
+            per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
+            line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
+        print(line, flush=True)
+
+
+def fit_levels(plan):
+    """Run the sweep, each finished fit appended to fits.csv; return its
+    result, the progress record and the seconds it took, or None if it was
+    interrupted (having said how many fits were kept and how to go on)."""
+    import warnings
+
+    from joblib import effective_n_jobs
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+    from sklearn.model_selection import StratifiedKFold
+
+    from . import Interrupted
+    from .._sweep import sweep as sweeps
+    from .io import RunFailed, UsageError, last_line
+
+    args, n_fits = plan.args, plan.n_fits
+    progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
+                        kept=_kept(plan) if args.resume else 0)
+    started = time.perf_counter()
+    # Ctrl-C and SIGTERM stop the fit that runs, instead of letting it return
+    # a half-trained model that would be recorded as finished
+    args.interrupts.raises = Interrupted
+    with warnings.catch_warnings():
+        # each fit stops at --epochs by design; each failure has its line
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", FitFailedWarning)
+        # Ctrl-C reaches the workers too: the fits they return after it are
+        # discarded, so their "returns as if training had stopped" is untrue here
+        # (scikit-learn passes these filters on to the workers)
+        warnings.filterwarnings("ignore", message=r".*\.fit was interrupted by KeyboardInterrupt")
+        try:
+            result = sweeps.sparsity_curve(
+                plan.estimator, plan.X, plan.y,
+                sparsities="adaptive" if plan.adaptive else plan.levels, **plan.adaptive,
+                param_name=f"{plan.estimator.steps[-1][0]}__sparsity",
+                cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+                n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv)
+        except (Interrupted, KeyboardInterrupt):
+            print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
+                  flush=True)
+            return None
+        except ValueError as exc:
+            if args.resume and progress.done == progress.kept:  # fits.csv was refused
+                reason = str(exc).split("; give another checkpoint path")[0]
+                raise UsageError(f"--resume: {reason}; run with that sweep's settings, or "
+                                 "pass --overwrite (or another --out) to start anew"
+                                 ) from None
+            if len(progress.failures) < n_fits - progress.kept:
+                raise
+            raise RunFailed(f"all {n_fits} fits failed, so no results were written (fits.csv "
+                            f"records each failure); the first error: "
+                            f"{progress.failures[0][1]}") from exc
+        except TerminatedWorkerError as exc:  # killed by the system: out of memory?
+            raise RunFailed(
+                f"a worker process died after {progress.done} of {n_fits} fits, so the "
+                f"sweep stopped ({last_line(exc)}); if it ran out of memory, run fewer fits "
+                f"at once (--n-jobs) or raise the sparsity; {_kept_line(plan)}") from None
+        finally:
+            args.interrupts.raises = KeyboardInterrupt
+    return result, progress, time.perf_counter() - started
+
+
+def _kept_line(plan):
+    return (f"{_kept(plan)} of the {plan.n_fits} fits are kept in {plan.fits_csv}; go on "
+            f"with: {plan.resume_command()}")
+
+
+# -- after the fits ----------------------------------------------------------------
+
+def fit_curve(plan, result, progress):
+    """The curve on every fold's score, the table's rows and, unless
+    ``--no-loo``, the curve refitted without each level."""
+    import numpy as np
+
+    from . import report
+
+    achieved = result.measured_sparsities if plan.args.accset else None
+    x = (achieved if achieved is not None else
+         np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
+    loo = not plan.args.no_loo
+    print("Fitting the sparsity curve"
+          + (f", and refitting it without each of the {result.n_levels} levels" if loo else "")
+          + " ...", end=" ", flush=True)
+    started = time.perf_counter()
+    curve_params = {"family": plan.args.family}
+    if plan.args.family != "auto":  # a family that models the architecture needs it
+        curve_params["layer_sizes"] = (plan.X.shape[1], *plan.args.hidden, plan.n_classes)
+    # A collapsed network predicts one class: its accuracy is the majority
+    # class's share, so the curve's low plateau is fixed there.
+    curve, notes = report.fit_curve(x, result.test_scores, plan.chance, curve_params)
+    if progress.failures:
+        failed_levels = ", ".join(f"{s:g}" for s in sorted({s for s, _ in progress.failures}))
+        notes.insert(0, f"{len(progress.failures)} of the {plan.n_fits} fits failed (at "
+                        f"sparsity {failed_levels}): {progress.failures[0][1]}; the table "
+                        "and the curve use the fits that succeeded")
+    rows = report.result_rows(result, achieved)
+    if loo:
+        refits = report.leave_one_level_out(x, result.test_scores, plan.chance,
+                                            curve_params)
+        for row, (predicted, error) in zip(rows, refits):
+            row["curve_without_this_level"] = predicted
+            row["leave_one_out_error"] = error
+    print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
+    summary = report.curve_summary(curve, rows) if curve is not None else None
+    return Curve(rows, curve, summary, notes, achieved)
+
+
+def write(plan, result, curve):
+    """Write results.csv, curve.json and the plot; return the paths."""
+    from . import report
+
+    written = [plan.fits_csv] + report.write_sweep(plan.args.out, curve.rows, plan.settings(),
+                                                   curve.summary, curve.notes)
+    if curve.curve is not None:
+        png = os.path.join(plan.args.out, "sparsity_curve.png")
+        title = f"{plan.model_name} on {plan.args.dataset}"
+        if report.plot_sweep(result, curve.curve, png, title=title):
+            written.append(png)
+        else:
+            curve.notes.append("no plot: matplotlib is not installed; get it with "
+                               "pip install 'sklearn-set[plot]' (or pip install matplotlib)")
+    return written
+
+
+def print_report(plan, curve, written, seconds, kept=0):
+    from . import report
+
+    print()
+    report.print_table(curve.rows, curve.achieved is not None)
+    print()
+    if curve.summary is not None:
+        print(report.format_summary(curve.summary))
+    for note in curve.notes:
+        print(f"note: {note}")
+    print()
+    fitted = f"{plan.n_fits - kept} fits ({kept} kept from fits.csv)" if kept else (
+        f"{plan.n_fits} fits")
+    print(f"{fitted} in {seconds:.0f} s. Wrote {', '.join(written[:-1])} and {written[-1]}",
+          flush=True)

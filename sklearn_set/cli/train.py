@@ -1,0 +1,61 @@
+"""``sklearn-set train``: fit one model on a stratified 75% of a dataset,
+report its accuracy on the other 25% and save the fitted pipeline."""
+
+import sys
+import time
+
+
+def run(args):
+    import warnings
+
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from .io import (RunFailed, check_model_path, last_line, load_dataset,
+                     prepare_output_file, save_model)
+    from .pipeline import (FIRST_RUN, check_classification_data, check_network_sizes,
+                           kernels_need_compiling, make_pipeline)
+
+    prepare_output_file(args.save, "--save file")
+    check_model_path(args.save)
+    X, y, names, description = load_dataset(args.dataset, args.target)
+    classes, _ = check_classification_data(y, description)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=args.seed)
+    model = make_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
+    check_network_sizes(model, [args.sparsity], X_train, classes.size)
+    if kernels_need_compiling():
+        print(FIRST_RUN + "; the fit time below includes it)", flush=True)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X_train, y_train)
+        except ValueError as exc:  # e.g. training diverged: the estimator says why
+            raise RunFailed(f"the fit failed: {last_line(exc)}") from None
+        except KeyboardInterrupt:  # before the first epoch finished: no model
+            print(f"sklearn-set train: interrupted during epoch 1, before any epoch "
+                  f"finished; nothing was saved to {args.save}", file=sys.stderr)
+            return 130
+    seconds = time.perf_counter() - start
+    accuracy = model.score(X_test, y_test)
+    if names:  # the scikit-learn convention, for whoever loads the model
+        model[0].feature_names_in_ = np.asarray(names, dtype=object)
+    save_model(model, args.save)
+    clf = model[-1]
+    print(f"{type(clf).__name__} on {description}")
+    print(f"  held-out accuracy  {accuracy:.4f} "
+          f"({X_test.shape[0]} samples, 25% stratified split)")
+    print(f"  sparsity           {clf.sparsity_:.4f}")
+    print(f"  connections        {int(clf.n_connections_.sum())}")
+    print(f"  epochs             {clf.n_iter_}")
+    print(f"  fit time           {seconds:.1f} s")
+    print(f"  saved to           {args.save}", flush=True)
+    for message in dict.fromkeys(last_line(w.message) for w in caught):
+        print(f"warning: {message}", file=sys.stderr)
+    if args.interrupts.count:
+        print(f"sklearn-set train: interrupted during epoch {clf.n_iter_ + 1} of at most "
+              f"{args.epochs}; the model as of epoch {clf.n_iter_} was saved to "
+              f"{args.save}", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,285 @@
+"""Checkpoints of sparsity_curve: nothing finished is lost, resuming equals
+an uninterrupted run, other settings are refused (sklearn_set._sweep.checkpoint)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.model_selection import KFold
+
+from sklearn_set._set import SETClassifier
+from sklearn_set._sweep.checkpoint import count_fits
+from sklearn_set._sweep.sweep import sparsity_curve
+
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.filterwarnings("ignore:No fitted object")]
+
+LEVELS = [0.5, 0.9, 0.95, 0.98]
+FIELDS = ("sparsities", "test_scores", "train_scores", "n_connections",
+          "measured_sparsities", "active_fractions")
+
+
+class CentroidClassifier(ClassifierMixin, BaseEstimator):
+    """Nearest centroid with a share of random labels that grows with
+    sparsity; its fit kills its own process when the file ``kill_flag``
+    exists and the level is ``kill_at`` (a worker killed by the system)."""
+
+    def __init__(self, sparsity=0.0, random_state=0, kill_flag=None, kill_at=None):
+        self.sparsity = sparsity
+        self.random_state = random_state
+        self.kill_flag = kill_flag
+        self.kill_at = kill_at
+
+    def fit(self, X, y):
+        if self.kill_flag and self.sparsity == self.kill_at and os.path.exists(self.kill_flag):
+            time.sleep(1.0)  # let the other worker finish its fits first
+            os._exit(1)
+        self.classes_ = np.unique(y)
+        self.centroids_ = np.array([X[y == c].mean(axis=0) for c in self.classes_])
+        return self
+
+    def predict(self, X):
+        pred = self.classes_[np.argmin(
+            ((X[:, None, :] - self.centroids_[None]) ** 2).sum(axis=-1), axis=1)]
+        rng = np.random.RandomState(self.random_state)
+        guess = rng.uniform(size=len(X)) < 1.0 / (1.0 + ((1.0 - self.sparsity) / 0.01) ** 2)
+        pred[guess] = rng.choice(self.classes_, size=int(guess.sum()))
+        return pred
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=150, n_features=8, n_informative=4, random_state=0)
+
+
+def small_set(**params):
+    return SETClassifier(**{"hidden_layer_sizes": (32,), "max_iter": 5, "random_state": 0,
+                            **params})
+
+
+def assert_same_result(got, want):
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+
+
+class InterruptAfter:
+    """A progress callback that raises KeyboardInterrupt (Ctrl-C) after n fits."""
+
+    def __init__(self, n):
+        self.n, self.seen = n, []
+
+    def __call__(self, level, fold, score, seconds):
+        self.seen.append((level, fold))
+        if len(self.seen) == self.n:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_sweep_keeps_its_fits_and_resumes_exactly(data, tmp_path):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    full = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3)
+    stop = InterruptAfter(5)
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                       progress=stop)
+    assert count_fits(path) == 5
+    resumed = []
+    result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                            progress=lambda level, fold, *_: resumed.append((level, fold)))
+    # only the missing pairs were fitted, and the result is the uninterrupted one
+    assert len(resumed) == 12 - 5 and not set(resumed) & set(stop.seen)
+    assert count_fits(path) == 12
+    assert_same_result(result, full)
+    # a complete checkpoint fits nothing; n_jobs and verbose do not count as settings
+    again = sparsity_curve(small_set(n_jobs=1, verbose=0), X, y, sparsities=LEVELS, cv=3,
+                           checkpoint=path, n_jobs=2,
+                           progress=lambda *_: pytest.fail("refitted a kept fit"))
+    assert_same_result(again, full)
+
+
+def test_checkpoint_rows_hold_the_result(data, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    path = tmp_path / "fits.csv"
+    result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path)
+    rows = pd.read_csv(path, comment="#").sort_values(["sparsity", "fold"])
+    assert list(rows.columns[:9]) == [
+        "sparsity", "fold", "test_score", "train_score", "fit_seconds", "score_seconds",
+        "n_connections", "measured_sparsity", "active_fraction"]
+    np.testing.assert_array_equal(rows["test_score"].to_numpy().reshape(4, 3),
+                                  result.test_scores)
+    np.testing.assert_array_equal(rows["n_connections"].to_numpy().reshape(4, 3),
+                                  result.n_connections)
+
+
+@pytest.mark.parametrize("change, named", [
+    (dict(estimator=small_set(max_iter=6)), "estimator parameter max_iter is 5 there and 6"),
+    (dict(sparsities=LEVELS[:3]), "sparsities is"),
+    (dict(cv=KFold(3, shuffle=True, random_state=1)), "cv splits is"),
+    (dict(X_shift=1.0), "data is"),
+    (dict(scoring="balanced_accuracy"), "scoring is"),
+])
+def test_checkpoint_of_other_settings_is_refused_in_one_line(data, tmp_path, change, named):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    sparsity_curve(small_set(), X, y, sparsities=LEVELS[:3], cv=3, checkpoint=path)
+    kwargs = dict(estimator=small_set(), sparsities=LEVELS[:3], cv=3, scoring=None)
+    kwargs.update(change)
+    X = X + kwargs.pop("X_shift", 0.0)
+    if "sparsities" in change:
+        kwargs["sparsities"] = LEVELS
+    with pytest.raises(ValueError, match=named) as info:
+        sparsity_curve(kwargs.pop("estimator"), X, y, checkpoint=path,
+                       progress=lambda *_: pytest.fail("fitted before refusing"), **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_partial_last_line_is_dropped_and_non_checkpoints_refused(data, tmp_path):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    full = sparsity_curve(small_set(), X, y, sparsities=LEVELS[:2], cv=2, checkpoint=path)
+    text = path.read_text()
+    path.write_text(text[:text.rstrip("\n").rfind("\n") + 1] + "0.9,1,0.5")  # killed mid-row
+    assert count_fits(path) == 3
+    again = sparsity_curve(small_set(), X, y, sparsities=LEVELS[:2], cv=2, checkpoint=path)
+    assert_same_result(again, full)
+    assert count_fits(path) == 4
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="is not a sparsity_curve checkpoint"):
+        count_fits(other)
+    with pytest.raises(ValueError, match="is not a sparsity_curve checkpoint"):
+        sparsity_curve(small_set(), X, y, sparsities=LEVELS[:2], cv=2, checkpoint=other)
+    assert count_fits(tmp_path / "absent.csv") == 0
+
+
+def test_random_state_none_warns_that_resuming_is_not_reproducible(data, tmp_path):
+    X, y = data
+    with pytest.warns(UserWarning, match="random_state=None"):
+        sparsity_curve(SETClassifier(hidden_layer_sizes=(8,), max_iter=2), X, y,
+                       sparsities=[0.5], cv=2, checkpoint=tmp_path / "fits.csv")
+
+
+def test_failed_fits_are_kept_with_their_error(tmp_path, data):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    est = small_set(hidden_layer_sizes=(0,))  # every fit fails
+    with pytest.raises(ValueError, match="All the 2 fits failed"):
+        sparsity_curve(est, X, y, sparsities=[0.5], cv=2, checkpoint=path)
+    assert count_fits(path) == 2
+    with pytest.raises(ValueError, match="All the 2 fits failed"):
+        sparsity_curve(est, X, y, sparsities=[0.5], cv=2, checkpoint=path,
+                       progress=lambda *_: pytest.fail("refitted a kept failure"))
+
+
+@pytest.fixture
+def by_value():
+    """Worker processes cannot import this test module: ship it by value."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+def test_killed_worker_leaves_every_finished_fit(data, tmp_path, by_value):
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    X, y = data
+    path, flag = tmp_path / "fits.csv", tmp_path / "kill"
+    flag.touch()
+    est = CentroidClassifier(kill_flag=str(flag), kill_at=LEVELS[-1])
+    done = []
+    with pytest.raises(TerminatedWorkerError):
+        sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
+                       progress=lambda level, fold, *_: done.append((level, fold)))
+    assert count_fits(path) == len(done) >= 3
+    flag.unlink()
+    resumed = []
+    result = sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
+                            progress=lambda level, fold, *_: resumed.append((level, fold)))
+    assert len(resumed) == 12 - len(done)
+    assert_same_result(result, sparsity_curve(est, X, y, sparsities=LEVELS, cv=3))
+
+
+_SIGTERM_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, sys.argv[1])
+    import test_checkpoint as t
+    from sklearn.datasets import make_classification
+    X, y = make_classification(n_samples=150, n_features=8, n_informative=4, random_state=0)
+    done = []
+    def progress(*args):
+        done.append(args)
+        if len(done) == 4:
+            os.kill(os.getpid(), signal.SIGTERM)
+    t.sparsity_curve(t.CentroidClassifier(), X, y, sparsities=t.LEVELS, cv=3,
+                     checkpoint=sys.argv[2], progress=progress)
+""")
+
+
+def test_sigterm_leaves_every_finished_fit(data, tmp_path):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    run = subprocess.run([sys.executable, "-c", _SIGTERM_CHILD, tests_dir, str(path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGTERM, run.stderr[-2000:]
+    assert count_fits(path) == 4
+    est = CentroidClassifier()
+    result = sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, checkpoint=path)
+    assert_same_result(result, sparsity_curve(est, X, y, sparsities=LEVELS, cv=3))
+
+
+def test_adaptive_sweep_resumes_exactly(tmp_path):
+    X, y = make_classification(n_samples=600, n_features=6, n_informative=5, n_redundant=0,
+                               n_classes=4, class_sep=2.5, random_state=0)
+    path = tmp_path / "fits.csv"
+    kwargs = dict(sparsities="adaptive", n_levels=9, cv=2, sparsity_range=(0.5, 0.9998))
+    full = sparsity_curve(CentroidClassifier(), X, y, **kwargs)
+    # stop in the second added round: the coarse grid's fits and three more are kept
+    kept = 2 * int(np.sum(full.rounds == 0)) + 3
+    assert 18 - kept >= 2
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(CentroidClassifier(), X, y, checkpoint=path,
+                       progress=InterruptAfter(kept), **kwargs)
+    assert count_fits(path) == kept
+    resumed = []
+    result = sparsity_curve(CentroidClassifier(), X, y, checkpoint=path,
+                            progress=lambda level, fold, *_: resumed.append((level, fold)),
+                            **kwargs)
+    assert len(resumed) == 18 - kept
+    assert_same_result(result, full)
+    np.testing.assert_array_equal(result.rounds, full.rounds)
+    with pytest.raises(ValueError, match="sparsities is"):
+        sparsity_curve(CentroidClassifier(), X, y, checkpoint=path,
+                       **{**kwargs, "n_levels": 10})
+
+
+def test_dask_sweep_checkpoints_each_fit_as_it_arrives(data, tmp_path):
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is the optional 'distributed' extra")
+    from joblib import parallel_config
+
+    X, y = data
+    path = tmp_path / "fits.csv"
+    local = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), parallel_config(backend="dask"):
+        with pytest.raises(KeyboardInterrupt):
+            sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, n_jobs=-1,
+                           checkpoint=path, progress=InterruptAfter(3))
+        assert count_fits(path) == 3
+        resumed = []
+        remote = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, n_jobs=-1,
+                                checkpoint=path,
+                                progress=lambda level, fold, *_: resumed.append(1))
+    assert len(resumed) == 9
+    assert_same_result(remote, local)
