@@ -377,3 +377,15 @@ def test_to_mlp_refuses_activations_sklearn_lacks(digits, activation):
     clf = _classifier(activation).fit(X_train[:200] / 16, y_train[:200])
     with pytest.raises(ValueError, match="to_mlp supports identity, logistic, tanh, relu"):
         to_mlp(clf)
+
+
+def test_to_mlp_keeps_feature_names(digits):
+    pd = pytest.importorskip("pandas")
+    X_train, X_test, y_train, _ = digits
+    columns = [f"pixel{i}" for i in range(64)]
+    model = make_pipeline(MinMaxScaler(), _classifier("relu")).fit(
+        pd.DataFrame(X_train, columns=columns), y_train)
+    mlp = to_mlp(model)
+    np.testing.assert_array_equal(mlp.feature_names_in_, columns)
+    frame = pd.DataFrame(X_test, columns=columns)
+    np.testing.assert_array_equal(mlp.predict(frame), model.predict(frame))
