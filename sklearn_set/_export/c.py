@@ -11,7 +11,7 @@ import numpy as np
 from .._docstrings import fill_doc
 from .._engine._kernels import train as kernels
 from .compact import compact
-from .quantize import dequantized, quantize_columns
+from .quantize import dequantized, input_factors, quantize_columns
 
 WEIGHT_TYPES = {"float32": ("float", 4), "int8": ("int8_t", 1)}
 
@@ -110,16 +110,20 @@ class _Writer:
         self.flash_bytes += size * len(values)
 
 
-def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out):
-    """Arrays and loop of one layer: ``dst[j] = f(b[j] + sum w x[src])``."""
+def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out, factors=None):
+    """Arrays and loop of one layer: ``dst[j] = f(b[j] + sum w src[i])``
+    (int8: ``sum q src[i] * factors[i]`` when there are input factors)."""
     p = f"{prefix}_l{layer}"
     n_in, n_out = w.shape
     if w.nnz:
         wtype, wsize = WEIGHT_TYPES[weights]
         if weights == "int8":
-            q, scale = quantize_columns(w)
+            q, scale = quantize_columns(w, factors)
             out.array(wtype, wsize, f"{p}_w", q, "int8 weights", fmt=lambda v: str(int(v)))
             out.array("float", 4, f"{p}_s", scale, "weight scale of each unit", fmt=_float)
+            if factors is not None:
+                out.array("float", 4, f"{p}_a", factors, "scaler factor of each input",
+                          fmt=_float)
         else:
             out.array(wtype, wsize, f"{p}_w", w.data, "weights", fmt=_float)
         itype, isize = _index_type(n_in - 1)
@@ -136,9 +140,11 @@ def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out):
         lines.append(f"        z = {p}_b[j];")
     else:
         if weights == "int8":
+            term = (f"{src}[{p}_i[k]]" if factors is None
+                    else f"({src}[{p}_i[k]] * {p}_a[{p}_i[k]])")
             lines += ["        acc = 0.0f;",
                       f"        for (k = {p}_p[j]; k < (uint32_t){p}_p[j + 1]; ++k)",
-                      f"            acc += (float){p}_w[k] * {src}[{p}_i[k]];",
+                      f"            acc += (float){p}_w[k] * {term};",
                       f"        z = acc * {p}_s[j] + {p}_b[j];"]
         else:
             lines += [f"        z = {p}_b[j];",
@@ -271,7 +277,9 @@ def generate_c(network, prefix, weights):
             activation = _activation_c(*network.hidden_activations[layer])
         else:
             activation = "z"
-        loops.append(_layer_code(w, b, prefix, layer, src, dst, activation, weights, out))
+        factors = input_factors(network, layer) if weights == "int8" else None
+        loops.append(_layer_code(w, b, prefix, layer, src, dst, activation, weights, out,
+                                 factors))
         if w.shape[1]:
             used.append(dst)
             src = dst
@@ -333,7 +341,9 @@ def export_c(model, directory, *, name="set_model", weights="float32"):
         ``"int8"`` stores each weight as a signed byte with one float scale
         per unit (symmetric quantisation, scale ``max |w| / 127``); weights
         that round to 0 are dropped, and the network compacted again.
-        Biases and activations stay float32.
+        Biases and activations stay float32. The first layer is quantised
+        on the scaled features, and a Pipeline's scaler factors are then
+        stored (one float per feature) and applied in C.
 
     Returns
     -------
