@@ -46,48 +46,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, compact, export_c
-from sklearn_set._export.c import host_driver_source
+from sklearn_set._export.c import host_driver_source, host_program
 from sklearn_set._export.compact import HIDDEN_FUNCTIONS
 from sklearn_set._export.quantize import dequantized
-
-EMLEARN_DRIVER = """#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include "{name}.h"
-
-#define FEATURES {n_features}
-#define MAX_ROWS 20000
-
-static float rows[MAX_ROWS][FEATURES];
-
-int main(int argc, char **argv)
-{{
-    int n = 0, i, r;
-    long repeat = argc > 1 ? atol(argv[1]) : 0;
-    volatile int sink = 0;
-    while (n < MAX_ROWS) {{
-        for (i = 0; i < FEATURES; ++i)
-            if (scanf("%f", &rows[n][i]) != 1)
-                break;
-        if (i < FEATURES)
-            break;
-        ++n;
-    }}
-    if (repeat > 0) {{
-        clock_t start = clock();
-        for (r = 0; r < repeat; ++r)
-            for (i = 0; i < n; ++i)
-                sink += {name}_predict(rows[i], FEATURES);
-        printf("%.4f\\n", 1e6 * (double)(clock() - start) / CLOCKS_PER_SEC / ((double)n * repeat));
-        return 0;
-    }}
-    for (i = 0; i < n; ++i)
-        printf("%d\\n", (int){name}_predict(rows[i], FEATURES));
-    (void)sink;
-    return 0;
-}}
-"""
-
 
 def load(dataset):
     if dataset == "digits":
@@ -207,7 +168,9 @@ def dense_rows(data, widths, seconds, work):
         source = directory / "dense.h"
         emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
         driver = directory / "main.c"
-        driver.write_text(EMLEARN_DRIVER.format(name="dense", n_features=X_train.shape[1]))
+        predict = "dense_predict(row, FEATURES)"
+        driver.write_text(host_program("dense.h", X_train.shape[1], 1, f"sink += {predict}",
+                                       f'printf("%d", (int){predict});'))
         size, bss = object_size(source, include=[emlearn.includedir])
         predicted, micros = run_c([], driver, directory, X_test, seconds,
                                   include=[emlearn.includedir, directory])

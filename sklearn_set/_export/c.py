@@ -414,13 +414,24 @@ def host_driver_source(model, name):
         call = f"{name}_predict(row, out); sink += (int)out[0]"
         show = (f"{name}_predict(row, out);\n"
                 "        for (c = 0; c < OUTPUTS; ++c) printf(\" %.9g\", out[c]);")
+    return host_program(f"{name}.h", f"{macro}_N_FEATURES", count, call, show)
+
+
+def host_program(header, n_features, n_outputs, timed_call, printed):
+    """C source of a host program around a model's ``header``: it reads rows
+    of ``n_features`` numbers from stdin; for each row ``row`` it runs the
+    statements ``printed`` (with ``out`` (float), ``labels`` (int) arrays of
+    ``n_outputs`` and ``c`` at hand) and ends the line. With an argument
+    ``R`` it instead runs ``timed_call`` (which should add to the volatile
+    ``sink``) on every row ``R`` times and prints the microseconds per
+    call."""
     return f"""#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "{name}.h"
+#include "{header}"
 
-#define FEATURES {macro}_N_FEATURES
-#define OUTPUTS {count}
+#define FEATURES {n_features}
+#define OUTPUTS {n_outputs}
 #define MAX_ROWS 20000
 
 static float rows[MAX_ROWS][FEATURES];
@@ -446,14 +457,14 @@ int main(int argc, char **argv)
         for (r = 0; r < repeat; ++r)
             for (i = 0; i < n; ++i) {{
                 const float *row = rows[i];
-                {call};
+                {timed_call};
             }}
         printf("%.4f\\n", 1e6 * (double)(clock() - start) / CLOCKS_PER_SEC / ((double)n * repeat));
         return 0;
     }}
     for (i = 0; i < n; ++i) {{
         const float *row = rows[i];
-        {show}
+        {printed}
         printf("\\n");
     }}
     (void)sink;
