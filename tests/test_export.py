@@ -287,13 +287,23 @@ def test_export_c_header_and_int8_scheme(digits, tmp_path):
     assert "void Digits_v2_predict_proba(const float *x, float *proba);" in header
     source = result.source.read_text()
     assert "static const int8_t Digits_v2_l0_w" in source
-    network = dequantized(compact(model))
-    assert result.n_parameters == network.n_parameters <= compact(model).n_parameters
-    for w in network.coefs:  # every weight is its unit's scale times an int8 level
-        scale = np.abs(w).max(axis=0).toarray().ravel() / 127
-        levels = w.data / np.repeat(scale, np.diff(w.indptr))
-        np.testing.assert_allclose(levels, np.rint(levels), atol=1e-3)
-        assert np.abs(levels).max() <= 127.001
+    assert "Digits_v2_l0_a" not in source
+    pipeline = make_pipeline(StandardScaler(), _classifier("relu")).fit(X_train, y_train)
+    assert "static const float m_l0_a[64]" in export_c(
+        pipeline, tmp_path, name="m", weights="int8").source.read_text()
+    for fitted in (model, pipeline):
+        network = dequantized(compact(fitted))
+        assert network.n_parameters <= compact(fitted).n_parameters
+        factors = network.input_scale
+        for layer, w in enumerate(network.coefs):
+            if layer == 0 and factors is not None:  # quantised on the scaled features
+                w = sp.csc_matrix(sp.diags(1 / factors) @ w)
+            # every weight is its unit's scale times an int8 level
+            scale = np.abs(w).max(axis=0).toarray().ravel() / 127
+            levels = w.data / np.repeat(scale, np.diff(w.indptr))
+            np.testing.assert_allclose(levels, np.rint(levels), atol=1e-3)
+            assert np.abs(levels).max() <= 127.001
+    assert result.n_parameters == dequantized(compact(model)).n_parameters
 
 
 @pytest.mark.parametrize("name", ["1model", "my-model", "int", "", "a b", None])
@@ -377,3 +387,15 @@ def test_to_mlp_refuses_activations_sklearn_lacks(digits, activation):
     clf = _classifier(activation).fit(X_train[:200] / 16, y_train[:200])
     with pytest.raises(ValueError, match="to_mlp supports identity, logistic, tanh, relu"):
         to_mlp(clf)
+
+
+def test_to_mlp_keeps_feature_names(digits):
+    pd = pytest.importorskip("pandas")
+    X_train, X_test, y_train, _ = digits
+    columns = [f"pixel{i}" for i in range(64)]
+    model = make_pipeline(MinMaxScaler(), _classifier("relu")).fit(
+        pd.DataFrame(X_train, columns=columns), y_train)
+    mlp = to_mlp(model)
+    np.testing.assert_array_equal(mlp.feature_names_in_, columns)
+    frame = pd.DataFrame(X_test, columns=columns)
+    np.testing.assert_array_equal(mlp.predict(frame), model.predict(frame))

@@ -11,7 +11,7 @@ import numpy as np
 from .._docstrings import fill_doc
 from .._engine._kernels import train as kernels
 from .compact import compact
-from .quantize import dequantized, quantize_columns
+from .quantize import dequantized, input_factors, quantize_columns
 
 WEIGHT_TYPES = {"float32": ("float", 4), "int8": ("int8_t", 1)}
 
@@ -110,16 +110,20 @@ class _Writer:
         self.flash_bytes += size * len(values)
 
 
-def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out):
-    """Arrays and loop of one layer: ``dst[j] = f(b[j] + sum w x[src])``."""
+def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out, factors=None):
+    """Arrays and loop of one layer: ``dst[j] = f(b[j] + sum w src[i])``
+    (int8: ``sum q src[i] * factors[i]`` when there are input factors)."""
     p = f"{prefix}_l{layer}"
     n_in, n_out = w.shape
     if w.nnz:
         wtype, wsize = WEIGHT_TYPES[weights]
         if weights == "int8":
-            q, scale = quantize_columns(w)
+            q, scale = quantize_columns(w, factors)
             out.array(wtype, wsize, f"{p}_w", q, "int8 weights", fmt=lambda v: str(int(v)))
             out.array("float", 4, f"{p}_s", scale, "weight scale of each unit", fmt=_float)
+            if factors is not None:
+                out.array("float", 4, f"{p}_a", factors, "scaler factor of each input",
+                          fmt=_float)
         else:
             out.array(wtype, wsize, f"{p}_w", w.data, "weights", fmt=_float)
         itype, isize = _index_type(n_in - 1)
@@ -136,9 +140,11 @@ def _layer_code(w, b, prefix, layer, src, dst, activation, weights, out):
         lines.append(f"        z = {p}_b[j];")
     else:
         if weights == "int8":
+            term = (f"{src}[{p}_i[k]]" if factors is None
+                    else f"({src}[{p}_i[k]] * {p}_a[{p}_i[k]])")
             lines += ["        acc = 0.0f;",
                       f"        for (k = {p}_p[j]; k < (uint32_t){p}_p[j + 1]; ++k)",
-                      f"            acc += (float){p}_w[k] * {src}[{p}_i[k]];",
+                      f"            acc += (float){p}_w[k] * {term};",
                       f"        z = acc * {p}_s[j] + {p}_b[j];"]
         else:
             lines += [f"        z = {p}_b[j];",
@@ -271,7 +277,9 @@ def generate_c(network, prefix, weights):
             activation = _activation_c(*network.hidden_activations[layer])
         else:
             activation = "z"
-        loops.append(_layer_code(w, b, prefix, layer, src, dst, activation, weights, out))
+        factors = input_factors(network, layer) if weights == "int8" else None
+        loops.append(_layer_code(w, b, prefix, layer, src, dst, activation, weights, out,
+                                 factors))
         if w.shape[1]:
             used.append(dst)
             src = dst
@@ -333,7 +341,9 @@ def export_c(model, directory, *, name="set_model", weights="float32"):
         ``"int8"`` stores each weight as a signed byte with one float scale
         per unit (symmetric quantisation, scale ``max |w| / 127``); weights
         that round to 0 are dropped, and the network compacted again.
-        Biases and activations stay float32.
+        Biases and activations stay float32. The first layer is quantised
+        on the scaled features, and a Pipeline's scaler factors are then
+        stored (one float per feature) and applied in C.
 
     Returns
     -------
@@ -404,13 +414,24 @@ def host_driver_source(model, name):
         call = f"{name}_predict(row, out); sink += (int)out[0]"
         show = (f"{name}_predict(row, out);\n"
                 "        for (c = 0; c < OUTPUTS; ++c) printf(\" %.9g\", out[c]);")
+    return host_program(f"{name}.h", f"{macro}_N_FEATURES", count, call, show)
+
+
+def host_program(header, n_features, n_outputs, timed_call, printed):
+    """C source of a host program around a model's ``header``: it reads rows
+    of ``n_features`` numbers from stdin; for each row ``row`` it runs the
+    statements ``printed`` (with ``out`` (float), ``labels`` (int) arrays of
+    ``n_outputs`` and ``c`` at hand) and ends the line. With an argument
+    ``R`` it instead runs ``timed_call`` (which should add to the volatile
+    ``sink``) on every row ``R`` times and prints the microseconds per
+    call."""
     return f"""#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "{name}.h"
+#include "{header}"
 
-#define FEATURES {macro}_N_FEATURES
-#define OUTPUTS {count}
+#define FEATURES {n_features}
+#define OUTPUTS {n_outputs}
 #define MAX_ROWS 20000
 
 static float rows[MAX_ROWS][FEATURES];
@@ -436,14 +457,14 @@ int main(int argc, char **argv)
         for (r = 0; r < repeat; ++r)
             for (i = 0; i < n; ++i) {{
                 const float *row = rows[i];
-                {call};
+                {timed_call};
             }}
         printf("%.4f\\n", 1e6 * (double)(clock() - start) / CLOCKS_PER_SEC / ((double)n * repeat));
         return 0;
     }}
     for (i = 0; i < n; ++i) {{
         const float *row = rows[i];
-        {show}
+        {printed}
         printf("\\n");
     }}
     (void)sink;

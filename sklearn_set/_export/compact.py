@@ -142,6 +142,11 @@ class CompactNetwork:
         kept.
     classes : ndarray or None, default=None
         ``classes_`` of a classifier, ``None`` for a regressor.
+    input_scale : ndarray or None, default=None
+        The factor ``a`` of each feature in the scalers' map ``x * a + c``,
+        already folded into ``coefs[0]``; ``None`` without scalers. The int8
+        export quantises ``coefs[0]`` divided by it (see
+        :func:`~sklearn_set._export.quantize.quantize_columns`).
 
     Examples
     --------
@@ -164,6 +169,7 @@ class CompactNetwork:
     output: str
     hidden_units: list
     classes: object = None
+    input_scale: object = None
 
     @property
     def layer_sizes(self):
@@ -293,7 +299,7 @@ def compact(model):
     network = CompactNetwork(coefs=coefs, intercepts=intercepts,
                              hidden_activations=activations, output=estimator.out_activation_,
                              hidden_units=[np.arange(w.shape[1]) for w in coefs[:-1]],
-                             classes=classes)
+                             classes=classes, input_scale=None if affine is None else affine[0])
     return prune(network)
 
 
