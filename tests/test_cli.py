@@ -52,6 +52,20 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     assert curve["curve"]["family"] in {"rosenfeld", "logistic", "weibull"}
     assert curve["cv"] == 3 and len(curve["results"]) == 6
     assert (tmp_path / "sparsity_curve.png").stat().st_size > 10_000
+    # by default every level is compared with a dense network of its size
+    assert "dense same size" in out and "parameters) fold 1: accuracy" in out
+    assert "against dense networks of the same size: " in out
+    assert all(0 <= float(r["dense_same_size_accuracy"]) <= 1 for r in rows)
+    assert all(int(r["dense_same_size_parameters"]) > 0 for r in rows)
+    assert curve["curve"]["sparse_vs_dense"].startswith("sparsity ")
+
+
+def test_sweep_without_baseline_fits_no_dense_network(tmp_path, capsys):
+    assert main(FAST_SWEEP + ["--no-baseline", "--no-loo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "dense same size" not in out and "parameters) fold" not in out
+    with open(tmp_path / "results.csv") as handle:
+        assert "dense_same_size_accuracy" not in next(csv.reader(handle))
 
 
 def test_sweep_adaptive_measures_n_levels_between_the_default_ends(tmp_path, capsys):

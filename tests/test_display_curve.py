@@ -461,3 +461,19 @@ def test_builders_forward_every_plot_option_to_plot(monkeypatch, collapsed):
     for forwarded in calls:
         assert forwarded.keys() == sentinels.keys()
         assert all(forwarded[name] is sentinels[name] for name in sentinels)
+
+
+def test_baseline_scores_are_drawn_as_a_second_series():
+    sparsities = np.array([0.5, 0.9, 0.99])
+    scores = np.array([[0.9, 0.92], [0.85, 0.86], [0.5, 0.55]])
+    dense = scores - 0.05
+    display = SparsityCurveDisplay(sparsities=sparsities, test_scores=scores,
+                                   baseline_scores=dense).plot()
+    assert len(display.errorbar_) == 2
+    label = display.errorbar_[1].get_label()
+    assert label.startswith("Dense network of the same size")
+    np.testing.assert_allclose(np.sort(display.errorbar_[1].lines[0].get_ydata()),
+                               np.sort(dense.mean(axis=1)))
+    with pytest.raises(ValueError, match="baseline_scores"):
+        SparsityCurveDisplay(sparsities=sparsities, test_scores=scores,
+                             baseline_scores=dense[:2]).plot()

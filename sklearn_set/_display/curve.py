@@ -117,6 +117,11 @@ class SparsityCurveDisplay:
     score_name : str, default=None
         Label of the y axis; ``None`` means ``"Score"``.
 
+    baseline_scores : array-like of shape (n_levels, n_folds), default=None
+        Test scores of a dense network of each level's size
+        (``SparsityCurveResult.baseline_scores`` of a sweep with
+        ``baseline="dense"``), drawn as a second series.
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -126,7 +131,8 @@ class SparsityCurveDisplay:
         Figure containing the plot.
 
     errorbar_ : list of matplotlib ErrorbarContainer
-        Measured scores: test first, then train when drawn.
+        Measured scores: test first, then the dense baseline and train when
+        drawn.
 
     line_ : matplotlib Line2D or None
         The fitted curve over the measured sparsity range.
@@ -187,6 +193,7 @@ class SparsityCurveDisplay:
         train_scores=None,
         n_connections=None,
         score_name=None,
+        baseline_scores=None,
     ):
         self.sparsities = sparsities
         self.test_scores = test_scores
@@ -194,6 +201,7 @@ class SparsityCurveDisplay:
         self.train_scores = train_scores
         self.n_connections = n_connections
         self.score_name = score_name
+        self.baseline_scores = baseline_scores
 
     # ------------------------------------------------------------------ plot
 
@@ -374,6 +382,10 @@ class SparsityCurveDisplay:
         series = []
         if test is not None:
             series.append(("Test", test, errorbar_kw or {}, {"color": "black"}))
+            if self.baseline_scores is not None:
+                dense = axes.as_scores(self.baseline_scores, test.shape[0], "baseline_scores")
+                series.append(("Dense network of the same size", dense, {},
+                               {"color": "tab:orange", "fmt": "s--", "linewidth": 1}))
         if train is not None:
             series.append(("Train", train, {}, {"color": "tab:gray", "alpha": 0.8}))
         for label, scores, user_kw, defaults in series:
@@ -450,6 +462,7 @@ class SparsityCurveDisplay:
             train_scores=result.train_scores,
             n_connections=result.n_connections,
             score_name=score_name if score_name is not None else result.score_name,
+            baseline_scores=result.baseline_scores,
         )
         return display.plot(**plot_options)
 

@@ -38,6 +38,9 @@ _COLUMNS = {
     "n_connections": "test_n_connections",
     "measured_sparsity": "test_measured_sparsity",
     "active_fraction": "test_active_fraction",
+    "n_parameters": "test_n_parameters",
+    "n_inputs": "test_n_inputs",
+    "n_outputs": "test_n_outputs",
     "error": "error",
 }
 # Estimator parameters that never change a fitted model (the kernels give

@@ -22,6 +22,7 @@ from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import adaptive
+from .baseline import BASELINES, dense_parameters, equal_size_widths
 from .checkpoint import Checkpoint, sweep_settings
 from .._curve import check_sparsity_levels
 
@@ -32,9 +33,13 @@ _SCORE = "score"
 _N_CONNECTIONS = "n_connections"
 _MEASURED_SPARSITY = "measured_sparsity"
 _ACTIVE_FRACTION = "active_fraction"
+_N_PARAMETERS = "n_parameters"
+_N_INPUTS = "n_inputs"
+_N_OUTPUTS = "n_outputs"
 # What each fit returns (and a checkpoint records): all a result is made of.
 _OUTPUTS = ("fit_time", "score_time", "train_" + _SCORE, "test_" + _SCORE,
-            "test_" + _N_CONNECTIONS, "test_" + _MEASURED_SPARSITY, "test_" + _ACTIVE_FRACTION)
+            "test_" + _N_CONNECTIONS, "test_" + _MEASURED_SPARSITY, "test_" + _ACTIVE_FRACTION,
+            "test_" + _N_PARAMETERS, "test_" + _N_INPUTS, "test_" + _N_OUTPUTS)
 
 
 # --------------------------------------------------------------------------
@@ -98,8 +103,30 @@ def _find_sparse_network(fitted, param_name):
     return None
 
 
+def _active_fraction(network):
+    topology = getattr(network, "topology_", None)
+    return np.nan if topology is None else topology["active_fraction"]
+
+
+def _live_parameters(network):
+    from .._export.compact import compact
+
+    return compact(network).n_parameters
+
+
+# What each size metric reads from a fitted sparse network.
+_NETWORK_MEASURES = {
+    _N_CONNECTIONS: lambda network: np.sum(network.n_connections_),
+    _MEASURED_SPARSITY: lambda network: getattr(network, "sparsity_", np.nan),
+    _ACTIVE_FRACTION: _active_fraction,
+    _N_PARAMETERS: _live_parameters,
+    _N_INPUTS: lambda network: network.coefs_[0].shape[0],
+    _N_OUTPUTS: lambda network: network.coefs_[-1].shape[1],
+}
+
+
 class _NetworkSizeScorer:
-    """Scorer-like callable returning the size of the fitted sparse network.
+    """Scorer-like callable returning a size of the fitted sparse network.
 
     Used as an extra metric of :func:`~sklearn.model_selection.cross_validate`
     so that connection counts are read right after each fit, and the fitted
@@ -115,12 +142,7 @@ class _NetworkSizeScorer:
         network = _find_sparse_network(estimator, self.param_name)
         if network is None:
             return np.nan
-        if self.what == _N_CONNECTIONS:
-            return float(np.sum(network.n_connections_))
-        if self.what == _ACTIVE_FRACTION:
-            topology = getattr(network, "topology_", None)
-            return np.nan if topology is None else float(topology["active_fraction"])
-        return float(getattr(network, "sparsity_", np.nan))
+        return float(_NETWORK_MEASURES[self.what](network))
 
 
 # --------------------------------------------------------------------------
@@ -211,6 +233,26 @@ class SparsityCurveResult:
         input-to-output path (``topology_["active_fraction"]``): where it
         drops, the random topology is falling apart (see
         :func:`connectivity_profile`). NaN for a failed fit.
+
+    n_parameters : ndarray of shape (n_levels, n_folds)
+        Parameters of each fitted network as a deployed model stores them:
+        connections and biases left once :func:`~sklearn_set.compact` has
+        removed the units on no input-to-output path. NaN for a failed fit.
+
+    baseline : {"dense"} or None
+        The baseline measured (the ``baseline`` argument of
+        :func:`sparsity_curve`), or None.
+
+    baseline_scores : ndarray of shape (n_levels, n_folds) or None
+        Test scores, on the same splits, of the dense network of each level's
+        size: its hidden layers narrowed by one factor until its weights and
+        biases are as many as the level's mean ``n_parameters``.
+
+    baseline_parameters : ndarray of shape (n_levels,) or None
+        Weights and biases of each level's dense network.
+
+    baseline_hidden_layer_sizes : list of tuple or None
+        Hidden layer sizes of each level's dense network.
     """
 
     sparsities: np.ndarray
@@ -224,6 +266,11 @@ class SparsityCurveResult:
     score_name: str = "Score"
     rounds: object = None
     active_fractions: np.ndarray = None
+    n_parameters: np.ndarray = None
+    baseline: object = None
+    baseline_scores: np.ndarray = None
+    baseline_parameters: np.ndarray = None
+    baseline_hidden_layer_sizes: list = None
 
     @property
     def n_levels(self):
@@ -375,6 +422,7 @@ def sparsity_curve(
     sparsity_range=None,
     curve_params=None,
     checkpoint=None,
+    baseline=None,
 ):
     """Cross-validated scores and network sizes over sparsity levels.
 
@@ -495,6 +543,20 @@ def sparsity_curve(
         chooses the same levels again. See
         :func:`~sklearn_set._sweep.checkpoint.count_fits`.
 
+    baseline : {"dense"} or None, default=None
+        ``"dense"`` also cross-validates, on the same splits, a dense network
+        of each level's size: the estimator at sparsity 0 (``zeta=0``: there
+        is nothing to rewire) with all its other parameters, its hidden
+        layers narrowed by one common factor until its weights and biases
+        are as many as the sparse networks' live parameters (see
+        ``result.n_parameters``). Its scores answer whether sparsity pays on
+        this data. Levels whose dense networks coincide share their fits.
+        The dense fits run after the sparse ones and are not written to
+        ``checkpoint`` (a resumed sweep fits them again, with the same
+        results). ``progress`` is called for them too if it takes a
+        ``baseline`` keyword (the dense hidden layer sizes; its first
+        argument is then the dense network's parameter count).
+
     Returns
     -------
     result : SparsityCurveResult
@@ -561,6 +623,9 @@ def sparsity_curve(
                 "list of levels is measured as given. Pass one or the other.")
         sparsities = check_sparsity_levels(sparsities, what="sparsity_curve")
     param_name = _resolve_param_name(estimator, param_name)
+    if baseline is not None and baseline not in BASELINES:
+        raise ValueError(f"baseline must be None or one of {sorted(BASELINES)}; "
+                         f"got {baseline!r}.")
     _check_single_scoring(scoring)
     _check_error_score(error_score)
     if not isinstance(verbose, Integral):
@@ -574,12 +639,8 @@ def sparsity_curve(
                      curve_params=curve_params) if adaptive_sweep else sparsities)
         checkpoint = Checkpoint(checkpoint, sweep_settings(
             estimator, param_name, plan, splits, scoring, error_score, X, y, params))
-    scorers = {
-        _SCORE: check_scoring(estimator, scoring=scoring),
-        _N_CONNECTIONS: _NetworkSizeScorer(param_name, _N_CONNECTIONS),
-        _MEASURED_SPARSITY: _NetworkSizeScorer(param_name, _MEASURED_SPARSITY),
-        _ACTIVE_FRACTION: _NetworkSizeScorer(param_name, _ACTIVE_FRACTION),
-    }
+    scorers = {_SCORE: check_scoring(estimator, scoring=scoring),
+               **{what: _NetworkSizeScorer(param_name, what) for what in _NETWORK_MEASURES}}
 
     def measure(levels):
         return _measure(estimator, X, y, levels, splits, scorers, param_name, params,
@@ -620,10 +681,14 @@ def sparsity_curve(
         fit_times=_collect(outputs, "fit_time", shape),
         score_times=_collect(outputs, "score_time", shape),
         active_fractions=_collect(outputs, "test_" + _ACTIVE_FRACTION, shape),
+        n_parameters=_collect(outputs, "test_" + _N_PARAMETERS, shape),
         param_name=param_name,
         score_name=_score_name(estimator, scoring),
         rounds=rounds,
     )
+    if baseline is not None:
+        _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
+                          n_jobs, verbose, error_score, progress)
     if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
         warnings.warn(
             f"No fitted object with n_connections_ found in {type(estimator).__name__} "
@@ -649,27 +714,10 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
     outputs = [None] * len(tasks)
     if checkpoint is not None:
         outputs = [checkpoint.get(level, fold) for level, fold, _ in tasks]
-    # batch_size=1: each result reaches this process (and the checkpoint) on
-    # its own, under every joblib backend (dask's included), as it finishes
-    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
-                        return_as="generator_unordered")
-    finished = parallel(
-        delayed(_fit_one_indexed)(
-            index,
-            clone(estimator).set_params(**{param_name: float(level)}),
-            X,
-            y,
-            split,
-            scorers,
-            params,
-            max(verbose - 1, 0),
-            error_score,
-        )
-        for index, (level, _, split) in enumerate(tasks)
-        if outputs[index] is None
-    )
+    jobs = [(index, clone(estimator).set_params(**{param_name: float(level)}), split)
+            for index, (level, _, split) in enumerate(tasks) if outputs[index] is None]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
-    for index, out in finished:
+    for index, out in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
         outputs[index] = out
         level, fold, _ = tasks[index]
         if checkpoint is not None:
@@ -678,3 +726,57 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
             error = {"error": out.get("error")} if wants_error else {}
             progress(float(level), fold, out["test_" + _SCORE], out["fit_time"], **error)
     return outputs
+
+
+def _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
+    """Fit ``(index, estimator, split)`` jobs in parallel; yield ``(index,
+    output)`` in the order they finish."""
+    # batch_size=1: each result reaches this process (and the checkpoint) on
+    # its own, under every joblib backend (dask's included), as it finishes
+    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
+                        return_as="generator_unordered")
+    return parallel(
+        delayed(_fit_one_indexed)(index, estimator, X, y, split, scorers, params,
+                                  max(verbose - 1, 0), error_score)
+        for index, estimator, split in jobs)
+
+
+def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
+                      n_jobs, verbose, error_score, progress):
+    """Cross-validate, on the same splits, the dense network of each level's
+    size (see :mod:`.baseline`) and store its scores in ``result``. Levels
+    whose dense networks coincide share their fits."""
+    shape = result.test_scores.shape
+    n_inputs = np.nanmax(_collect(outputs, "test_" + _N_INPUTS, shape))
+    n_outputs = np.nanmax(_collect(outputs, "test_" + _N_OUTPUTS, shape))
+    owner = result.param_name.rpartition("__")[0]
+    network = estimator.get_params(deep=True)[owner] if owner else estimator
+    prefix = owner + "__" if owner else ""
+    budgets = np.nanmean(result.n_parameters, axis=1)
+    if not np.all(np.isfinite(budgets)) or not np.isfinite(n_inputs + n_outputs):
+        raise ValueError("The dense baseline needs every level's parameter count, but at "
+                         "least one level has no successful fit.")
+    widths = [equal_size_widths(n_inputs, network.hidden_layer_sizes, n_outputs, budget)
+              for budget in budgets]
+    distinct = sorted(set(widths))
+    settings = {prefix + name: value for name, value in BASELINES[baseline].items()}
+    tasks = [(w, fold, split) for w in distinct for fold, split in enumerate(splits)]
+    jobs = [(index, clone(estimator).set_params(**settings,
+                                                **{prefix + "hidden_layer_sizes": w}), split)
+            for index, (w, _, split) in enumerate(tasks)]
+    dense_outputs = [None] * len(tasks)
+    wants_baseline = (progress is not None
+                      and "baseline" in inspect.signature(progress).parameters)
+    for index, out in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
+        dense_outputs[index] = out
+        if wants_baseline:
+            w, fold, _ = tasks[index]
+            progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
+                     out["fit_time"], baseline=w)
+    by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]
+                    for j in range(len(splits))] for i, w in enumerate(distinct)}
+    result.baseline = baseline
+    result.baseline_hidden_layer_sizes = widths
+    result.baseline_parameters = np.array(
+        [dense_parameters(n_inputs, w, n_outputs) for w in widths], dtype=np.int64)
+    result.baseline_scores = np.array([by_width[w] for w in widths], dtype=np.float64)

@@ -204,6 +204,9 @@ def build_parser():
                        default="auto", metavar="FAMILY", help=(
                            "curve family, one of %(choices)s (default: auto, the best "
                            "by AICc)"))
+    sweep.add_argument("--no-baseline", action="store_true", help=(
+        "skip the dense networks of the same sizes (by default each level is also "
+        "compared with a dense network of as many parameters, on the same folds)"))
     sweep.add_argument("--no-loo", action="store_true", help=(
         "skip the leave-one-level-out refits of the curve (the table's last column "
         "and the summary's last line)"))

@@ -70,6 +70,10 @@ def result_rows(result, achieved):
         }
         if achieved is not None:
             row["final_sparsity"] = _mean_std(achieved[i])[0]
+        row["parameters"] = _mean_std(result.n_parameters[i])[0]
+        if result.baseline_scores is not None:
+            row["dense_same_size_parameters"] = int(result.baseline_parameters[i])
+            row["dense_same_size_accuracy"] = _mean_std(result.baseline_scores[i])[0]
         rows.append(row)
     return rows
 
@@ -95,8 +99,10 @@ def print_table(rows, accset):
         return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
     loo = "curve_without_this_level" in rows[0]
-    header = (f"{'sparsity':>9} {'connections':>12} {'active':>7} {'accuracy':>9} "
-              f"{'std':>7} {'fit s':>7}" + f" {'curve w/o level':>16}" * loo)
+    dense = "dense_same_size_accuracy" in rows[0]
+    header = (f"{'sparsity':>9} {'connections':>12} {'params':>7} {'active':>7} "
+              f"{'accuracy':>9} {'std':>7}" + f" {'dense same size':>16}" * dense
+              + f" {'fit s':>7}" + f" {'curve w/o level':>16}" * loo)
     if accset:
         header = f"{'start':>9} {'final sparsity':>15}" + header[9:]
     print(header)
@@ -104,12 +110,23 @@ def print_table(rows, accset):
         first = f"{row['sparsity']:>9g}"
         if accset:
             first += " " + cell(row["final_sparsity"], 15, 4)
-        cells = [first, cell(row["connections"], 12, 0),
+        cells = [first, cell(row["connections"], 12, 0), cell(row["parameters"], 7, 0),
                  cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4),
-                 cell(row["std_accuracy"], 7, 4), cell(row["mean_fit_seconds"], 7, 2)]
+                 cell(row["std_accuracy"], 7, 4)]
+        if dense:
+            cells.append(cell(row["dense_same_size_accuracy"], 16, 4))
+        cells.append(cell(row["mean_fit_seconds"], 7, 2))
         if loo:
             cells.append(cell(row["curve_without_this_level"], 16, 4))
         print(" ".join(cells))
+
+
+def baseline_verdict(result):
+    """Where sparsity pays against a dense network of the same size."""
+    from .._sweep.baseline import verdict
+
+    return verdict(result.sparsities, result.n_parameters, result.test_scores,
+                   result.baseline_scores, result.baseline_parameters)
 
 
 def _nan_to_none(value):
@@ -157,6 +174,8 @@ def format_summary(summary):
         f"{fmt(summary['max_sparsity_within_1_point'])}",
         f"  collapse identified by the data        {summary['collapse_identified']}",
     ]
+    if summary.get("sparse_vs_dense") is not None:
+        lines.append(f"  against dense networks of the same size: {summary['sparse_vs_dense']}")
     if summary["leave_one_level_out_mean_abs_error"] is not None:
         lines.append(
             "  leave-one-level-out error of the curve "
@@ -182,7 +201,8 @@ def plot_sweep(result, curve, path, title):
 
     display = SparsityCurveDisplay(sparsities=result.sparsities, test_scores=result.test_scores,
                                    curve=curve, n_connections=result.n_connections,
-                                   score_name="accuracy")
+                                   score_name="accuracy",
+                                   baseline_scores=result.baseline_scores)
     display.plot()
     display.ax_.set_title(title)
     display.figure_.savefig(path, dpi=110, bbox_inches="tight")

@@ -200,9 +200,16 @@ class Progress:
         self.first_done_at = None
         self.failures = []
 
-    def __call__(self, level, fold, score, seconds, error=None):
+    def __call__(self, level, fold, score, seconds, error=None, baseline=None):
         from .io import last_line
 
+        if baseline is not None:  # a dense network of a level's size
+            sizes = "-".join(map(str, baseline))
+            print(f"  dense {sizes} ({level:,.0f} parameters) fold {fold + 1}: "
+                  + (f"accuracy {score:.4f} in {seconds:.1f} s" if math.isfinite(seconds)
+                     else f"failed: {last_line(error) if error else 'see fits.csv'}"),
+                  flush=True)
+            return
         now = time.perf_counter()
         self.done += 1
         if self.first_done_at is None:
@@ -257,7 +264,8 @@ def fit_levels(plan):
                 sparsities="adaptive" if plan.adaptive else plan.levels, **plan.adaptive,
                 param_name=f"{plan.estimator.steps[-1][0]}__sparsity",
                 cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-                n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv)
+                n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv,
+                baseline=None if args.no_baseline else "dense")
         except (Interrupted, KeyboardInterrupt):
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
                   flush=True)
@@ -325,6 +333,11 @@ def fit_curve(plan, result, progress):
             row["leave_one_out_error"] = error
     print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
     summary = report.curve_summary(curve, rows) if curve is not None else None
+    if result.baseline_scores is not None:
+        if summary is not None:
+            summary["sparse_vs_dense"] = report.baseline_verdict(result)
+        else:
+            notes.insert(0, report.baseline_verdict(result))
     return Curve(rows, curve, summary, notes, achieved)
 
 
