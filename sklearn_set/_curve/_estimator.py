@@ -316,7 +316,9 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         """Fit a family; with weighting="spread", alternate with tau2."""
         kw = dict(le_up_fixed=le_up_fixed, le_up_bounds=le_up_bounds, loss=self.loss,
                   f_scale=self.f_scale)
-        fit = fitting.fit_family(fam, data, **kw)
+        # a leave-one-level-out refit starts from the full fit (see
+        # leave_one_level_out) instead of the multi-start
+        fit = fitting.fit_family(fam, data, x0=getattr(self, "_warm_theta", None), **kw)
         if fit is None:  # pragma: no cover
             return None
         k = int(np.sum(fit["free"]))
@@ -435,6 +437,9 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         self._level_var = data.level_var[order]
         self._n_per_level = float(np.median(data.level_n))
         self._dof = max(levels.size - int(np.sum(fit["free"])), 1)
+        self._curve_cov = fitting.identified_covariance(fit["cov"], fit["span"])
+        self._interval_tau = fitting.interval_variances(data, fam, self._theta,
+                                                        int(np.sum(fit["free"])))
         self.params_ = dict(zip(fam.param_names, (float(v) for v in fam.natural(self._theta))))
         self.params_std_ = self._params_std(fam)
 
@@ -454,7 +459,8 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
             if le_up < le_up_bounds[1] - 0.01:
                 deepest = fitting.fit_family(fam, data, precision=precision, le_up_fixed=le_up_bounds[1],
                                        le_up_bounds=le_up_bounds, loss=self.loss,
-                                       f_scale=self.f_scale)
+                                       f_scale=self.f_scale,
+                                       x0=getattr(self, "_warm_theta", None))
                 tiny = np.finfo(float).tiny
                 if deepest is None or data.n_eff * np.log(
                         max(deepest["rss"], tiny) / max(fit["rss"], tiny)) > _LR_CRITICAL:
