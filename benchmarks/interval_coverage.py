@@ -23,6 +23,8 @@ Each sweep is fitted twice: with the collapsed accuracy fitted (as
 - ``plateau width / spread``: on the full fit, the largest ratio, over the
   plateau levels (sparsity up to ``knee_sparsity_``), of the interval's
   width to the level's fold spread (highest minus lowest fold score);
+- ``extreme widest``: the widest interval at a level beyond the collapse
+  midpoint (regime ``"extreme"``), in accuracy;
 - seconds of the sweep, of the full curve fit, of the refits from scratch
   and of the warm refits.
 
@@ -116,6 +118,7 @@ def evaluate(name, sparsities, scores, chance, sweep_seconds):
         plateau = sparsities <= curve.knee_sparsity_
         spread = np.ptp(scores, axis=1)
         ratio = (high - low)[plateau] / spread[plateau]
+        extreme = curve.regime(sparsities[:, None]) == "extreme"
         rows.append({
             "data": name, "collapse": collapse, "family": curve.family_,
             "levels": sparsities.size,
@@ -124,6 +127,7 @@ def evaluate(name, sparsities, scores, chance, sweep_seconds):
                 f"{warm.covered.mean():.2f} ({int(warm.covered.sum())}/{sparsities.size})"),
             "plateau levels": int(plateau.sum()),
             "plateau width / spread": f"{ratio.max():.2f}" if ratio.size else "-",
+            "extreme widest": f"{np.max((high - low)[extreme]):.3f}" if extreme.any() else "-",
             "sweep s": f"{sweep_seconds:.1f}", "fit s": f"{fit_seconds:.2f}",
             "refits s": f"{refit_seconds:.1f}", "warm s": f"{warm_seconds:.2f}"})
     return rows

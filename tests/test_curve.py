@@ -41,7 +41,10 @@ def rosenfeld_sparsity_at_error(e, e_np=E_NP, e_up=E_UP, g=G, p=P):
 
 
 TRUE_KNEE = rosenfeld_sparsity_at_error(1.1 * E_NP)
-TRUE_EXTREME = rosenfeld_sparsity_at_error(np.sqrt(E_NP * E_UP))
+# the collapse midpoint: accuracy halfway between the plateaus
+TRUE_EXTREME = rosenfeld_sparsity_at_error(0.5 * (E_NP + E_UP))
+# the middle of the fall on the log-error axis (what identification asks for)
+LOG_ERROR_MIDPOINT = rosenfeld_sparsity_at_error(np.sqrt(E_NP * E_UP))
 
 # 35 levels evenly spaced in log10 density from S=0.5 to S=0.9999; the even
 # ones are measured (18 levels), the odd ones are held out.
@@ -213,10 +216,10 @@ def test_noise_free_definitions():
     assert est.knee_sparsity_ == pytest.approx(TRUE_KNEE, abs=1e-7)
     assert est.extreme_sparsity_ == pytest.approx(TRUE_EXTREME, abs=1e-7)
     # the knee: error 10% above the dense plateau; the extreme contour:
-    # geometric mean of the two plateau errors
+    # accuracy halfway between the two plateaus
     at = est.predict([[est.knee_sparsity_], [est.extreme_sparsity_]])
     assert 1 - at[0] == pytest.approx(1.1 * E_NP, rel=1e-6)
-    assert 1 - at[1] == pytest.approx(np.sqrt(E_NP * E_UP), rel=1e-6)
+    assert 1 - at[1] == pytest.approx(0.5 * (E_NP + E_UP), rel=1e-6)
     assert est.residual_std_ < 1e-6
 
 
@@ -237,8 +240,8 @@ def test_other_families_noise_free(family):
         assert est.params_[name] == pytest.approx(value, rel=1e-4, abs=1e-6)
     assert est.dense_accuracy_ == pytest.approx(a_high, abs=1e-6)
     assert est.collapse_accuracy_ == pytest.approx(a_low, abs=1e-6)
-    e_mid = np.sqrt((1 - a_high) * (1 - a_low))
-    assert 1 - est.predict([[est.extreme_sparsity_]])[0] == pytest.approx(e_mid)
+    a_mid = 0.5 * (a_high + a_low)
+    assert est.predict([[est.extreme_sparsity_]])[0] == pytest.approx(a_mid)
     a = 0.9
     assert est.predict([[est.max_sparsity(a)]])[0] == pytest.approx(a)
 
@@ -320,8 +323,9 @@ def test_collapse_not_identified_with_fixed_collapse():
 
 
 def test_sweep_up_to_the_midpoint_is_not_enough():
-    """Data that stop at the true extreme contour do not pin the collapse."""
-    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - TRUE_EXTREME), 12)
+    """Data that stop at the middle of the fall on the log-error axis do not
+    pin the collapse."""
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - LOG_ERROR_MIDPOINT), 12)
     X, y = sweep(levels, seed=1)
     with pytest.warns(CollapseNotIdentifiedWarning):
         est = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
@@ -666,10 +670,9 @@ def test_from_cv_results_real_grid_search(degrading_classifier):
     dense = gs.cv_results_["mean_test_score"][0]
     assert abs(est.dense_accuracy_ - dense) < 0.02
     assert abs(est.collapse_accuracy_ - 0.25) < 0.03  # chance level, 4 classes
-    # truth: error sqrt(e_np * e_up) where the guessing fraction q gives it
-    e_np, e_up = 1 - dense, 0.75
-    q = (np.sqrt(e_np * e_up) - e_np) / (e_up - e_np)
-    d_mid = 0.003 * np.sqrt(1 / q - 1)
+    # truth: half the accuracy lost where half the predictions are guesses,
+    # q = 1 / (1 + (d / 0.003)**2) = 1/2
+    d_mid = 0.003
     assert abs(np.log10(1 - est.extreme_sparsity_) - np.log10(d_mid)) < 0.1
     assert est.regime([[0.0], [0.9999]]).tolist() == ["plateau", "extreme"]
 
@@ -703,8 +706,12 @@ def test_real_sweep_follows_the_cliff(digits_curve):
     residual = curve.predict(DIGITS_LEVELS[:, None]) - DIGITS_SCORES.mean(axis=1)
     assert np.abs(residual).max() < 0.06
     assert curve.collapse_identified_
-    # between the last level above (0.99: 0.83) and the first below (0.995: 0.67)
-    assert 0.99 < curve.extreme_sparsity_ < 0.995
+    # the collapse midpoint (accuracy about 0.53, halfway between the
+    # plateaus): between the last level above it (0.995: 0.67) and the first
+    # below (0.997: 0.31)
+    assert 0.995 < curve.extreme_sparsity_ < 0.997
+    assert curve.predict([[curve.extreme_sparsity_]])[0] == pytest.approx(
+        0.5 * (curve.dense_accuracy_ + curve.collapse_accuracy_))
     assert curve.params_["cliff_slope"] > 3 * curve.params_["capacity_slope"]
     assert curve.params_["a_high"] == pytest.approx(curve.dense_accuracy_)
     assert curve.predict([[0.0]])[0] == pytest.approx(curve.dense_accuracy_)
