@@ -102,14 +102,24 @@ class CurveQueriesMixin:
 
         It covers what a new level measured like the fitted ones (the same
         number of folds or seeds, the median of the fit's levels) would give
-        as its mean score: the uncertainty of the fitted curve (delta method
-        from the parameter covariance), the between-level variance
-        ``tau2_`` (how far whole levels stray from the curve) and the
-        scatter of the level's own measurements (interpolated between the
-        measured levels on the log-density axis). The interval is built on
-        the log-error scale with a Student t quantile (degrees of freedom:
-        levels minus parameters), so it is asymmetric in accuracy. It does
-        not cover a change of the training setup (epochs, data).
+        as its mean score, in accuracy units, as the sum of
+
+        - the uncertainty of the fitted curve (delta method from the
+          parameter covariance, leaving out the parameter directions the
+          data do not identify, such as the sharpness of a step measured
+          only on either side);
+        - how far whole levels' means stray from the curve beyond their own
+          scatter: a flat part, and a sideways shift along the log-density
+          axis times the curve's slope there (a level that behaves as if it
+          were a little denser or sparser, which only shows where the curve
+          falls), both estimated from the level means;
+        - the scatter of the level's own measurements, interpolated between
+          the measured levels on the log-density axis.
+
+        The half-width is a Student t quantile (degrees of freedom: levels
+        minus parameters) times the square root of that sum. It does not
+        cover a change of the training setup (epochs, data).
+        :meth:`leave_one_level_out` checks it level by level.
 
         Parameters
         ----------
@@ -164,10 +174,10 @@ class CurveQueriesMixin:
         return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
 
     def leave_one_level_out(self, sparsities, scores, *, coverage=0.95):
-        """Refit without each level and predict it: how well the curve
-        foresees a level it has not seen.
+        """Refit the curve without each level and predict that level.
 
-        Each refit keeps the fitted family and starts from the fitted
+        It tells how well the curve foresees a level it has not seen. Each
+        refit keeps the fitted family and starts from the fitted
         parameters (one local optimisation instead of the multi-start over
         every family), so the whole check costs about as much as one fit.
         Levels without a finite score, and refits that fail (too few levels
