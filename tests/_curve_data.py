@@ -23,7 +23,10 @@ def rosenfeld_sparsity_at_error(e, e_np=E_NP, e_up=E_UP, g=G, p=P):
 
 
 TRUE_KNEE = rosenfeld_sparsity_at_error(1.1 * E_NP)
-TRUE_EXTREME = rosenfeld_sparsity_at_error(np.sqrt(E_NP * E_UP))
+# the collapse midpoint: accuracy halfway between the plateaus
+TRUE_EXTREME = rosenfeld_sparsity_at_error(0.5 * (E_NP + E_UP))
+# the middle of the fall on the log-error axis (what identification asks for)
+LOG_ERROR_MIDPOINT = rosenfeld_sparsity_at_error(np.sqrt(E_NP * E_UP))
 
 # 35 levels evenly spaced in log10 density from S=0.5 to S=0.9999; the even
 # ones are measured (18 levels), the odd ones are held out.

@@ -15,6 +15,7 @@ from _curve_data import (
     FIT_LEVELS,
     G,
     HELD_OUT,
+    LOG_ERROR_MIDPOINT,
     NOISE,
     TRUE_EXTREME,
     TRUE_KNEE,
@@ -223,8 +224,9 @@ def test_collapse_not_identified_with_fixed_collapse():
 
 
 def test_sweep_up_to_the_midpoint_is_not_enough():
-    """Data that stop at the true extreme contour do not pin the collapse."""
-    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - TRUE_EXTREME), 12)
+    """Data that stop at the middle of the fall on the log-error axis do not
+    pin the collapse."""
+    levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - LOG_ERROR_MIDPOINT), 12)
     X, y = sweep(levels, seed=1)
     with pytest.warns(CollapseNotIdentifiedWarning):
         est = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
@@ -470,9 +472,8 @@ def test_from_cv_results_real_grid_search(degrading_classifier):
     dense = gs.cv_results_["mean_test_score"][0]
     assert abs(est.dense_accuracy_ - dense) < 0.02
     assert abs(est.collapse_accuracy_ - 0.25) < 0.03  # chance level, 4 classes
-    # truth: error sqrt(e_np * e_up) where the guessing fraction q gives it
-    e_np, e_up = 1 - dense, 0.75
-    q = (np.sqrt(e_np * e_up) - e_np) / (e_up - e_np)
-    d_mid = 0.003 * np.sqrt(1 / q - 1)
+    # truth: half the accuracy lost where half the predictions are guesses,
+    # q = 1 / (1 + (d / 0.003)**2) = 1/2
+    d_mid = 0.003
     assert abs(np.log10(1 - est.extreme_sparsity_) - np.log10(d_mid)) < 0.1
     assert est.regime([[0.0], [0.9999]]).tolist() == ["plateau", "extreme"]

@@ -30,10 +30,10 @@ def test_noise_free_definitions():
     assert est.knee_sparsity_ == pytest.approx(TRUE_KNEE, abs=1e-7)
     assert est.extreme_sparsity_ == pytest.approx(TRUE_EXTREME, abs=1e-7)
     # the knee: error 10% above the dense plateau; the extreme contour:
-    # geometric mean of the two plateau errors
+    # accuracy halfway between the two plateaus
     at = est.predict([[est.knee_sparsity_], [est.extreme_sparsity_]])
     assert 1 - at[0] == pytest.approx(1.1 * E_NP, rel=1e-6)
-    assert 1 - at[1] == pytest.approx(np.sqrt(E_NP * E_UP), rel=1e-6)
+    assert 1 - at[1] == pytest.approx(0.5 * (E_NP + E_UP), rel=1e-6)
     assert est.residual_std_ < 1e-6
 
 
@@ -54,8 +54,8 @@ def test_other_families_noise_free(family):
         assert est.params_[name] == pytest.approx(value, rel=1e-4, abs=1e-6)
     assert est.dense_accuracy_ == pytest.approx(a_high, abs=1e-6)
     assert est.collapse_accuracy_ == pytest.approx(a_low, abs=1e-6)
-    e_mid = np.sqrt((1 - a_high) * (1 - a_low))
-    assert 1 - est.predict([[est.extreme_sparsity_]])[0] == pytest.approx(e_mid)
+    a_mid = 0.5 * (a_high + a_low)
+    assert est.predict([[est.extreme_sparsity_]])[0] == pytest.approx(a_mid)
     a = 0.9
     assert est.predict([[est.max_sparsity(a)]])[0] == pytest.approx(a)
 
@@ -69,8 +69,12 @@ def test_real_sweep_follows_the_cliff(digits_curve):
     residual = curve.predict(DIGITS_LEVELS[:, None]) - DIGITS_SCORES.mean(axis=1)
     assert np.abs(residual).max() < 0.06
     assert curve.collapse_identified_
-    # between the last level above (0.99: 0.83) and the first below (0.995: 0.67)
-    assert 0.99 < curve.extreme_sparsity_ < 0.995
+    # the collapse midpoint (accuracy about 0.53, halfway between the
+    # plateaus): between the last level above it (0.995: 0.67) and the first
+    # below (0.997: 0.31)
+    assert 0.995 < curve.extreme_sparsity_ < 0.997
+    assert curve.predict([[curve.extreme_sparsity_]])[0] == pytest.approx(
+        0.5 * (curve.dense_accuracy_ + curve.collapse_accuracy_))
     assert curve.params_["cliff_slope"] > 3 * curve.params_["capacity_slope"]
     assert curve.params_["a_high"] == pytest.approx(curve.dense_accuracy_)
     assert curve.predict([[0.0]])[0] == pytest.approx(curve.dense_accuracy_)

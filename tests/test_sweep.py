@@ -354,3 +354,19 @@ def test_adaptive_sweep_on_dask_matches_the_local_run(data):
     np.testing.assert_array_equal(local.sparsities, remote.sparsities)
     np.testing.assert_array_equal(local.rounds, remote.rounds)
     np.testing.assert_array_equal(local.test_scores, remote.test_scores)
+
+
+def test_near_dense_reference_is_measured_not_extrapolated(rosenfeld_scores):
+    """"Within one point of dense" counts from the curve at the densest
+    measured level; dense_accuracy_ is extrapolated to sparsity 0."""
+    from sklearn_set._sweep.adaptive import NEAR_DENSE, curve_queries
+
+    levels = 1.0 - np.logspace(np.log10(0.05), np.log10(0.0002), 9)  # from S = 0.95
+    curve = SparsityCurveRegressor(family="rosenfeld").fit_scores(
+        levels, rosenfeld_scores(levels, noise=0.002))
+    reference = curve.predict([[levels[0]]])[0]
+    assert abs(reference - curve.dense_accuracy_) > 1e-4  # the two differ here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = curve.max_sparsity(reference - NEAR_DENSE)
+    assert curve_queries(curve)["near_dense"] == expected

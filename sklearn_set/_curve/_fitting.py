@@ -117,8 +117,17 @@ class CurveData:
         self.level_n = n
         self.level_error = mean
         self.level_log_var = (dof * sample_var + prior) / (dof + 1.0)
-        # the same in accuracy units, for the intervals
-        self.level_var = self.level_log_var * scale
+        # the same in accuracy units, for the intervals, shrunk in accuracy
+        # units (shrinking in log units would lend a collapsed level, whose
+        # log scatter is tiny, the plateau's relative scatter)
+        acc_var = np.where(repeated, dev / np.maximum(n - 1.0, 1e-12), 0.0)
+        if test_size is not None:
+            acc_prior = mean * (1.0 - mean) / float(test_size)
+        elif np.any(repeated):
+            acc_prior = np.full(n.shape, float(np.median(acc_var[repeated])))
+        else:
+            acc_prior = np.zeros(n.shape)
+        self.level_var = (dof * acc_var + acc_prior) / (dof + 1.0)
         self.level_target = (
             np.bincount(self.inverse, weights=weight * self.target) / n)
 
@@ -149,19 +158,69 @@ def between_level_variance(data, fitted, n_params):
     """
     sq = (data.level_target - fitted) ** 2
     v = data.level_log_var / data.level_n
-    dof = max(data.levels.size - n_params, 1)
+    return _moment_scale(sq, v, np.ones_like(v), max(data.levels.size - n_params, 1))
 
-    def q(tau2):
-        return float(np.sum(sq / (v + tau2))) - dof
+
+def _moment_scale(sq, v, u, dof):
+    """The ``lam >= 0`` with ``sum(sq / (v + lam * u)) = dof`` (Paule-Mandel);
+    ``v`` the known variances, ``u > 0`` the shape of the unknown one."""
+
+    def q(lam):
+        return float(np.sum(sq / (v + lam * u))) - dof
 
     if not np.any(v > 0):
-        return float(np.sum(sq) / dof)
+        return float(np.sum(sq / u) / dof)
     if q(0.0) <= 0.0:
         return 0.0
-    hi = max(float(np.max(sq)), 1e-12)
+    hi = max(float(np.max(sq / u)), 1e-12)
     while q(hi) > 0.0:
         hi *= 4.0
     return float(brentq(q, 0.0, hi, xtol=1e-14, rtol=1e-10))
+
+
+def accuracy_slope(fam, theta, logd, step=1e-4):
+    """d accuracy / d log(density) of the curve ``theta`` at ``logd``; 0 where
+    it is not finite (sparsity 1, where ``logd`` is -inf)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        up = np.exp(fam.log_error(theta, logd + step))
+        down = np.exp(fam.log_error(theta, logd - step))
+        slope = (down - up) / (2.0 * step)
+    return np.where(np.isfinite(slope), slope, 0.0)
+
+
+def interval_variances(data, fam, theta, n_params):
+    """How far whole levels' mean accuracies stray from the curve, beyond
+    their own scatter: ``(tau_flat, tau_shift)``, in accuracy units.
+
+    A level mean ``m_i`` around the curve ``f_i`` has variance
+    ``v_i / n_i + tau_flat + g_i**2 * tau_shift``, with ``g_i`` the slope of
+    the curve (accuracy per unit of log density) at the level: ``tau_flat``
+    is scatter that does not depend on the slope, and ``tau_shift`` the
+    variance of a sideways shift of a level on the log-density axis (a
+    network that behaves as if it were a little denser or sparser), which
+    only matters where the curve falls. The split between the two is the
+    one that maximises the Gaussian likelihood of the level means (over a
+    grid of shares); their size solves the Paule-Mandel moment equation
+    ``sum r_i^2 / var_i = n_levels - n_params``, as ``tau2`` of the fit.
+    """
+    fitted = 1.0 - np.exp(fam.log_error(theta, data.levels))
+    sq = ((1.0 - data.level_error) - fitted) ** 2
+    v = data.level_var / data.level_n
+    g2 = accuracy_slope(fam, theta, data.levels) ** 2
+    dof = max(data.levels.size - n_params, 1)
+    g2_scale = float(np.mean(g2))
+    shares = np.linspace(0.0, 1.0, 21) if g2_scale > 0 else np.zeros(1)
+    best = None
+    for share in shares:
+        # a floor keeps a level that is exactly on a flat curve, with no
+        # scatter, from pinning the whole variance to zero
+        u = np.maximum((1.0 - share) + share * g2 / max(g2_scale, 1e-300), 1e-6)
+        lam = _moment_scale(sq, v, u, dof)
+        var = np.maximum(v + lam * u, 1e-12)
+        nll = float(np.sum(np.log(var) + sq / var))
+        if best is None or nll < best[0]:
+            best = (nll, lam * (1.0 - share), lam * share / max(g2_scale, 1e-300))
+    return best[1], best[2]
 
 
 def gaussian_loglik(data, fam, theta, tau2):
@@ -244,7 +303,7 @@ def fit_family(fam, data, *, precision=None, le_up_fixed, le_up_bounds, loss, f_
     dof = data.n_eff - k
     J = central_jacobian(resid, v)
     cov = sandwich_covariance(J, r, weights, loss, f_scale, data.inverse)
-    return {"theta": full(v), "free": free, "cov": cov, "rss": rss,
+    return {"theta": full(v), "free": free, "cov": cov, "rss": rss, "span": span,
             "sigma": float(np.sqrt(rss / dof)) if dof > 0 else np.nan}
 
 
@@ -256,6 +315,26 @@ def constant_fit(data, precision, loss, f_scale):
         method="trf", loss=_weighted_loss(loss, data.weight), f_scale=f_scale)
     r = (data.target - res.x[0]) * root_p
     return float(np.sum(data.weight * r**2)), float(res.x[0])
+
+
+def identified_covariance(cov, span):
+    """``cov`` without the directions the data do not identify.
+
+    A direction of parameter space whose standard deviation exceeds the
+    whole range the bounds allow (``span``, per free parameter) is not
+    identified: a step that sharpens an already step-like transition, say.
+    The delta method would multiply its huge variance by a derivative that
+    is zero up to rounding, and widen an interval out of nothing; it is
+    dropped (its prediction variance set to zero), the rest kept as is.
+    Returns None when ``cov`` is None.
+    """
+    if cov is None or not np.all(np.isfinite(cov)):
+        return cov
+    scaled = cov / np.outer(span, span)
+    w, V = np.linalg.eigh(0.5 * (scaled + scaled.T))
+    keep = w < 1.0
+    w = np.clip(w, 0.0, None)  # rounding can leave a tiny negative eigenvalue
+    return (span[:, None] * ((V[:, keep] * w[keep]) @ V[:, keep].T)) * span[None, :]
 
 
 def sandwich_covariance(J, r, w, loss, f_scale, groups):

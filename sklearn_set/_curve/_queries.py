@@ -5,8 +5,11 @@ import warnings
 
 import numpy as np
 from scipy.stats import t as student_t
+from sklearn.base import clone
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._fitting import accuracy_slope
 from ._levels import check_sparsity_levels
 
 
@@ -93,7 +96,7 @@ class CurveQueriesMixin:
             return y_pred, np.full_like(y_pred, np.nan)
         G = self._free_jacobian(lambda theta: self._accuracy(theta, s))
         G[~np.isfinite(G)] = 0.0
-        var = np.einsum("ij,jk,ik->i", G, self._cov, G)
+        var = np.einsum("ij,jk,ik->i", G, self._curve_cov, G)
         return y_pred, np.sqrt(np.clip(var, 0.0, None))
 
     def predict_interval(self, X, coverage=0.95):
@@ -101,14 +104,24 @@ class CurveQueriesMixin:
 
         It covers what a new level measured like the fitted ones (the same
         number of folds or seeds, the median of the fit's levels) would give
-        as its mean score: the uncertainty of the fitted curve (delta method
-        from the parameter covariance), the between-level variance
-        ``tau2_`` (how far whole levels stray from the curve) and the
-        scatter of the level's own measurements (interpolated between the
-        measured levels on the log-density axis). The interval is built on
-        the log-error scale with a Student t quantile (degrees of freedom:
-        levels minus parameters), so it is asymmetric in accuracy. It does
-        not cover a change of the training setup (epochs, data).
+        as its mean score, in accuracy units, as the sum of
+
+        - the uncertainty of the fitted curve (delta method from the
+          parameter covariance, leaving out the parameter directions the
+          data do not identify, such as the sharpness of a step measured
+          only on either side);
+        - how far whole levels' means stray from the curve beyond their own
+          scatter: a flat part, and a sideways shift along the log-density
+          axis times the curve's slope there (a level that behaves as if it
+          were a little denser or sparser, which only shows where the curve
+          falls), both estimated from the level means;
+        - the scatter of the level's own measurements, interpolated between
+          the measured levels on the log-density axis.
+
+        The half-width is a Student t quantile (degrees of freedom: levels
+        minus parameters) times the square root of that sum. It does not
+        cover a change of the training setup (epochs, data).
+        :meth:`leave_one_level_out` checks it level by level.
 
         Parameters
         ----------
@@ -145,27 +158,108 @@ class CurveQueriesMixin:
             raise ValueError(
                 f"coverage must be a number strictly between 0 and 1; got {coverage!r}.")
         s = self._validated_sparsity(X, "predict_interval")
-        log_offset = np.log(self.error_offset)
-
-        def log_e(theta):
-            return np.logaddexp(self._log_error(theta, s), log_offset)
-
-        centre = log_e(self._theta)
         if self._cov is None or not np.all(np.isfinite(self._cov)):
             nan = np.full(s.shape, np.nan)
             return nan, nan.copy()
-        G = self._free_jacobian(log_e)
+        centre = self._accuracy(self._theta, s)
+        G = self._free_jacobian(lambda theta: self._accuracy(theta, s))
         G[~np.isfinite(G)] = 0.0
-        var_curve = np.einsum("ij,jk,ik->i", G, self._cov, G)
+        var_curve = np.einsum("ij,jk,ik->i", G, self._curve_cov, G)
         with np.errstate(divide="ignore"):
             logd = np.log1p(-s)
-        level_var = np.interp(logd, self._level_logd, self._level_var)
-        var = var_curve + self.tau2_ + level_var / self._n_per_level / np.exp(2 * centre)
-        half = student_t.ppf(0.5 + 0.5 * coverage, self._dof) * np.sqrt(var)
-        offset = self.error_offset
-        low = 1.0 - (np.exp(centre + half) - offset)
-        high = 1.0 - (np.exp(centre - half) - offset)
+        level_var = np.interp(logd, self._level_logd, self._level_var) / self._n_per_level
+        tau_flat, tau_shift = self._interval_tau
+        slope = accuracy_slope(self._fam, self._theta, logd)
+        var = var_curve + level_var + tau_flat + slope**2 * tau_shift
+        half = student_t.ppf(0.5 + 0.5 * coverage, self._dof) * np.sqrt(np.clip(var, 0, None))
+        low, high = centre - half, centre + half
         return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+
+    def leave_one_level_out(self, sparsities, scores, *, coverage=0.95):
+        """Refit the curve without each level and predict that level.
+
+        It tells how well the curve foresees a level it has not seen. Each
+        refit keeps the fitted family and starts from the fitted
+        parameters (one local optimisation instead of the multi-start over
+        every family), so the whole check costs about as much as one fit.
+        Levels without a finite score, and refits that fail (too few levels
+        left), give NaN.
+
+        Parameters
+        ----------
+        sparsities : array-like of shape (n_levels,) or (n_levels, n_splits)
+            The levels the curve was fitted on, or the sparsity of every
+            measurement (for example the measured sparsity of each AccSET
+            fit).
+
+        scores : array-like of shape (n_levels, n_splits)
+            Their scores, one row per level, as given to :meth:`fit_scores`.
+
+        coverage : float in (0, 1), default=0.95
+            Coverage of the intervals, as in :meth:`predict_interval`.
+
+        Returns
+        -------
+        result : :class:`~sklearn.utils.Bunch`
+            Arrays of shape (n_levels,): ``sparsity`` (the level, the mean
+            of its row), ``mean_score`` (the mean of its finite scores),
+            ``predicted`` (the refitted curve at the level), ``low`` and
+            ``high`` (its :meth:`predict_interval`) and ``covered``
+            (whether ``low <= mean_score <= high``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_set import SparsityCurveRegressor
+        >>> sparsity = 1 - np.logspace(-0.3, -3.5, 10)
+        >>> d = 1 - sparsity
+        >>> error = 0.02 * ((d**2 + 0.002**2 * 45 ** (2 / 1.5)) / (d**2 + 0.002**2)) ** 0.75
+        >>> rng = np.random.default_rng(0)
+        >>> scores = (1 - error)[:, None] + rng.normal(0, 0.005, (10, 3))
+        >>> curve = SparsityCurveRegressor(family="rosenfeld").fit_scores(sparsity, scores)
+        >>> check = curve.leave_one_level_out(sparsity, scores)
+        >>> bool(np.abs(check.predicted - check.mean_score)[:8].max() < 0.02)
+        True
+        """
+        check_is_fitted(self)
+        scores = np.asarray(scores, dtype=np.float64)
+        x = np.asarray(sparsities, dtype=np.float64)
+        if scores.ndim != 2 or x.ndim not in (1, 2) or x.shape[0] != scores.shape[0] or (
+                x.ndim == 2 and x.shape != scores.shape):
+            raise ValueError(
+                "leave_one_level_out takes sparsities of shape (n_levels,) or "
+                f"(n_levels, n_splits) and scores (n_levels, n_splits); got {x.shape} "
+                f"and {scores.shape}.")
+        if x.ndim == 1:
+            x = np.repeat(x[:, None], scores.shape[1], axis=1)
+        finite = np.isfinite(x) & np.isfinite(scores)
+        n = scores.shape[0]
+        out = Bunch(sparsity=np.array([np.mean(x[i][finite[i]]) if finite[i].any()
+                                       else np.nan for i in range(n)]),
+                    mean_score=np.array([np.mean(scores[i][finite[i]]) if finite[i].any()
+                                         else np.nan for i in range(n)]))
+        for key in ("predicted", "low", "high"):
+            out[key] = np.full(n, np.nan)
+        params = {**self.get_params(), "family": self.family_}
+        for i in range(n):
+            keep = finite.copy()
+            keep[i] = False
+            if not finite[i].any():
+                continue
+            refit = clone(self).set_params(**params)
+            refit._warm_theta = self._theta
+            try:
+                with warnings.catch_warnings():
+                    # about the refit, not about this curve
+                    warnings.simplefilter("ignore", SparsityCurveWarning)
+                    refit.fit(x[keep].reshape(-1, 1), scores[keep])
+            except ValueError:  # too few levels left
+                continue
+            level = [[out.sparsity[i]]]
+            out.predicted[i] = refit.predict(level)[0]
+            (out.low[i],), (out.high[i],) = refit.predict_interval(level, coverage=coverage)
+        out.covered = (out.low <= out.mean_score) & (out.mean_score <= out.high)
+        return out
 
     def max_sparsity(self, accuracy):
         """Highest sparsity whose predicted accuracy is at least ``accuracy``.

@@ -24,7 +24,17 @@ LEVELS_PER_ROUND = 1
 
 
 def check_adaptive(n_levels, sparsity_range, curve_params):
-    """Validate the adaptive options; return (n_levels, (s_lo, s_hi))."""
+    """Validate the adaptive options.
+
+    Returns
+    -------
+    n_levels : int
+        The number of levels to measure in all.
+    sparsity_range : tuple of two floats
+        Sparsest and densest ends ``(s_lo, s_hi)``.
+    needed : int
+        Least number of levels the curve family can be fitted on.
+    """
     curve_params = dict(curve_params or {})
     needed = min_levels(curve_params.get("family", "auto"),
                         fixed_collapse=curve_params.get("collapse_accuracy") is not None)
@@ -79,12 +89,18 @@ def curve_queries(curve):
     queries : dict of str to float
         ``"knee"`` (``knee_sparsity_``), ``"contour"`` (the extreme-sparsity
         contour, ``extreme_sparsity_``) and ``"near_dense"`` (the highest
-        sparsity whose predicted accuracy is within ``NEAR_DENSE`` of
-        ``dense_accuracy_``); NaN where the curve cannot place one.
+        sparsity whose predicted accuracy is within ``NEAR_DENSE`` of the
+        dense reference); NaN where the curve cannot place one. The dense
+        reference is the curve's accuracy at the densest measured level, not
+        ``dense_accuracy_``: that one is extrapolated to sparsity 0, beyond
+        the data, and moves with the shape parameters far more than the
+        curve does where it was measured.
     """
+    densest = -np.expm1(np.max(curve._level_logd))
+    reference = float(curve.predict([[densest]])[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        near_dense = curve.max_sparsity(curve.dense_accuracy_ - NEAR_DENSE)
+        near_dense = curve.max_sparsity(reference - NEAR_DENSE)
     return {"knee": float(curve.knee_sparsity_), "contour": float(curve.extreme_sparsity_),
             "near_dense": float(near_dense)}
 
