@@ -31,6 +31,7 @@ point of the best dense accuracy.
 """
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -168,7 +169,8 @@ def dense_rows(data, widths, seconds, work):
         fold_scaler(scaler, mlp)
         directory = Path(tempfile.mkdtemp(dir=work))
         source = directory / "dense.h"
-        emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
+        with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
+            emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
         driver = directory / "main.c"
         predict = "dense_predict(row, FEATURES)"
         driver.write_text(host_program("dense.h", X_train.shape[1], 1, f"sink += {predict}",
