@@ -33,7 +33,14 @@ _SNIPPETS["network_parameters"] = """
         that are removed at the end of each epoch (the last excepted) and
         regrown at random empty positions. 0 keeps the initial topology.
         New connections start uniform in +-0.1 times the layer's initial
-        Glorot bound, with zero momentum.
+        Glorot bound, with zero momentum (zero Adam moments).
+
+    zeta_schedule : {"constant", "cosine"}, default="constant"
+        How the rewired fraction changes over training. ``"constant"``:
+        ``zeta`` after every epoch (SET). ``"cosine"``: RigL's cosine decay
+        (Evci et al. 2020), ``zeta / 2 * (1 + cos(pi * e / max_iter))``
+        after epoch ``e``, so the last epochs fine-tune an almost settled
+        topology.
 
     regrowth : {"random", "connected", "gradient"}, default="random"
         Where pruned connections come back.
@@ -64,9 +71,37 @@ _SNIPPETS["training_parameters"] = """
         half of 20 seeds failed a 2-feature toy problem that 32 solves in
         all); large data sets train faster per sample with 128.
 
+    solver : {"sgd", "adam"}, default="sgd"
+        The weight update, as in MLPClassifier.
+
+        - ``"sgd"``: stochastic gradient descent with ``momentum``.
+        - ``"adam"``: Adam (Kingma and Ba, 2015) with the bias correction
+          of scikit-learn's AdamOptimizer. Each connection and bias keeps
+          its first and second moment; surviving connections keep them
+          across topology changes, regrown ones start at zero.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of ``solver="sgd"``, as MLPClassifier's (Adam
+        ignores it, as there):
+
+        - ``"constant"``: ``learning_rate_init`` throughout.
+        - ``"invscaling"``: after each epoch the step size becomes
+          ``learning_rate_init / (t_ + 1) ** power_t``, ``t_`` being the
+          number of samples seen.
+        - ``"adaptive"``: ``learning_rate_init`` while training improves;
+          whenever the no-improvement rule of ``tol`` and
+          ``n_iter_no_change`` would stop training, the step size is
+          divided by 5 instead and counting starts over; training stops
+          once the step size is at most 1e-6. (MLPClassifier's
+          documentation speaks of two epochs without improvement; its code,
+          mirrored here, uses ``n_iter_no_change``.)
+
     learning_rate_init : float, default=0.01
-        Constant SGD step size. Larger than MLPClassifier's (tuned for Adam)
-        because SET trains with plain momentum SGD.
+        Initial step size (the constant one of ``learning_rate="constant"``).
+        Larger than MLPClassifier's because SET was tuned with momentum SGD.
+
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
 
     momentum : float in [0, 1], default=0.9
         Momentum of SGD. Surviving connections keep their velocity across
@@ -74,6 +109,16 @@ _SNIPPETS["training_parameters"] = """
 
     nesterovs_momentum : bool, default=True
         Whether to use Nesterov's momentum.
+
+    beta_1 : float in [0, 1), default=0.9
+        Adam's decay rate of the first-moment estimates.
+
+    beta_2 : float in [0, 1), default=0.999
+        Adam's decay rate of the second-moment estimates.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term, added to the square root of the
+        second moment.
 
     dropout : float in [0, 1), default=0.0
         Inverted dropout rate on hidden units during training.
@@ -98,7 +143,9 @@ _SNIPPETS["training_parameters"] = """
         Print one line per epoch: loss, validation score, sparsity, seconds.
 
     warm_start : bool, default=False
-        Continue from the previous fit's weights and topology.
+        Continue from the previous fit's weights and topology, and from its
+        optimizer's state: momenta, Adam's moments and step count, the
+        scheduled step size (MLPClassifier restarts its optimizer).
 """
 
 _SNIPPETS["early_stopping_parameters"] = """
