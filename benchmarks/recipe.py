@@ -34,7 +34,7 @@ Usage::
     python benchmarks/recipe.py                      # every recipe, every problem
     python benchmarks/recipe.py --recipes sgd adam --problems mnist digits
     python benchmarks/recipe.py --dense --recipes default
-    python benchmarks/recipe.py same-shape           # 784-1000-1000-10, SGD, 40 epochs
+    python benchmarks/recipe.py same-shape --dense --recipes sgd default
 """
 
 import argparse
@@ -76,6 +76,18 @@ RECIPES = {
                                   "dropout": 0.2},
     "adam lr=0.001 allrelu": {**SGD, "solver": "adam", "learning_rate_init": 0.001,
                               "activation": "allrelu"},
+    "sgd allrelu": {**SGD, "activation": "allrelu"},
+    "sgd alpha=0.1 cosine": {**SGD, "alpha": 0.1, "zeta_schedule": "cosine"},
+    "sgd alpha=0.3 allrelu": {**SGD, "alpha": 0.3, "activation": "allrelu"},
+    "sgd alpha=0.1 allrelu cosine": {**SGD, "alpha": 0.1, "activation": "allrelu",
+                                     "zeta_schedule": "cosine"},
+    "adam lr=0.001 alpha=0.1 allrelu": {**SGD, "solver": "adam", "learning_rate_init": 0.001,
+                                        "alpha": 0.1, "activation": "allrelu"},
+    "adam lr=0.001 alpha=0.1 allrelu cosine": {
+        **SGD, "solver": "adam", "learning_rate_init": 0.001, "alpha": 0.1,
+        "activation": "allrelu", "zeta_schedule": "cosine"},
+    "adam lr=0.001 alpha=0.1 cosine": {**SGD, "solver": "adam", "learning_rate_init": 0.001,
+                                       "alpha": 0.1, "zeta_schedule": "cosine"},
     "default": {},
 }
 
@@ -187,19 +199,21 @@ def recipes(names, problems, dense):
     table(rows, ["recipe"] + columns + ["s"])
 
 
-def same_shape():
+def same_shape(names, dense):
     """784-1000-1000-10 on MNIST-5k, 40 epochs, batch 64, lr 0.01 for both;
     dense: MLPClassifier(solver="sgd", momentum=0.9); SET at sparsity 0.95
-    with its defaults otherwise, and with solver="sgd"."""
+    with each recipe (its learning_rate_init excepted)."""
     splits = _mnist()
     common = dict(hidden_layer_sizes=(1000, 1000), max_iter=40, batch_size=64,
                   learning_rate_init=0.01, random_state=0)
-    models = {
-        "dense MLPClassifier sgd momentum=0.9": lambda: MLPClassifier(
-            solver="sgd", momentum=0.9, **common),
-        "SET @0.95 defaults": lambda: SETClassifier(sparsity=0.95, **common),
-        "SET @0.95 solver=sgd": lambda: SETClassifier(sparsity=0.95, solver="sgd", **common),
-    }
+    models = {}
+    if dense:
+        models["dense MLPClassifier sgd momentum=0.9"] = lambda: MLPClassifier(
+            solver="sgd", momentum=0.9, **common)
+    for name in names:
+        recipe = {k: v for k, v in RECIPES[name].items() if k != "learning_rate_init"}
+        models[f"SET @0.95 {name}"] = (
+            lambda recipe=recipe: SETClassifier(sparsity=0.95, **recipe, **common))
     rows = []
     for name, make in models.items():
         started = time.perf_counter()
@@ -221,7 +235,7 @@ def main():
     args = parser.parse_args()
     header("recipe: accuracy of training recipes (" + args.what + ")")
     if args.what == "same-shape":
-        same_shape()
+        same_shape(args.recipes, args.dense)
     else:
         recipes(args.recipes, args.problems, args.dense)
     footer()

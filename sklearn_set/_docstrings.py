@@ -11,15 +11,17 @@ _SNIPPETS = {}
 
 _SNIPPETS["network_parameters"] = """
     hidden_layer_sizes : array-like of int, default=(100,)
-        Number of units of each hidden layer. The default is MLPClassifier's,
-        so swapping estimators changes the connectivity and nothing else.
+        Number of units of each hidden layer. The default is MLPClassifier's.
 
-    activation : {"relu", "allrelu", "leaky_relu", "tanh", "logistic", \
-"identity"}, default="relu"
+    activation : {"allrelu", "relu", "leaky_relu", "tanh", "logistic", \
+"identity"}, default="allrelu"
         Hidden activation. ``"leaky_relu"`` has negative slope 0.01.
         ``"allrelu"`` (Curci, Mocanu and Pechenizkiy, 2021) is a leaky ReLU
         whose negative slope alternates sign by layer: -0.6 on hidden layers
-        1, 3, ... and +0.6 on layers 2, 4, ...
+        1, 3, ... and +0.6 on layers 2, 4, ... The default: together with
+        ``alpha=0.1`` it lifted the MNIST accuracy of a 98%-sparse network
+        from 0.911 (ReLU, ``alpha=1e-4``) to 0.940 (documentation page
+        "Training recipe"). MLPClassifier's default is ``"relu"``.
 
     sparsity : float in [0, 1), default=0.9
         Fraction of absent connections over all layers, split over the layers
@@ -60,9 +62,12 @@ _SNIPPETS["network_parameters"] = """
 """
 
 _SNIPPETS["training_parameters"] = """
-    alpha : float, default=1e-4
+    alpha : float, default=0.1
         L2 penalty, scaled as in MLPClassifier: the loss of a batch of size
-        ``B`` gets ``alpha / (2 B) * ||W||^2``.
+        ``B`` gets ``alpha / (2 B) * ||W||^2``. Larger than MLPClassifier's
+        1e-4: a sparse network with many units overfits like a wide one;
+        0.1 beat 1e-4 on MNIST, digits and a Madelon-like problem
+        (documentation page "Training recipe").
 
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" means ``min(32, n_samples)``. Small batches
@@ -78,7 +83,10 @@ _SNIPPETS["training_parameters"] = """
         - ``"adam"``: Adam (Kingma and Ba, 2015) with the bias correction
           of scikit-learn's AdamOptimizer. Each connection and bias keeps
           its first and second moment; surviving connections keep them
-          across topology changes, regrown ones start at zero.
+          across topology changes, regrown ones start at zero. It raised
+          MNIST and digits accuracy at moderate sparsity, but training at
+          extreme sparsity collapsed with it (digits, sparsity 0.998: 0.56
+          against SGD's 0.86), so SGD stays the default.
 
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
         Step-size schedule of ``solver="sgd"``, as MLPClassifier's (Adam
