@@ -288,6 +288,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
                 raise ValueError(
                     f"hidden_layer_sizes changed from {hidden_now} to {hidden}; "
                     "warm_start and partial_fit need the same architecture.")
+            # a model fitted before the solvers existed continues with SGD's state
+            if not hasattr(self, "_learning_rate"):
+                self._learning_rate, self._n_updates = float(self.learning_rate_init), 0
         validation = None
         if self.validation_scores_ is not None and not incremental:
             X, X_val, y, y_val, sample_weight, weight_val = self._split_validation(
