@@ -37,7 +37,13 @@ class AccSETClassifier(SETClassifier):
 
     Parameters
     ----------
-%(network_parameters)s
+%(hidden_layer_sizes_parameter)s
+
+%(activation_parameter)s
+
+%(topology_parameters)s
+
+%(alpha_parameter)s
 
 %(training_parameters)s
 

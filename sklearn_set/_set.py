@@ -389,7 +389,13 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(network_parameters)s
+%(hidden_layer_sizes_parameter)s
+
+%(activation_parameter)s
+
+%(topology_parameters)s
+
+%(alpha_parameter)s
 
 %(training_parameters)s
 
@@ -512,7 +518,13 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(network_parameters)s
+%(hidden_layer_sizes_parameter)s
+
+%(regressor_activation_parameter)s
+
+%(topology_parameters)s
+
+%(regressor_alpha_parameter)s
 
 %(training_parameters)s
 
@@ -549,12 +561,12 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
         self,
         *,
         hidden_layer_sizes=(100,),
-        activation="allrelu",
+        activation="relu",
         sparsity=0.9,
         zeta=0.3,
         zeta_schedule="constant",
         regrowth="random",
-        alpha=0.1,
+        alpha=1e-4,
         batch_size="auto",
         solver="sgd",
         learning_rate="constant",
