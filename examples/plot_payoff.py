@@ -43,8 +43,10 @@ dense = {f"dense ({width},)": MLPClassifier(hidden_layer_sizes=(width,), max_ite
                                             random_state=0)
          for width in (4, 8, 16, 32)}
 sparse = {f"SET ({width},) @{sparsity}": SETClassifier(
-    hidden_layer_sizes=(width,), sparsity=sparsity, max_iter=60, random_state=0)
-    for width, sparsity in ((128, 0.95), (128, 0.9), (512, 0.98))}
+    hidden_layer_sizes=(width,), sparsity=sparsity, regrowth=regrowth, max_iter=60,
+    random_state=0)
+    for width, sparsity, regrowth in ((128, 0.95, "random"), (128, 0.9, "random"),
+                                      (1024, 0.98, "connected"))}
 
 
 def parameters(model):
