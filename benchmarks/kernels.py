@@ -77,6 +77,8 @@ def input_gradient_only(t_indptr, t_order, t_rows, values, delta_out, delta_in):
 _NO_MASK = np.empty((0, 0), np.float32)
 _NO_FIRST = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32),
              np.empty(0, np.float32))
+# Adam's (beta_1, beta_2, epsilon), unused by SGD (empty second moments)
+_SGD = (np.float32(0), np.float32(0), np.float32(0))
 
 
 def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
@@ -86,9 +88,9 @@ def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
     kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
                       layer.values, a_in, a_in, d_out, d_in, kernels.RELU, f32(0), _NO_MASK,
                       f32(0), f32(1), lr, mom, True, decay, layer.bias, layer.bias_velocity,
-                      *_NO_FIRST, a_in)
+                      *_NO_FIRST, a_in, _NO_FIRST[2], _NO_FIRST[2], _SGD)
     kernels.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
-                       True, decay)
+                       True, decay, _NO_FIRST[2], _SGD)
 
 
 def timeit(fn, min_time=0.02):
@@ -160,7 +162,8 @@ def main():
                                                          decay), 4.0 * nnz * batch),
                 "dW (first)": (lambda: kernels.update_first_layer(
                     layer.indptr, layer.indices, layer.values, layer.velocity, layer.bias,
-                    layer.bias_velocity, a_in, d_out, lr, mom, True, decay),
+                    layer.bias_velocity, a_in, d_out, lr, mom, True, decay, _NO_FIRST[2],
+                    _NO_FIRST[2], _SGD),
                     2.0 * nnz * batch),
                 "dX only": (lambda: input_gradient_only(
                     layer.t_indptr, layer.t_order, layer.t_rows, layer.values, d_out, d_in),

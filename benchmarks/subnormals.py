@@ -301,9 +301,10 @@ def cost(args, tiny):
                 kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
                                   layer.t_grad, values, a, a, d, d_in, kernels.RELU, f32(0),
                                   no_mask, f32(0), f32(1), lr, mom, True, decay, bias,
-                                  bias_v, empty_i64, empty_i32, empty_f, empty_f, a)
+                                  bias_v, empty_i64, empty_i32, empty_f, empty_f, a, empty_f,
+                                  empty_f, (f32(0), f32(0), f32(0)))
                 kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, lr,
-                                   mom, True, decay)
+                                   mom, True, decay, empty_f, (f32(0), f32(0), f32(0)))
 
             timed = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
                                            ("backward", backward))

@@ -32,6 +32,15 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
 
+# Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
+# epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
+# ``zeta`` to 0 at ``max_iter``, which lets the last epochs fine-tune a
+# settled topology.
+ZETA_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
+}
+
 
 def _available_memory_bytes():
     """Memory this process may still allocate, in bytes, or None if unknown.
@@ -86,7 +95,7 @@ class _InterruptGuard:
     """
 
     _ATTRIBUTES = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
-                   "_no_improvement_count")
+                   "_no_improvement_count", "_learning_rate", "_n_updates")
 
     def __init__(self, estimator):
         self.estimator = estimator
@@ -156,10 +165,17 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "sparsity": [Interval(Real, 0, 1, closed="left")],
         "zeta": [Interval(Real, 0, 1, closed="left")],
+        "zeta_schedule": [StrOptions(set(ZETA_SCHEDULES))],
         "regrowth": [StrOptions(set(REGROWTH_RULES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -185,12 +201,19 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         activation="relu",
         sparsity=0.9,
         zeta=0.3,
+        zeta_schedule="constant",
         regrowth="random",
         alpha=1e-4,
         batch_size="auto",
+        solver="sgd",
+        learning_rate="constant",
         learning_rate_init=0.01,
+        power_t=0.5,
         momentum=0.9,
         nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         dropout=0.0,
         max_iter=200,
         shuffle=True,
@@ -208,12 +231,19 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self.activation = activation
         self.sparsity = sparsity
         self.zeta = zeta
+        self.zeta_schedule = zeta_schedule
         self.regrowth = regrowth
         self.alpha = alpha
         self.batch_size = batch_size
+        self.solver = solver
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.dropout = dropout
         self.max_iter = max_iter
         self.shuffle = shuffle
@@ -337,6 +367,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             self._initialize(X.shape, hidden, incremental)
         else:
             self._check_same_architecture(hidden)
+            # a model fitted before the solvers existed continues with SGD's state
+            if not hasattr(self, "_learning_rate"):
+                self._learning_rate, self._n_updates = float(self.learning_rate_init), 0
         data, l2, validation = self._training_split(X, y, sample_weight, incremental)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         callbacks = self._init_callback_context(
@@ -405,6 +438,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self.out_activation_ = self._output
         self.epsilon_ = self._network.epsilon
         self._no_improvement_count = 0
+        # the optimizer's state: the scheduled SGD step size, Adam's step count
+        self._learning_rate = float(self.learning_rate_init)
+        self._n_updates = 0
         use_validation = (self.early_stopping or self._policy.needs_validation) and not incremental
         self.best_loss_ = None if use_validation else np.inf
         self.validation_scores_ = [] if use_validation else None
@@ -431,6 +467,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             loss = self._evolve_and_train(data, l2, batch_size)
             score = self._record_epoch(loss, validation, X.shape[0])
             improved = self._track_improvement(loss, score)
+            if self.learning_rate == "invscaling":
+                # after each epoch, as MLPClassifier's SGD optimizer does
+                self._learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
             if improved and keep_best:
                 best_state = network.snapshot()
             guard.commit(best_state, shared=improved and keep_best)
@@ -450,17 +489,22 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     def _evolve_and_train(self, data, l2, batch_size):
         """One epoch: the policy evolves the topology (not before the first
         epoch, and never after the last one, so the returned model has no
-        untrained fresh connections), then the network trains on ``data``;
-        returns the epoch's loss. A diverged model is discarded."""
+        untrained fresh connections), then the network trains on ``data``
+        with the solver's step; returns the epoch's loss. A diverged model is
+        discarded."""
         X, y, sample_weight = data
         if self.loss_curve_:
-            self._policy.evolve(self._network, self.zeta, self._rng, data)
+            self._policy.evolve(self._network, self._zeta(len(self.loss_curve_)), self._rng,
+                                data)
+        adam = self.solver == "adam"
         try:
-            return self._network.train_epoch(
+            loss = self._network.train_epoch(
                 X, y, sample_weight, batch_size=batch_size,
-                learning_rate=self.learning_rate_init, momentum=self.momentum,
-                nesterov=self.nesterovs_momentum, alpha=l2,
-                dropout=self.dropout, shuffle=self.shuffle, rng=self._rng)
+                learning_rate=self.learning_rate_init if adam else self._learning_rate,
+                momentum=self.momentum, nesterov=self.nesterovs_momentum, alpha=l2,
+                dropout=self.dropout, shuffle=self.shuffle, rng=self._rng,
+                moments=(self.beta_1, self.beta_2, self.epsilon) if adam else None,
+                n_updates=self._n_updates)
         except FloatingPointError as exc:
             del self._network
             raise ValueError(
@@ -468,6 +512,13 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
                 "The model was discarded. Lower learning_rate_init "
                 f"(now {self.learning_rate_init}) or scale the inputs, "
                 "e.g. with StandardScaler.") from None
+        if adam:
+            self._n_updates += -(-X.shape[0] // batch_size)
+        return loss
+
+    def _zeta(self, n_epochs):
+        """The fraction rewired after ``n_epochs`` epochs of training."""
+        return self.zeta * ZETA_SCHEDULES[self.zeta_schedule](n_epochs / self.max_iter)
 
     def _record_epoch(self, loss, validation, n_samples):
         """Bookkeeping after an epoch's training on ``n_samples``; returns
@@ -489,6 +540,16 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         """Whether training stops now: the policy decides, given
         MLPClassifier's no-improvement rule."""
         stalled = self._no_improvement_count > self.n_iter_no_change
+        if (stalled and self.solver == "sgd" and self.learning_rate == "adaptive"
+                and self._learning_rate > 1e-6):
+            # MLPClassifier's "adaptive" schedule: a stall divides the step
+            # size by 5 instead of stopping, until it is 1e-6 or less
+            self._learning_rate /= 5.0
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"No improvement for {self.n_iter_no_change} consecutive epochs. "
+                      f"Setting learning rate to {self._learning_rate:f}")
+            stalled = False
         if not self._policy.stop(len(self.loss_curve_), stalled):
             return False
         if self.verbose and stalled:
@@ -546,8 +607,8 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         dtype = _DTYPES[self.dtype]
         batch = min(n_samples, _AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size)
         # the network with its workspaces, and the snapshot fit keeps of an epoch
-        need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch)
-                         + int(counts.sum()) * bytes_per_connection(dtype))
+        need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch, self.solver)
+                         + int(counts.sum()) * bytes_per_connection(dtype, solver=self.solver))
         available = _available_memory_bytes()
         if available is not None and need > available:
             what = (f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "

@@ -345,7 +345,13 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(network_parameters)s
+%(hidden_layer_sizes_parameter)s
+
+%(activation_parameter)s
+
+%(topology_parameters)s
+
+%(alpha_parameter)s
 
 %(training_parameters)s
 
@@ -397,15 +403,22 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         self,
         *,
         hidden_layer_sizes=(100,),
-        activation="relu",
+        activation="allrelu",
         sparsity=0.9,
         zeta=0.3,
+        zeta_schedule="constant",
         regrowth="random",
-        alpha=1e-4,
+        alpha=0.1,
         batch_size="auto",
+        solver="sgd",
+        learning_rate="constant",
         learning_rate_init=0.01,
+        power_t=0.5,
         momentum=0.9,
         nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
         dropout=0.0,
         max_iter=200,
         shuffle=True,
@@ -421,17 +434,37 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         dtype="float32",
     ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            sparsity=sparsity, zeta=zeta, regrowth=regrowth, alpha=alpha,
-            batch_size=batch_size, learning_rate_init=learning_rate_init,
-            momentum=momentum, nesterovs_momentum=nesterovs_momentum, dropout=dropout,
-            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
-            verbose=verbose, warm_start=warm_start, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            n_jobs=n_jobs, dtype=dtype)
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            sparsity=sparsity,
+            zeta=zeta,
+            zeta_schedule=zeta_schedule,
+            regrowth=regrowth,
+            alpha=alpha,
+            batch_size=batch_size,
+            solver=solver,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            dropout=dropout,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            n_jobs=n_jobs,
+            dtype=dtype,
+        )
         self.class_weight = class_weight
-
-
 
 
 class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
@@ -449,7 +482,13 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(network_parameters)s
+%(hidden_layer_sizes_parameter)s
+
+%(regressor_activation_parameter)s
+
+%(topology_parameters)s
+
+%(regressor_alpha_parameter)s
 
 %(training_parameters)s
 

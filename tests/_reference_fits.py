@@ -54,7 +54,7 @@ def fit_all(estimator_classes, extra_params=None):
     out = {}
     for name, (kind, params) in CONFIGS.items():
         X, y = data(kind)
-        est = estimator_classes[kind](**COMMON, **params, **(extra_params or {}))
+        est = estimator_classes[kind](**{**COMMON, **(extra_params or {}), **params})
         est.fit(X, y)
         arrays = {"loss_curve": np.asarray(est.loss_curve_)}
         for i, (coef, intercept) in enumerate(zip(est.coefs_, est.intercepts_)):

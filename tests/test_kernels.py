@@ -331,6 +331,7 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     tol = {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
     one, zero = dtype(1), dtype(0)
     no_mask = np.empty((0, 0), dtype)
+    sgd = (zero, zero, zero)  # Adam's (beta_1, beta_2, epsilon): unused by SGD
 
     z = np.empty((n_out, batch), dtype)
     kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
@@ -348,10 +349,10 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, values,
                       a_in, a_in, d_out, delta_in, kernels.IDENTITY, zero, no_mask, zero, one, one,
                       zero, False, zero, bias_in, bias_in_velocity, empty_i,
-                      empty_i.astype(np.int32), empty_f, empty_f, a_in)
+                      empty_i.astype(np.int32), empty_f, empty_f, a_in, empty_f, empty_f, sgd)
     np.testing.assert_allclose(values, layer.values)  # the step comes next
     kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, one, zero, False,
-                       zero)
+                       zero, empty_f, sgd)
     np.testing.assert_allclose(delta_in, W @ d_out, **tol)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(values, layer.values - expected_grad, **tol)
@@ -361,7 +362,7 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     velocity = np.zeros_like(layer.velocity)
     bias, bias_velocity = np.zeros(n_out, dtype), np.zeros(n_out, dtype)
     kernels.update_first_layer(layer.indptr, layer.indices, values, velocity, bias, bias_velocity,
-                         a_in, d_out, one, zero, False, zero)
+                         a_in, d_out, one, zero, False, zero, empty_f, empty_f, sgd)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(-bias_velocity, d_out.sum(axis=1), **tol)
 
@@ -409,9 +410,11 @@ def test_tiles_stay_in_vector_registers():
         "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
                             layer.values, a, a, d, d_in, kernels.RELU, zero, no_mask, zero, one,
                             zero, zero, False, zero, layer.bias.copy(), layer.bias.copy(),
-                            empty_i, empty_i.astype(np.int32), empty_f, empty_f, a),
+                            empty_i, empty_i.astype(np.int32), empty_f, empty_f, a, empty_f,
+                            empty_f, (zero, zero, zero)),
         "update_first_layer": (layer.indptr, layer.indices, layer.values, layer.velocity,
-                               layer.bias, layer.bias_velocity, a, d, zero, zero, False, zero),
+                               layer.bias, layer.bias_velocity, a, d, zero, zero, False, zero,
+                               empty_f, empty_f, (zero, zero, zero)),
     }
     # update_first_layer is a plain numba loop (the tiled version ran slower),
     # so only the absence of spills is checked for it.
@@ -446,7 +449,8 @@ def test_velocities_without_gradient_decay_to_zero_not_to_subnormals(dtype):
     for _ in range(400):
         kernels.update_first_layer(layer.indptr, layer.indices, layer.values, layer.velocity,
                              layer.bias, layer.bias_velocity, x, no_gradient, zero,
-                             dtype(0.9), True, zero)
+                             dtype(0.9), True, zero, layer.second_moment,
+                             layer.bias_second_moment, (zero, zero, zero))
     assert np.all(layer.velocity == 0)
     assert np.all(layer.bias_velocity == 0)
 

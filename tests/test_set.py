@@ -89,6 +89,7 @@ def test_feature_importances_drive_select_from_model():
                                n_redundant=0, shuffle=False, random_state=0)
     X = StandardScaler().fit_transform(X)
     clf = SETClassifier(hidden_layer_sizes=(64,), sparsity=0.5, max_iter=60, alpha=1e-2,
+                        activation="relu",  # the former default, which this was tuned for
                         random_state=0)
     selector = SelectFromModel(clf, max_features=4, threshold=-np.inf).fit(X, y)
     # SET prunes weak inputs' connections: the informative ones should rank high

@@ -254,8 +254,9 @@ def test_insert_connections_matches_numpy_insert():
     new_values = rng.normal(size=40).astype(np.float32)
     out = (np.empty(16, np.int64), np.empty(140, np.int32), np.empty(140, np.float32),
            np.empty(140, np.float32))
-    topology_kernels.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity, new,
-                         new_values, 25, *out)
+    topology_kernels.insert_connections(layer.indptr, layer.indices, layer.values, layer.velocity,
+                                        layer.second_moment, new, new_values, 25, *out,
+                                        np.empty(0, np.float32))
     indptr, indices, values, velocity = out
     at = np.searchsorted(taken, new)
     keys = np.insert(taken, at, new)

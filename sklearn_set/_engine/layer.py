@@ -21,13 +21,15 @@ from ._kernels import topology as topology_kernels
 from ._kernels.train import transpose_order
 from ._kernels.topology import input_strength
 
-def bytes_per_connection(dtype, n_connections=0):
+def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     """Memory a connection costs: its input id (int32), weight and velocity
-    (dtype), and its by-input entries (position in each order: int32, or
-    int64 in a layer of 2**31 connections or more; output row: int32;
-    gradient scratch: dtype)."""
+    (dtype; Adam's first moment), Adam's second moment (dtype, only with
+    ``solver="adam"``), and its by-input entries (position in each order:
+    int32, or int64 in a layer of 2**31 connections or more; output row:
+    int32; gradient scratch: dtype)."""
     position = np.dtype(kernels.index_dtype(n_connections)).itemsize
-    return 4 + 3 * np.dtype(dtype).itemsize + 2 * position + 4
+    floats = 4 if solver == "adam" else 3
+    return 4 + floats * np.dtype(dtype).itemsize + 2 * position + 4
 
 
 def erdos_renyi_allocation(layer_shapes, sparsity):
@@ -174,7 +176,11 @@ class SparseLayer:
     indptr : int64 (n_out + 1,)
     indices : int32 (nnz,), input id of each connection
     values, velocity : dtype (nnz,)
+        Weights, and their SGD momentum or Adam first moment.
     bias, bias_velocity : dtype (n_out,)
+    second_moment, bias_second_moment : dtype (nnz,) and (n_out,)
+        Adam's second moments of the weights and biases; empty arrays for
+        SGD (see :meth:`use_second_moments`).
     t_indptr, t_order, t_rows, t_position : by-input view of the
         connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`),
         with ``t_grad``, scratch for their gradients in that order (see
@@ -191,7 +197,7 @@ class SparseLayer:
     """
 
     def __init__(self, n_in, n_out, indptr, indices, values, velocity, bias,
-                 bias_velocity, init_bound):
+                 bias_velocity, init_bound, second_moment=None, bias_second_moment=None):
         self.n_in = int(n_in)
         self.n_out = int(n_out)
         self.indptr = indptr
@@ -201,6 +207,9 @@ class SparseLayer:
         self.bias = bias
         self.bias_velocity = bias_velocity
         self.init_bound = float(init_bound)
+        empty = np.empty(0, dtype=values.dtype)
+        self.second_moment = empty if second_moment is None else second_moment
+        self.bias_second_moment = empty if bias_second_moment is None else bias_second_moment
         self.last_regrown = np.empty(0, dtype=np.int64)
         self._by_input = None
 
@@ -221,6 +230,13 @@ class SparseLayer:
         state["_by_input"] = None  # rebuilt on demand: smaller pickles
         return state
 
+    def __setstate__(self, state):
+        # layers pickled before Adam existed have no second moments: SGD
+        empty = np.empty(0, dtype=state["values"].dtype)
+        state.setdefault("second_moment", empty)
+        state.setdefault("bias_second_moment", empty)
+        self.__dict__.update(state)
+
     @classmethod
     def random(cls, n_in, n_out, n_connections, rng, *, activation_code, dtype):
         """Uniformly random positions, Glorot-uniform weights, zero velocity."""
@@ -235,6 +251,22 @@ class SparseLayer:
         del keys
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
+
+    def use_second_moments(self, needed):
+        """Allocate zero second moments (Adam) when ``needed`` and there are
+        none, or drop them (SGD) when not; either change also zeroes the
+        velocities (the first moments)."""
+        if needed == (self.bias_second_moment.shape[0] > 0):
+            return
+        # the other solver's state means nothing to this one: start afresh
+        self.velocity[:] = 0
+        self.bias_velocity[:] = 0
+        if needed:
+            self.second_moment = np.zeros_like(self.values)
+            self.bias_second_moment = np.zeros_like(self.bias)
+        else:
+            self.second_moment = self.second_moment[:0].copy()
+            self.bias_second_moment = self.bias_second_moment[:0].copy()
 
     @property
     def n_connections(self):
@@ -253,7 +285,7 @@ class SparseLayer:
         """Remove the connections where the bool array ``keep`` (one entry per
         connection, storage order) is False; returns how many. O(nnz)."""
         n_keep = topology_kernels.drop_unkept(self.indptr, self.indices, self.values,
-                                              self.velocity, keep)
+                                              self.velocity, self.second_moment, keep)
         return self._shrink_to(n_keep)
 
     def drop_near_zero(self, pos_threshold, pos_ties, neg_threshold, neg_ties):
@@ -263,7 +295,7 @@ class SparseLayer:
         ``neg_threshold``; returns how many. O(nnz), no index array."""
         dt = self.values.dtype.type
         n_keep = topology_kernels.prune_compact(
-            self.indptr, self.indices, self.values, self.velocity,
+            self.indptr, self.indices, self.values, self.velocity, self.second_moment,
             dt(pos_threshold), pos_ties, dt(neg_threshold), neg_ties)
         return self._shrink_to(n_keep)
 
@@ -277,6 +309,7 @@ class SparseLayer:
             self.indices = self.indices[:n_keep]
             self.values = self.values[:n_keep]
             self.velocity = self.velocity[:n_keep]
+            self.second_moment = self.second_moment[:n_keep]
         return n_dropped
 
     def free_positions(self):
@@ -296,9 +329,10 @@ class SparseLayer:
 
     def insert(self, new_keys, new_values):
         """Add connections at the empty positions ``new_keys`` (sorted,
-        distinct int64 keys) with the weights ``new_values`` and zero
-        velocity; existing connections keep weight and velocity. The keys are
-        remembered as :attr:`last_regrown`. Returns the number added."""
+        distinct int64 keys) with the weights ``new_values``, their velocity
+        (and Adam moments) zero; existing connections keep weight, velocity and
+        moments. The keys are remembered as :attr:`last_regrown`. Returns the
+        number added."""
         n_new = int(new_keys.shape[0])
         self.last_regrown = new_keys
         if n_new:
@@ -308,11 +342,14 @@ class SparseLayer:
             out = (np.empty(self.n_out + 1, dtype=np.int64),
                    np.empty(total, dtype=np.int32),
                    np.empty(total, dtype=self.values.dtype),
-                   np.empty(total, dtype=self.velocity.dtype))
+                   np.empty(total, dtype=self.velocity.dtype),
+                   np.empty(total if self.second_moment.shape[0] else 0,
+                            dtype=self.velocity.dtype))
             topology_kernels.insert_connections(self.indptr, self.indices, self.values,
-                                                self.velocity, new_keys, new_values,
-                                                self.n_in, *out)
-            self.indptr, self.indices, self.values, self.velocity = out
+                                                self.velocity, self.second_moment, new_keys,
+                                                new_values, self.n_in, *out)
+            (self.indptr, self.indices, self.values, self.velocity,
+             self.second_moment) = out
         else:
             self.compact()
         self.refresh_transpose()
@@ -324,6 +361,7 @@ class SparseLayer:
             self.indices = self.indices.copy()
             self.values = self.values.copy()
             self.velocity = self.velocity.copy()
+            self.second_moment = self.second_moment.copy()
 
     def surviving_regrown(self):
         """How many connections of the last regrowth are still present."""
@@ -340,7 +378,8 @@ class SparseLayer:
         twin = SparseLayer(self.n_in, self.n_out, self.indptr.copy(),
                            self.indices.copy(), self.values.copy(),
                            self.velocity.copy(), self.bias.copy(),
-                           self.bias_velocity.copy(), self.init_bound)
+                           self.bias_velocity.copy(), self.init_bound,
+                           self.second_moment.copy(), self.bias_second_moment.copy())
         twin.last_regrown = self.last_regrown.copy()
         return twin
 

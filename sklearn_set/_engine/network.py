@@ -140,11 +140,21 @@ def hidden_activation_codes(activation, n_hidden):
     return [(code, slopes[layer % len(slopes)]) for layer in range(n_hidden)]
 
 
-def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size):
+def adam_rate(learning_rate, moments, t):
+    """Adam's bias-corrected step size at step ``t`` (from 1), as
+    scikit-learn's AdamOptimizer computes it: ``learning_rate *
+    sqrt(1 - beta_2**t) / (1 - beta_1**t)``, ``moments`` being
+    ``(beta_1, beta_2, epsilon)``."""
+    beta_1, beta_2, _ = moments
+    return learning_rate * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+
+
+def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size, solver="sgd"):
     """Bytes the engine will hold for connections, biases and workspaces."""
     itemsize = np.dtype(dtype).itemsize
-    total = int(sum(n_connections)) * bytes_per_connection(dtype)
-    total += sum(layer_sizes[1:]) * 2 * itemsize + sum(layer_sizes[:-1]) * 8
+    total = int(sum(n_connections)) * bytes_per_connection(dtype, solver=solver)
+    biases = 3 if solver == "adam" else 2
+    total += sum(layer_sizes[1:]) * biases * itemsize + sum(layer_sizes[:-1]) * 8
     total += sum(layer_sizes) * batch_size * 3 * itemsize
     return total
 
@@ -323,12 +333,15 @@ class SparseMLP:
             views["out"], kernels.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
         return calls
 
-    def _backward_calls(self, views, lr, mom, nesterov, decay, dropout):
-        """The kernel calls of a backward pass and SGD step (see
+    def _backward_calls(self, views, lr, mom, nesterov, decay, dropout, moments):
+        """The kernel calls of a backward pass and step (see
         :func:`~sklearn_set._engine._kernels.train.backward_update` for the fusion);
-        ``decay`` is the L2 factor of the batch."""
+        ``decay`` is the L2 factor of the batch; ``moments`` is Adam's
+        ``(beta_1, beta_2, epsilon)`` (ignored by SGD layers, whose second
+        moments are empty)."""
         dt = self.dtype.type
         decay = dt(decay)
+        moments = tuple(dt(m) for m in moments)
         rate = dt(dropout)
         scale = dt(1.0 / (1.0 - dropout))
         no_mask = np.empty((0, 0), self.dtype)
@@ -341,10 +354,10 @@ class SparseMLP:
             return [(kernels.update_first_layer, (
                 first.indptr, first.indices, first.values, first.velocity, first.bias,
                 first.bias_velocity, views["x"], views["delta"][1], lr, mom,
-                nesterov, decay))]
+                nesterov, decay, first.second_moment, first.bias_second_moment, moments))]
         # the output delta's buffer is reused two layers down: its bias first
         calls = [(kernels.update_bias, (last.bias, last.bias_velocity, views["delta"][n_layers],
-                                  lr, mom, nesterov))]
+                                  lr, mom, nesterov, last.bias_second_moment, moments))]
         for l in range(n_layers - 1, 0, -1):
             layer = self.layers[l]
             below = self.layers[l - 1]
@@ -352,20 +365,31 @@ class SparseMLP:
             keep = views["keep"][l - 1] if dropout > 0 else no_mask
             fused = ((first.indptr, first.indices, first.values, first.velocity)
                      if l == 1 else no_first)
+            fused_second = first.second_moment if l == 1 else no_first[2]
             calls.append((kernels.backward_update, (
                 layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, layer.values,
                 views["a"][l - 1], views["z"][l - 1],
                 views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
                 rate, scale, lr, mom, nesterov, decay, below.bias,
-                below.bias_velocity) + fused + (views["x"],)))
+                below.bias_velocity) + fused + (views["x"], below.bias_second_moment,
+                                                 fused_second, moments)))
             calls.append((kernels.step_connections, (
                 layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
-                nesterov, decay)))
+                nesterov, decay, layer.second_moment, moments)))
         return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,
-                    momentum, nesterov, alpha, dropout, shuffle, rng):
-        """One pass of minibatch SGD over ``X``.
+                    momentum, nesterov, alpha, dropout, shuffle, rng, moments=None,
+                    n_updates=0):
+        """One pass of minibatch SGD, or Adam, over ``X``.
+
+        ``moments=None`` trains with SGD (``momentum``, ``nesterov``);
+        Adam's ``(beta_1, beta_2, epsilon)`` trains with Adam, whose step
+        ``t`` (counted from 1 over the whole training) of a batch is
+        ``n_updates`` plus the batch's rank in the epoch: its rate is
+        ``learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, as in
+        scikit-learn's AdamOptimizer. Layers get zero second moments on the
+        first Adam epoch (see :meth:`SparseLayer.use_second_moments`).
 
         ``y`` holds class indices (softmax) or targets of shape
         (n_samples, n_outputs) (0/1 labels for logistic);
@@ -383,6 +407,9 @@ class SparseMLP:
         n_samples = X.shape[0]
         dt = self.dtype.type
         lr, mom = dt(learning_rate), dt(momentum)
+        for layer in self.layers:
+            layer.use_second_moments(moments is not None)
+        step_moments = (0.0, 0.0, 0.0) if moments is None else moments
         batch_size = min(batch_size, n_samples)
         ws = self._buffers(batch_size, True, dropout)
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
@@ -407,14 +434,18 @@ class SparseMLP:
                 views = self._views(ws, nb)
                 plan = plans[nb] = (
                     views, self._forward_calls(views, dropout),
-                    self._backward_calls(views, lr, mom, nesterov, alpha / nb, dropout))
+                    self._backward_calls(views, lr, mom, nesterov, alpha / nb, dropout,
+                                         step_moments))
             views, forward, backward = plan
             weight = weight_all[start:start + nb]
-            if weighted:
-                weight_sum = float(weight.sum(dtype=np.float64))
+            if weighted or moments is not None:
+                # the L2 factor, or Adam's rate, of this very batch
+                weight_sum = float(weight.sum(dtype=np.float64)) if weighted else nb
                 backward = self._backward_calls(
-                    views, lr, mom, nesterov, alpha / weight_sum if weight_sum > 0 else 0.0,
-                    dropout)
+                    views, lr if moments is None else dt(adam_rate(
+                        learning_rate, moments, n_updates + start // batch_size + 1)),
+                    mom, nesterov, alpha / weight_sum if weight_sum > 0 else 0.0, dropout,
+                    step_moments)
             self._load_inputs(X, rows, views["x"])
             if dropout > 0:
                 # one uniform draw per hidden layer, in layer order

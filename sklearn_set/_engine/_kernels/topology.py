@@ -18,7 +18,7 @@ from .train import _FASTMATH
 
 
 @njit(cache=True)
-def prune_compact(indptr, indices, values, velocity, pos_threshold, pos_ties,
+def prune_compact(indptr, indices, values, velocity, second, pos_threshold, pos_ties,
                   neg_threshold, neg_ties):
     """Drop the connections a prune selects, in place, in one pass, O(nnz).
 
@@ -26,9 +26,11 @@ def prune_compact(indptr, indices, values, velocity, pos_threshold, pos_ties,
     (in storage order) equal to ``pos_threshold``; weights
     ``neg_threshold < w < 0``, plus the first ``neg_ties`` equal to
     ``neg_threshold``. The survivors move to the front of ``indices``,
-    ``values`` and ``velocity`` (same order), ``indptr`` is rewritten; returns
-    their number.
+    ``values``, ``velocity`` and ``second`` (Adam's second moments; empty
+    for SGD) in the same order, ``indptr`` is rewritten; returns their
+    number.
     """
+    moments = second.shape[0] > 0
     n_out = indptr.shape[0] - 1
     q = 0
     start = indptr[0]
@@ -51,6 +53,8 @@ def prune_compact(indptr, indices, values, velocity, pos_threshold, pos_ties,
             indices[q] = indices[k]
             values[q] = w
             velocity[q] = velocity[k]
+            if moments:
+                second[q] = second[k]
             q += 1
         start = end
         indptr[j + 1] = q
@@ -137,15 +141,17 @@ def free_keys_csr(indptr, indices, n_in):
 
 
 @njit(cache=True)
-def insert_connections(indptr, indices, values, velocity, new_keys, new_values, n_in,
-                       out_indptr, out_indices, out_values, out_velocity):
+def insert_connections(indptr, indices, values, velocity, second, new_keys, new_values,
+                       n_in, out_indptr, out_indices, out_values, out_velocity, out_second):
     """Merge new connections (sorted keys, none present) into the layer.
 
     Writes the merged layer to the ``out_*`` arrays (allocated by the caller,
     ``nnz + len(new_keys)`` long, so NumPy can back them with huge pages): new
     connections get ``new_values`` and zero velocity, existing ones keep
-    theirs. O(nnz + new).
+    theirs; so for ``second``, Adam's second moments (empty for SGD, and
+    then ``out_second`` too). O(nnz + new).
     """
+    moments = second.shape[0] > 0
     n_out = indptr.shape[0] - 1
     q = 0
     c = 0
@@ -160,17 +166,23 @@ def insert_connections(indptr, indices, values, velocity, new_keys, new_values, 
                 out_indices[q] = indices[k]
                 out_values[q] = values[k]
                 out_velocity[q] = velocity[k]
+                if moments:
+                    out_second[q] = second[k]
                 q += 1
                 k += 1
             out_indices[q] = i
             out_values[q] = new_values[c]
             out_velocity[q] = 0
+            if moments:
+                out_second[q] = 0
             q += 1
             c += 1
         while k < end:
             out_indices[q] = indices[k]
             out_values[q] = values[k]
             out_velocity[q] = velocity[k]
+            if moments:
+                out_second[q] = second[k]
             q += 1
             k += 1
         out_indptr[j + 1] = q
@@ -234,9 +246,11 @@ def active_connections(indptr, indices, reached_in, reaching_out, mask):
 
 
 @njit(cache=True)
-def drop_unkept(indptr, indices, values, velocity, keep):
+def drop_unkept(indptr, indices, values, velocity, second, keep):
     """Move the connections with ``keep[k]`` to the front (same order), in
-    place, rewrite ``indptr``; returns their number. O(nnz)."""
+    place, rewrite ``indptr``; returns their number. O(nnz). ``second``:
+    Adam's second moments, moved likewise (empty for SGD)."""
+    moments = second.shape[0] > 0
     q = 0
     start = indptr[0]
     for j in range(indptr.shape[0] - 1):
@@ -246,6 +260,8 @@ def drop_unkept(indptr, indices, values, velocity, keep):
                 indices[q] = indices[k]
                 values[q] = values[k]
                 velocity[q] = velocity[k]
+                if moments:
+                    second[q] = second[k]
                 q += 1
         start = end
         indptr[j + 1] = q

@@ -13,14 +13,16 @@ Layout conventions
   costs two.
 * A layer's connections are stored grouped by output neuron (CSR by output):
   ``indptr`` (n_out + 1), ``indices`` (input id of each connection),
-  ``values`` and ``velocity`` (one entry per connection).
+  ``values`` and ``velocity`` (one entry per connection); with Adam,
+  ``velocity`` holds the first moments and ``second`` the second moments
+  (empty for SGD, which selects the SGD step).
 * The backward pass of a layer with a hidden input walks the connections
   grouped by *input* through a permutation (``t_indptr``, ``t_order``,
   ``t_rows``, and its inverse ``t_position``) rebuilt only when the
   topology changes. One sweep yields the weight gradient (in by-input
   order) and the input delta of each connection without write races: every
   thread owns whole input rows. A second, sequential sweep takes the
-  momentum steps.
+  steps.
 
 The kernels that change a topology (prune compaction, free-position
 filters, merge of new connections, reachability) are in
@@ -311,10 +313,33 @@ def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
 
 
 @njit(inline="always")
-def _step(values, velocity, k, w, grad, lr, momentum, nesterov, decay):
-    """SGD (Nesterov) momentum step of connection ``k`` whose weight before
-    the step is ``w`` and whose data gradient is ``grad``."""
+def _adam_change(first, second, k, grad, lr, moments):
+    """Adam (Kingma and Ba, 2015) for one parameter: updates its first and
+    second moments ``first[k]``, ``second[k]`` with ``grad`` and returns the
+    change ``lr * m / (sqrt(v) + epsilon)`` to subtract from it, where
+    ``lr`` is the step's bias-corrected rate and ``moments`` is
+    ``(beta_1, beta_2, epsilon)``, as scikit-learn's AdamOptimizer computes
+    it. Moments of parameters without gradient shrink geometrically: they
+    are flushed to zero below the normal range like velocities."""
+    beta_1, beta_2, epsilon = moments
+    one = first.dtype.type(1)
+    m = _flush_subnormal(beta_1 * first[k] + (one - beta_1) * grad, first)
+    v = _flush_subnormal(beta_2 * second[k] + (one - beta_2) * (grad * grad), first)
+    first[k] = m
+    second[k] = v
+    return lr * m / (math.sqrt(v) + epsilon)
+
+
+@njit(inline="always")
+def _step(values, velocity, second, k, w, grad, lr, momentum, nesterov, decay, moments):
+    """Step of connection ``k`` whose weight before the step is ``w`` and
+    whose data gradient is ``grad``: SGD with (Nesterov) momentum when
+    ``second`` is empty, else Adam with ``velocity`` as first moment and
+    ``second`` as second moment (see :func:`_adam_change`)."""
     g = grad + decay * w
+    if second.shape[0] > 0:
+        values[k] = w - _adam_change(velocity, second, k, g, lr, moments)
+        return
     v = _flush_subnormal(momentum * velocity[k] - lr * g, values)
     velocity[k] = v
     if nesterov:
@@ -324,12 +349,16 @@ def _step(values, velocity, k, w, grad, lr, momentum, nesterov, decay):
 
 
 @njit(inline="always")
-def _bias_step(bias, velocity, j, d, lr, momentum, nesterov):
-    """SGD step of bias ``j``; its gradient is the batch sum of ``d``."""
+def _bias_step(bias, velocity, second, j, d, lr, momentum, nesterov, moments):
+    """Step of bias ``j`` (SGD or Adam, as :func:`_step`); its gradient is
+    the batch sum of ``d``."""
     g = d.dtype.type(0)
     for b in range(d.shape[0]):
         g += d[b]
-    _sgd_momentum(bias, velocity, j, g, lr, momentum, nesterov)
+    if second.shape[0] > 0:
+        bias[j] -= _adam_change(velocity, second, j, g, lr, moments)
+    else:
+        _sgd_momentum(bias, velocity, j, g, lr, momentum, nesterov)
 
 
 @njit(inline="always")
@@ -358,9 +387,9 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
 
 
 @njit(inline="always")
-def _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
-                nesterov, decay):
-    """Weight gradient ``d . a_in[i] + decay * w`` and SGD step of every
+def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momentum,
+                nesterov, decay, moments):
+    """Weight gradient ``d . a_in[i] + decay * w`` and step (:func:`_step`) of every
     connection ``i -> j`` of output ``j``, four connections per pass over
     ``d`` (one load of ``d`` serves four dot products)."""
     n_batch = d.shape[0]
@@ -382,28 +411,36 @@ def _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum,
             g1 += db * s1[b]
             g2 += db * s2[b]
             g3 += db * s3[b]
-        _step(values, velocity, k, values[k], g0, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 1, values[k + 1], g1, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 2, values[k + 2], g2, lr, momentum, nesterov, decay)
-        _step(values, velocity, k + 3, values[k + 3], g3, lr, momentum, nesterov, decay)
+        _step(values, velocity, second, k, values[k], g0, lr, momentum, nesterov,
+              decay, moments)
+        _step(values, velocity, second, k + 1, values[k + 1], g1, lr, momentum, nesterov,
+              decay, moments)
+        _step(values, velocity, second, k + 2, values[k + 2], g2, lr, momentum, nesterov,
+              decay, moments)
+        _step(values, velocity, second, k + 3, values[k + 3], g3, lr, momentum, nesterov,
+              decay, moments)
         k += 4
     while k < end:
         src = a_in[indices[k]]
         g = zero
         for b in range(n_batch):
             g += d[b] * src[b]
-        _step(values, velocity, k, values[k], g, lr, momentum, nesterov, decay)
+        _step(values, velocity, second, k, values[k], g, lr, momentum, nesterov, decay,
+              moments)
         k += 1
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def update_first_layer(indptr, indices, values, velocity, bias, bias_velocity, a_in,
-                       delta_out, lr, momentum, nesterov, decay):
-    """Weight gradient and SGD step for a layer whose input needs no delta.
+                       delta_out, lr, momentum, nesterov, decay, second, bias_second,
+                       moments):
+    """Weight gradient and step for a layer whose input needs no delta.
 
     ``grad_k = delta_out[j] . a_in[i] + decay * w_k`` for each connection
-    ``k = (i -> j)``; the step is SGD with (Nesterov) momentum. The biases
-    (gradient: batch sum of ``delta_out[j]``) take their step too.
+    ``k = (i -> j)``; the step is SGD with (Nesterov) momentum, or Adam when
+    ``second`` (the connections' second moments; ``bias_second``, the
+    biases') is not empty: see :func:`_step`. The biases (gradient: batch
+    sum of ``delta_out[j]``) take their step too.
 
     Plain numba loops: the register-tiled dot products of
     :mod:`sklearn_set._engine._kernels.simd` ran this kernel at 0.87-0.94x of this on one
@@ -411,9 +448,9 @@ def update_first_layer(indptr, indices, values, velocity, bias, bias_velocity, a
     """
     for j in prange(delta_out.shape[0]):
         d = delta_out[j]
-        _update_row(indptr, indices, values, velocity, a_in, d, j, lr, momentum, nesterov,
-                    decay)
-        _bias_step(bias, bias_velocity, j, d, lr, momentum, nesterov)
+        _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momentum,
+                    nesterov, decay, moments)
+        _bias_step(bias, bias_velocity, bias_second, j, d, lr, momentum, nesterov, moments)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -421,7 +458,7 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                     delta_out, delta_in, code, slope, keep_mask, drop_rate,
                     drop_scale, lr, momentum, nesterov, decay, bias_in,
                     bias_in_velocity, first_indptr, first_indices, first_values,
-                    first_velocity, x):
+                    first_velocity, x, bias_in_second, first_second, moments):
     """Fused backward pass of a layer with a hidden input.
 
     Walks connections grouped by input ``i``. For each connection
@@ -444,7 +481,9 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
     the weights of the first layer's output ``i``, as
     :func:`update_first_layer` would. This saves a pass over memory and two
     parallel launches per batch. Pass empty arrays when there is no first
-    layer to update here.
+    layer to update here. ``bias_in_second`` and ``first_second`` are the
+    second moments of those biases and weights (empty: SGD; see
+    :func:`_step`).
     """
     fuse_first = first_indptr.shape[0] > 0
     # typed constants: an integer literal would promote float32 math to float64
@@ -477,32 +516,36 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                 _scale_by_derivative_row(acc, z_in[i], src, code, slope)
         else:
             _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-        _bias_step(bias_in, bias_in_velocity, i, acc, lr, momentum, nesterov)
+        _bias_step(bias_in, bias_in_velocity, bias_in_second, i, acc, lr, momentum, nesterov,
+                   moments)
         if fuse_first:
             _update_row(first_indptr, first_indices, first_values, first_velocity,
-                        x, acc, i, lr, momentum, nesterov, decay)
+                        first_second, x, acc, i, lr, momentum, nesterov, decay, moments)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def step_connections(values, velocity, t_position, t_grad, lr, momentum, nesterov, decay):
-    """SGD (Nesterov) momentum step of every connection ``k`` of a layer,
-    with gradient ``t_grad[t_position[k]] + decay * w_k`` (the gradients
+def step_connections(values, velocity, t_position, t_grad, lr, momentum, nesterov, decay,
+                     second, moments):
+    """SGD (Nesterov) momentum step, or Adam step when ``second`` is not
+    empty (:func:`_step`), of every connection ``k`` of a layer, with
+    gradient ``t_grad[t_position[k]] + decay * w_k`` (the gradients
     :func:`backward_update` left in by-input order). Writes are sequential;
     only the gradient reads are scattered."""
     for k in prange(values.shape[0]):
-        _step(values, velocity, k, values[k], t_grad[t_position[k]], lr, momentum, nesterov,
-              decay)
+        _step(values, velocity, second, k, values[k], t_grad[t_position[k]], lr, momentum,
+              nesterov, decay, moments)
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def update_bias(bias, velocity, delta_out, lr, momentum, nesterov):
-    """SGD step for the biases: gradient is the batch sum of ``delta_out``.
+def update_bias(bias, velocity, delta_out, lr, momentum, nesterov, second, moments):
+    """SGD or Adam step (:func:`_bias_step`) for the biases: gradient is the
+    batch sum of ``delta_out``.
 
     Serial: it serves the output layer (a few units), where a parallel launch
     would cost more than the work.
     """
     for j in range(bias.shape[0]):
-        _bias_step(bias, velocity, j, delta_out[j], lr, momentum, nesterov)
+        _bias_step(bias, velocity, second, j, delta_out[j], lr, momentum, nesterov, moments)
 
 
 @njit(parallel=True, cache=True)
