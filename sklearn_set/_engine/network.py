@@ -208,9 +208,16 @@ class SparseMLP:
         return self
 
     def __getstate__(self):
+        # the output kind is stored by name: its kernels are not data (and
+        # skops, which stores attributes one by one, could not hold them)
         state = self.__dict__.copy()
         state["_workspace"] = {}
+        state["output"] = self.output.name
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.output = output_kind(state["output"])
 
     @property
     def n_connections(self):

@@ -249,10 +249,12 @@ class SparsityCurveResult:
         biases are as many as the level's mean ``n_parameters``.
 
     baseline_parameters : ndarray of shape (n_levels,) or None
-        Weights and biases of each level's dense network.
+        Weights and biases of each level's dense network (NaN for a level
+        none of whose sparse fits succeeded: it has no size to match).
 
     baseline_hidden_layer_sizes : list of tuple or None
-        Hidden layer sizes of each level's dense network.
+        Hidden layer sizes of each level's dense network (None for such a
+        level).
     """
 
     sparsities: np.ndarray
@@ -752,13 +754,13 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
     owner = result.param_name.rpartition("__")[0]
     network = estimator.get_params(deep=True)[owner] if owner else estimator
     prefix = owner + "__" if owner else ""
-    budgets = np.nanmean(result.n_parameters, axis=1)
-    if not np.all(np.isfinite(budgets)) or not np.isfinite(n_inputs + n_outputs):
-        raise ValueError("The dense baseline needs every level's parameter count, but at "
-                         "least one level has no successful fit.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a level whose every fit failed
+        budgets = np.nanmean(result.n_parameters, axis=1)
+    # a level without a successful sparse fit has no size: no dense network
     widths = [equal_size_widths(n_inputs, network.hidden_layer_sizes, n_outputs, budget)
-              for budget in budgets]
-    distinct = sorted(set(widths))
+              if np.isfinite(budget) else None for budget in budgets]
+    distinct = sorted(set(widths) - {None})
     settings = {prefix + name: value for name, value in BASELINES[baseline].items()}
     tasks = [(w, fold, split) for w in distinct for fold, split in enumerate(splits)]
     jobs = [(index, clone(estimator).set_params(**settings,
@@ -778,5 +780,7 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
     result.baseline = baseline
     result.baseline_hidden_layer_sizes = widths
     result.baseline_parameters = np.array(
-        [dense_parameters(n_inputs, w, n_outputs) for w in widths], dtype=np.int64)
-    result.baseline_scores = np.array([by_width[w] for w in widths], dtype=np.float64)
+        [np.nan if w is None else dense_parameters(n_inputs, w, n_outputs) for w in widths])
+    result.baseline_scores = np.array(
+        [[np.nan] * len(splits) if w is None else by_width[w] for w in widths],
+        dtype=np.float64)

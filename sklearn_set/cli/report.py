@@ -31,20 +31,14 @@ def fit_curve(x, scores, chance, curve_params=None):
     return curve, sorted({last_line(w.message) for w in caught})
 
 
-def leave_one_level_out(x, scores, chance, curve_params=None):
-    """For each level: the curve refitted without that level's fits, its
-    prediction of the level's mean accuracy and the absolute error."""
-    out = []
-    for i in range(scores.shape[0]):
-        keep = np.arange(scores.shape[0]) != i
-        measured = scores[i][np.isfinite(scores[i])]
-        curve, _ = fit_curve(x[keep], scores[keep], chance, curve_params)
-        if curve is None or measured.size == 0:  # too few levels left, or none here
-            out.append((None, None))
-            continue
-        predicted = float(curve.predict([[float(np.nanmean(x[i]))]])[0])
-        out.append((predicted, abs(predicted - float(measured.mean()))))
-    return out
+def leave_one_level_out(curve, x, scores):
+    """For each level: the curve refitted without that level's fits (see
+    :meth:`SparsityCurveRegressor.leave_one_level_out`), its prediction of
+    the level's mean accuracy and the absolute error; ``(None, None)`` where
+    there is none."""
+    check = curve.leave_one_level_out(x, scores)
+    return [(None, None) if not np.isfinite(p) else (float(p), float(abs(p - m)))
+            for p, m in zip(check.predicted, check.mean_score)]
 
 
 def _mean_std(values):
@@ -72,7 +66,8 @@ def result_rows(result, achieved):
             row["final_sparsity"] = _mean_std(achieved[i])[0]
         row["parameters"] = _mean_std(result.n_parameters[i])[0]
         if result.baseline_scores is not None:
-            row["dense_same_size_parameters"] = int(result.baseline_parameters[i])
+            size = result.baseline_parameters[i]
+            row["dense_same_size_parameters"] = int(size) if np.isfinite(size) else None
             row["dense_same_size_accuracy"] = _mean_std(result.baseline_scores[i])[0]
         rows.append(row)
     return rows

@@ -325,9 +325,8 @@ def fit_curve(plan, result, progress):
                         f"sparsity {failed_levels}): {progress.failures[0][1]}; the table "
                         "and the curve use the fits that succeeded")
     rows = report.result_rows(result, achieved)
-    if loo:
-        refits = report.leave_one_level_out(x, result.test_scores, plan.chance,
-                                            curve_params)
+    if loo and curve is not None:
+        refits = report.leave_one_level_out(curve, x, result.test_scores)
         for row, (predicted, error) in zip(rows, refits):
             row["curve_without_this_level"] = predicted
             row["leave_one_out_error"] = error
