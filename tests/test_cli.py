@@ -55,6 +55,7 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     # by default every level is compared with a dense network of its size
     assert "dense same size" in out and "parameters) fold 1: accuracy" in out
     assert "against dense networks of the same size: " in out
+    assert re.search(r"18 fits and \d+ of dense networks of the same sizes in", out)
     assert all(0 <= float(r["dense_same_size_accuracy"]) <= 1 for r in rows)
     assert all(int(r["dense_same_size_parameters"]) > 0 for r in rows)
     assert curve["curve"]["sparse_vs_dense"].startswith("sparsity ")

@@ -446,7 +446,8 @@ def test_builders_forward_every_plot_option_to_plot(monkeypatch, collapsed):
         return SparsityCurveRegressor(**params).fit_scores(s, scores)
 
     result = SimpleNamespace(sparsities=s, test_scores=scores, train_scores=None,
-                             n_connections=None, score_name="Accuracy", fit_curve=fit_curve)
+                             n_connections=None, score_name="Accuracy", fit_curve=fit_curve,
+                             baseline_scores=None)
     sweep = SweepScores(key="param_sparsity", sparsities=s, test=scores, train=None, varying=[])
     monkeypatch.setattr(curve_display, "sparsity_curve", lambda *args, **kwargs: result)
     monkeypatch.setattr(curve_display, "parse_cv_results", lambda *args, **kwargs: sweep)

@@ -51,11 +51,12 @@ def digits():
 @pytest.fixture(scope="module")
 def digits_model(digits):
     """The configuration of the deployment targets: StandardScaler +
-    SETClassifier((256, 256), sparsity=0.95, regrowth="connected")."""
+    SETClassifier((256, 256), sparsity=0.95, regrowth="connected"), with the
+    recipe they were measured with (relu, so that to_mlp can take it too)."""
     X_train, _, y_train, _ = digits
     return make_pipeline(StandardScaler(), SETClassifier(
         hidden_layer_sizes=(256, 256), sparsity=0.95, regrowth="connected",
-        random_state=0)).fit(X_train, y_train)
+        activation="relu", alpha=1e-4, random_state=0)).fit(X_train, y_train)
 
 
 def _run_c(model, X, directory, *, name="model", weights="float32"):
@@ -368,7 +369,8 @@ def test_to_mlp_classifiers(digits, activation):
 def test_to_mlp_multilabel_and_regressor():
     X, Y = make_multilabel_classification(n_samples=200, n_features=12, n_classes=3,
                                           random_state=0)
-    clf = SETClassifier(hidden_layer_sizes=(16,), sparsity=0.5, **FAST).fit(X, Y)
+    clf = SETClassifier(hidden_layer_sizes=(16,), sparsity=0.5, activation="relu",
+                        **FAST).fit(X, Y)
     mlp = to_mlp(clf)
     np.testing.assert_array_equal(mlp.predict(X), clf.predict(X))
     np.testing.assert_allclose(mlp.predict_proba(X), clf.predict_proba(X), atol=1e-5)

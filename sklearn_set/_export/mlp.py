@@ -55,7 +55,8 @@ def to_mlp(model):
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_set import SETClassifier, to_mlp
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SETClassifier(hidden_layer_sizes=(32,), sparsity=0.9, max_iter=5, random_state=0).fit(X, y)
+    >>> clf = SETClassifier(hidden_layer_sizes=(32,), sparsity=0.9, activation="relu",
+    ...                     max_iter=5, random_state=0).fit(X, y)
     >>> mlp = to_mlp(clf)
     >>> type(mlp).__name__, bool((mlp.predict(X) == clf.predict(X)).all())
     ('MLPClassifier', True)

@@ -85,7 +85,7 @@ def run(args):
     result, progress, seconds = fitted
     curve = fit_curve(plan_, result, progress)
     written = write(plan_, result, curve)
-    print_report(plan_, curve, written, seconds, progress.kept)
+    print_report(plan_, curve, written, seconds, progress.kept, progress.dense_done)
     return 1 if progress.failures else 0
 
 
@@ -199,11 +199,13 @@ class Progress:
         self.done = kept
         self.first_done_at = None
         self.failures = []
+        self.dense_done = 0  # fits of the dense baseline
 
     def __call__(self, level, fold, score, seconds, error=None, baseline=None):
         from .io import last_line
 
         if baseline is not None:  # a dense network of a level's size
+            self.dense_done += 1
             sizes = "-".join(map(str, baseline))
             print(f"  dense {sizes} ({level:,.0f} parameters) fold {fold + 1}: "
                   + (f"accuracy {score:.4f} in {seconds:.1f} s" if math.isfinite(seconds)
@@ -357,7 +359,7 @@ def write(plan, result, curve):
     return written
 
 
-def print_report(plan, curve, written, seconds, kept=0):
+def print_report(plan, curve, written, seconds, kept=0, dense=0):
     from . import report
 
     print()
@@ -370,5 +372,7 @@ def print_report(plan, curve, written, seconds, kept=0):
     print()
     fitted = f"{plan.n_fits - kept} fits ({kept} kept from fits.csv)" if kept else (
         f"{plan.n_fits} fits")
+    if dense:
+        fitted += f" and {dense} of dense networks of the same sizes"
     print(f"{fitted} in {seconds:.0f} s. Wrote {', '.join(written[:-1])} and {written[-1]}",
           flush=True)
