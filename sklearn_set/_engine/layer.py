@@ -292,12 +292,10 @@ class SparseLayer:
         """Remove the weights ``0 <= w < pos_threshold`` and the first
         ``pos_ties`` (storage order) equal to ``pos_threshold``, and the weights
         ``neg_threshold < w < 0`` and the first ``neg_ties`` equal to
-        ``neg_threshold``; returns how many. O(nnz), no index array."""
+        ``neg_threshold``; returns how many. O(nnz), one bool per connection."""
         dt = self.values.dtype.type
-        n_keep = topology_kernels.prune_compact(
-            self.indptr, self.indices, self.values, self.velocity, self.second_moment,
-            dt(pos_threshold), pos_ties, dt(neg_threshold), neg_ties)
-        return self._shrink_to(n_keep)
+        return self.drop(topology_kernels.near_zero_keep(
+            self.values, dt(pos_threshold), pos_ties, dt(neg_threshold), neg_ties))
 
     def _shrink_to(self, n_keep):
         """The kernels moved the ``n_keep`` survivors to the front, in place

@@ -18,47 +18,29 @@ from .train import _FASTMATH
 
 
 @njit(cache=True)
-def prune_compact(indptr, indices, values, velocity, second, pos_threshold, pos_ties,
-                  neg_threshold, neg_ties):
-    """Drop the connections a prune selects, in place, in one pass, O(nnz).
+def near_zero_keep(values, pos_threshold, pos_ties, neg_threshold, neg_ties):
+    """Which connections a prune keeps (bool per connection, storage order).
 
     Removed: weights ``0 <= w < pos_threshold``, plus the first ``pos_ties``
     (in storage order) equal to ``pos_threshold``; weights
     ``neg_threshold < w < 0``, plus the first ``neg_ties`` equal to
-    ``neg_threshold``. The survivors move to the front of ``indices``,
-    ``values``, ``velocity`` and ``second`` (Adam's second moments; empty
-    for SGD) in the same order, ``indptr`` is rewritten; returns their
-    number.
+    ``neg_threshold``. O(nnz); :func:`drop_unkept` then compacts.
     """
-    moments = second.shape[0] > 0
-    n_out = indptr.shape[0] - 1
-    q = 0
-    start = indptr[0]
-    for j in range(n_out):
-        end = indptr[j + 1]
-        for k in range(start, end):
-            w = values[k]
-            if w >= 0:
-                if w < pos_threshold:
-                    continue
-                if w == pos_threshold and pos_ties > 0:
-                    pos_ties -= 1
-                    continue
-            else:
-                if w > neg_threshold:
-                    continue
-                if w == neg_threshold and neg_ties > 0:
-                    neg_ties -= 1
-                    continue
-            indices[q] = indices[k]
-            values[q] = w
-            velocity[q] = velocity[k]
-            if moments:
-                second[q] = second[k]
-            q += 1
-        start = end
-        indptr[j + 1] = q
-    return q
+    keep = np.ones(values.shape[0], dtype=np.bool_)
+    for k in range(values.shape[0]):
+        w = values[k]
+        if w >= 0:
+            if w < pos_threshold:
+                keep[k] = False
+            elif w == pos_threshold and pos_ties > 0:
+                pos_ties -= 1
+                keep[k] = False
+        elif w > neg_threshold:
+            keep[k] = False
+        elif w == neg_threshold and neg_ties > 0:
+            neg_ties -= 1
+            keep[k] = False
+    return keep
 
 
 @njit(cache=True)
