@@ -168,9 +168,9 @@ def _model_options(sub, epochs):
                          "where pruned connections come back, one of %(choices)s (default: "
                          "random, SET's rule; the user guide compares them)"))
     sub.add_argument("--activation", choices=_Choices("SETClassifier", "activation"),
-                     default="relu", metavar="NAME",
+                     default="allrelu", metavar="NAME",
                      help="activation of the hidden layers, one of %(choices)s "
-                          "(default: relu)")
+                          "(default: allrelu, as SETClassifier's)")
     sub.add_argument("--seed", type=_seed, default=0, help="random_state (default: 0)")
 
 
