@@ -22,8 +22,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier
-from sklearn_set._evolution.policies import ConnectivityPolicy
 from sklearn_set._engine.layer import erdos_renyi_allocation
+from sklearn_set._evolution.policies import ConnectivityPolicy
 
 
 def main():

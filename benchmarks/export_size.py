@@ -55,6 +55,7 @@ from sklearn_set._export.c import host_driver_source, host_program
 from sklearn_set._export.compact import HIDDEN_FUNCTIONS
 from sklearn_set._export.quantize import dequantized
 
+
 def load(dataset):
     if dataset == "digits":
         X, y = load_digits(return_X_y=True)

@@ -37,8 +37,8 @@ from _common import OtherLoad, footer, header, median, table
 from numba import njit, prange
 
 from sklearn_set._engine._kernels import train as kernels
-from sklearn_set._engine.network import _aligned_empty
 from sklearn_set._engine.layer import SparseLayer
+from sklearn_set._engine.network import _aligned_empty
 
 FM = {"reassoc", "contract", "arcp"}
 

@@ -43,8 +43,13 @@ import warnings
 
 import numpy as np
 from _common import footer, header, table
-from sklearn.datasets import (load_breast_cancer, load_diabetes, load_digits, load_wine,
-                              make_classification)
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_wine,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor

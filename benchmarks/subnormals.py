@@ -56,8 +56,8 @@ from numba import njit
 
 from sklearn_set import SETClassifier
 from sklearn_set._engine._kernels import train as kernels
-from sklearn_set._engine.network import _aligned_empty
 from sklearn_set._engine.layer import SparseLayer
+from sklearn_set._engine.network import _aligned_empty
 
 HIDDEN = (1000, 1000, 1000)
 

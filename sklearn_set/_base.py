@@ -20,12 +20,12 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, with_callbacks
+from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
 from ._engine.network import ACTIVATIONS, SparseMLP, network_memory_bytes
-from ._evolution.policies import SETPolicy
-from ._evolution.rules import REGROWTH_RULES, make_regrowth
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
 from ._engine.threads import kernel_threads
-from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
+from ._evolution.policies import SETPolicy
+from ._evolution.rules import REGROWTH_RULES, make_regrowth
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 

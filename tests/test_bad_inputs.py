@@ -26,8 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 from sklearn_set import _base as base
-from sklearn_set._engine.network import SparseMLP, network_memory_bytes
 from sklearn_set._engine.layer import erdos_renyi_allocation
+from sklearn_set._engine.network import SparseMLP, network_memory_bytes
 from sklearn_set._evolution.policies import ConnectivityPolicy
 
 try:  # another module, optional here: its rows run when it is importable

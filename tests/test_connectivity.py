@@ -10,10 +10,10 @@ import pytest
 
 from sklearn_set import connectivity_profile
 from sklearn_set._engine.connectivity import active_masks, network_topology, reachability
+from sklearn_set._engine.layer import erdos_renyi_allocation
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._evolution.policies import SETPolicy
 from sklearn_set._evolution.rules import make_regrowth
-from sklearn_set._engine.layer import erdos_renyi_allocation
 
 # -- dense reference ------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from _curve_data import (
     E_NP,
     E_UP,
     FIT_LEVELS,
-    G,
-    P,
     TRUE_EXTREME,
     TRUE_KNEE,
+    G,
+    P,
     rosenfeld_accuracy,
 )
 

@@ -13,8 +13,8 @@ from test_kernels import dense_weights, make_net, reference_activation  # noqa: 
 from test_regrowth import keys_of  # noqa: E402
 
 from sklearn_set._engine._kernels import train as kernels  # noqa: E402
-from sklearn_set._engine.threads import kernel_threads  # noqa: E402
 from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation  # noqa: E402
+from sklearn_set._engine.threads import kernel_threads  # noqa: E402
 from sklearn_set._evolution.rules import (  # noqa: E402
     NEW_WEIGHT_SCALE,
     RandomRegrowth,

@@ -8,10 +8,9 @@ import warnings
 
 import numpy as np
 import pytest
+from _reference_fits import CONFIGS, PATH, fit_all
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
-
-from _reference_fits import CONFIGS, PATH, fit_all
 
 CLASSES = {"SETClassifier": SETClassifier, "AccSETClassifier": AccSETClassifier,
            "SETRegressor": SETRegressor}

@@ -10,10 +10,10 @@ import inspect
 import numpy as np
 from sklearn.utils._plotting import _validate_score_name, _validate_style_kwargs
 
-from . import axes
 from .._curve import SparsityCurveRegressor, check_sparsity_levels, parse_cv_results
 from .._docstrings import fill_doc, parameter_docs
 from .._sweep.sweep import sparsity_curve
+from . import axes
 
 __all__ = ["SparsityCurveDisplay"]
 

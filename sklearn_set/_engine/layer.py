@@ -16,10 +16,11 @@ import math
 
 import numpy as np
 
-from ._kernels import train as kernels
 from ._kernels import topology as topology_kernels
-from ._kernels.train import transpose_order
+from ._kernels import train as kernels
 from ._kernels.topology import input_strength
+from ._kernels.train import transpose_order
+
 
 def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     """Memory a connection costs: its input id (int32), weight and velocity

@@ -16,8 +16,8 @@ import scipy.sparse as sp
 
 from ._kernels import train as kernels
 from .connectivity import network_topology
-from .threads import batch_threads
 from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
+from .threads import batch_threads
 
 # Negative-side slope of "leaky_relu", and magnitude of the alternating slope
 # of "allrelu" (Curci, Mocanu and Pechenizkiy, 2021).

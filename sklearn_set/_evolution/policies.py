@@ -14,8 +14,8 @@ import copy
 import math
 from collections import namedtuple
 
-from .rules import RandomRegrowth, grow
 from .._engine.layer import erdos_renyi_allocation
+from .rules import RandomRegrowth, grow
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
 

@@ -19,11 +19,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from .._base import BaseSparseMLP
 from .._docstrings import fill_doc
 from .._engine._kernels import train as kernels
 from .._engine.network import hidden_activation_codes
 from .._set import _SparseClassifierMixin, _SparseRegressorMixin
-from .._base import BaseSparseMLP
 
 
 def _relu(z, slope):

@@ -21,10 +21,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
 
+from .._curve import check_sparsity_levels
 from . import adaptive
 from .baseline import BASELINES, dense_parameters, equal_size_widths
 from .checkpoint import Checkpoint, sweep_settings
-from .._curve import check_sparsity_levels
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]
 

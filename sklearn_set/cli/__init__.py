@@ -127,6 +127,7 @@ class _Choices:
     def _load(self):
         if self._names is None:
             import sklearn_set
+
             from .._preflight import parameter_choices
 
             self._names = parameter_choices(getattr(sklearn_set, self.estimator),

@@ -6,8 +6,14 @@ def run(args):
     import csv
     import warnings
 
-    from .io import (RunFailed, UsageError, feature_columns, load_model,
-                     prepare_output_file, read_csv_table)
+    from .io import (
+        RunFailed,
+        UsageError,
+        feature_columns,
+        load_model,
+        prepare_output_file,
+        read_csv_table,
+    )
 
     if args.out:
         prepare_output_file(args.out, "--out file", overwrite=args.overwrite)

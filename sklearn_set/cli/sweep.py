@@ -241,8 +241,8 @@ def fit_levels(plan):
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.model_selection import StratifiedKFold
 
-    from . import Interrupted
     from .._sweep import sweep as sweeps
+    from . import Interrupted
     from .io import RunFailed, UsageError, last_line
 
     args, n_fits = plan.args, plan.n_fits

@@ -11,10 +11,21 @@ def run(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    from .io import (RunFailed, check_model_path, last_line, load_dataset,
-                     prepare_output_file, save_model)
-    from .pipeline import (FIRST_RUN, check_classification_data, check_network_sizes,
-                           kernels_need_compiling, make_pipeline)
+    from .io import (
+        RunFailed,
+        check_model_path,
+        last_line,
+        load_dataset,
+        prepare_output_file,
+        save_model,
+    )
+    from .pipeline import (
+        FIRST_RUN,
+        check_classification_data,
+        check_network_sizes,
+        kernels_need_compiling,
+        make_pipeline,
+    )
 
     prepare_output_file(args.save, "--save file")
     check_model_path(args.save)
