@@ -432,6 +432,13 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         return self
 
     def _set_fit(self, name, fam, fit, data, levels, le_up_fixed, le_up_bounds):
+        """Store the chosen family's fit and derive the fitted attributes."""
+        self._store_fit(name, fam, fit, data, levels)
+        identified = self._collapse_is_measured(fam, fit, data, le_up_fixed, le_up_bounds)
+        self._set_landmarks(identified, le_up_fixed)
+
+    def _store_fit(self, name, fam, fit, data, levels):
+        """The fit itself and what predict and predict_interval need of it."""
         self.family_ = name
         self._fam = fam
         self._theta = fit["theta"]
@@ -451,12 +458,14 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
                                                         int(np.sum(fit["free"])))
         self.params_ = dict(zip(fam.param_names, (float(v) for v in fam.natural(self._theta))))
         self.params_std_ = self._params_std(fam)
+        self._s_max = float(levels.max())
+        self.dense_accuracy_ = float(1.0 - np.exp(self._theta[0] - self._theta[1]))
 
+    def _collapse_is_measured(self, fam, fit, data, le_up_fixed, le_up_bounds):
+        """Whether the data pin the collapse (two levels past the middle of
+        the fall on the log-error axis); sets ``_flat`` (no significant drop
+        at all), in which case the dense accuracy is the constant fit's."""
         le_up = self._theta[0]
-        le_np = le_up - self._theta[1]
-        s_max = float(levels.max())
-        self._s_max = s_max
-        self.dense_accuracy_ = float(1.0 - np.exp(le_np))
         precision = fit["precision"]
         # The data must climb past the geometric midpoint between their
         # lowest error and the collapsed error: the deepest collapse allowed
@@ -466,10 +475,10 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
         else:
             log_e_top = le_up_bounds[1]
             if le_up < le_up_bounds[1] - 0.01:
-                deepest = fitting.fit_family(fam, data, precision=precision, le_up_fixed=le_up_bounds[1],
-                                       le_up_bounds=le_up_bounds, loss=self.loss,
-                                       f_scale=self.f_scale,
-                                       x0=getattr(self, "_warm_theta", None))
+                deepest = fitting.fit_family(
+                    fam, data, precision=precision, le_up_fixed=le_up_bounds[1],
+                    le_up_bounds=le_up_bounds, loss=self.loss, f_scale=self.f_scale,
+                    x0=getattr(self, "_warm_theta", None))
                 tiny = np.finfo(float).tiny
                 if deepest is None or data.n_eff * np.log(
                         max(deepest["rss"], tiny) / max(fit["rss"], tiny)) > _LR_CRITICAL:
@@ -487,6 +496,13 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
             identified = False
             e_flat = np.exp(log_e_flat) - self.error_offset
             self.dense_accuracy_ = float(np.clip(1.0 - e_flat, 0.0, 1.0))
+        return identified
+
+    def _set_landmarks(self, identified, le_up_fixed):
+        """The extreme contour, the collapsed accuracy and the knee."""
+        le_up = self._theta[0]
+        le_np = le_up - self._theta[1]
+        s_max = self._s_max
         ext = self._sparsity_at_log_error(np.logaddexp(le_np, le_up) - np.log(2.0))
         self.collapse_identified_ = bool(identified and np.isfinite(ext))
         self.extreme_sparsity_ = float(ext) if self.collapse_identified_ else np.nan
