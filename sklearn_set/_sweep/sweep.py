@@ -767,14 +767,14 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
                                                 **{prefix + "hidden_layer_sizes": w}), split)
             for index, (w, _, split) in enumerate(tasks)]
     dense_outputs = [None] * len(tasks)
-    wants_baseline = (progress is not None
-                      and "baseline" in inspect.signature(progress).parameters)
+    accepted = inspect.signature(progress).parameters if progress is not None else {}
     for index, out in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
         dense_outputs[index] = out
-        if wants_baseline:
+        if "baseline" in accepted:
             w, fold, _ = tasks[index]
+            error = {"error": out.get("error")} if "error" in accepted else {}
             progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
-                     out["fit_time"], baseline=w)
+                     out["fit_time"], baseline=w, **error)
     by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]
                     for j in range(len(splits))] for i, w in enumerate(distinct)}
     result.baseline = baseline

@@ -209,7 +209,7 @@ class Progress:
             sizes = "-".join(map(str, baseline))
             print(f"  dense {sizes} ({level:,.0f} parameters) fold {fold + 1}: "
                   + (f"accuracy {score:.4f} in {seconds:.1f} s" if math.isfinite(seconds)
-                     else f"failed: {last_line(error) if error else 'see fits.csv'}"),
+                     else f"failed: {last_line(error) if error else 'no error text'}"),
                   flush=True)
             return
         now = time.perf_counter()
