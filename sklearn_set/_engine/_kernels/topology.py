@@ -122,6 +122,19 @@ def free_keys_csr(indptr, indices, n_in):
     return out
 
 
+@njit(cache=True, inline="always")
+def _copy_connection(k, q, indices, values, velocity, second, out_indices, out_values,
+                     out_velocity, out_second):
+    """Connection ``k`` (input, weight, velocity, Adam's second moment when
+    ``second`` is not empty) to position ``q`` of the ``out_*`` arrays,
+    which may be the same arrays (compaction in place, ``q <= k``)."""
+    out_indices[q] = indices[k]
+    out_values[q] = values[k]
+    out_velocity[q] = velocity[k]
+    if second.shape[0] > 0:
+        out_second[q] = second[k]
+
+
 @njit(cache=True)
 def insert_connections(indptr, indices, values, velocity, second, new_keys, new_values,
                        n_in, out_indptr, out_indices, out_values, out_velocity, out_second):
@@ -145,11 +158,8 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
         while c < new_keys.shape[0] and new_keys[c] < limit:
             i = new_keys[c] - j * n_in
             while k < end and indices[k] < i:
-                out_indices[q] = indices[k]
-                out_values[q] = values[k]
-                out_velocity[q] = velocity[k]
-                if moments:
-                    out_second[q] = second[k]
+                _copy_connection(k, q, indices, values, velocity, second, out_indices,
+                                 out_values, out_velocity, out_second)
                 q += 1
                 k += 1
             out_indices[q] = i
@@ -160,11 +170,8 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
             q += 1
             c += 1
         while k < end:
-            out_indices[q] = indices[k]
-            out_values[q] = values[k]
-            out_velocity[q] = velocity[k]
-            if moments:
-                out_second[q] = second[k]
+            _copy_connection(k, q, indices, values, velocity, second, out_indices,
+                             out_values, out_velocity, out_second)
             q += 1
             k += 1
         out_indptr[j + 1] = q
@@ -232,18 +239,14 @@ def drop_unkept(indptr, indices, values, velocity, second, keep):
     """Move the connections with ``keep[k]`` to the front (same order), in
     place, rewrite ``indptr``; returns their number. O(nnz). ``second``:
     Adam's second moments, moved likewise (empty for SGD)."""
-    moments = second.shape[0] > 0
     q = 0
     start = indptr[0]
     for j in range(indptr.shape[0] - 1):
         end = indptr[j + 1]
         for k in range(start, end):
             if keep[k]:
-                indices[q] = indices[k]
-                values[q] = values[k]
-                velocity[q] = velocity[k]
-                if moments:
-                    second[q] = second[k]
+                _copy_connection(k, q, indices, values, velocity, second, indices, values,
+                                 velocity, second)
                 q += 1
         start = end
         indptr[j + 1] = q
