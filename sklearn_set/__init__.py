@@ -20,7 +20,7 @@ _PUBLIC = {
     "SETRegressor": "._set",
     "SparsityCurveDisplay": "._display.curve",
     "SparsityCurveRegressor": "._curve",
-    "SparsityCurveResult": "._sweep.sweep",
+    "SparsityCurveResult": "._sweep.result",
     "SparsityCurveWarning": "._curve",
     "TopologyHistoryDisplay": "._display.topology",
     "compact": "._export.compact",

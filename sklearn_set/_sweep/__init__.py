@@ -1,5 +1,6 @@
 """Sparsity sweeps: :func:`sparsity_curve` over a grid or adaptively."""
 
-from .sweep import SparsityCurveResult, sparsity_curve
+from .result import SparsityCurveResult
+from .sweep import sparsity_curve
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]

