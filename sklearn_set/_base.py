@@ -19,13 +19,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _names
 from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
-from ._engine.network import ACTIVATIONS, SparseMLP, network_memory_bytes
+from ._engine.network import SparseMLP, network_memory_bytes
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
 from ._engine.threads import kernel_threads
 from ._evolution.policies import SETPolicy
-from ._evolution.rules import REGROWTH_RULES, make_regrowth
+from ._evolution.rules import make_regrowth
 from ._interrupt import InterruptGuard
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -88,11 +89,11 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(_names.ACTIVATIONS))],
         "sparsity": [Interval(Real, 0, 1, closed="left")],
         "zeta": [Interval(Real, 0, 1, closed="left")],
         "zeta_schedule": [StrOptions(set(ZETA_SCHEDULES))],
-        "regrowth": [StrOptions(set(REGROWTH_RULES))],
+        "regrowth": [StrOptions(set(_names.REGROWTH_RULES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],

@@ -1,6 +1,6 @@
 """What a caller that plans many fits asks the package before starting
-them: the values a parameter accepts, whether the fits fit in memory
-together, and whether the numba kernels still need compiling.
+them: whether the fits fit in memory together, and whether the numba
+kernels still need compiling.
 
 The command line is the caller; these are the package's deliberate answers,
 so that it never reaches into an estimator's or numba's internals itself.
@@ -11,20 +11,6 @@ import importlib
 # the modules that hold the numba kernels (compiled on first use, cached on disk)
 _KERNEL_MODULES = ("._engine._kernels.train", "._engine._kernels.topology",
                    "._engine._kernels.simd")
-
-
-def parameter_choices(estimator_class, name):
-    """The sorted string values the estimator's parameter ``name`` accepts.
-
-    They are read from the estimator's declared constraints, which are built
-    from the package's registries (regrowth rules, activations, curve
-    families), so a caller lists exactly what ``fit`` accepts.
-    """
-    from sklearn.utils._param_validation import StrOptions
-
-    return sorted(option for constraint in estimator_class._parameter_constraints[name]
-                  if isinstance(constraint, StrOptions)
-                  for option in constraint.options if option not in constraint.deprecated)
 
 
 def check_fits_memory(estimator, n_samples, n_features, n_outputs, *, n_fits=1):

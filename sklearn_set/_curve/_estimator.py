@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .._docstrings import filled, parameter_docs
+from .._names import CURVE_FAMILIES
 from . import _fitting as fitting
 from ._families import FAMILIES, make_families
 from ._levels import check_sparsity_levels, parse_cv_results
@@ -245,7 +246,7 @@ class SparsityCurveRegressor(CurveQueriesMixin, RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "family": [StrOptions({"auto", *FAMILIES})],
+        "family": [StrOptions({"auto", *CURVE_FAMILIES})],
         "loss": [StrOptions({"linear", "soft_l1", "huber", "cauchy", "arctan"})],
         "f_scale": [Interval(Real, 0, None, closed="neither")],
         "collapse_accuracy": [Interval(Real, 0, 1, closed="left"), None],

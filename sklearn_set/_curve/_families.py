@@ -12,6 +12,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import log_expit, logit
 
+from .._names import CURVE_FAMILIES, registry
+
 LN10 = np.log(10.0)
 # How far (in decades of density) below the sparsest measured level the
 # parameters that place a transition may go.
@@ -283,8 +285,8 @@ class Structural(_Family):
 
 
 # The families by name, in the order "auto" fits them.
-FAMILIES = {family.name: family for family in (
-    Rosenfeld, Logistic, Weibull, CapacityConnectivity, Structural)}
+FAMILIES = registry(CURVE_FAMILIES, {family.name: family for family in (
+    Rosenfeld, Logistic, Weibull, CapacityConnectivity, Structural)})
 
 
 def make_families(names, *, layer_sizes, x_min):

@@ -1,9 +1,10 @@
 """The validator of sparsity levels, the one every layer of the package uses.
 
 It lives in the engine because :func:`~sklearn_set.connectivity_profile`
-needs it and the engine imports nothing above itself; the curve, the sweeps,
-the display and the command line reach it through
-:mod:`sklearn_set._curve` (plain numpy, no scikit-learn).
+needs it and the engine imports nothing above itself; the curve, the sweeps
+and the display reach it through :mod:`sklearn_set._curve`, the command line
+directly (plain numpy: its argument errors answer without loading
+scikit-learn).
 """
 
 import numpy as np

@@ -14,6 +14,8 @@ from collections import namedtuple
 import numpy as np
 import scipy.sparse as sp
 
+from .._names import ACTIVATIONS as ACTIVATION_NAMES
+from .._names import registry
 from ._kernels import train as kernels
 from .connectivity import network_topology
 from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
@@ -27,14 +29,14 @@ ALLRELU_SLOPE = 0.6
 #: Hidden activations: kernel code, and the negative-side slopes of hidden
 #: layers 1, 2, 3, ... in turn ("allrelu" uses -ALLRELU_SLOPE on layers 1,
 #: 3, ... and +ALLRELU_SLOPE on layers 2, 4, ...).
-ACTIVATIONS = {
+ACTIVATIONS = registry(ACTIVATION_NAMES, {
     "identity": (kernels.IDENTITY, (0.0,)),
     "relu": (kernels.RELU, (0.0,)),
     "leaky_relu": (kernels.LEAKY_RELU, (LEAKY_SLOPE,)),
     "allrelu": (kernels.LEAKY_RELU, (-ALLRELU_SLOPE, ALLRELU_SLOPE)),
     "tanh": (kernels.TANH, (0.0,)),
     "logistic": (kernels.LOGISTIC, (0.0,)),
-}
+})
 
 
 class OutputKind(namedtuple("OutputKind", "name class_indices loss activate predict")):

@@ -29,6 +29,8 @@ import numpy as np
 from .._engine._kernels import topology as topology_kernels
 from .._engine.connectivity import active_masks, expected_connectivity, reachability
 from .._engine.layer import erdos_renyi_allocation, sample_free_keys, uniform_weights
+from .._names import REGROWTH_RULES as REGROWTH_RULE_NAMES
+from .._names import registry
 
 # Regrown connections start uniform in +-(NEW_WEIGHT_SCALE * init_bound), where
 # init_bound is the layer's Glorot bound at initialisation: small enough not to
@@ -362,8 +364,8 @@ def _top_gradient_blockwise(layer, a_in, d_out, n_new, block_positions):
     return np.sort(best_keys)
 
 
-REGROWTH_RULES = {rule.name: rule for rule in (RandomRegrowth, ConnectedRegrowth,
-                                               GradientRegrowth)}
+REGROWTH_RULES = registry(REGROWTH_RULE_NAMES, {rule.name: rule for rule in (
+    RandomRegrowth, ConnectedRegrowth, GradientRegrowth)})
 
 
 def make_regrowth(name):

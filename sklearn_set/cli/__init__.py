@@ -29,6 +29,8 @@ import re
 import signal
 import sys
 
+from .._names import ACTIVATIONS, CURVE_FAMILIES, REGROWTH_RULES
+
 COMMANDS = ("sweep", "train", "predict", "export")
 
 DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
@@ -43,8 +45,8 @@ def _sparsity(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"sparsity {text!r} is not a number") from None
     # the validator the library uses, so the command line accepts the same levels
-    # (imported only when a level is given)
-    from .._curve import check_sparsity_levels
+    # (plain numpy, imported only when a level is given)
+    from .._engine.levels import check_sparsity_levels
 
     try:
         check_sparsity_levels([value], what="the command line")
@@ -109,41 +111,6 @@ def _n_jobs(text):
     return value
 
 
-class _Choices:
-    """The values an estimator's parameter accepts, as argparse ``choices``.
-
-    They come from the package (its registries of regrowth rules,
-    activations and curve families, through the estimators' declared
-    constraints) and are read only when argparse first needs them, to check
-    a given value or to show a command's help: parsing other arguments
-    imports nothing heavy.
-    """
-
-    def __init__(self, estimator, parameter):
-        self.estimator = estimator
-        self.parameter = parameter
-        self._names = None
-
-    def _load(self):
-        if self._names is None:
-            import sklearn_set
-
-            from .._preflight import parameter_choices
-
-            self._names = parameter_choices(getattr(sklearn_set, self.estimator),
-                                            self.parameter)
-        return self._names
-
-    def __iter__(self):
-        return iter(self._load())
-
-    def __contains__(self, value):
-        return value in self._load()
-
-    def __len__(self):
-        return len(self._load())
-
-
 # -- the parser ----------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -164,11 +131,11 @@ def _model_options(sub, epochs):
     sub.add_argument("--accset", action="store_true",
                      help="AccSETClassifier: accuracy steers the sparsity from the "
                           "given level")
-    sub.add_argument("--regrowth", choices=_Choices("SETClassifier", "regrowth"),
+    sub.add_argument("--regrowth", choices=sorted(REGROWTH_RULES),
                      default="random", metavar="RULE", help=(
                          "where pruned connections come back, one of %(choices)s (default: "
                          "random, SET's rule; the user guide compares them)"))
-    sub.add_argument("--activation", choices=_Choices("SETClassifier", "activation"),
+    sub.add_argument("--activation", choices=sorted(ACTIVATIONS),
                      default="allrelu", metavar="NAME",
                      help="activation of the hidden layers, one of %(choices)s "
                           "(default: allrelu, as SETClassifier's)")
@@ -201,7 +168,7 @@ def build_parser():
     sweep.add_argument("--n-jobs", type=_n_jobs, default=None,
                        help="parallel fits, each on one kernel thread (default: all "
                             "cores)")
-    sweep.add_argument("--family", choices=_Choices("SparsityCurveRegressor", "family"),
+    sweep.add_argument("--family", choices=("auto", *CURVE_FAMILIES),
                        default="auto", metavar="FAMILY", help=(
                            "curve family, one of %(choices)s (default: auto, the best "
                            "by AICc)"))
