@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval
 
+from ._base import passed_on
 from ._docstrings import fill_doc
 from ._evolution.policies import AccSETPolicy
 from ._evolution.rules import make_regrowth
@@ -181,17 +182,7 @@ class AccSETClassifier(SETClassifier):
         max_sparsity=0.999,
         accuracy_window=5,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            sparsity=sparsity, zeta=zeta, zeta_schedule=zeta_schedule, regrowth=regrowth,
-            alpha=alpha, batch_size=batch_size, solver=solver, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
-            epsilon=epsilon, dropout=dropout, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            class_weight=class_weight, n_jobs=n_jobs, dtype=dtype)
+        super().__init__(**passed_on(super().__init__, locals()))
         self.tolerance = tolerance
         self.shrink_rate = shrink_rate
         self.max_sparsity = max_sparsity

@@ -1,5 +1,6 @@
 """Shared scikit-learn machinery of the sparse MLP estimators."""
 
+import inspect
 import math
 import os
 import time
@@ -78,13 +79,26 @@ def _available_memory_bytes():
     return min(found) if found else None
 
 
+def passed_on(init, arguments):
+    """The entries of ``arguments``, the ``locals()`` of a subclass's
+    ``__init__``, that ``init`` (its parent's bound ``__init__``) takes.
+
+    A subclass calls ``super().__init__(**passed_on(super().__init__,
+    locals()))`` first thing: each parameter is then named once, in its
+    signature (which scikit-learn's ``get_params`` reads), and cannot be
+    passed on under the wrong name.
+    """
+    return {name: arguments[name] for name in inspect.signature(init).parameters}
+
+
 class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     """Base class of the truly sparse MLP estimators.
 
     ``__init__`` assigns the parameters every estimator shares; a subclass
-    with parameters of its own assigns them and passes the shared ones on to
-    ``super().__init__``. Subclasses define the output kind and the target
-    encoding, and may override :meth:`_make_policy`.
+    with parameters or defaults of its own declares them all in its signature,
+    passes the shared ones on with :func:`passed_on` and assigns its own.
+    Subclasses define the output kind and the target encoding, and may
+    override :meth:`_make_policy`.
     """
 
     _parameter_constraints = {

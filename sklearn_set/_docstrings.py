@@ -245,6 +245,21 @@ _SNIPPETS["execution_parameters"] = """
         Compute dtype. float32 is about twice as fast.
 """
 
+
+def _joined(*names):
+    return "\n\n".join(_SNIPPETS[name].strip("\n") for name in names)
+
+
+# The Parameters sections of SETClassifier and SETRegressor, in signature order.
+_SNIPPETS["classifier_parameters"] = _joined(
+    "hidden_layer_sizes_parameter", "activation_parameter", "topology_parameters",
+    "alpha_parameter", "training_parameters", "early_stopping_parameters",
+    "class_weight_parameter", "execution_parameters")
+_SNIPPETS["regressor_parameters"] = _joined(
+    "hidden_layer_sizes_parameter", "regressor_activation_parameter", "topology_parameters",
+    "regressor_alpha_parameter", "training_parameters", "early_stopping_parameters",
+    "execution_parameters")
+
 _SNIPPETS["classifier_attributes"] = """
     classes_ : ndarray of shape (n_classes,)
         Class labels; ``arange(n_labels)`` for multilabel targets.

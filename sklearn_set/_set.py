@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from ._base import _DTYPES, BaseSparseMLP
+from ._base import _DTYPES, BaseSparseMLP, passed_on
 from ._callbacks import with_callbacks
 from ._docstrings import fill_doc
 
@@ -345,21 +345,7 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(hidden_layer_sizes_parameter)s
-
-%(activation_parameter)s
-
-%(topology_parameters)s
-
-%(alpha_parameter)s
-
-%(training_parameters)s
-
-%(early_stopping_parameters)s
-
-%(class_weight_parameter)s
-
-%(execution_parameters)s
+%(classifier_parameters)s
 
     Attributes
     ----------
@@ -369,6 +355,8 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     See Also
     --------
+    AccSETClassifier : The same network, whose sparsity validation accuracy
+        steers.
     SETRegressor : The regression counterpart.
     sklearn.neural_network.MLPClassifier : The dense multilayer perceptron.
 
@@ -433,37 +421,7 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         n_jobs=None,
         dtype="float32",
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            sparsity=sparsity,
-            zeta=zeta,
-            zeta_schedule=zeta_schedule,
-            regrowth=regrowth,
-            alpha=alpha,
-            batch_size=batch_size,
-            solver=solver,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            dropout=dropout,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            n_jobs=n_jobs,
-            dtype=dtype,
-        )
+        super().__init__(**passed_on(super().__init__, locals()))
         self.class_weight = class_weight
 
 
@@ -482,19 +440,7 @@ class SETRegressor(_SparseRegressorMixin, BaseSparseMLP):
 
     Parameters
     ----------
-%(hidden_layer_sizes_parameter)s
-
-%(regressor_activation_parameter)s
-
-%(topology_parameters)s
-
-%(regressor_alpha_parameter)s
-
-%(training_parameters)s
-
-%(early_stopping_parameters)s
-
-%(execution_parameters)s
+%(regressor_parameters)s
 
     Attributes
     ----------

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
-from sklearn_set import SETClassifier, SETRegressor
+from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -351,3 +351,14 @@ def test_float64_compute_dtype(small_problem):
     assert double.intercepts_[0].dtype == np.float64
     # same topology and training path; only rounding differs
     np.testing.assert_allclose(double.predict_proba(X), single.predict_proba(X), atol=1e-3)
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, SETRegressor, AccSETClassifier])
+def test_every_parameter_reaches_its_attribute(Estimator):
+    # each parameter set to a value of its own (no two equal) comes back
+    # under its own name: none is dropped or swapped on its way to the base
+    names = Estimator._get_param_names()
+    values = {name: f"value of {name}" for name in names}
+    assert Estimator(**values).get_params(deep=False) == values
+    defaults = Estimator().get_params(deep=False)
+    assert set(defaults) == set(names)

@@ -235,10 +235,11 @@ def test_free_candidate_filters_agree():
     taken = keys_of(layer)
     cand = np.sort(rng.integers(0, 1200, size=900)).astype(np.int64)  # with repeats
     expected = np.setdiff1d(cand, taken)
-    np.testing.assert_array_equal(
-        topology_kernels.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in), expected)
+    free = topology_kernels.free_candidates_csr(cand, layer.indptr, layer.indices, layer.n_in)
+    np.testing.assert_array_equal(free, expected)
     all_free = np.setdiff1d(np.arange(1200), taken)
-    np.testing.assert_array_equal(topology_kernels.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
+    np.testing.assert_array_equal(
+        topology_kernels.free_keys_csr(layer.indptr, layer.indices, 40), all_free)
     a = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
     b = np.unique(rng.integers(0, 100, 30)).astype(np.int64)
     np.testing.assert_array_equal(topology_kernels.union_sorted(a, b), np.union1d(a, b))

@@ -64,8 +64,10 @@ class CExport:
     --------
     >>> from pathlib import Path
     >>> from sklearn_set import CExport
-    >>> CExport(Path("m.h"), Path("m.c"), flash_bytes=900, ram_bytes=256, n_parameters=150)
-    CExport(header=PosixPath('m.h'), source=PosixPath('m.c'), flash_bytes=900, ram_bytes=256, n_parameters=150)
+    >>> result = CExport(Path("m.h"), Path("m.c"), flash_bytes=900, ram_bytes=256,
+    ...                  n_parameters=150)
+    >>> result.flash_bytes + result.ram_bytes
+    1156
     """
 
     header: Path

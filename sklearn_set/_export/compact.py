@@ -272,7 +272,8 @@ def compact(model):
     >>> from sklearn.datasets import load_iris
     >>> from sklearn_set import SETClassifier, compact
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SETClassifier(hidden_layer_sizes=(32,), sparsity=0.9, max_iter=5, random_state=0).fit(X, y)
+    >>> clf = SETClassifier(hidden_layer_sizes=(32,), sparsity=0.9, max_iter=5,
+    ...                     random_state=0).fit(X, y)
     >>> network = compact(clf)
     >>> network.n_parameters <= sum(w.nnz for w in clf.coefs_) + 32 + 3
     True

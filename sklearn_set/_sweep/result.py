@@ -84,13 +84,10 @@ class SparsityCurveResult:
 
     Examples
     --------
-    >>> from sklearn.datasets import load_wine
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.datasets import load_iris
     >>> from sklearn_set import SETClassifier, sparsity_curve
-    >>> X, y = load_wine(return_X_y=True)
-    >>> model = make_pipeline(StandardScaler(), SETClassifier(
-    ...     hidden_layer_sizes=(32,), max_iter=10, random_state=0))
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = SETClassifier(hidden_layer_sizes=(32,), max_iter=10, random_state=0)
     >>> result = sparsity_curve(model, X, y, sparsities=[0.5, 0.9], cv=3,
     ...                         baseline="dense")
     >>> result.n_levels, result.n_folds, result.baseline_scores.shape
