@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 
 from . import _names
 from ._callbacks import CallbackSupportMixin, with_callbacks
+from ._engine.activations import ACTIVATIONS
 from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
 from ._engine.network import SparseMLP, network_memory_bytes
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
@@ -103,7 +104,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_names.ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "sparsity": [Interval(Real, 0, 1, closed="left")],
         "zeta": [Interval(Real, 0, 1, closed="left")],
         "zeta_schedule": [StrOptions(set(ZETA_SCHEDULES))],

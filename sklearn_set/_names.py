@@ -1,16 +1,14 @@
 """The names the package's registries answer to, in a module that imports
 nothing.
 
-The command line lists and checks ``--activation``, ``--regrowth`` and
-``--family`` from here, so that its help and its argument errors answer
+The command line lists and checks ``--regrowth`` and ``--family`` from
+here (and ``--activation`` from ``_engine.activations``, which imports
+nothing either), so that its help and its argument errors answer
 without loading numpy, numba or scikit-learn. Each registry is built through
 :func:`registry`, which refuses at import a table whose names differ from
 these, and the estimators' parameter constraints are built from these names:
 the command line, the registries and ``fit`` accept exactly the same values.
 """
-
-#: Hidden activations, the keys of ``_engine.network.ACTIVATIONS``.
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic")
 
 #: Where pruned connections grow back, the keys of
 #: ``_evolution.rules.REGROWTH_RULES``.

@@ -26,7 +26,7 @@ from sklearn_set import (
     to_mlp,
 )
 from sklearn_set._engine._kernels import train as kernels
-from sklearn_set._engine.network import ACTIVATIONS
+from sklearn_set._engine.activations import ACTIVATIONS
 from sklearn_set._export.c import host_driver_source
 from sklearn_set._export.compact import prune
 from sklearn_set._export.quantize import dequantized

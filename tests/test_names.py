@@ -4,13 +4,11 @@ import pytest
 
 from sklearn_set import _names
 from sklearn_set._curve._families import FAMILIES
-from sklearn_set._engine.network import ACTIVATIONS
 from sklearn_set._evolution.rules import REGROWTH_RULES
 
 
 @pytest.mark.parametrize("names, table", [
-    (_names.ACTIVATIONS, ACTIVATIONS), (_names.REGROWTH_RULES, REGROWTH_RULES),
-    (_names.CURVE_FAMILIES, FAMILIES)])
+    (_names.REGROWTH_RULES, REGROWTH_RULES), (_names.CURVE_FAMILIES, FAMILIES)])
 def test_each_registry_holds_its_names_in_order(names, table):
     assert tuple(table) == names
 

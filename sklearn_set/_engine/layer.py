@@ -20,6 +20,7 @@ from ._kernels import topology as topology_kernels
 from ._kernels import train as kernels
 from ._kernels.topology import input_strength
 from ._kernels.train import transpose_order
+from .activations import LOGISTIC
 
 
 def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
@@ -165,7 +166,7 @@ def glorot_bound(n_in, n_out, n_connections, activation_code):
     """
     fan_in = n_connections / n_out
     fan_out = n_connections / n_in
-    factor = 2.0 if activation_code == kernels.LOGISTIC else 6.0
+    factor = 2.0 if activation_code == LOGISTIC else 6.0
     return math.sqrt(factor / (fan_in + fan_out))
 
 

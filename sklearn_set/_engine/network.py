@@ -14,29 +14,11 @@ from collections import namedtuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._names import ACTIVATIONS as ACTIVATION_NAMES
-from .._names import registry
 from ._kernels import train as kernels
+from .activations import IDENTITY, LEAKY_RELU, hidden_activation_codes
 from .connectivity import network_topology
 from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
 from .threads import batch_threads
-
-# Negative-side slope of "leaky_relu", and magnitude of the alternating slope
-# of "allrelu" (Curci, Mocanu and Pechenizkiy, 2021).
-LEAKY_SLOPE = 0.01
-ALLRELU_SLOPE = 0.6
-
-#: Hidden activations: kernel code, and the negative-side slopes of hidden
-#: layers 1, 2, 3, ... in turn ("allrelu" uses -ALLRELU_SLOPE on layers 1,
-#: 3, ... and +ALLRELU_SLOPE on layers 2, 4, ...).
-ACTIVATIONS = registry(ACTIVATION_NAMES, {
-    "identity": (kernels.IDENTITY, (0.0,)),
-    "relu": (kernels.RELU, (0.0,)),
-    "leaky_relu": (kernels.LEAKY_RELU, (LEAKY_SLOPE,)),
-    "allrelu": (kernels.LEAKY_RELU, (-ALLRELU_SLOPE, ALLRELU_SLOPE)),
-    "tanh": (kernels.TANH, (0.0,)),
-    "logistic": (kernels.LOGISTIC, (0.0,)),
-})
 
 
 class OutputKind(namedtuple("OutputKind", "name class_indices loss activate predict")):
@@ -132,16 +114,6 @@ def _aligned_empty(n, dtype, align=64):
     return buf[offset:offset + n]
 
 
-def hidden_activation_codes(activation, n_hidden):
-    """Kernel code and negative slope for each hidden layer."""
-    try:
-        code, slopes = ACTIVATIONS[activation]
-    except KeyError:
-        raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{sorted(ACTIVATIONS)}") from None
-    return [(code, slopes[layer % len(slopes)]) for layer in range(n_hidden)]
-
-
 def adam_rate(learning_rate, moments, t):
     """Adam's bias-corrected step size at step ``t`` (from 1), as
     scikit-learn's AdamOptimizer computes it: ``learning_rate *
@@ -169,7 +141,7 @@ class SparseMLP:
     layer_sizes : sequence of int
         Units per layer, input and output included.
     activation : str
-        Hidden activation, a key of :data:`ACTIVATIONS`.
+        Hidden activation, a key of :data:`.activations.ACTIVATIONS`.
     output : str
         The output kind, a key of :data:`OUTPUT_KINDS`: "softmax"
         (cross-entropy over classes), "logistic" (binary cross-entropy per
@@ -203,7 +175,7 @@ class SparseMLP:
         counts, self.epsilon = erdos_renyi_allocation(shapes, sparsity)
         self.layers = []
         for idx, ((n_in, n_out), count) in enumerate(zip(shapes, counts)):
-            code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else kernels.IDENTITY
+            code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else IDENTITY
             self.layers.append(SparseLayer.random(
                 n_in, n_out, count, rng, activation_code=code, dtype=self.dtype))
         self._workspace = {}
@@ -280,7 +252,7 @@ class SparseMLP:
         array, and the forward kernel, which writes no activation for the
         identity, leaves ``f(z)`` in it."""
         code, slope = self.hidden_codes[l]
-        return code == kernels.LEAKY_RELU and slope < 0
+        return code == LEAKY_RELU and slope < 0
 
     def _views(self, ws, nb):
         """Views of the workspace shaped for a batch of ``nb`` samples,
@@ -339,7 +311,7 @@ class SparseMLP:
         last = self.layers[-1]
         calls.append((kernels.sparse_forward, (
             last.indptr, last.indices, last.values, last.bias, a_in, views["out"],
-            views["out"], kernels.IDENTITY, dt(0), no_mask, dt(0), dt(1))))
+            views["out"], IDENTITY, dt(0), no_mask, dt(0), dt(1))))
         return calls
 
     def _backward_calls(self, views, lr, mom, nesterov, decay, dropout, moments):

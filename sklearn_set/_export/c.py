@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._docstrings import fill_doc
-from .._engine._kernels import train as kernels
+from .._engine import activations
 from .compact import compact
 from .quantize import dequantized, input_factors, quantize_columns
 
@@ -28,16 +28,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 def _activation_c(code, slope):
     """C expression of a hidden activation of the float ``z``."""
-    if code == kernels.LEAKY_RELU:
+    if code == activations.LEAKY_RELU:
         return f"(z > 0.0f ? z : {_float(slope)} * z)"
     return _HIDDEN_C[code]
 
 
 _HIDDEN_C = {
-    kernels.IDENTITY: "z",
-    kernels.RELU: "(z > 0.0f ? z : 0.0f)",
-    kernels.TANH: "tanhf(z)",
-    kernels.LOGISTIC: "(1.0f / (1.0f + expf(-z)))",
+    activations.IDENTITY: "z",
+    activations.RELU: "(z > 0.0f ? z : 0.0f)",
+    activations.TANH: "tanhf(z)",
+    activations.LOGISTIC: "(1.0f / (1.0f + expf(-z)))",
 }
 
 

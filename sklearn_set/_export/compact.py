@@ -21,8 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseSparseMLP
 from .._docstrings import fill_doc
-from .._engine._kernels import train as kernels
-from .._engine.network import hidden_activation_codes
+from .._engine import activations
+from .._engine.activations import hidden_activation_codes
 from .._set import _SparseClassifierMixin, _SparseRegressorMixin
 
 
@@ -49,11 +49,11 @@ def _identity(z, slope):
 
 # Kernel activation code -> the same function on float64 arrays.
 HIDDEN_FUNCTIONS = {
-    kernels.IDENTITY: _identity,
-    kernels.RELU: _relu,
-    kernels.LEAKY_RELU: _leaky_relu,
-    kernels.TANH: _tanh,
-    kernels.LOGISTIC: _logistic,
+    activations.IDENTITY: _identity,
+    activations.RELU: _relu,
+    activations.LEAKY_RELU: _leaky_relu,
+    activations.TANH: _tanh,
+    activations.LOGISTIC: _logistic,
 }
 
 

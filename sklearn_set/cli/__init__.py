@@ -29,7 +29,8 @@ import re
 import signal
 import sys
 
-from .._names import ACTIVATIONS, CURVE_FAMILIES, REGROWTH_RULES
+from .._engine.activations import ACTIVATIONS
+from .._names import CURVE_FAMILIES, REGROWTH_RULES
 
 COMMANDS = ("sweep", "train", "predict", "export")
 

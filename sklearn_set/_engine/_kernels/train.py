@@ -43,6 +43,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..activations import IDENTITY, LEAKY_RELU, LOGISTIC, RELU, TANH
 from .simd import (
     VECTOR_BYTES,
     gather_axpy_1,
@@ -52,12 +53,6 @@ from .simd import (
     gather_dots_axpy,
     multiply_add,
 )
-
-IDENTITY = 0
-RELU = 1
-LEAKY_RELU = 2
-TANH = 3
-LOGISTIC = 4
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
