@@ -15,7 +15,8 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import KFold
 
 from sklearn_set._set import SETClassifier
-from sklearn_set._sweep.checkpoint import count_fits
+from sklearn_set._sweep import checkpoint
+from sklearn_set._sweep.checkpoint import Checkpoint, count_fits
 from sklearn_set._sweep.sweep import sparsity_curve
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -69,6 +70,30 @@ def assert_same_result(got, want):
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
 
 
+def assert_one_row_per_fit(path):
+    pairs = [(row["sparsity"], row["fold"]) for row in checkpoint._read(path)[1]]
+    assert len(pairs) == len(set(pairs)), "a fit was written twice"
+
+
+def assert_resumes_exactly(est, X, y, path, kept):
+    """A sweep resumed from ``path`` (holding ``kept`` fits) fits only the
+    missing ones, writes each once and equals an uninterrupted sweep."""
+    resumed = []
+    result = sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
+                            progress=lambda level, fold, *_: resumed.append((level, fold)))
+    assert len(resumed) == 12 - kept
+    assert_one_row_per_fit(path)
+    assert_same_result(result, sparsity_curve(est, X, y, sparsities=LEVELS, cv=3))
+
+
+def wait_until(condition, seconds=30.0):
+    """Poll ``condition`` until it holds or ``seconds`` have passed; the
+    test's own assertion then says whether it held."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 class InterruptAfter:
     """A progress callback that raises KeyboardInterrupt (Ctrl-C) after n fits."""
 
@@ -96,6 +121,7 @@ def test_interrupted_sweep_keeps_its_fits_and_resumes_exactly(data, tmp_path):
     # only the missing pairs were fitted, and the result is the uninterrupted one
     assert len(resumed) == 12 - 5 and not set(resumed) & set(stop.seen)
     assert count_fits(path) == 12
+    assert_one_row_per_fit(path)
     assert_same_result(result, full)
     # a complete checkpoint fits nothing; n_jobs and verbose do not count as settings
     again = sparsity_curve(small_set(n_jobs=1, verbose=0), X, y, sparsities=LEVELS, cv=3,
@@ -199,13 +225,11 @@ def test_killed_worker_leaves_every_finished_fit(data, tmp_path, by_value):
     with pytest.raises(TerminatedWorkerError):
         sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
                        progress=lambda level, fold, *_: done.append((level, fold)))
-    assert count_fits(path) == len(done) >= 3
+    # and the fits the other worker finished meanwhile, whose results never arrived
+    kept = count_fits(path)
+    assert kept >= len(done) >= 3
     flag.unlink()
-    resumed = []
-    result = sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
-                            progress=lambda level, fold, *_: resumed.append((level, fold)))
-    assert len(resumed) == 12 - len(done)
-    assert_same_result(result, sparsity_curve(est, X, y, sparsities=LEVELS, cv=3))
+    assert_resumes_exactly(est, X, y, path, kept)
 
 
 _SIGTERM_CHILD = textwrap.dedent("""
@@ -276,10 +300,127 @@ def test_dask_sweep_checkpoints_each_fit_as_it_arrives(data, tmp_path):
         with pytest.raises(KeyboardInterrupt):
             sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, n_jobs=-1,
                            checkpoint=path, progress=InterruptAfter(3))
-        assert count_fits(path) == 3
+        # the workers' fits whose results had not arrived too; the running fits
+        # go on after the interrupt (a thread cannot be stopped) and may append
+        # theirs until the resumed sweep has read the file
+        kept = count_fits(path)
+        assert kept >= 3
         resumed = []
         remote = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, n_jobs=-1,
                                 checkpoint=path,
                                 progress=lambda level, fold, *_: resumed.append(1))
-    assert len(resumed) == 9
+    assert len(resumed) <= 12 - kept
+    assert count_fits(path) == 12
+    assert_one_row_per_fit(path)
     assert_same_result(remote, local)
+
+
+def test_fit_finished_in_a_worker_is_kept_though_its_result_never_arrived(data, tmp_path,
+                                                                          by_value):
+    X, y = data
+    path = tmp_path / "fits.csv"
+
+    def stop_when_another_fit_is_kept(level, fold, score, seconds):
+        # this process holds the first result only; the other worker's fit
+        # finishes meanwhile, and its result is never collected
+        wait_until(lambda: count_fits(path) >= 2)
+        raise KeyboardInterrupt
+
+    est = CentroidClassifier()
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(est, X, y, sparsities=LEVELS, cv=3, n_jobs=2, checkpoint=path,
+                       progress=stop_when_another_fit_is_kept)
+    kept = count_fits(path)
+    assert kept >= 2
+    assert_resumes_exactly(est, X, y, path, kept)
+
+
+class InterruptedSET(SETClassifier):
+    """A SETClassifier whose fit at sparsity 0.9 meets Ctrl-C in its third
+    epoch (alone, its fit would return the model of epoch 2)."""
+
+    def _evolve_and_train(self, data, l2, batch_size):
+        if self.sparsity == 0.9 and len(self.loss_curve_) == 2:
+            raise KeyboardInterrupt
+        return super()._evolve_and_train(data, l2, batch_size)
+
+
+def test_ctrl_c_during_a_fit_stops_the_sweep_and_records_no_truncated_fit(data, tmp_path):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    full = sparsity_curve(small_set(), X, y, sparsities=[0.5, 0.9], cv=2)
+    params = small_set().get_params()
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(InterruptedSET(**params), X, y, sparsities=[0.5, 0.9], cv=2,
+                       checkpoint=path)
+    # the two fits at 0.5 finished; the one Ctrl-C stopped is not recorded
+    rows = checkpoint._read(path)[1]
+    assert [(row["sparsity"], row["fold"]) for row in rows] == [("0.5", "0"), ("0.5", "1")]
+    np.testing.assert_array_equal([float(row["test_score"]) for row in rows],
+                                  full.test_scores[0])
+
+
+# an output of every column, and an error text that needs quoting
+OUT = {**{key: 0.25 for key in checkpoint._COLUMNS.values() if key is not None},
+       "error": 'ValueError: "a", b\nand a second line'}
+SETTINGS = {"format": checkpoint._FORMAT}
+
+
+def test_recorder_appends_only_to_its_own_file_else_the_caller_does(data, tmp_path):
+    path = tmp_path / "fits.csv"
+    first = Checkpoint(path, SETTINGS)
+    record = first.recorder(0.5, 0)
+    path.unlink()
+    second = Checkpoint(path, SETTINGS)  # another checkpoint at the same path
+    assert record(OUT) is False and count_fits(path) == 0
+    first.append(0.5, 0, OUT, written=False)  # the calling process appends it
+    assert count_fits(path) == 1
+    assert second.recorder(0.9, 1)(OUT) is True and count_fits(path) == 2
+    # a fit the file holds is not appended again
+    assert second.recorder(0.9, 1)(OUT) is True and count_fits(path) == 2
+    # each opening renews the id: a worker that a stopped sweep left running
+    # appends nothing once another sweep has read the file
+    stale = second.recorder(0.5, 1)
+    third = Checkpoint(path, SETTINGS)
+    assert third.file_id != second.file_id and set(third.fits) == {(0.5, 0), (0.9, 1)}
+    assert stale(OUT) is False and count_fits(path) == 2
+    assert third.recorder(0.5, 1)(OUT) is True and count_fits(path) == 3
+    # a worker that cannot see the file (another machine) appends nothing
+    elsewhere = str(tmp_path / "elsewhere" / "fits.csv")
+    assert checkpoint._FitRecorder(elsewhere, first.file_id, 0.5, 0)(OUT) is False
+    assert Checkpoint(path, SETTINGS).get(0.5, 0) == OUT
+    # a checkpoint written before files had an id gets no recorders: the
+    # calling process appends every fit, once
+    X, y = data
+    path = tmp_path / "old.csv"
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                       progress=InterruptAfter(5))
+    text = path.read_text()
+    path.write_text("".join(line for line in text.splitlines(keepends=True)
+                            if not line.startswith("# file id = ")))
+    assert Checkpoint(path, checkpoint._read(path)[0]).recorder(0.5, 0) is None
+    result = sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS, cv=3,
+                            checkpoint=path, n_jobs=2)
+    assert count_fits(path) == 12
+    assert_one_row_per_fit(path)
+    assert_same_result(result, sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS,
+                                              cv=3))
+
+
+def append_rows(path, file_id, process):
+    for fold in range(200):
+        assert checkpoint._FitRecorder(path, file_id, float(process), fold)(OUT)
+
+
+def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by_value):
+    from joblib import Parallel, delayed
+
+    path = str(tmp_path / "fits.csv")
+    file_id = Checkpoint(path, SETTINGS).recorder(0.5, 0).file_id
+    Parallel(n_jobs=4)(delayed(append_rows)(path, file_id, process) for process in range(4))
+    rows = checkpoint._read(path)[1]
+    assert sorted((float(row["sparsity"]), int(row["fold"])) for row in rows) == [
+        (float(process), fold) for process in range(4) for fold in range(200)]
+    fits = Checkpoint(path, SETTINGS).fits
+    assert all(out == OUT for out in fits.values())

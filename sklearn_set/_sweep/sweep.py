@@ -21,6 +21,7 @@ from sklearn.utils import indexable
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._curve import check_sparsity_levels
+from .._interrupt import interrupt_abandons_fit
 from . import adaptive
 from .baseline import BASELINES, dense_parameters, equal_size_widths
 from .checkpoint import Checkpoint, sweep_settings
@@ -179,8 +180,13 @@ def _score_name(estimator, scoring):
 # --------------------------------------------------------------------------
 
 
-def _fit_one_indexed(index, *args):
-    return index, _fit_one(*args)
+def _fit_one_indexed(index, record, *args):
+    """:func:`_fit_one` for job ``index``, its output then given to ``record``
+    (the fit's checkpoint recorder, see :meth:`.Checkpoint.recorder`, or None)
+    in the process that ran it. Return ``(index, output, whether record
+    wrote it)``."""
+    out = _fit_one(*args)
+    return index, out, record is not None and record(out)
 
 
 def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
@@ -188,20 +194,22 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
 
     A failed fit or scoring gives ``error_score`` as scores, NaN elsewhere and
     the error text under ``"error"`` (``cross_validate`` itself would raise
-    since all of its one fit failed).
+    since all of its one fit failed). A KeyboardInterrupt stops the fit and
+    propagates: its truncated model must not pass for a finished fit.
     """
     try:
-        out = cross_validate(
-            estimator,
-            X,
-            y,
-            cv=[split],
-            scoring=scorers,
-            params=params,
-            return_train_score=True,
-            error_score="raise",
-            verbose=verbose,
-        )
+        with interrupt_abandons_fit():
+            out = cross_validate(
+                estimator,
+                X,
+                y,
+                cv=[split],
+                scoring=scorers,
+                params=params,
+                return_train_score=True,
+                error_score="raise",
+                verbose=verbose,
+            )
     except Exception as exc:
         if isinstance(error_score, str) and error_score == "raise":
             raise
@@ -370,10 +378,14 @@ def sparsity_curve(
     checkpoint : str or path-like, default=None
         A CSV file that keeps every finished fit. Each fit is appended to it
         as one row (sparsity, fold, test and train score, fit seconds,
-        connection count, measured sparsity, active fraction, error text),
-        flushed as soon as its result reaches this process, so an
+        connection count, measured sparsity, active fraction, error text)
+        as soon as it is scored, by the process that ran it (or, for a
+        worker that cannot see the file, such as a dask worker on another
+        machine, by this process when the result reaches it), so an
         interrupted sweep (Ctrl-C, SIGTERM, a killed worker) loses no
-        finished fit. Its first lines record the settings that determine the
+        finished fit. Ctrl-C stops the fits that run, which are not recorded:
+        in a sweep a fit does not return the model of its last finished epoch
+        as it does on its own. Its first lines record the settings that determine the
         fits: the estimator's parameters (all but ``n_jobs`` and
         ``verbose``, which do not change a fitted model), ``param_name``,
         ``sparsities`` (or the adaptive options), hashes of the
@@ -552,20 +564,22 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
              verbose, error_score, progress, checkpoint):
     """Cross-validate every (level, split) pair in parallel; outputs in
     (level, split) order, reported to ``progress`` (and appended to
-    ``checkpoint``) as they finish. Pairs the checkpoint holds are read
-    from it, not fitted."""
+    ``checkpoint``, by the worker that ran the fit where it can) as they
+    finish. Pairs the checkpoint holds are read from it, not fitted."""
     tasks = [(level, fold, split) for level in levels for fold, split in enumerate(splits)]
     outputs = [None] * len(tasks)
     if checkpoint is not None:
         outputs = [checkpoint.get(level, fold) for level, fold, _ in tasks]
-    jobs = [(index, clone(estimator).set_params(**{param_name: float(level)}), split)
-            for index, (level, _, split) in enumerate(tasks) if outputs[index] is None]
+    jobs = [(index, clone(estimator).set_params(**{param_name: float(level)}), split,
+             None if checkpoint is None else checkpoint.recorder(level, fold))
+            for index, (level, fold, split) in enumerate(tasks) if outputs[index] is None]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
-    for index, out in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
+    for index, out, written in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose,
+                                        error_score):
         outputs[index] = out
         level, fold, _ = tasks[index]
         if checkpoint is not None:
-            checkpoint.append(level, fold, out)
+            checkpoint.append(level, fold, out, written=written)
         if progress is not None:
             error = {"error": out.get("error")} if wants_error else {}
             progress(float(level), fold, out["test_" + _SCORE], out["fit_time"], **error)
@@ -573,16 +587,17 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
 
 
 def _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
-    """Fit ``(index, estimator, split)`` jobs in parallel; yield ``(index,
-    output)`` in the order they finish."""
+    """Fit ``(index, estimator, split, record)`` jobs in parallel (``record``:
+    see :func:`_fit_one_indexed`); yield ``(index, output, written)`` in the
+    order they finish."""
     # batch_size=1: each result reaches this process (and the checkpoint) on
     # its own, under every joblib backend (dask's included), as it finishes
     parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
                         return_as="generator_unordered")
     return parallel(
-        delayed(_fit_one_indexed)(index, estimator, X, y, split, scorers, params,
+        delayed(_fit_one_indexed)(index, record, estimator, X, y, split, scorers, params,
                                   max(verbose - 1, 0), error_score)
-        for index, estimator, split in jobs)
+        for index, estimator, split, record in jobs)
 
 
 def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
@@ -606,11 +621,11 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
     settings = {prefix + name: value for name, value in BASELINES[baseline].items()}
     tasks = [(w, fold, split) for w in distinct for fold, split in enumerate(splits)]
     jobs = [(index, clone(estimator).set_params(**settings,
-                                                **{prefix + "hidden_layer_sizes": w}), split)
-            for index, (w, _, split) in enumerate(tasks)]
+                                                **{prefix + "hidden_layer_sizes": w}), split,
+             None) for index, (w, _, split) in enumerate(tasks)]
     dense_outputs = [None] * len(tasks)
     accepted = inspect.signature(progress).parameters if progress is not None else {}
-    for index, out in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
+    for index, out, _ in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
         dense_outputs[index] = out
         if "baseline" in accepted:
             w, fold, _ = tasks[index]

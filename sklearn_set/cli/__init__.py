@@ -233,27 +233,20 @@ def _trust_pickle_option(sub):
 
 # -- running a command -----------------------------------------------------------
 
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM while a sweep runs. Unlike KeyboardInterrupt, which
-    a fit catches to return the model of its last finished epoch, it stops
-    the fit itself: a sweep must not record a half-trained fit as finished."""
-
-
 class _Interrupts:
-    """While active, Ctrl-C and SIGTERM raise :attr:`raises`
-    (KeyboardInterrupt unless a command asks for :class:`Interrupted`) and
-    are counted: a fit that catches the KeyboardInterrupt (it returns the
-    model of its last finished epoch) cannot hide that the user asked to
-    stop."""
+    """While active, Ctrl-C and SIGTERM raise KeyboardInterrupt and are
+    counted: a fit that catches the KeyboardInterrupt (it returns the model
+    of its last finished epoch) cannot hide that the user asked to stop. (A
+    sweep's fits do not catch it: see
+    :func:`sklearn_set._interrupt.interrupt_abandons_fit`.)"""
 
     def __init__(self):
         self.count = 0
-        self.raises = KeyboardInterrupt
         self._previous = {}
 
     def _handle(self, signum, frame):
         self.count += 1
-        raise self.raises(signal.Signals(signum).name)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     def __enter__(self):
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -286,7 +279,7 @@ def main(argv=None):
             except UsageError as exc:
                 print(f"sklearn-set {args.command}: error: {exc}", file=sys.stderr)
                 return exc.status
-        except (KeyboardInterrupt, Interrupted):
+        except KeyboardInterrupt:
             print(f"sklearn-set {args.command}: interrupted", file=sys.stderr)
             return 130
 

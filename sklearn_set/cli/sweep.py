@@ -242,24 +242,19 @@ def fit_levels(plan):
     from sklearn.model_selection import StratifiedKFold
 
     from .._sweep import sweep as sweeps
-    from . import Interrupted
     from .io import RunFailed, UsageError, last_line
 
     args, n_fits = plan.args, plan.n_fits
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
                         kept=_kept(plan) if args.resume else 0)
     started = time.perf_counter()
-    # Ctrl-C and SIGTERM stop the fit that runs, instead of letting it return
-    # a half-trained model that would be recorded as finished
-    args.interrupts.raises = Interrupted
     with warnings.catch_warnings():
         # each fit stops at --epochs by design; each failure has its line
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FitFailedWarning)
-        # Ctrl-C reaches the workers too: the fits they return after it are
-        # discarded, so their "returns as if training had stopped" is untrue here
-        # (scikit-learn passes these filters on to the workers)
-        warnings.filterwarnings("ignore", message=r".*\.fit was interrupted by KeyboardInterrupt")
+        # Ctrl-C and SIGTERM (a KeyboardInterrupt, see main) stop the sweep and
+        # the fits that run, which are not recorded (sparsity_curve does not
+        # let a fit return its last finished epoch instead)
         try:
             result = sweeps.sparsity_curve(
                 plan.estimator, plan.X, plan.y,
@@ -268,7 +263,7 @@ def fit_levels(plan):
                 cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
                 n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv,
                 baseline=None if args.no_baseline else "dense")
-        except (Interrupted, KeyboardInterrupt):
+        except KeyboardInterrupt:
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
                   flush=True)
             return None
@@ -288,8 +283,6 @@ def fit_levels(plan):
                 f"a worker process died after {progress.done} of {n_fits} fits, so the "
                 f"sweep stopped ({last_line(exc)}); if it ran out of memory, run fewer fits "
                 f"at once (--n-jobs) or raise the sparsity; {_kept_line(plan)}") from None
-        finally:
-            args.interrupts.raises = KeyboardInterrupt
     return result, progress, time.perf_counter() - started
 
 
