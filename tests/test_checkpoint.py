@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold
 
 from sklearn_set._set import SETClassifier
 from sklearn_set._sweep import checkpoint
-from sklearn_set._sweep.checkpoint import Checkpoint, count_fits
+from sklearn_set._sweep.checkpoint import Checkpoint, count_fits, fit_key
 from sklearn_set._sweep.sweep import sparsity_curve
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -71,8 +71,8 @@ def assert_same_result(got, want):
 
 
 def assert_one_row_per_fit(path):
-    pairs = [(row["sparsity"], row["fold"]) for row in checkpoint._read(path)[1]]
-    assert len(pairs) == len(set(pairs)), "a fit was written twice"
+    keys = [checkpoint._row_key(row) for row in checkpoint._read(path)[1]]
+    assert len(keys) == len(set(keys)), "a fit was written twice"
 
 
 def assert_resumes_exactly(est, X, y, path, kept):
@@ -134,15 +134,61 @@ def test_checkpoint_rows_hold_the_result(data, tmp_path):
     pd = pytest.importorskip("pandas")
     X, y = data
     path = tmp_path / "fits.csv"
-    result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path)
-    rows = pd.read_csv(path, comment="#").sort_values(["sparsity", "fold"])
-    assert list(rows.columns[:9]) == [
-        "sparsity", "fold", "test_score", "train_score", "fit_seconds", "score_seconds",
-        "n_connections", "measured_sparsity", "active_fraction"]
-    np.testing.assert_array_equal(rows["test_score"].to_numpy().reshape(4, 3),
+    result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                            baseline="dense")
+    rows = pd.read_csv(path, comment="#", dtype={"baseline_hidden_layer_sizes": str})
+    assert list(rows.columns[:10]) == [
+        "sparsity", "fold", "baseline_hidden_layer_sizes", "test_score", "train_score",
+        "fit_seconds", "score_seconds", "n_connections", "measured_sparsity",
+        "active_fraction"]
+    swept = rows[rows["baseline_hidden_layer_sizes"].isna()].sort_values(["sparsity", "fold"])
+    np.testing.assert_array_equal(swept["test_score"].to_numpy().reshape(4, 3),
                                   result.test_scores)
-    np.testing.assert_array_equal(rows["n_connections"].to_numpy().reshape(4, 3),
+    np.testing.assert_array_equal(swept["n_connections"].to_numpy().reshape(4, 3),
                                   result.n_connections)
+    # the dense baseline's fits: one row per (hidden layer sizes, fold)
+    dense = rows[rows["baseline_hidden_layer_sizes"].notna()]
+    assert (dense["sparsity"] == 0).all()
+    for widths, scores in zip(result.baseline_hidden_layer_sizes, result.baseline_scores):
+        mine = dense[dense["baseline_hidden_layer_sizes"] == ",".join(map(str, widths))]
+        np.testing.assert_array_equal(mine.sort_values("fold")["test_score"], scores)
+    assert len(dense) == 3 * len(set(result.baseline_hidden_layer_sizes))
+
+
+class InterruptInBaseline:
+    """A progress callback that raises KeyboardInterrupt at the n-th fit of
+    the dense baseline."""
+
+    def __init__(self, n):
+        self.n, self.dense = n, []
+
+    def __call__(self, level, fold, score, seconds, baseline=None):
+        if baseline is not None:
+            self.dense.append((baseline, fold))
+            if len(self.dense) == self.n:
+                raise KeyboardInterrupt
+
+
+def test_interrupted_baseline_keeps_its_fits_and_resumes_exactly(data, tmp_path):
+    X, y = data
+    path = tmp_path / "fits.csv"
+    full = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, baseline="dense")
+    n_dense = 3 * len(set(full.baseline_hidden_layer_sizes))
+    stop = InterruptInBaseline(4)
+    with pytest.raises(KeyboardInterrupt):
+        sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                       baseline="dense", progress=stop)
+    rows = checkpoint._read(path)[1]
+    assert sum(bool(row["baseline_hidden_layer_sizes"]) for row in rows) == 4
+    assert count_fits(path) == 12  # the swept estimator's fits only
+    resumed = InterruptInBaseline(0)
+    result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
+                            baseline="dense", progress=resumed)
+    # only the dense fits that were missing are fitted
+    assert len(resumed.dense) == n_dense - 4 and not set(resumed.dense) & set(stop.dense)
+    assert_one_row_per_fit(path)
+    assert_same_result(result, full)
+    np.testing.assert_array_equal(result.baseline_scores, full.baseline_scores)
 
 
 @pytest.mark.parametrize("change, named", [
@@ -369,55 +415,54 @@ SETTINGS = {"format": checkpoint._FORMAT}
 def test_recorder_appends_only_to_its_own_file_else_the_caller_does(data, tmp_path):
     path = tmp_path / "fits.csv"
     first = Checkpoint(path, SETTINGS)
-    record = first.recorder(0.5, 0)
+    record = first.recorder(fit_key(0.5, 0))
     path.unlink()
     second = Checkpoint(path, SETTINGS)  # another checkpoint at the same path
     assert record(OUT) is False and count_fits(path) == 0
-    first.append(0.5, 0, OUT, written=False)  # the calling process appends it
+    first.append(fit_key(0.5, 0), OUT, written=False)  # the calling process appends it
     assert count_fits(path) == 1
-    assert second.recorder(0.9, 1)(OUT) is True and count_fits(path) == 2
+    assert second.recorder(fit_key(0.9, 1))(OUT) is True and count_fits(path) == 2
     # a fit the file holds is not appended again
-    assert second.recorder(0.9, 1)(OUT) is True and count_fits(path) == 2
+    assert second.recorder(fit_key(0.9, 1))(OUT) is True and count_fits(path) == 2
     # each opening renews the id: a worker that a stopped sweep left running
     # appends nothing once another sweep has read the file
-    stale = second.recorder(0.5, 1)
+    stale = second.recorder(fit_key(0.5, 1))
     third = Checkpoint(path, SETTINGS)
-    assert third.file_id != second.file_id and set(third.fits) == {(0.5, 0), (0.9, 1)}
+    assert third.file_id != second.file_id
+    assert set(third.fits) == {fit_key(0.5, 0), fit_key(0.9, 1)}
     assert stale(OUT) is False and count_fits(path) == 2
-    assert third.recorder(0.5, 1)(OUT) is True and count_fits(path) == 3
+    assert third.recorder(fit_key(0.5, 1))(OUT) is True and count_fits(path) == 3
     # a worker that cannot see the file (another machine) appends nothing
     elsewhere = str(tmp_path / "elsewhere" / "fits.csv")
-    assert checkpoint._FitRecorder(elsewhere, first.file_id, 0.5, 0)(OUT) is False
-    assert Checkpoint(path, SETTINGS).get(0.5, 0) == OUT
-    # a checkpoint written before files had an id gets no recorders: the
-    # calling process appends every fit, once
-    X, y = data
-    path = tmp_path / "old.csv"
-    with pytest.raises(KeyboardInterrupt):
-        sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
-                       progress=InterruptAfter(5))
-    text = path.read_text()
-    path.write_text("".join(line for line in text.splitlines(keepends=True)
-                            if not line.startswith("# file id = ")))
-    assert Checkpoint(path, checkpoint._read(path)[0]).recorder(0.5, 0) is None
-    result = sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS, cv=3,
-                            checkpoint=path, n_jobs=2)
-    assert count_fits(path) == 12
+    assert checkpoint._FitRecorder(elsewhere, first.file_id, fit_key(0.5, 0))(OUT) is False
+    fourth = Checkpoint(path, SETTINGS)
+    assert fourth.get(fit_key(0.5, 0)) == OUT
+    # a dense baseline's fit is another fit than the swept estimator's
+    assert fourth.recorder(fit_key(0.0, 1, (4, 2)))(OUT) is True and count_fits(path) == 3
+    assert Checkpoint(path, SETTINGS).get(fit_key(0.0, 1, (4, 2))) == OUT
     assert_one_row_per_fit(path)
-    assert_same_result(result, sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS,
-                                              cv=3))
+
+
+def test_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "fits.csv"
+    path.write_text('# format = "sklearn-set sparsity_curve checkpoint 1"\n'
+                    "sparsity,fold,test_score\n0.5,0,0.9\n")
+    with pytest.raises(ValueError, match=r"another version of sklearn-set \(format "
+                       r"'sklearn-set sparsity_curve checkpoint 1', this version reads "
+                       r"'sklearn-set sparsity_curve checkpoint 2'\)"):
+        Checkpoint(path, SETTINGS)
 
 
 def append_rows(path, file_id, process):
     for fold in range(200):
-        assert checkpoint._FitRecorder(path, file_id, float(process), fold)(OUT)
+        assert checkpoint._FitRecorder(path, file_id, fit_key(process, fold))(OUT)
 
 
 def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by_value):
     from joblib import Parallel, delayed
 
     path = str(tmp_path / "fits.csv")
-    file_id = Checkpoint(path, SETTINGS).recorder(0.5, 0).file_id
+    file_id = Checkpoint(path, SETTINGS).file_id
     Parallel(n_jobs=4)(delayed(append_rows)(path, file_id, process) for process in range(4))
     rows = checkpoint._read(path)[1]
     assert sorted((float(row["sparsity"]), int(row["fold"])) for row in rows) == [

@@ -10,8 +10,11 @@ that to the calling process, which appends the row when the result reaches
 it). A sweep that is interrupted (Ctrl-C, SIGTERM, a killed worker)
 therefore leaves every finished fit on disk, even one whose result had not
 reached the calling process yet, and a sweep given the same file again fits
-only the (level, fold) pairs it lacks. A checkpoint written with other
-settings is refused. The fit that Ctrl-C stops is not recorded: in a sweep
+only the fits it lacks. A checkpoint written with other
+settings is refused. The fits of a dense baseline (``baseline="dense"``)
+are recorded in the same way, with their hidden layer sizes in the column
+``baseline_hidden_layer_sizes`` (empty for the swept estimator's fits). The
+fit that Ctrl-C stops is not recorded: in a sweep
 a KeyboardInterrupt stops the fit instead of returning the model of its
 last finished epoch (see :func:`sklearn_set._interrupt.interrupt_abandons_fit`).
 
@@ -46,7 +49,8 @@ from joblib import hash as joblib_hash
 
 __all__ = ["count_fits"]
 
-_FORMAT = "sklearn-set sparsity_curve checkpoint 1"
+_FORMAT_NAME = "sklearn-set sparsity_curve checkpoint"
+_FORMAT = f"{_FORMAT_NAME} 2"
 _SETTING = "# "
 # The last setting line: the identity of the sweep that has the file open,
 # renewed in place on each opening (so always 32 hex digits); not a setting.
@@ -54,9 +58,13 @@ _FILE_ID = "file id"
 _ENCODING = "utf-8"
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 # Row columns, and the key of each in a fit's output (see sweep._fit_one).
+# The first three name the fit (see _key): a fit of the swept estimator has
+# no baseline hidden layer sizes; a fit of the dense baseline has them, and
+# the sparsity of the baseline.
 _COLUMNS = {
     "sparsity": None,
     "fold": None,
+    "baseline_hidden_layer_sizes": None,
     "test_score": "test_score",
     "train_score": "train_score",
     "fit_seconds": "fit_time",
@@ -177,9 +185,15 @@ def _parse(text, path):
     """Settings and rows of the text of the checkpoint file ``path``; raise
     ValueError if it is not a checkpoint."""
     settings, rows = _split(text)
-    if settings.get("format") != _FORMAT:
+    found = settings.get("format")
+    if found != _FORMAT and str(found).startswith(_FORMAT_NAME):
+        raise ValueError(f"{path} was written by another version of sklearn-set (format "
+                         f"{found!r}, this version reads {_FORMAT!r}); give another "
+                         "checkpoint path or remove this one.")
+    if found != _FORMAT or _FILE_ID not in settings:
         raise ValueError(f"{path} is not a sparsity_curve checkpoint (its first line is "
-                         f"not '# format = \"{_FORMAT}\"'); give another checkpoint path.")
+                         f"not '# format = \"{_FORMAT}\"', or it has no file id); give "
+                         "another checkpoint path.")
     return settings, rows
 
 
@@ -222,9 +236,11 @@ def _renew_file_id(path, text):
     return file_id
 
 
-def _row_line(level, fold, out):
-    """The CSV line (str, newline included) of one fit's output."""
-    row = [repr(float(level)), int(fold)]
+def _row_line(key, out):
+    """The CSV line (str, newline included) of the output ``out`` of the fit
+    ``key`` (see :func:`fit_key`)."""
+    level, fold, widths = key
+    row = [repr(level), fold, ",".join(map(str, widths))]
     for key in _COLUMNS.values():
         if key is None:
             continue
@@ -236,11 +252,20 @@ def _row_line(level, fold, out):
     return line.getvalue()
 
 
-def _key(level, fold):
-    return float(level), int(fold)
+def fit_key(level, fold, baseline=()):
+    """What names a fit in a checkpoint: ``(sparsity, fold, baseline)``, with
+    ``baseline`` the hidden layer sizes of a dense baseline network, or ``()``
+    for a fit of the swept estimator."""
+    return float(level), int(fold), tuple(int(width) for width in baseline)
 
 
-def _append_row(path, level, fold, out, file_id=None):
+def _row_key(row):
+    """The :func:`fit_key` of a row read from a checkpoint."""
+    widths = row["baseline_hidden_layer_sizes"]
+    return fit_key(row["sparsity"], row["fold"], widths.split(",") if widths else ())
+
+
+def _append_row(path, key, out, file_id=None):
     """Append the row of one fit to the checkpoint at ``path``, unless the file
     holds that fit already.
 
@@ -252,8 +277,8 @@ def _append_row(path, level, fold, out, file_id=None):
     ----------
     path : str
         The checkpoint file; it must exist.
-    level, fold : float, int
-        The fit's sparsity level and fold.
+    key : tuple
+        The fit's :func:`fit_key`.
     out : dict
         The fit's output (see ``sweep._fit_one``).
     file_id : str, default=None
@@ -276,8 +301,8 @@ def _append_row(path, level, fold, out, file_id=None):
         settings, rows = _split(_whole_lines(fd))
         if file_id is not None and settings.get(_FILE_ID) != file_id:
             return False
-        if not any(_key(row["sparsity"], row["fold"]) == _key(level, fold) for row in rows):
-            data = _row_line(level, fold, out).encode(_ENCODING)
+        if not any(_row_key(row) == key for row in rows):
+            data = _row_line(key, out).encode(_ENCODING)
             while data:  # one write, unless the system writes short (a full disk)
                 data = data[os.write(fd, data):]
         return True
@@ -290,20 +315,19 @@ class _FitRecorder:
     fit: picklable, it travels with the fit's job (see
     :meth:`Checkpoint.recorder`)."""
 
-    def __init__(self, path, file_id, level, fold):
+    def __init__(self, path, file_id, key):
         self.path = path
         self.file_id = file_id
-        self.level = level
-        self.fold = fold
+        self.key = key
 
     def __call__(self, out):
         """Append the row of ``out`` if the file at the checkpoint's path is
         this checkpoint; return whether the file holds the fit now."""
-        return _append_row(self.path, self.level, self.fold, out, self.file_id)
+        return _append_row(self.path, self.key, out, self.file_id)
 
 
 def count_fits(path):
-    """Number of finished fits a checkpoint holds.
+    """Number of finished fits of the swept estimator a checkpoint holds.
 
     Parameters
     ----------
@@ -313,7 +337,9 @@ def count_fits(path):
     Returns
     -------
     n_fits : int
-        Its rows (failed fits included); 0 if the file does not exist.
+        Its rows of the swept estimator's fits, failed fits included (the
+        dense baseline's fits are not counted); 0 if the file does not
+        exist.
 
     Raises
     ------
@@ -328,7 +354,7 @@ def count_fits(path):
     """
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return 0
-    return len(_read(path)[1])
+    return sum(not row["baseline_hidden_layer_sizes"] for row in _read(path)[1])
 
 
 def _float(text):
@@ -364,16 +390,14 @@ class Checkpoint:
         try:
             text = _whole_lines(fd)
             stored, rows = _parse(text, self.path)
-            has_id = stored.pop(_FILE_ID, None) is not None
+            del stored[_FILE_ID]
             self._check_same(stored, settings)
             os.ftruncate(fd, len(text.encode(_ENCODING)))
-            # a file written before files had an id gets no recorders: this
-            # process appends every row
-            self.file_id = _renew_file_id(self.path, text) if has_id else None
+            self.file_id = _renew_file_id(self.path, text)
         finally:
             os.close(fd)
         for row in rows:
-            self.fits[_key(row["sparsity"], row["fold"])] = {
+            self.fits[_row_key(row)] = {
                 key: (row[column] or None) if key == "error" else _float(row[column])
                 for column, key in _COLUMNS.items() if key is not None}
 
@@ -391,32 +415,31 @@ class Checkpoint:
                 f"{_shorten(settings.get(key, 'absent'))} here{more}; give another "
                 "checkpoint path or remove this one.")
 
-    def get(self, level, fold):
-        """The recorded output of the fit at (level, fold), or None."""
-        found = self.fits.get(_key(level, fold))
+    def get(self, key):
+        """The recorded output of the fit ``key`` (see :func:`fit_key`), or
+        None."""
+        found = self.fits.get(key)
         return None if found is None else {k: v for k, v in found.items()
                                            if k != "error" or v is not None}
 
-    def recorder(self, level, fold):
-        """What appends the fit at (level, fold) to this file in the process
-        that runs it, or None for a file without an id (written before files
-        had one).
+    def recorder(self, key):
+        """What appends the fit ``key`` (see :func:`fit_key`) to this file in
+        the process that runs it.
 
         Returns
         -------
-        record : callable or None
+        record : callable
             Picklable; ``record(out)`` appends the fit's row if the file at
             this checkpoint's path is this checkpoint (it has its id) and
             returns whether it holds the fit now: a worker that cannot see
             the file (on another machine) appends nothing and returns False.
         """
-        if self.file_id is None:
-            return None
-        return _FitRecorder(os.path.abspath(self.path), self.file_id, float(level), int(fold))
+        return _FitRecorder(os.path.abspath(self.path), self.file_id, key)
 
-    def append(self, level, fold, out, *, written=False):
-        """Record one finished fit: in memory, and in the file unless
-        ``written`` (its recorder appended it)."""
+    def append(self, key, out, *, written=False):
+        """Record the output ``out`` of the finished fit ``key`` (see
+        :func:`fit_key`): in memory, and in the file unless ``written`` (its
+        recorder appended it)."""
         if not written:
-            _append_row(self.path, level, fold, out)
-        self.fits[_key(level, fold)] = dict(out)
+            _append_row(self.path, key, out)
+        self.fits[key] = dict(out)

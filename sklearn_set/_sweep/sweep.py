@@ -24,7 +24,7 @@ from .._curve import check_sparsity_levels
 from .._interrupt import interrupt_abandons_fit
 from . import adaptive
 from .baseline import BASELINES, dense_parameters, equal_size_widths
-from .checkpoint import Checkpoint, sweep_settings
+from .checkpoint import Checkpoint, fit_key, sweep_settings
 from .result import SparsityCurveResult
 
 __all__ = ["SparsityCurveResult", "sparsity_curve"]
@@ -376,23 +376,24 @@ def sparsity_curve(
         steers an adaptive sweep (e.g. ``collapse_accuracy``).
 
     checkpoint : str or path-like, default=None
-        A CSV file that keeps every finished fit. Each fit is appended to it
-        as one row (sparsity, fold, test and train score, fit seconds,
-        connection count, measured sparsity, active fraction, error text)
-        as soon as it is scored, by the process that ran it (or, for a
+        A CSV file that keeps every finished fit, the dense baseline's
+        included. Each fit is appended to it as one row (sparsity, fold,
+        the baseline's hidden layer sizes, test and train score, fit
+        seconds, connection count, measured sparsity, active fraction, error
+        text) as soon as it is scored, by the process that ran it (or, for a
         worker that cannot see the file, such as a dask worker on another
         machine, by this process when the result reaches it), so an
         interrupted sweep (Ctrl-C, SIGTERM, a killed worker) loses no
         finished fit. Ctrl-C stops the fits that run, which are not recorded:
         in a sweep a fit does not return the model of its last finished epoch
-        as it does on its own. Its first lines record the settings that determine the
-        fits: the estimator's parameters (all but ``n_jobs`` and
+        as it does on its own. Its first lines record the settings that
+        determine the fits: the estimator's parameters (all but ``n_jobs`` and
         ``verbose``, which do not change a fitted model), ``param_name``,
         ``sparsities`` (or the adaptive options), hashes of the
         cross-validation splits, of the data and of ``params``, ``scoring``
         and ``error_score``. Given an existing checkpoint written with the
-        same settings, the sweep fits only the (level, fold) pairs it lacks,
-        reporting only those to ``progress``, and returns the same result
+        same settings, the sweep fits only the fits it lacks, reporting only
+        those to ``progress``, and returns the same result
         as an uninterrupted run provided each fit is reproducible (an int
         ``random_state``; ``None`` gives a warning). An adaptive sweep
         resumes too: the rounds it had measured are read back, so it
@@ -407,9 +408,7 @@ def sparsity_curve(
         are as many as the sparse networks' live parameters (see
         ``result.n_parameters``). Its scores answer whether sparsity pays on
         this data. Levels whose dense networks coincide share their fits.
-        The dense fits run after the sparse ones and are not written to
-        ``checkpoint`` (a resumed sweep fits them again, with the same
-        results). ``progress`` is called for them too if it takes a
+        The dense fits run after the sparse ones. ``progress`` is called for them too if it takes a
         ``baseline`` keyword (the dense hidden layer sizes; its first
         argument is then the dense network's parameter count).
 
@@ -544,7 +543,7 @@ def sparsity_curve(
     )
     if baseline is not None:
         _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                          n_jobs, verbose, error_score, progress)
+                          n_jobs, verbose, error_score, progress, checkpoint)
     if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
         warnings.warn(
             f"No fitted object with n_connections_ found in {type(estimator).__name__} "
@@ -566,45 +565,55 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
     (level, split) order, reported to ``progress`` (and appended to
     ``checkpoint``, by the worker that ran the fit where it can) as they
     finish. Pairs the checkpoint holds are read from it, not fitted."""
-    tasks = [(level, fold, split) for level in levels for fold, split in enumerate(splits)]
-    outputs = [None] * len(tasks)
-    if checkpoint is not None:
-        outputs = [checkpoint.get(level, fold) for level, fold, _ in tasks]
-    jobs = [(index, clone(estimator).set_params(**{param_name: float(level)}), split,
-             None if checkpoint is None else checkpoint.recorder(level, fold))
-            for index, (level, fold, split) in enumerate(tasks) if outputs[index] is None]
+    tasks = [(fit_key(level, fold), clone(estimator).set_params(**{param_name: float(level)}),
+              split) for level in levels for fold, split in enumerate(splits)]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
-    for index, out, written in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose,
-                                        error_score):
-        outputs[index] = out
-        level, fold, _ = tasks[index]
-        if checkpoint is not None:
-            checkpoint.append(level, fold, out, written=written)
+
+    def report(key, out):
         if progress is not None:
+            level, fold, _ = key
             error = {"error": out.get("error")} if wants_error else {}
-            progress(float(level), fold, out["test_" + _SCORE], out["fit_time"], **error)
-    return outputs
+            progress(level, fold, out["test_" + _SCORE], out["fit_time"], **error)
+
+    return _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
+                    report)
 
 
-def _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
-    """Fit ``(index, estimator, split, record)`` jobs in parallel (``record``:
-    see :func:`_fit_one_indexed`); yield ``(index, output, written)`` in the
-    order they finish."""
+def _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
+             report):
+    """Cross-validate ``tasks``, a list of ``(key, estimator, split)`` whose
+    ``key`` (see :func:`.checkpoint.fit_key`) names the fit in
+    ``checkpoint``; return their outputs in task order.
+
+    Fits the checkpoint holds are read from it; the others run in parallel,
+    are appended to the checkpoint as they finish (by the process that ran
+    them, where it can) and are passed to ``report(key, output)``.
+    """
+    outputs = [None if checkpoint is None else checkpoint.get(key) for key, _, _ in tasks]
+    jobs = [(index, estimator, split, None if checkpoint is None else checkpoint.recorder(key))
+            for index, (key, estimator, split) in enumerate(tasks) if outputs[index] is None]
     # batch_size=1: each result reaches this process (and the checkpoint) on
     # its own, under every joblib backend (dask's included), as it finishes
     parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
                         return_as="generator_unordered")
-    return parallel(
-        delayed(_fit_one_indexed)(index, record, estimator, X, y, split, scorers, params,
-                                  max(verbose - 1, 0), error_score)
-        for index, estimator, split, record in jobs)
+    for index, out, written in parallel(
+            delayed(_fit_one_indexed)(index, record, estimator, X, y, split, scorers, params,
+                                      max(verbose - 1, 0), error_score)
+            for index, estimator, split, record in jobs):
+        outputs[index] = out
+        key = tasks[index][0]
+        if checkpoint is not None:
+            checkpoint.append(key, out, written=written)
+        report(key, out)
+    return outputs
 
 
 def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                      n_jobs, verbose, error_score, progress):
+                      n_jobs, verbose, error_score, progress, checkpoint):
     """Cross-validate, on the same splits, the dense network of each level's
     size (see :mod:`.baseline`) and store its scores in ``result``. Levels
-    whose dense networks coincide share their fits."""
+    whose dense networks coincide share their fits, which ``checkpoint``
+    records like the others."""
     shape = result.test_scores.shape
     n_inputs = np.nanmax(_collect(outputs, "test_" + _N_INPUTS, shape))
     n_outputs = np.nanmax(_collect(outputs, "test_" + _N_OUTPUTS, shape))
@@ -619,19 +628,20 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
               if np.isfinite(budget) else None for budget in budgets]
     distinct = sorted(set(widths) - {None})
     settings = {prefix + name: value for name, value in BASELINES[baseline].items()}
-    tasks = [(w, fold, split) for w in distinct for fold, split in enumerate(splits)]
-    jobs = [(index, clone(estimator).set_params(**settings,
-                                                **{prefix + "hidden_layer_sizes": w}), split,
-             None) for index, (w, _, split) in enumerate(tasks)]
-    dense_outputs = [None] * len(tasks)
+    tasks = [(fit_key(BASELINES[baseline]["sparsity"], fold, w),
+              clone(estimator).set_params(**settings, **{prefix + "hidden_layer_sizes": w}),
+              split) for w in distinct for fold, split in enumerate(splits)]
     accepted = inspect.signature(progress).parameters if progress is not None else {}
-    for index, out, _ in _fit_all(jobs, X, y, scorers, params, n_jobs, verbose, error_score):
-        dense_outputs[index] = out
+
+    def report(key, out):
         if "baseline" in accepted:
-            w, fold, _ = tasks[index]
+            _, fold, w = key
             error = {"error": out.get("error")} if "error" in accepted else {}
             progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
                      out["fit_time"], baseline=w, **error)
+
+    dense_outputs = _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score,
+                             checkpoint, report)
     by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]
                     for j in range(len(splits))] for i, w in enumerate(distinct)}
     result.baseline = baseline
