@@ -301,6 +301,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         """Validate the data, initialise a new model or continue the fitted
         one, run the epochs (one for ``incremental``) and finish."""
+        if incremental and self.early_stopping:
+            # as MLPClassifier: one epoch on a batch has nothing to stop or select
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden = self._check_hidden_layer_sizes()
         first_call = not (hasattr(self, "_network") and (self.warm_start or incremental))
         X, y, sample_weight, given = self._validate_training_data(
@@ -336,7 +339,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
         given = {"X": X, "y": y}
-        y = self._encode_targets(X, y, first_call, classes)
+        y = self._encode_targets(X, y, first_call, classes, incremental)
         sample_weight = self._prepare_sample_weight(X, y, sample_weight)
         if not incremental:
             self._check_training_targets(y, sample_weight)
@@ -423,7 +426,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
                 break
             if epoch == n_epochs - 1:
                 warnings.warn(
-                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                     "reached and the optimization hasn't converged yet.",
                     ConvergenceWarning, stacklevel=4)
         return best_state
@@ -489,16 +492,22 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             self._learning_rate /= 5.0
             self._no_improvement_count = 0
             if self.verbose:
-                print(f"No improvement for {self.n_iter_no_change} consecutive epochs. "
-                      f"Setting learning rate to {self._learning_rate:f}")
+                print(f"{self._stall_message(score)} Setting learning rate to "
+                      f"{self._learning_rate:f}")
             stalled = False
         if not self._policy.stop(len(self.loss_curve_), stalled):
             return False
         if self.verbose and stalled:
-            what = "Validation score" if score is not None else "Training loss"
-            print(f"{what} did not improve more than tol={self.tol} for "
-                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+            print(f"{self._stall_message(score)} Stopping.")
         return True
+
+    def _stall_message(self, score):
+        """MLPClassifier's verbose words for ``n_iter_no_change`` epochs
+        without improvement of the validation ``score`` (or, when None, of
+        the training loss)."""
+        what = "Validation score" if score is not None else "Training loss"
+        return (f"{what} did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs.")
 
     def _callback_state(self):
         """The attributes that make a shallow copy of the estimator the model
@@ -515,7 +524,8 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         return state
 
     def _report_epoch(self, loss, score, seconds):
-        parts = [f"Epoch {self.n_iter_}", f"loss = {loss:.6f}"]
+        # MLPClassifier's line, then what only a sparse network has
+        parts = [f"Iteration {self.n_iter_}", f"loss = {loss:.8f}"]
         if score is not None:
             parts.append(f"validation score = {score:.6f}")
         parts.append(f"sparsity = {self._network.sparsity:.6f}")

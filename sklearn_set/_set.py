@@ -56,7 +56,7 @@ class _SparseClassifierMixin(ClassifierMixin):
         tags.classifier_tags.multi_label = True
         return tags
 
-    def _encode_targets(self, X, y, first_call, classes):
+    def _encode_targets(self, X, y, first_call, classes, incremental):
         if not sp.issparse(y):
             y = np.asarray(y)
         if sp.issparse(y) or (y.ndim == 2 and y.shape[1] > 1):
@@ -80,10 +80,23 @@ class _SparseClassifierMixin(ClassifierMixin):
             self._multilabel = False
         else:
             self._check_same_targets(classes, multilabel=False)
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels not in classes_ {self.classes_!r}: {unseen!r}.")
+        self._check_known_labels(np.unique(y), incremental)
         return np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def _check_known_labels(self, labels, incremental):
+        """Raise, with MLPClassifier's messages, if the ``labels`` of ``y``
+        do not fit ``classes_``: a warm-started fit needs exactly the same
+        classes, partial_fit any of them."""
+        if not incremental:
+            if not np.array_equal(labels, self.classes_):  # both sorted and unique
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                    f"{labels}")
+        elif np.setdiff1d(labels, self.classes_).size:
+            raise ValueError(
+                "`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {labels}.")
 
     def _encode_multilabel(self, X, y, first_call, classes):
         """A label indicator matrix: one sigmoid output per label, as in
@@ -215,7 +228,8 @@ class _SparseClassifierMixin(ClassifierMixin):
 
         The topology evolves (prune and regrow) at the start of every call
         after the first, that is between calls, so the model a call returns
-        never holds untrained fresh connections. Early stopping is not used.
+        never holds untrained fresh connections. With ``early_stopping=True``
+        it raises a ValueError, as MLPClassifier's does.
 
         Parameters
         ----------
@@ -249,7 +263,7 @@ class _SparseRegressorMixin(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_targets(self, X, y, first_call, classes):
+    def _encode_targets(self, X, y, first_call, classes, incremental):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y", order="C")
         check_consistent_length(X, y)
         single = y.ndim == 1
@@ -310,7 +324,8 @@ class _SparseRegressorMixin(RegressorMixin):
 
         The topology evolves (prune and regrow) at the start of every call
         after the first, that is between calls, so the model a call returns
-        never holds untrained fresh connections. Early stopping is not used.
+        never holds untrained fresh connections. With ``early_stopping=True``
+        it raises a ValueError, as MLPClassifier's does.
 
         Parameters
         ----------

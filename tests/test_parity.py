@@ -1,6 +1,7 @@
 """Behaviours shared with MLPClassifier / MLPRegressor where a parameter
 means the same (the gaps scikit-learn's own MLP tests found)."""
 
+import re
 import warnings
 
 import numpy as np
@@ -165,3 +166,73 @@ def test_zero_weights_equal_dropped_rows_with_l2():
     dropped = quiet_fit(Estimator(**kw), X[weight > 0], y[weight > 0])
     for a, b in zip(zeros.coefs_, dropped.coefs_):
         np.testing.assert_allclose(a.toarray(), b.toarray(), rtol=1e-5, atol=1e-7)
+
+
+# -- 8. warm_start and partial_fit with other labels -------------------------
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, AccSETClassifier])
+@pytest.mark.parametrize("labels", [[0, 1], [0, 1, 3], [0, 1, 2, 3]],
+                         ids=["subset", "one-replaced", "one-more"])
+def test_warm_start_refit_needs_the_first_fits_classes(Estimator, labels):
+    X, y = load_digits(n_class=3, return_X_y=True)
+    X = X[:120] / 16
+    clf = quiet_fit(Estimator(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
+                              random_state=0), X, y[:120])
+    refit_y = np.resize(labels, 120)
+    expected = ("warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got [0 1 2], `y` has {np.array(labels)}")
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        clf.fit(X, refit_y)
+    # the same classes in another order and proportion are fine
+    quiet_fit(clf, X, np.sort(y[:120])[::-1])
+
+
+def test_partial_fit_accepts_a_subset_and_names_unseen_labels():
+    X = np.array([[3.0, 2.0], [1.0, 6.0], [2.0, 2.0]])
+    clf = SETClassifier(hidden_layer_sizes=(4,), random_state=0)
+    # a first batch of one sample of one class, the other class announced
+    clf.partial_fit(X[:1], [0], classes=[0, 1])
+    clf.partial_fit(X[1:2], [1])
+    expected = ("`y` has classes not in `self.classes_`. `self.classes_` has [0 1]. "
+                "'y' has [0 2].")
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        clf.partial_fit(X[:2], [0, 2])
+
+
+# -- 9. partial_fit refuses early stopping ----------------------------------
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, AccSETClassifier, SETRegressor])
+def test_partial_fit_refuses_early_stopping(Estimator):
+    X, y = load_digits(n_class=3, return_X_y=True)
+    X, y = X[:90] / 16, y[:90]
+    model = quiet_fit(Estimator(hidden_layer_sizes=(8,), max_iter=2, early_stopping=True,
+                                random_state=0), X, y)
+    kwargs = {} if Estimator is SETRegressor else {"classes": [0, 1, 2]}
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        model.partial_fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        Estimator(early_stopping=True).partial_fit(X, y, **kwargs)
+
+
+# -- 10. what fit prints and warns ------------------------------------------
+
+
+def test_verbose_epoch_line_starts_like_mlps(capsys):
+    X, y = load_digits(n_class=2, return_X_y=True)
+    clf = SETClassifier(hidden_layer_sizes=(8,), max_iter=2, tol=0.0, n_iter_no_change=1,
+                        verbose=True, random_state=0)
+    quiet_fit(clf, X[:60] / 16, y[:60])
+    clf.partial_fit(X[:60] / 16, y[:60])
+    lines = capsys.readouterr().out.splitlines()
+    for n, line in zip([1, 2, 1], lines):
+        assert re.match(rf"Iteration {n}, loss = \d+\.\d{{8}}, ", line), line
+
+
+def test_convergence_warning_has_mlps_text():
+    X, y = load_digits(n_class=2, return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match=re.escape(
+            "Stochastic Optimizer: Maximum iterations (2) reached and the optimization "
+            "hasn't converged yet.")):
+        SETRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X[:60], y[:60])

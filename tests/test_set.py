@@ -199,9 +199,10 @@ def test_verbose_prints_one_line_per_epoch(small_problem, capsys):
     X, y = small_problem
     SETClassifier(hidden_layer_sizes=(16,), max_iter=3, verbose=True, early_stopping=True,
                   random_state=0).fit(X, y)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("Iteration")]
     assert len(lines) == 3
-    assert re.match(r"Epoch 1, loss = [\d.]+, validation score = [\d.]+, "
+    assert re.match(r"Iteration 1, loss = [\d.]+, validation score = [\d.]+, "
                     r"sparsity = 0\.\d+, active = [\d.]+, [\d.]+ s", lines[0])
 
 
@@ -262,7 +263,7 @@ def test_not_fitted_errors():
 
 def test_max_iter_reached_warns(small_problem):
     X, y = small_problem
-    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
         SETClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
 
 
