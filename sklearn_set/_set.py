@@ -223,13 +223,14 @@ class _SparseClassifierMixin(ClassifierMixin):
 
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over the given data.
 
         The topology evolves (prune and regrow) at the start of every call
         after the first, that is between calls, so the model a call returns
         never holds untrained fresh connections. With ``early_stopping=True``
-        it raises a ValueError, as MLPClassifier's does.
+        it raises a ValueError, as MLPClassifier's does. The arguments come in
+        MLPClassifier's order (``sample_weight`` before ``classes``).
 
         Parameters
         ----------
@@ -238,10 +239,10 @@ class _SparseClassifierMixin(ClassifierMixin):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a label indicator matrix (multilabel: one
             sigmoid output per label, trained with binary cross-entropy).
-        classes : array-like of shape (n_classes,), default=None
-            All classes; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample loss weights.
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call.
 
         Returns
         -------

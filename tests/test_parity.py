@@ -1,6 +1,7 @@
 """Behaviours shared with MLPClassifier / MLPRegressor where a parameter
 means the same (the gaps scikit-learn's own MLP tests found)."""
 
+import inspect
 import re
 import warnings
 
@@ -236,3 +237,12 @@ def test_convergence_warning_has_mlps_text():
             "Stochastic Optimizer: Maximum iterations (2) reached and the optimization "
             "hasn't converged yet.")):
         SETRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X[:60], y[:60])
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, AccSETClassifier, SETRegressor])
+def test_partial_fit_takes_mlps_arguments_in_mlps_order(Estimator):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    mlp = MLPRegressor if Estimator is SETRegressor else MLPClassifier
+    ours = list(inspect.signature(Estimator.partial_fit).parameters)
+    assert ours == list(inspect.signature(mlp.partial_fit).parameters)
