@@ -241,11 +241,11 @@ def _row_line(key, out):
     ``key`` (see :func:`fit_key`)."""
     level, fold, widths = key
     row = [repr(level), fold, ",".join(map(str, widths))]
-    for key in _COLUMNS.values():
-        if key is None:
+    for output in _COLUMNS.values():
+        if output is None:  # a column of the key, written above
             continue
-        value = out.get(key)
-        row.append("" if value is None else value if key == "error"
+        value = out.get(output)
+        row.append("" if value is None else value if output == "error"
                    else repr(float(value)))
     line = io.StringIO()
     csv.writer(line, lineterminator="\n").writerow(row)
