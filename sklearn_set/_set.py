@@ -371,8 +371,8 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
 
     See Also
     --------
-    AccSETClassifier : The same network, whose sparsity validation accuracy
-        steers.
+    AccSETClassifier : The same network; validation accuracy steers its
+        sparsity.
     SETRegressor : The regression counterpart.
     sklearn.neural_network.MLPClassifier : The dense multilayer perceptron.
 
