@@ -19,6 +19,7 @@ from _common import footer, header, table
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import AccSETClassifier, SETClassifier
@@ -32,20 +33,19 @@ def main():
     header("AccSET against SET at its starting sparsity, digits 64-256-256-10")
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    common = dict(hidden_layer_sizes=(256, 256), sparsity=args.sparsity, max_iter=150)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y,
+                                                        random_state=0)
     rows = []
     for seed in args.seeds:
-        fixed = SETClassifier(random_state=seed, **common).fit(X_train, y_train)
-        steered = AccSETClassifier(random_state=seed, **common).fit(X_train, y_train)
+        fixed, steered = (make_pipeline(StandardScaler(), Estimator(
+            hidden_layer_sizes=(256, 256), sparsity=args.sparsity, max_iter=150,
+            random_state=seed)).fit(X_train, y_train)
+            for Estimator in (SETClassifier, AccSETClassifier))
         rows.append({"random_state": seed,
                      "SET test accuracy": fixed.score(X_test, y_test),
-                     "AccSET final sparsity": steered.sparsity_,
+                     "AccSET final sparsity": steered[-1].sparsity_,
                      "AccSET test accuracy": steered.score(X_test, y_test),
-                     "AccSET epochs": steered.n_iter_})
+                     "AccSET epochs": steered[-1].n_iter_})
     table(rows, ["random_state", "SET test accuracy", "AccSET final sparsity",
                  "AccSET test accuracy", "AccSET epochs"])
     footer()
