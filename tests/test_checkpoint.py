@@ -95,15 +95,19 @@ def wait_until(condition, seconds=30.0):
 
 
 class InterruptAfter:
-    """A progress callback that raises KeyboardInterrupt (Ctrl-C) after n fits."""
+    """A progress callback that raises KeyboardInterrupt (Ctrl-C) after n fits
+    of the swept estimator, or with ``dense=True`` after n fits of the dense
+    baseline; ``seen`` lists the fits it counted, as (level or dense hidden
+    layer sizes, fold)."""
 
-    def __init__(self, n):
-        self.n, self.seen = n, []
+    def __init__(self, n, dense=False):
+        self.n, self.dense, self.seen = n, dense, []
 
-    def __call__(self, level, fold, score, seconds):
-        self.seen.append((level, fold))
-        if len(self.seen) == self.n:
-            raise KeyboardInterrupt
+    def __call__(self, level, fold, score, seconds, baseline=None):
+        if (baseline is not None) == self.dense:
+            self.seen.append((level if baseline is None else baseline, fold))
+            if len(self.seen) == self.n:
+                raise KeyboardInterrupt
 
 
 def test_interrupted_sweep_keeps_its_fits_and_resumes_exactly(data, tmp_path):
@@ -155,37 +159,23 @@ def test_checkpoint_rows_hold_the_result(data, tmp_path):
     assert len(dense) == 3 * len(set(result.baseline_hidden_layer_sizes))
 
 
-class InterruptInBaseline:
-    """A progress callback that raises KeyboardInterrupt at the n-th fit of
-    the dense baseline."""
-
-    def __init__(self, n):
-        self.n, self.dense = n, []
-
-    def __call__(self, level, fold, score, seconds, baseline=None):
-        if baseline is not None:
-            self.dense.append((baseline, fold))
-            if len(self.dense) == self.n:
-                raise KeyboardInterrupt
-
-
 def test_interrupted_baseline_keeps_its_fits_and_resumes_exactly(data, tmp_path):
     X, y = data
     path = tmp_path / "fits.csv"
     full = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, baseline="dense")
     n_dense = 3 * len(set(full.baseline_hidden_layer_sizes))
-    stop = InterruptInBaseline(4)
+    stop = InterruptAfter(4, dense=True)
     with pytest.raises(KeyboardInterrupt):
         sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
                        baseline="dense", progress=stop)
     rows = checkpoint._read(path)[1]
     assert sum(bool(row["baseline_hidden_layer_sizes"]) for row in rows) == 4
     assert count_fits(path) == 12  # the swept estimator's fits only
-    resumed = InterruptInBaseline(0)
+    resumed = InterruptAfter(0, dense=True)
     result = sparsity_curve(small_set(), X, y, sparsities=LEVELS, cv=3, checkpoint=path,
                             baseline="dense", progress=resumed)
     # only the dense fits that were missing are fitted
-    assert len(resumed.dense) == n_dense - 4 and not set(resumed.dense) & set(stop.dense)
+    assert len(resumed.seen) == n_dense - 4 and not set(resumed.seen) & set(stop.seen)
     assert_one_row_per_fit(path)
     assert_same_result(result, full)
     np.testing.assert_array_equal(result.baseline_scores, full.baseline_scores)
