@@ -18,15 +18,9 @@ CLASSES = {"SETClassifier": SETClassifier, "AccSETClassifier": AccSETClassifier,
 
 @pytest.fixture(scope="module")
 def refits():
-    # Parameters added after the recording, and defaults changed since, keep
-    # the recorded behaviour when set to the values that reproduce it (a
-    # configuration's own parameters take precedence).
-    recorded = {"solver": "sgd", "learning_rate": "constant", "zeta_schedule": "constant",
-                "activation": "relu", "alpha": 1e-4}
-    extra = {k: v for k, v in recorded.items() if k in SETClassifier().get_params()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_all(CLASSES, extra)
+        return fit_all(CLASSES)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

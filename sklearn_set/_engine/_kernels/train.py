@@ -280,6 +280,18 @@ def squared_error(z, y, weight, delta):
     return total / (2 * n_batch)
 
 
+@njit(cache=True)
+def sum_of_squares(values):
+    """``sum(values ** 2)`` accumulated in float64 in index order: the L2
+    penalty of the reported loss, the same on every CPU (BLAS's ``dot``
+    picks its summation order by CPU model)."""
+    total = 0.0
+    for k in range(values.shape[0]):
+        v = float(values[k])
+        total += v * v
+    return total
+
+
 _TINY32 = float(np.finfo(np.float32).tiny)
 _TINY64 = float(np.finfo(np.float64).tiny)
 
