@@ -30,6 +30,7 @@ from ._engine.threads import kernel_threads
 from ._evolution.policies import SETPolicy
 from ._evolution.rules import make_regrowth
 from ._interrupt import InterruptGuard
+from ._topology_history import append_record, empty_history, record_dict
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -206,6 +207,23 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         return SETPolicy(regrowth=make_regrowth(self.regrowth))
 
     # -- fitted state -----------------------------------------------------
+    # MLPClassifier's per-epoch lists, saved as arrays: skops writes a list
+    # as one node per entry, an array as one block
+    _EPOCH_LISTS = ("loss_curve_", "validation_scores_")
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # which may be the instance's __dict__
+        for name in self._EPOCH_LISTS:
+            if isinstance(state.get(name), list):
+                state[name] = np.asarray(state[name], dtype=np.float64)
+        return state
+
+    def __setstate__(self, state):
+        for name in self._EPOCH_LISTS:
+            if isinstance(state.get(name), np.ndarray):
+                state[name] = state[name].tolist()
+        super().__setstate__(state)
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_network")
 
@@ -378,7 +396,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self._policy.start(self._network)
         self.t_ = 0
         self.loss_curve_ = []
-        self.topology_history_ = []
+        self.topology_history_ = empty_history(self._network.topology())
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = self._output
         self.epsilon_ = self._network.epsilon
@@ -471,9 +489,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         network = self._network
         self.n_iter_ += 1
         self.t_ += n_samples
-        self.loss_curve_.append(loss)
+        self.loss_curve_.append(float(loss))
         self.loss_ = loss
-        self.topology_history_.append(network.topology())
+        self.topology_history_ = append_record(self.topology_history_, network.topology())
         score = None if validation is None else self._validation_score(*validation)
         if score is not None:
             self.validation_scores_.append(score)
@@ -515,10 +533,10 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         copied, since training updates it in place)."""
         state = {"_network": self._network.copy(), "n_iter_": self.n_iter_,
                  "loss_curve_": list(self.loss_curve_),
-                 "topology_history_": list(self.topology_history_),
+                 "topology_history_": self.topology_history_.copy(),
                  "n_connections_": self._network.n_connections,
                  "sparsity_": float(self._network.sparsity),
-                 "topology_": self.topology_history_[-1]}
+                 "topology_": record_dict(self.topology_history_[-1])}
         if self.validation_scores_ is not None:
             state["validation_scores_"] = list(self.validation_scores_)
         return state
@@ -546,9 +564,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         # an earlier epoch's model is described anew; the last epoch's record
         # already describes the network as it is
         self.topology_ = (network.topology() if restored is not None
-                          else self.topology_history_[-1])
-        for name, value in self._policy.results().items():
-            setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
+                          else record_dict(self.topology_history_[-1]))
 
     def _check_memory(self, layer_sizes, n_samples, n_fits=1):
         """Refuse, before anything is allocated, a network whose arrays cannot

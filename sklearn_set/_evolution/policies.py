@@ -14,6 +14,8 @@ import copy
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from .._engine.layer import erdos_renyi_allocation
 from .rules import RandomRegrowth, grow
 
@@ -34,8 +36,8 @@ class ConnectivityPolicy:
     The estimator calls, in this order: :meth:`start` once for a new
     network; then per epoch (except before the first) :meth:`evolve`; after
     the epoch's training :meth:`observe` and :meth:`stop`; at the end
-    :meth:`selected` and :meth:`results`. :meth:`state` and :meth:`restore`
-    roll the policy back to the end of an epoch. Subclasses shape the
+    :meth:`selected`, which names the model to end with. :meth:`state` and
+    :meth:`restore` roll the policy back to the end of an epoch. Subclasses shape the
     evolution through :meth:`evolves` and :meth:`budget`.
     """
 
@@ -110,10 +112,6 @@ class ConnectivityPolicy:
         """The :class:`Candidate` to end training with (None: the estimator
         decides)."""
         return None
-
-    def results(self):
-        """Fitted attributes the policy contributes, as a dict."""
-        return {}
 
     def state(self):
         """An opaque copy of the policy's state at the end of an epoch."""
@@ -193,8 +191,10 @@ class AccSETPolicy(ConnectivityPolicy):
                              math.ceil((1 - self.max_sparsity) * self.total - 1e-9))
         self.target_count = self.start_count
         self.best_score = -math.inf
-        self.sparsity_history = []
-        self.score_history = []
+        # one entry per epoch with a validation score, as arrays: a saved
+        # model stores an array as one block
+        self.sparsity_history = np.empty(0)
+        self.score_history = np.empty(0)
         self.candidates = []
         self.layer_targets = None
 
@@ -203,8 +203,8 @@ class AccSETPolicy(ConnectivityPolicy):
             self.layer_targets = None
             return
         sparsity = float(network.sparsity)
-        self.sparsity_history.append(sparsity)
-        self.score_history.append(validation_score)
+        self.sparsity_history = np.append(self.sparsity_history, sparsity)
+        self.score_history = np.append(self.score_history, validation_score)
         recent = self.score_history[-self.window:]
         score = sum(recent) / len(recent)
         self.best_score = max(self.best_score, score)
@@ -258,19 +258,11 @@ class AccSETPolicy(ConnectivityPolicy):
             return None
         return max(self.candidates, key=lambda c: (c.sparsity, c.score))
 
-    def results(self):
-        chosen = self.selected()
-        if chosen is None:
-            return {}
-        return {"sparsity_history_": list(self.sparsity_history),
-                "validation_accuracy_history_": list(self.score_history),
-                "best_sparsity_": chosen.sparsity, "best_epoch_": chosen.epoch}
-
     _STATE = ("target_count", "best_score", "sparsity_history", "score_history",
               "candidates", "layer_targets")
 
     def state(self):
-        # lists are copied, their items (floats, snapshots never modified) shared
+        # arrays and lists are copied, a list's items (snapshots never modified) shared
         return {name: copy.copy(getattr(self, name)) for name in self._STATE}
 
     def restore(self, state):
