@@ -9,6 +9,7 @@ connection count and measured sparsity) without keeping the fitted networks.
 import inspect
 import traceback
 import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -494,36 +495,29 @@ def sparsity_curve(
                      curve_params=curve_params) if adaptive_sweep else sparsities)
         checkpoint = Checkpoint(checkpoint, sweep_settings(
             estimator, param_name, plan, splits, scoring, error_score, X, y, params))
-    scorers = {_SCORE: check_scoring(estimator, scoring=scoring),
-               **{what: _NetworkSizeScorer(param_name, what) for what in _NETWORK_MEASURES}}
-
-    def measure(levels):
-        return _measure(estimator, X, y, levels, splits, scorers, param_name, params,
-                        n_jobs, verbose, error_score, progress, checkpoint)
+    setup = _SweepSetup(
+        estimator=estimator, X=X, y=y, splits=splits,
+        scorers={_SCORE: check_scoring(estimator, scoring=scoring),
+                 **{what: _NetworkSizeScorer(param_name, what) for what in _NETWORK_MEASURES}},
+        param_name=param_name, params=params, n_jobs=n_jobs, verbose=verbose,
+        error_score=error_score, progress=progress, checkpoint=checkpoint)
 
     rounds = None
     if not adaptive_sweep:
-        outputs = measure(sparsities)
+        outputs = _measure(setup, sparsities)
     else:
-        sparsities = adaptive.initial_levels(n_levels, sparsity_range, needed)
-        outputs = measure(sparsities)
-        rounds = [0] * sparsities.size
-        curve_params = dict(curve_params or {})
-        while sparsities.size < n_levels:
-            scores = _collect(outputs, "test_" + _SCORE, (sparsities.size, len(splits)))
-            curve = adaptive.fit_quietly(sparsities, scores, curve_params)
-            new = adaptive.next_levels(
-                sparsities, curve, min(adaptive.LEVELS_PER_ROUND, n_levels - sparsities.size),
-                sparsity_range)
-            new = new[~np.isin(new, sparsities)]
-            if new.size == 0:  # every gap is already narrow
-                break
-            outputs += measure(new)
-            rounds += [max(rounds) + 1] * new.size
-            sparsities = np.concatenate([sparsities, new])
+        outputs = []
+
+        def measure(levels):
+            new = _measure(setup, levels)
+            outputs.extend(new)
+            return _collect(new, "test_" + _SCORE, (len(levels), len(splits)))
+
+        sparsities, rounds = adaptive.measure_adaptively(
+            measure, n_levels, sparsity_range, needed, curve_params)
         order = np.argsort(sparsities, kind="stable")
         outputs = [outputs[i * len(splits) + j] for i in order for j in range(len(splits))]
-        sparsities, rounds = sparsities[order], np.asarray(rounds)[order]
+        sparsities, rounds = sparsities[order], rounds[order]
 
     _report_failures(outputs, sparsities, len(splits))
     shape = (sparsities.size, len(splits))
@@ -542,8 +536,7 @@ def sparsity_curve(
         rounds=rounds,
     )
     if baseline is not None:
-        _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                          n_jobs, verbose, error_score, progress, checkpoint)
+        _measure_baseline(setup, result, baseline, outputs)
     if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
         warnings.warn(
             f"No fitted object with n_connections_ found in {type(estimator).__name__} "
@@ -559,14 +552,37 @@ def _collect(outputs, key, shape):
     return np.array([out[key] for out in outputs], dtype=np.float64).reshape(shape)
 
 
-def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_jobs,
-             verbose, error_score, progress, checkpoint):
+@dataclass(frozen=True)
+class _SweepSetup:
+    """What every fit of one sweep shares: the estimator, the data and its
+    splits, the scorers, the swept parameter's full name and the fit
+    parameters; how the fits run (``n_jobs``, ``verbose``, ``error_score``),
+    whom they are reported to (``progress``) and where they are kept
+    (``checkpoint``, a :class:`.Checkpoint` or None)."""
+
+    estimator: object
+    X: object
+    y: object
+    splits: list
+    scorers: dict
+    param_name: str
+    params: object
+    n_jobs: object
+    verbose: int
+    error_score: object
+    progress: object
+    checkpoint: object
+
+
+def _measure(setup, levels):
     """Cross-validate every (level, split) pair in parallel; outputs in
-    (level, split) order, reported to ``progress`` (and appended to
-    ``checkpoint``, by the worker that ran the fit where it can) as they
-    finish. Pairs the checkpoint holds are read from it, not fitted."""
-    tasks = [(fit_key(level, fold), clone(estimator).set_params(**{param_name: float(level)}),
-              split) for level in levels for fold, split in enumerate(splits)]
+    (level, split) order, reported to ``setup.progress`` (and appended to
+    ``setup.checkpoint``, by the worker that ran the fit where it can) as
+    they finish. Pairs the checkpoint holds are read from it, not fitted."""
+    progress = setup.progress
+    tasks = [(fit_key(level, fold),
+              clone(setup.estimator).set_params(**{setup.param_name: float(level)}), split)
+             for level in levels for fold, split in enumerate(setup.splits)]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
 
     def report(key, out):
@@ -575,30 +591,30 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
             error = {"error": out.get("error")} if wants_error else {}
             progress(level, fold, out["test_" + _SCORE], out["fit_time"], **error)
 
-    return _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
-                    report)
+    return _fit_all(setup, tasks, report)
 
 
-def _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
-             report):
+def _fit_all(setup, tasks, report):
     """Cross-validate ``tasks``, a list of ``(key, estimator, split)`` whose
     ``key`` (see :func:`.checkpoint.fit_key`) names the fit in
-    ``checkpoint``; return their outputs in task order.
+    ``setup.checkpoint``; return their outputs in task order.
 
     Fits the checkpoint holds are read from it; the others run in parallel,
     are appended to the checkpoint as they finish (by the process that ran
     them, where it can) and are passed to ``report(key, output)``.
     """
+    checkpoint, verbose = setup.checkpoint, setup.verbose
     outputs = [None if checkpoint is None else checkpoint.get(key) for key, _, _ in tasks]
     jobs = [(index, estimator, split, None if checkpoint is None else checkpoint.recorder(key))
             for index, (key, estimator, split) in enumerate(tasks) if outputs[index] is None]
     # batch_size=1: each result reaches this process (and the checkpoint) on
     # its own, under every joblib backend (dask's included), as it finishes
-    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
+    parallel = Parallel(n_jobs=setup.n_jobs, verbose=verbose, batch_size=1,
                         return_as="generator_unordered")
     for index, out, written in parallel(
-            delayed(_fit_one_indexed)(index, record, estimator, X, y, split, scorers, params,
-                                      max(verbose - 1, 0), error_score)
+            delayed(_fit_one_indexed)(index, record, estimator, setup.X, setup.y, split,
+                                      setup.scorers, setup.params, max(verbose - 1, 0),
+                                      setup.error_score)
             for index, estimator, split, record in jobs):
         outputs[index] = out
         key = tasks[index][0]
@@ -608,12 +624,12 @@ def _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpo
     return outputs
 
 
-def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                      n_jobs, verbose, error_score, progress, checkpoint):
+def _measure_baseline(setup, result, baseline, outputs):
     """Cross-validate, on the same splits, the dense network of each level's
     size (see :mod:`.baseline`) and store its scores in ``result``. Levels
-    whose dense networks coincide share their fits, which ``checkpoint``
+    whose dense networks coincide share their fits, which the checkpoint
     records like the others."""
+    estimator, splits, progress = setup.estimator, setup.splits, setup.progress
     shape = result.test_scores.shape
     n_inputs = np.nanmax(_collect(outputs, "test_" + _N_INPUTS, shape))
     n_outputs = np.nanmax(_collect(outputs, "test_" + _N_OUTPUTS, shape))
@@ -640,8 +656,7 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
             progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
                      out["fit_time"], baseline=w, **error)
 
-    dense_outputs = _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score,
-                             checkpoint, report)
+    dense_outputs = _fit_all(setup, tasks, report)
     by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]
                     for j in range(len(splits))] for i, w in enumerate(distinct)}
     result.baseline = baseline
