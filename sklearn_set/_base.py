@@ -330,9 +330,6 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             self._initialize(X.shape, hidden, incremental)
         else:
             self._check_same_architecture(hidden)
-            # a model fitted before the solvers existed continues with SGD's state
-            if not hasattr(self, "_learning_rate"):
-                self._learning_rate, self._n_updates = float(self.learning_rate_init), 0
         data, l2, validation = self._training_split(X, y, sample_weight, incremental)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         callbacks = self._init_callback_context(

@@ -24,16 +24,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
+from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor, SparsityCurveRegressor
 from sklearn_set import _base as base
 from sklearn_set._engine.layer import erdos_renyi_allocation
 from sklearn_set._engine.network import SparseMLP, network_memory_bytes
 from sklearn_set._evolution.policies import ConnectivityPolicy
-
-try:  # another module, optional here: its rows run when it is importable
-    from sklearn_set._curve import SparsityCurveRegressor
-except ImportError:  # pragma: no cover
-    SparsityCurveRegressor = None
 
 try:  # part of the test extra; without it only its rows are skipped
     import pandas as pd
@@ -506,9 +501,6 @@ CURVE_CASES = [
     pytest.param(lambda: SparsityCurveRegressor().fit(_LEVELS, ["a"] * 5),
                  Raises(ValueError, "numeric scores y"), id="curve-y-strings"),
 ]
-if SparsityCurveRegressor is None:  # pragma: no cover
-    CURVE_CASES = [pytest.param(None, None, id=p.id, marks=pytest.mark.skip(
-        reason="sklearn_set._curve is not importable")) for p in CURVE_CASES]
 
 
 class _Hang(Exception):
