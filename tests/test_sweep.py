@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_set._curve import SparsityCurveRegressor
+from sklearn_set._curve import SparsityCurveRegressor, SparsityCurveWarning
 from sklearn_set._set import SETClassifier
 from sklearn_set._sweep.sweep import (
     SparsityCurveResult,
@@ -243,6 +243,29 @@ def test_fit_curve_drops_nan_with_warning(synthetic_result):
     with pytest.warns(UserWarning, match="Dropping 1 NaN"):
         curve = res.fit_curve(family="rosenfeld")
     assert np.isfinite(curve.dense_accuracy_)
+
+
+def test_fit_curve_on_measured_sparsities(synthetic_result):
+    """AccSET's networks end elsewhere than they started: the curve can be
+    fitted at each fit's measured sparsity; a failed fit (NaN sparsity) is
+    dropped with a warning."""
+    res = synthetic_result
+    shift = np.linspace(0.0, 0.5, res.test_scores.size).reshape(res.test_scores.shape)
+    res.measured_sparsities = 1 - (1 - res.sparsities[:, None]) * (1 - shift)
+    X, y = res.curve_data(sparsity="measured")
+    np.testing.assert_array_equal(X[:, 0], res.measured_sparsities.ravel())
+    curve = res.fit_curve(sparsity="measured", family="rosenfeld")
+    ref = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert curve.params_ == ref.params_
+    res.measured_sparsities[3, 0] = np.nan
+    with pytest.warns(SparsityCurveWarning, match="Dropping 1 fit"):
+        dropped = res.fit_curve(sparsity="measured", family="rosenfeld")
+    keep = np.isfinite(res.measured_sparsities.ravel())
+    assert keep.sum() == X.shape[0] - 1
+    assert dropped.params_ == SparsityCurveRegressor(family="rosenfeld").fit(
+        X[keep], y[keep]).params_
+    with pytest.raises(ValueError, match='"requested" or "measured"'):
+        res.fit_curve(sparsity="achieved")
 
 
 def test_estimator_not_modified(data):
