@@ -27,9 +27,9 @@ class ConnectivityPolicy:
 
     Parameters
     ----------
-    regrowth : rule object, default=RandomRegrowth()
+    regrowth : RegrowthRule, default=RandomRegrowth()
         Decides which connections a pruning removes and where the
-        replacements go (see :class:`~sklearn_set._evolution.rules.RandomRegrowth`).
+        replacements go (see :class:`~sklearn_set._evolution.rules.RegrowthRule`).
 
     Notes
     -----
@@ -166,7 +166,7 @@ class AccSETPolicy(ConnectivityPolicy):
     patience : int or None
         Stop when the selection has not changed for more than ``patience``
         epochs; None never stops early.
-    regrowth : rule object
+    regrowth : RegrowthRule
         See :class:`ConnectivityPolicy`.
     """
 
