@@ -2,7 +2,6 @@
 
 import inspect
 import math
-import os
 import time
 import warnings
 from numbers import Integral, Real
@@ -20,14 +19,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _names
+from . import _names, _preflight
 from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._engine.activations import ACTIVATIONS
 from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
 from ._engine.network import SparseMLP, network_memory_bytes
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
 from ._engine.threads import kernel_threads
-from ._evolution.policies import SETPolicy
+from ._evolution.policies import ZETA_SCHEDULES, SETPolicy
 from ._evolution.rules import make_regrowth
 from ._interrupt import InterruptGuard
 from ._topology_history import append_record, empty_history, record_dict
@@ -36,49 +35,6 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
-
-# Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
-# epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
-# ``zeta`` to 0 at ``max_iter``, which lets the last epochs fine-tune a
-# settled topology.
-ZETA_SCHEDULES = {
-    "constant": lambda progress: 1.0,
-    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
-}
-
-
-def _available_memory_bytes():
-    """Memory this process may still allocate, in bytes, or None if unknown.
-
-    Linux: /proc/meminfo's MemAvailable, capped by the cgroup (container)
-    limit minus its usage. Elsewhere: free physical pages from os.sysconf.
-    """
-    found = []
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit_file, usage_file in (
-            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            with open(limit_file) as f_limit, open(usage_file) as f_usage:
-                limit, usage = f_limit.read().strip(), f_usage.read().strip()
-            if limit != "max":
-                found.append(max(0, int(limit) - int(usage)))
-        except (OSError, ValueError):
-            pass
-    if not found:
-        try:
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (AttributeError, ValueError, OSError):
-            pass
-    return min(found) if found else None
 
 
 def passed_on(init, arguments):
@@ -574,7 +530,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         # the network with its workspaces, and the snapshot fit keeps of an epoch
         need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch, self.solver)
                          + int(counts.sum()) * bytes_per_connection(dtype, solver=self.solver))
-        available = _available_memory_bytes()
+        available = _preflight.available_memory_bytes()
         if available is not None and need > available:
             what = (f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "
                     f"sparsity={self.sparsity}")

@@ -21,6 +21,15 @@ from .rules import RandomRegrowth, grow
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
 
+# Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
+# epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
+# ``zeta`` to 0 at ``max_iter``, which lets the last epochs fine-tune a
+# settled topology.
+ZETA_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
+}
+
 
 class ConnectivityPolicy:
     """Base class of connectivity policies.
