@@ -12,6 +12,7 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_set._curve import SparsityCurveRegressor, SparsityCurveWarning
 from sklearn_set._set import SETClassifier
@@ -165,8 +166,27 @@ def test_ambiguous_param_name(data):
 
 def test_multimetric_scoring_rejected(data):
     X, y = data
-    with pytest.raises(ValueError, match="single metric"):
+    with pytest.raises(InvalidParameterError, match="'scoring' parameter of sparsity_curve"):
         sparsity_curve(small_set(), X, y, sparsities=[0.5], scoring=["accuracy", "f1"])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"estimator": "SETClassifier"}, "estimator"),
+    ({"param_name": 3}, "param_name"),
+    ({"scoring": "acuracy"}, "scoring"),
+    ({"n_jobs": 1.5}, "n_jobs"),
+    ({"params": [1]}, "params"),
+    ({"progress": "print"}, "progress"),
+    ({"sparsities": "adaptive", "n_levels": 0}, "n_levels"),
+    ({"curve_params": "rosenfeld"}, "curve_params"),
+    ({"checkpoint": 7}, "checkpoint"),
+])
+def test_each_bad_argument_is_named(data, kwargs, name):
+    X, y = data
+    arguments = {"estimator": small_set(), "sparsities": [0.5], "cv": 2, **kwargs}
+    estimator = arguments.pop("estimator")
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of sparsity_curve"):
+        sparsity_curve(estimator, X, y, **arguments)
 
 
 def test_all_fits_failing_raises(data):
@@ -350,7 +370,7 @@ def test_adaptive_sweep_parallel_rounds_and_failures(blobs, degrading_classifier
         "family": "capacity_connectivity"}}, "needs 6 levels to fit"),
     ({"sparsities": "adaptive"}, "needs n_levels"),
     ({"sparsities": [0.5, 0.9], "n_levels": 10}, "explicit list of levels"),
-    ({"sparsities": "grid", "n_levels": 10}, 'list of levels or "adaptive"'),
+    ({"sparsities": "grid", "n_levels": 10}, "'sparsities' parameter of sparsity_curve"),
     ({"sparsities": "adaptive", "n_levels": 10, "sparsity_range": (0.9, 0.5)},
      "sparsity_range"),
 ])

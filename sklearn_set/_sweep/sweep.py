@@ -7,18 +7,20 @@ connection count and measured sparsity) without keeping the fitted networks.
 """
 
 import inspect
+import os
 import traceback
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._curve import check_sparsity_levels
@@ -57,13 +59,6 @@ def _resolve_param_name(estimator, param_name):
     nested parameter ends with after ``"__"`` (``"sparsity"`` for
     ``"setclassifier__sparsity"``).
     """
-    if not isinstance(param_name, str) or not param_name:
-        raise TypeError(f"param_name must be a non-empty str; got {param_name!r}.")
-    if not hasattr(estimator, "get_params"):
-        raise TypeError(
-            f"estimator must be a scikit-learn estimator (with get_params); "
-            f"got {type(estimator).__name__}."
-        )
     params = estimator.get_params(deep=True)
     if param_name in params:
         return param_name
@@ -152,14 +147,6 @@ class _NetworkSizeScorer:
 # --------------------------------------------------------------------------
 
 
-def _check_single_scoring(scoring):
-    if isinstance(scoring, (list, tuple, set, dict)):
-        raise ValueError(
-            "sparsity_curve supports a single metric; got scoring="
-            f"{scoring!r}. Pass a str, a callable or None."
-        )
-
-
 def _score_name(estimator, scoring):
     """A readable name of the score, in the manner of scikit-learn displays."""
     if scoring is None:
@@ -221,21 +208,6 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
     return {key: float(out[key][0]) for key in _OUTPUTS}
 
 
-def _check_error_score(error_score):
-    if isinstance(error_score, str):
-        if error_score != "raise":
-            raise ValueError(
-                f"error_score must be 'raise' or a number; got {error_score!r}."
-            )
-        return
-    try:
-        float(error_score)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"error_score must be 'raise' or a number; got {error_score!r}."
-        ) from exc
-
-
 def _report_failures(outputs, sparsities, n_splits):
     failed = [i for i, out in enumerate(outputs) if "error" in out]
     if not failed:
@@ -256,6 +228,29 @@ def _report_failures(outputs, sparsities, n_splits):
     )
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "get_params"])],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like", None],
+        "sparsities": ["array-like", StrOptions({"adaptive"})],
+        "param_name": [str],
+        "groups": ["array-like", None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "error_score": [StrOptions({"raise"}), Real],
+        "params": [dict, None],
+        "progress": [callable, None],
+        "n_levels": [Interval(Integral, 1, None, closed="left"), None],
+        "sparsity_range": ["array-like", None],
+        "curve_params": [dict, None],
+        "checkpoint": [str, os.PathLike, None],
+        "baseline": [StrOptions(set(BASELINES)), None],
+    },
+    prefer_skip_nested_validation=False,  # the swept estimator validates its own
+)
 def sparsity_curve(
     estimator,
     X,
@@ -465,11 +460,8 @@ def sparsity_curve(
     >>> bool(result.test_scores[0].mean() > 0.8)
     True
     """
-    adaptive_sweep = isinstance(sparsities, str)
+    adaptive_sweep = isinstance(sparsities, str)  # "adaptive", the one string allowed
     if adaptive_sweep:
-        if sparsities != "adaptive":
-            raise ValueError(
-                f'sparsities must be a list of levels or "adaptive"; got {sparsities!r}.')
         n_levels, sparsity_range, needed = adaptive.check_adaptive(
             n_levels, sparsity_range, curve_params)
     else:
@@ -479,13 +471,7 @@ def sparsity_curve(
                 "list of levels is measured as given. Pass one or the other.")
         sparsities = check_sparsity_levels(sparsities, what="sparsity_curve")
     param_name = _resolve_param_name(estimator, param_name)
-    if baseline is not None and baseline not in BASELINES:
-        raise ValueError(f"baseline must be None or one of {sorted(BASELINES)}; "
-                         f"got {baseline!r}.")
-    _check_single_scoring(scoring)
-    _check_error_score(error_score)
-    if not isinstance(verbose, Integral):
-        verbose = int(verbose)
+    verbose = int(verbose)
 
     X, y, groups = indexable(X, y, groups)
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
