@@ -1,4 +1,4 @@
-"""Fits are bit-identical to models recorded before the package's layout changed.
+"""Fits are bit-identical to the recorded models (``tests/data/reference_fits.npz``).
 
 See ``tests/_reference_fits.py`` for the configurations and how they were
 recorded.
@@ -18,9 +18,8 @@ CLASSES = {"SETClassifier": SETClassifier, "AccSETClassifier": AccSETClassifier,
 
 @pytest.fixture(scope="module")
 def refits():
-    # Parameters added after the recording, and defaults changed since, keep
-    # the recorded behaviour when set to the values that reproduce it (a
-    # configuration's own parameters take precedence).
+    # The recording's values of the parameters its configurations leave out
+    # (a configuration's own parameters take precedence).
     recorded = {"solver": "sgd", "learning_rate": "constant", "zeta_schedule": "constant",
                 "activation": "relu", "alpha": 1e-4}
     extra = {k: v for k, v in recorded.items() if k in SETClassifier().get_params()}
