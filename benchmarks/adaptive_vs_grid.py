@@ -1,4 +1,4 @@
-"""An adaptive sparsity sweep against a fine log-density grid (issue 11).
+"""An adaptive sparsity sweep against a fine log-density grid.
 
 Runs ``sparsity_curve(..., sparsities="adaptive", n_levels=10, cv=3)`` and a
 20-level grid evenly spaced in log density from 0.5 to 0.9998 (same model,
@@ -15,7 +15,7 @@ and their distance, and over the seeds the standard deviation of each
 sweep's answers (the grid's is how reproducible "what the grid finds" is).
 
 ``digits``: StandardScaler + ``SETClassifier((128, 128), max_iter=40,
-random_state=0)``, the done-when setup of issue 11. ``classification``:
+random_state=0)``, the setup the adaptive rule was designed on. ``classification``:
 the same network on ``make_classification(n_samples=2000, n_features=40,
 n_informative=12, n_classes=5, random_state=0)``, a second setup that the
 adaptive rule was not designed on.

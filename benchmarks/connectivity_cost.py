@@ -4,7 +4,7 @@ The expected connectivity of an untrained 784-1000-1000-1000-10 architecture
 (the SET paper's Fashion-MNIST network) at several sparsity levels, timed
 (median of 20 calls each), next to one SETClassifier epoch of the eps=20
 network on 60,000 random Fashion-MNIST-shaped samples (batch 128) in the same
-run. The issue's bound: at most 2% of an epoch at eps=20.
+run. The bound it checks: at most 2% of an epoch at eps=20.
 
     python benchmarks/connectivity_cost.py
 """

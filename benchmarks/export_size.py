@@ -7,8 +7,8 @@ For digits (1797 x 64, split 75/25 stratified) and MNIST-5k
 * SET: ``StandardScaler`` + ``SETClassifier(shape, sparsity=s,
   regrowth="connected", learning_rate_init=--learning-rate)`` with the
   estimator's default recipe (``--recipe default``: ``activation="allrelu"``,
-  ``alpha=0.1``) or the earlier one (``--recipe relu``: ``"relu"``,
-  ``alpha=1e-4``) for every shape in ``--set-shapes`` and sparsity in
+  ``alpha=0.1``) or MLPClassifier's activation and alpha (``--recipe relu``:
+  ``"relu"``, ``alpha=1e-4``) for every shape in ``--set-shapes`` and sparsity in
   ``--sparsities``, exported with :func:`sklearn_set.export_c` (the scaler
   folded into the first layer; int8: quantised on the scaled features);
 * dense: ``StandardScaler`` + ``MLPClassifier(widths)`` for every entry of
@@ -118,8 +118,8 @@ def int8_activations_accuracy(model, X, y):
     return np.mean(model.classes_[z.argmax(axis=1)] == y)
 
 
-# The SET training recipes: the estimator's defaults, and the one used before
-# them (activation="relu", alpha=1e-4).
+# The SET training recipes: the estimator's defaults, and MLPClassifier's
+# activation and alpha (activation="relu", alpha=1e-4).
 RECIPES = {"default": {}, "relu": {"activation": "relu", "alpha": 1e-4}}
 
 
@@ -237,7 +237,7 @@ def main():
                         help="learning_rate_init of the SET networks (0.01: the default)")
     parser.add_argument("--recipe", choices=list(RECIPES), default="default",
                         help="SET training recipe: the estimator's defaults, or relu with "
-                             "alpha=1e-4 (the earlier defaults)")
+                             "alpha=1e-4 (MLPClassifier's)")
     parser.add_argument("--dense", nargs="+", type=_shape,
                         default=[(16,), (32,), (64, 64), (256, 256)])
     parser.add_argument("--seconds", type=float, default=0.3,

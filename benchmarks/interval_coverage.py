@@ -108,11 +108,9 @@ def evaluate(name, sparsities, scores, chance, sweep_seconds):
         started = time.perf_counter()
         refit, refit_n = refit_coverage(params, sparsities, scores)
         refit_seconds = time.perf_counter() - started
-        warm, warm_seconds = None, np.nan
-        if hasattr(curve, "leave_one_level_out"):  # the package before it had none
-            started = time.perf_counter()
-            warm = curve.leave_one_level_out(sparsities, scores)
-            warm_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        warm = curve.leave_one_level_out(sparsities, scores)
+        warm_seconds = time.perf_counter() - started
         curve.predict_interval(np.linspace(0.0, 1.0, 201)[:, None])  # for the warnings
         low, high = curve.predict_interval(sparsities[:, None])
         plateau = sparsities <= curve.knee_sparsity_
@@ -123,8 +121,8 @@ def evaluate(name, sparsities, scores, chance, sweep_seconds):
             "data": name, "collapse": collapse, "family": curve.family_,
             "levels": sparsities.size,
             "coverage (refit)": f"{refit:.2f} ({refit_n}/{sparsities.size})",
-            "coverage (warm)": "n/a" if warm is None else (
-                f"{warm.covered.mean():.2f} ({int(warm.covered.sum())}/{sparsities.size})"),
+            "coverage (warm)": (f"{warm.covered.mean():.2f} "
+                                f"({int(warm.covered.sum())}/{sparsities.size})"),
             "plateau levels": int(plateau.sum()),
             "plateau width / spread": f"{ratio.max():.2f}" if ratio.size else "-",
             "extreme widest": f"{np.max((high - low)[extreme]):.3f}" if extreme.any() else "-",

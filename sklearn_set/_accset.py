@@ -188,6 +188,16 @@ class AccSETClassifier(SETClassifier):
         self.max_sparsity = max_sparsity
         self.accuracy_window = accuracy_window
 
+    def _finish(self, best_state):
+        super()._finish(best_state)
+        chosen = self._policy.selected()
+        if chosen is None:  # no epoch had a validation score (partial_fit alone)
+            return
+        self.sparsity_history_ = self._policy.sparsity_history.copy()
+        self.validation_accuracy_history_ = self._policy.score_history.copy()
+        self.best_sparsity_ = chosen.sparsity
+        self.best_epoch_ = chosen.epoch
+
     def _make_policy(self):
         if self.max_sparsity < self.sparsity:
             raise ValueError(

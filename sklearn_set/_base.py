@@ -2,7 +2,6 @@
 
 import inspect
 import math
-import os
 import time
 import warnings
 from numbers import Integral, Real
@@ -20,64 +19,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _names
+from . import _names, _preflight
 from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._engine.activations import ACTIVATIONS
 from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
 from ._engine.network import SparseMLP, network_memory_bytes
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
 from ._engine.threads import kernel_threads
-from ._evolution.policies import SETPolicy
+from ._evolution.policies import ZETA_SCHEDULES, SETPolicy
 from ._evolution.rules import make_regrowth
 from ._interrupt import InterruptGuard
+from ._topology_history import append_record, empty_history, record_dict
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
-
-# Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
-# epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
-# ``zeta`` to 0 at ``max_iter``, which lets the last epochs fine-tune a
-# settled topology.
-ZETA_SCHEDULES = {
-    "constant": lambda progress: 1.0,
-    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
-}
-
-
-def _available_memory_bytes():
-    """Memory this process may still allocate, in bytes, or None if unknown.
-
-    Linux: /proc/meminfo's MemAvailable, capped by the cgroup (container)
-    limit minus its usage. Elsewhere: free physical pages from os.sysconf.
-    """
-    found = []
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit_file, usage_file in (
-            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            with open(limit_file) as f_limit, open(usage_file) as f_usage:
-                limit, usage = f_limit.read().strip(), f_usage.read().strip()
-            if limit != "max":
-                found.append(max(0, int(limit) - int(usage)))
-        except (OSError, ValueError):
-            pass
-    if not found:
-        try:
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (AttributeError, ValueError, OSError):
-            pass
-    return min(found) if found else None
 
 
 def passed_on(init, arguments):
@@ -206,6 +163,23 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         return SETPolicy(regrowth=make_regrowth(self.regrowth))
 
     # -- fitted state -----------------------------------------------------
+    # MLPClassifier's per-epoch lists, saved as arrays: skops writes a list
+    # as one node per entry, an array as one block
+    _EPOCH_LISTS = ("loss_curve_", "validation_scores_")
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # which may be the instance's __dict__
+        for name in self._EPOCH_LISTS:
+            if isinstance(state.get(name), list):
+                state[name] = np.asarray(state[name], dtype=np.float64)
+        return state
+
+    def __setstate__(self, state):
+        for name in self._EPOCH_LISTS:
+            if isinstance(state.get(name), np.ndarray):
+                state[name] = state[name].tolist()
+        super().__setstate__(state)
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_network")
 
@@ -312,9 +286,6 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             self._initialize(X.shape, hidden, incremental)
         else:
             self._check_same_architecture(hidden)
-            # a model fitted before the solvers existed continues with SGD's state
-            if not hasattr(self, "_learning_rate"):
-                self._learning_rate, self._n_updates = float(self.learning_rate_init), 0
         data, l2, validation = self._training_split(X, y, sample_weight, incremental)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         callbacks = self._init_callback_context(
@@ -378,7 +349,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self._policy.start(self._network)
         self.t_ = 0
         self.loss_curve_ = []
-        self.topology_history_ = []
+        self.topology_history_ = empty_history(self._network.topology())
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = self._output
         self.epsilon_ = self._network.epsilon
@@ -471,9 +442,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         network = self._network
         self.n_iter_ += 1
         self.t_ += n_samples
-        self.loss_curve_.append(loss)
+        self.loss_curve_.append(float(loss))
         self.loss_ = loss
-        self.topology_history_.append(network.topology())
+        self.topology_history_ = append_record(self.topology_history_, network.topology())
         score = None if validation is None else self._validation_score(*validation)
         if score is not None:
             self.validation_scores_.append(score)
@@ -515,10 +486,10 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         copied, since training updates it in place)."""
         state = {"_network": self._network.copy(), "n_iter_": self.n_iter_,
                  "loss_curve_": list(self.loss_curve_),
-                 "topology_history_": list(self.topology_history_),
+                 "topology_history_": self.topology_history_.copy(),
                  "n_connections_": self._network.n_connections,
                  "sparsity_": float(self._network.sparsity),
-                 "topology_": self.topology_history_[-1]}
+                 "topology_": record_dict(self.topology_history_[-1])}
         if self.validation_scores_ is not None:
             state["validation_scores_"] = list(self.validation_scores_)
         return state
@@ -546,9 +517,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         # an earlier epoch's model is described anew; the last epoch's record
         # already describes the network as it is
         self.topology_ = (network.topology() if restored is not None
-                          else self.topology_history_[-1])
-        for name, value in self._policy.results().items():
-            setattr(self, name, np.asarray(value) if isinstance(value, list) else value)
+                          else record_dict(self.topology_history_[-1]))
 
     def _check_memory(self, layer_sizes, n_samples, n_fits=1):
         """Refuse, before anything is allocated, a network whose arrays cannot
@@ -561,7 +530,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         # the network with its workspaces, and the snapshot fit keeps of an epoch
         need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch, self.solver)
                          + int(counts.sum()) * bytes_per_connection(dtype, solver=self.solver))
-        available = _available_memory_bytes()
+        available = _preflight.available_memory_bytes()
         if available is not None and need > available:
             what = (f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "
                     f"sparsity={self.sparsity}")

@@ -93,7 +93,7 @@ class InterruptGuard:
         for name, value in attributes.items():
             setattr(est, name, value)
         del est.loss_curve_[n_losses:]
-        del est.topology_history_[n_records:]
+        est.topology_history_ = est.topology_history_[:n_records]
         if n_scores is not None:
             del est.validation_scores_[n_scores:]
         est._rng.bit_generator.state = rng_state

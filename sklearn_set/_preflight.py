@@ -1,16 +1,55 @@
-"""What a caller that plans many fits asks the package before starting
-them: whether the fits fit in memory together, and whether the numba
-kernels still need compiling.
+"""What the package asks the machine before it fits: how much memory is
+available, and whether the numba kernels still need compiling.
 
-The command line is the caller; these are the package's deliberate answers,
-so that it never reaches into an estimator's or numba's internals itself.
+Estimators refuse a network that cannot fit in memory before allocating it
+(``_check_memory``, with :func:`available_memory_bytes`). A caller that
+plans many fits at once, such as the command line, asks the same question
+of all of them through :func:`check_fits_memory`, and whether the first fit
+will compile the kernels through :func:`kernels_need_compiling`: the
+package's deliberate answers, so that the caller never reaches into an
+estimator's or numba's internals itself.
 """
 
 import importlib
+import os
 
 # the modules that hold the numba kernels (compiled on first use, cached on disk)
 _KERNEL_MODULES = ("._engine._kernels.train", "._engine._kernels.topology",
                    "._engine._kernels.simd")
+
+
+def available_memory_bytes():
+    """Memory this process may still allocate, in bytes, or None if unknown.
+
+    Linux: /proc/meminfo's MemAvailable, capped by the cgroup (container)
+    limit minus its usage. Elsewhere: free physical pages from os.sysconf.
+    """
+    found = []
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as f_limit, open(usage_file) as f_usage:
+                limit, usage = f_limit.read().strip(), f_usage.read().strip()
+            if limit != "max":
+                found.append(max(0, int(limit) - int(usage)))
+        except (OSError, ValueError):
+            pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    return min(found) if found else None
 
 
 def check_fits_memory(estimator, n_samples, n_features, n_outputs, *, n_fits=1):

@@ -1,10 +1,9 @@
 """Fits whose results are recorded in ``tests/data/reference_fits.npz``.
 
-The recorded arrays were produced by the package before its modules moved
-into subpackages; ``test_reference_fits.py`` refits the same configurations
-and requires bit-identical models, so a refactoring that changes what a fit
-computes cannot pass unnoticed. Every parameter that shapes training is given
-explicitly, so later changes of defaults do not touch these fits.
+``test_reference_fits.py`` refits the recorded configurations and requires
+bit-identical models, so a refactoring that changes what a fit computes
+cannot pass unnoticed. Every parameter that shapes training is given
+explicitly, so a change of defaults does not touch these fits.
 
 Run ``python tests/_reference_fits.py`` only to record them anew (a deliberate
 change of the training arithmetic), and say why in the commit.
@@ -18,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 
 PATH = pathlib.Path(__file__).parent / "data" / "reference_fits.npz"
 
-# Parameters added after the recording, and defaults changed since, at the
-# values that reproduce it (a configuration's own parameters take precedence).
+# The recording's values of the parameters its configurations leave out (a
+# configuration's own parameters take precedence).
 RECORDED_DEFAULTS = {"solver": "sgd", "learning_rate": "constant", "zeta_schedule": "constant",
                      "activation": "relu", "alpha": 1e-4}
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def test_digits_acceptance(digits_split):
-    """The AccSET issue's bar: sparsity >= 0.95 within 1.5 points of SET at 0.8."""
+    """AccSET's bar on digits: sparsity >= 0.95 within 1.5 points of SET at 0.8."""
     X_train, X_test, y_train, y_test = digits_split
     params = dict(hidden_layer_sizes=(256, 256), sparsity=0.8, max_iter=150, random_state=0)
     set_score = SETClassifier(**params).fit(X_train, y_train).score(X_test, y_test)

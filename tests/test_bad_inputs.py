@@ -24,16 +24,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
-from sklearn_set import _base as base
+from sklearn_set import (
+    AccSETClassifier,
+    SETClassifier,
+    SETRegressor,
+    SparsityCurveRegressor,
+    _preflight,
+)
 from sklearn_set._engine.layer import erdos_renyi_allocation
 from sklearn_set._engine.network import SparseMLP, network_memory_bytes
 from sklearn_set._evolution.policies import ConnectivityPolicy
-
-try:  # another module, optional here: its rows run when it is importable
-    from sklearn_set._curve import SparsityCurveRegressor
-except ImportError:  # pragma: no cover
-    SparsityCurveRegressor = None
 
 try:  # part of the test extra; without it only its rows are skipped
     import pandas as pd
@@ -506,9 +506,6 @@ CURVE_CASES = [
     pytest.param(lambda: SparsityCurveRegressor().fit(_LEVELS, ["a"] * 5),
                  Raises(ValueError, "numeric scores y"), id="curve-y-strings"),
 ]
-if SparsityCurveRegressor is None:  # pragma: no cover
-    CURVE_CASES = [pytest.param(None, None, id=p.id, marks=pytest.mark.skip(
-        reason="sklearn_set._curve is not importable")) for p in CURVE_CASES]
 
 
 class _Hang(Exception):
@@ -675,22 +672,22 @@ def test_network_larger_than_memory_is_refused_before_allocating():
 
 
 def test_memory_refusal_threshold(monkeypatch):
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: 0)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: 0)
     with pytest.raises(MemoryError, match=r"only 0 bytes") as info:
         clf().fit(X, Y)
     need = int(re.search(r"needs (\d+) bytes", str(info.value)).group(1))
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: need - 1)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: need - 1)
     with pytest.raises(MemoryError):
         clf().fit(X, Y)
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: need)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: need)
     assert clf().fit(X, Y).n_iter_ == FAST["max_iter"]
     # unknown memory (no /proc, no sysconf): no refusal
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: None)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: None)
     assert clf().fit(X, Y).n_iter_ == FAST["max_iter"]
 
 
 def test_available_memory_is_read():
-    available = base._available_memory_bytes()
+    available = _preflight.available_memory_bytes()
     if sys.platform.startswith("linux"):
         assert isinstance(available, int) and available > 0
     else:  # pragma: no cover

@@ -494,17 +494,16 @@ def test_choices_are_what_fit_accepts(estimator, parameter):
 def test_memory_check_counts_the_fits_that_run_at_once(files, capsys, monkeypatch):
     import re
 
-    import sklearn_set._base as base
-    from sklearn_set import SETClassifier
+    from sklearn_set import SETClassifier, _preflight
     from sklearn_set._preflight import check_fits_memory
 
     one = SETClassifier(hidden_layer_sizes=(64,), sparsity=0.5)
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: 1)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: 1)
     with pytest.raises(MemoryError) as info:
         check_fits_memory(one, 178, 13, 3)
     need = int(re.search(r"needs (\d+) bytes", str(info.value)).group(1))
     # room for one fit and a half: one fit passes, two at once do not
-    monkeypatch.setattr(base, "_available_memory_bytes", lambda: need * 3 // 2)
+    monkeypatch.setattr(_preflight, "available_memory_bytes", lambda: need * 3 // 2)
     check_fits_memory(one, 178, 13, 3)
     with pytest.raises(MemoryError, match="2 fits at once of SETClassifier"):
         check_fits_memory(one, 178, 13, 3, n_fits=2)

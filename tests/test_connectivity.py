@@ -289,8 +289,6 @@ def test_profile_falls_with_sparsity_and_matches_the_documented_example():
     # 400 networks drawn by SparseMLP.initialize at each level gave outputs
     # reached 0.928 / 0.480 / 0.197 (standard errors 0.004 / 0.008 / 0.007)
     # and active fractions 0.186 / 0.078 / 0.038 at 0.995 / 0.997 / 0.998.
-    # (The table of design.md section 4 and issue 10 says 0.91 and 0.14 for
-    # outputs reached at 0.995 and 0.998: those two are off.)
     np.testing.assert_allclose(profile["outputs_reached"], [1.00, 0.928, 0.480, 0.197],
                                atol=0.015)
     np.testing.assert_allclose(profile["active_fraction"], [0.48, 0.186, 0.078, 0.038],

@@ -291,7 +291,7 @@ def test_identified_exactly_when_the_data_cross_the_midpoint(factors, identified
 @pytest.mark.parametrize("seed", range(6))
 def test_collapse_identified_when_crossed_by_far(seed):
     """Sparsest levels at error 0.81 of an upper plateau of 0.90, collapse
-    fitted: identified in every noisy draw (it was not in 2 of 6)."""
+    fitted: identified in every noisy draw."""
     s_last = rosenfeld_sparsity_at_error(0.81)
     levels = 1.0 - np.logspace(np.log10(0.5), np.log10(1 - s_last), 12)
     X, y = sweep(levels, seed=seed)

@@ -177,3 +177,65 @@ def test_unfitted_model_round_trips_unfitted():
     assert loaded.sparsity == 0.8
     with pytest.raises(NotFittedError):
         loaded.predict(np.zeros((1, 3)))
+
+
+# -- skops model files ---------------------------------------------------------
+
+def _skops_round_trip(model, path):
+    import skops.io
+
+    skops.io.dump(model, path)
+    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+
+
+def test_skops_round_trip_keeps_the_fitted_state(fitted, tmp_path):
+    _, model, X, _ = fitted
+    loaded = _skops_round_trip(model, tmp_path / "model.skops")
+    _assert_same_fitted_state(loaded, model)
+    _assert_same_outputs(loaded, model, X)
+    # the per-epoch lists come back as lists (a file stores them as arrays)
+    assert isinstance(loaded.loss_curve_, list) and isinstance(model.loss_curve_, list)
+    history = loaded.topology_history_
+    assert history.dtype == model.topology_history_.dtype
+    assert history.tobytes() == model.topology_history_.tobytes()
+    assert loaded.topology_.keys() == model.topology_.keys()
+
+
+def _digits_pipeline(max_iter):
+    """The model ``sklearn-set train --dataset digits`` saves, trained for
+    exactly ``max_iter`` epochs on part of the data (the file's size does not
+    depend on the number of training samples)."""
+    from sklearn.datasets import load_digits
+    from sklearn.pipeline import make_pipeline
+
+    X, y = load_digits(return_X_y=True)
+    model = make_pipeline(StandardScaler(), SETClassifier(
+        hidden_layer_sizes=(256, 256), sparsity=0.9, max_iter=max_iter,
+        n_iter_no_change=np.inf, random_state=0))
+    return model.fit(X[:300], y[:300])
+
+
+def test_digits_model_file_is_proportional_to_the_model(tmp_path):
+    """A digits model of 8,448 connections trained 200 epochs (the command
+    line's default) saves to a compressed .skops file under 200 KB and a
+    pickle under 200 KB, and each epoch adds a few hundred bytes to the file
+    (the topology record and the loss), not a listing of the epoch."""
+    import zipfile
+
+    import skops.io
+
+    sizes = {}
+    for epochs in (20, 200):
+        model = _digits_pipeline(epochs)
+        assert model[-1].n_iter_ == epochs
+        assert int(model[-1].n_connections_.sum()) == 8448
+        plain, deflated = tmp_path / f"{epochs}.skops", tmp_path / f"{epochs}-deflated.skops"
+        skops.io.dump(model, plain)
+        skops.io.dump(model, deflated, compression=zipfile.ZIP_DEFLATED)
+        sizes[epochs] = (plain.stat().st_size, deflated.stat().st_size,
+                         len(pickle.dumps(model)))
+    plain, deflated, pickled = sizes[200]
+    assert deflated < 200_000, sizes
+    assert pickled < 200_000, sizes
+    per_epoch = (plain - sizes[20][0]) / 180
+    assert per_epoch < 400, sizes

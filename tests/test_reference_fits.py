@@ -1,4 +1,4 @@
-"""Fits are bit-identical to models recorded before the package's layout changed.
+"""Fits are bit-identical to the recorded models (``tests/data/reference_fits.npz``).
 
 See ``tests/_reference_fits.py`` for the configurations and how they were
 recorded.

@@ -25,7 +25,9 @@ from sklearn_set._engine.network import SparseMLP
 from sklearn_set._evolution.policies import AccSETPolicy, SETPolicy
 from sklearn_set._evolution.rules import (
     NEW_WEIGHT_SCALE,
+    REGROWTH_RULES,
     GradientRegrowth,
+    RegrowthRule,
     core_widths,
     make_regrowth,
 )
@@ -692,6 +694,21 @@ def test_unknown_regrowth_is_a_clear_error(cls, classification, regression):
         small(cls, regrowth="bogus").fit(X, y)
     with pytest.raises(ValueError, match="unknown regrowth rule 'bogus'"):
         make_regrowth("bogus")
+
+
+def test_every_rule_is_a_regrowth_rule_by_its_name():
+    for name, rule in REGROWTH_RULES.items():
+        assert issubclass(rule, RegrowthRule) and rule.name == name
+        assert isinstance(make_regrowth(name), RegrowthRule)
+    with pytest.raises(TypeError, match="abstract"):
+        RegrowthRule()
+
+    class PruneOnly(RegrowthRule):  # a rule must say where connections regrow
+        def prune(self, layer_index, layer, zeta):
+            return 0
+
+    with pytest.raises(TypeError, match="place"):
+        PruneOnly()
 
 
 def reference_topology(coefs):

@@ -29,7 +29,7 @@ def small_problem():
 
 
 def test_digits_acceptance(digits_split):
-    """The core issue's bar: >= 0.95 test accuracy at sparsity 0.9."""
+    """The bar on digits: >= 0.95 test accuracy at sparsity 0.9."""
     X_train, X_test, y_train, y_test = digits_split
     clf = SETClassifier(hidden_layer_sizes=(256, 256), sparsity=0.9, random_state=0)
     clf.fit(X_train, y_train)
@@ -89,7 +89,7 @@ def test_feature_importances_drive_select_from_model():
                                n_redundant=0, shuffle=False, random_state=0)
     X = StandardScaler().fit_transform(X)
     clf = SETClassifier(hidden_layer_sizes=(64,), sparsity=0.5, max_iter=60, alpha=1e-2,
-                        activation="relu",  # the former default, which this was tuned for
+                        activation="relu",  # the activation the bar below is set for
                         random_state=0)
     selector = SelectFromModel(clf, max_features=4, threshold=-np.inf).fit(X, y)
     # SET prunes weak inputs' connections: the informative ones should rank high

@@ -12,9 +12,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, SETRegressor
-from sklearn_set._base import ZETA_SCHEDULES
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine.network import SparseMLP, adam_rate
+from sklearn_set._evolution.policies import ZETA_SCHEDULES
 from sklearn_set._evolution.rules import grow, prune_weakest
 
 BETAS = (0.9, 0.999, 1e-8)

@@ -12,8 +12,9 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_set._curve import SparsityCurveRegressor
+from sklearn_set._curve import SparsityCurveRegressor, SparsityCurveWarning
 from sklearn_set._set import SETClassifier
 from sklearn_set._sweep.sweep import (
     SparsityCurveResult,
@@ -165,8 +166,27 @@ def test_ambiguous_param_name(data):
 
 def test_multimetric_scoring_rejected(data):
     X, y = data
-    with pytest.raises(ValueError, match="single metric"):
+    with pytest.raises(InvalidParameterError, match="'scoring' parameter of sparsity_curve"):
         sparsity_curve(small_set(), X, y, sparsities=[0.5], scoring=["accuracy", "f1"])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"estimator": "SETClassifier"}, "estimator"),
+    ({"param_name": 3}, "param_name"),
+    ({"scoring": "acuracy"}, "scoring"),
+    ({"n_jobs": 1.5}, "n_jobs"),
+    ({"params": [1]}, "params"),
+    ({"progress": "print"}, "progress"),
+    ({"sparsities": "adaptive", "n_levels": 0}, "n_levels"),
+    ({"curve_params": "rosenfeld"}, "curve_params"),
+    ({"checkpoint": 7}, "checkpoint"),
+])
+def test_each_bad_argument_is_named(data, kwargs, name):
+    X, y = data
+    arguments = {"estimator": small_set(), "sparsities": [0.5], "cv": 2, **kwargs}
+    estimator = arguments.pop("estimator")
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of sparsity_curve"):
+        sparsity_curve(estimator, X, y, **arguments)
 
 
 def test_all_fits_failing_raises(data):
@@ -243,6 +263,29 @@ def test_fit_curve_drops_nan_with_warning(synthetic_result):
     with pytest.warns(UserWarning, match="Dropping 1 NaN"):
         curve = res.fit_curve(family="rosenfeld")
     assert np.isfinite(curve.dense_accuracy_)
+
+
+def test_fit_curve_on_measured_sparsities(synthetic_result):
+    """AccSET's networks end elsewhere than they started: the curve can be
+    fitted at each fit's measured sparsity; a failed fit (NaN sparsity) is
+    dropped with a warning."""
+    res = synthetic_result
+    shift = np.linspace(0.0, 0.5, res.test_scores.size).reshape(res.test_scores.shape)
+    res.measured_sparsities = 1 - (1 - res.sparsities[:, None]) * (1 - shift)
+    X, y = res.curve_data(sparsity="measured")
+    np.testing.assert_array_equal(X[:, 0], res.measured_sparsities.ravel())
+    curve = res.fit_curve(sparsity="measured", family="rosenfeld")
+    ref = SparsityCurveRegressor(family="rosenfeld").fit(X, y)
+    assert curve.params_ == ref.params_
+    res.measured_sparsities[3, 0] = np.nan
+    with pytest.warns(SparsityCurveWarning, match="Dropping 1 fit"):
+        dropped = res.fit_curve(sparsity="measured", family="rosenfeld")
+    keep = np.isfinite(res.measured_sparsities.ravel())
+    assert keep.sum() == X.shape[0] - 1
+    assert dropped.params_ == SparsityCurveRegressor(family="rosenfeld").fit(
+        X[keep], y[keep]).params_
+    with pytest.raises(ValueError, match='"requested" or "measured"'):
+        res.fit_curve(sparsity="achieved")
 
 
 def test_estimator_not_modified(data):
@@ -327,7 +370,7 @@ def test_adaptive_sweep_parallel_rounds_and_failures(blobs, degrading_classifier
         "family": "capacity_connectivity"}}, "needs 6 levels to fit"),
     ({"sparsities": "adaptive"}, "needs n_levels"),
     ({"sparsities": [0.5, 0.9], "n_levels": 10}, "explicit list of levels"),
-    ({"sparsities": "grid", "n_levels": 10}, 'list of levels or "adaptive"'),
+    ({"sparsities": "grid", "n_levels": 10}, "'sparsities' parameter of sparsity_curve"),
     ({"sparsities": "adaptive", "n_levels": 10, "sparsity_range": (0.9, 0.5)},
      "sparsity_range"),
 ])

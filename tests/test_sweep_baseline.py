@@ -95,5 +95,5 @@ def test_sweep_without_baseline_has_none(wine_sweep):
 
 def test_unknown_baseline_is_refused():
     X, y = load_wine(return_X_y=True)
-    with pytest.raises(ValueError, match="baseline must be None or one of"):
+    with pytest.raises(ValueError, match="'baseline' parameter of sparsity_curve must be a str"):
         sparsity_curve(SETClassifier(), X, y, sparsities=[0.5], baseline="small")

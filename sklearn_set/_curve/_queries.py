@@ -37,7 +37,28 @@ class SparsityCurveWarning(UserWarning):
 
 
 class CollapseNotIdentifiedWarning(SparsityCurveWarning):
-    """The measured sparsities never reach the accuracy collapse."""
+    """The measured sparsities never reach the accuracy collapse.
+
+    The curve then cannot place the collapse: ``collapse_identified_`` is
+    False and ``extreme_sparsity_`` is NaN, rather than an extrapolation.
+    Measure sparser levels to identify it, or filter this warning where a
+    sweep is known to stop short of the collapse.
+
+    Read more in the :ref:`User Guide <sparsity_curves>`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_set import CollapseNotIdentifiedWarning, SparsityCurveRegressor
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     curve = SparsityCurveRegressor().fit(
+    ...         [[0.5], [0.8], [0.9], [0.95]], [0.95, 0.95, 0.94, 0.93])
+    >>> any(issubclass(w.category, CollapseNotIdentifiedWarning) for w in caught)
+    True
+    >>> curve.collapse_identified_
+    False
+    """
 
 
 class CurveQueriesMixin:

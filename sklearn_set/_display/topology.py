@@ -20,9 +20,8 @@ class TopologyHistoryDisplay:
 
     Parameters
     ----------
-    topology_history : list of dict
-        One record per epoch, as in a fitted estimator's
-        ``topology_history_``.
+    topology_history : structured ndarray or list of dict
+        One record per epoch, as a fitted estimator's ``topology_history_``.
 
     Attributes
     ----------
@@ -84,7 +83,7 @@ class TopologyHistoryDisplay:
         check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
-        if not self.topology_history:
+        if len(self.topology_history) == 0:
             raise ValueError("topology_history is empty: nothing to plot.")
         if ax is None:
             fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))

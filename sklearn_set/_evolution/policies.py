@@ -14,10 +14,21 @@ import copy
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from .._engine.layer import erdos_renyi_allocation
 from .rules import RandomRegrowth, grow
 
 Candidate = namedtuple("Candidate", "sparsity score epoch snapshot")
+
+# Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
+# epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
+# ``zeta`` to 0 at ``max_iter``, which lets the last epochs fine-tune a
+# settled topology.
+ZETA_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))),
+}
 
 
 class ConnectivityPolicy:
@@ -25,17 +36,17 @@ class ConnectivityPolicy:
 
     Parameters
     ----------
-    regrowth : rule object, default=RandomRegrowth()
+    regrowth : RegrowthRule, default=RandomRegrowth()
         Decides which connections a pruning removes and where the
-        replacements go (see :class:`~sklearn_set._evolution.rules.RandomRegrowth`).
+        replacements go (see :class:`~sklearn_set._evolution.rules.RegrowthRule`).
 
     Notes
     -----
     The estimator calls, in this order: :meth:`start` once for a new
     network; then per epoch (except before the first) :meth:`evolve`; after
     the epoch's training :meth:`observe` and :meth:`stop`; at the end
-    :meth:`selected` and :meth:`results`. :meth:`state` and :meth:`restore`
-    roll the policy back to the end of an epoch. Subclasses shape the
+    :meth:`selected`, which names the model to end with. :meth:`state` and
+    :meth:`restore` roll the policy back to the end of an epoch. Subclasses shape the
     evolution through :meth:`evolves` and :meth:`budget`.
     """
 
@@ -111,10 +122,6 @@ class ConnectivityPolicy:
         decides)."""
         return None
 
-    def results(self):
-        """Fitted attributes the policy contributes, as a dict."""
-        return {}
-
     def state(self):
         """An opaque copy of the policy's state at the end of an epoch."""
         return None
@@ -168,7 +175,7 @@ class AccSETPolicy(ConnectivityPolicy):
     patience : int or None
         Stop when the selection has not changed for more than ``patience``
         epochs; None never stops early.
-    regrowth : rule object
+    regrowth : RegrowthRule
         See :class:`ConnectivityPolicy`.
     """
 
@@ -193,8 +200,10 @@ class AccSETPolicy(ConnectivityPolicy):
                              math.ceil((1 - self.max_sparsity) * self.total - 1e-9))
         self.target_count = self.start_count
         self.best_score = -math.inf
-        self.sparsity_history = []
-        self.score_history = []
+        # one entry per epoch with a validation score, as arrays: a saved
+        # model stores an array as one block
+        self.sparsity_history = np.empty(0)
+        self.score_history = np.empty(0)
         self.candidates = []
         self.layer_targets = None
 
@@ -203,8 +212,8 @@ class AccSETPolicy(ConnectivityPolicy):
             self.layer_targets = None
             return
         sparsity = float(network.sparsity)
-        self.sparsity_history.append(sparsity)
-        self.score_history.append(validation_score)
+        self.sparsity_history = np.append(self.sparsity_history, sparsity)
+        self.score_history = np.append(self.score_history, validation_score)
         recent = self.score_history[-self.window:]
         score = sum(recent) / len(recent)
         self.best_score = max(self.best_score, score)
@@ -258,19 +267,11 @@ class AccSETPolicy(ConnectivityPolicy):
             return None
         return max(self.candidates, key=lambda c: (c.sparsity, c.score))
 
-    def results(self):
-        chosen = self.selected()
-        if chosen is None:
-            return {}
-        return {"sparsity_history_": list(self.sparsity_history),
-                "validation_accuracy_history_": list(self.score_history),
-                "best_sparsity_": chosen.sparsity, "best_epoch_": chosen.epoch}
-
     _STATE = ("target_count", "best_score", "sparsity_history", "score_history",
               "candidates", "layer_targets")
 
     def state(self):
-        # lists are copied, their items (floats, snapshots never modified) shared
+        # arrays and lists are copied, a list's items (snapshots never modified) shared
         return {name: copy.copy(getattr(self, name)) for name in self._STATE}
 
     def restore(self, state):

@@ -11,6 +11,9 @@ computes (reachability, gradient signals); the policy inserts the new
 connections with :func:`grow`. No scikit-learn here; memory stays
 O(connections) plus one block.
 
+Every rule derives from :class:`RegrowthRule`, which declares the
+methods the policy calls:
+
 * :class:`RandomRegrowth` -- SET: magnitude pruning, uniformly random
   regrowth.
 * :class:`ConnectedRegrowth` -- connections on no input-to-output path are
@@ -23,6 +26,7 @@ O(connections) plus one block.
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -84,36 +88,40 @@ def grow(layer, new_keys, rng):
     return layer.insert(new_keys, new_values)
 
 
-class RandomRegrowth:
-    """SET's rule: prune by magnitude, regrow at uniformly random empty
-    positions.
+class RegrowthRule(ABC):
+    """Base class of the regrowth rules.
 
     A rule's methods, in the order the policy calls them in an evolution:
     :meth:`prepare` once, :meth:`prune` for every evolving layer,
     :meth:`after_prune` once, :meth:`place` for every evolving layer (the
     policy inserts what it returns with :func:`grow`), :meth:`finish` once.
+    A rule defines :meth:`prune` and :meth:`place`, and its ``name``, the
+    key of :data:`REGROWTH_RULES`; attributes named in ``_transient`` live
+    for one evolution.
     """
 
-    name = "random"
-    _transient = ()  # attributes that live for one evolution
+    name = None
+    _transient = ()
 
     def prepare(self, network, data, rng):
-        """Look at the network before an evolution (nothing to see here)."""
+        """Look at the network before an evolution (nothing to see by
+        default). ``data`` is the training ``(X, y, sample_weight)``."""
+        return None  # a hook, not a duty: random regrowth needs no look
 
+    @abstractmethod
     def prune(self, layer_index, layer, zeta):
         """Remove connections of ``layer``; return how many."""
-        return prune_weakest(layer, zeta)
 
     def after_prune(self, network, budgets):
         """Called once every layer is pruned, before any regrows; returns
         the per-layer budgets (the rule may move connections between layers,
-        never change their total; unchanged here)."""
+        never change their total; unchanged by default)."""
         return budgets
 
+    @abstractmethod
     def place(self, layer_index, layer, n_new, rng):
         """Sorted keys of at most ``n_new`` empty positions of ``layer`` to
         regrow (fewer only when the layer has fewer free)."""
-        return layer.sample_free(n_new, rng)
 
     def finish(self):
         """Called at the end of an evolution: drop what only it needed (the
@@ -122,7 +130,20 @@ class RandomRegrowth:
             setattr(self, name, None)
 
 
-class ConnectedRegrowth(RandomRegrowth):
+class RandomRegrowth(RegrowthRule):
+    """SET's rule: prune by magnitude, regrow at uniformly random empty
+    positions."""
+
+    name = "random"
+
+    def prune(self, layer_index, layer, zeta):
+        return prune_weakest(layer, zeta)
+
+    def place(self, layer_index, layer, n_new, rng):
+        return layer.sample_free(n_new, rng)
+
+
+class ConnectedRegrowth(RegrowthRule):
     """Keep the connection budget on input-to-output paths.
 
     Pruning first removes every connection on no input-to-output path (it
@@ -272,7 +293,7 @@ def _sample_in_core(layer, sources, targets, n_new, rng, *, widen):
     return tgt_ids[compact // n_src].astype(np.int64) * layer.n_in + src_ids[compact % n_src]
 
 
-class GradientRegrowth(RandomRegrowth):
+class GradientRegrowth(RegrowthRule):
     """RigL-style regrowth (Evci et al., 2020): magnitude pruning, then new
     connections where the loss gradient of an empty position is largest.
 
@@ -301,6 +322,9 @@ class GradientRegrowth(RandomRegrowth):
         self._data = data
         self._rng = rng
         self._signals = None
+
+    def prune(self, layer_index, layer, zeta):
+        return prune_weakest(layer, zeta)
 
     def after_prune(self, network, budgets):
         if self._data is None:

@@ -3,8 +3,8 @@
 It starts from a coarse grid, evenly spaced in log density, and then adds
 levels where the fitted curve is least sure of what people read off it: the
 knee, the extreme-sparsity contour, and the highest sparsity within one
-point of the dense accuracy. Pure functions over the measured scores; the
-sweep itself runs in :mod:`sklearn_set._sweep`.
+point of the dense accuracy. :func:`measure_adaptively` runs the rounds;
+the fits themselves run in :mod:`sklearn_set._sweep.sweep`.
 """
 
 import warnings
@@ -54,6 +54,45 @@ def check_adaptive(n_levels, sparsity_range, curve_params):
         raise ValueError(f"sparsity_range must be (low, high) with 0 <= low < high < 1; "
                          f"got {sparsity_range!r}.")
     return int(n_levels), (float(lo), float(hi)), needed
+
+
+def measure_adaptively(measure, n_levels, sparsity_range, needed, curve_params):
+    """Measure the coarse grid, then one round after another the levels
+    :func:`next_levels` picks from the curve fitted so far, until
+    ``n_levels`` are measured or every gap is too narrow to split.
+
+    Parameters
+    ----------
+    measure : callable
+        ``measure(levels)`` cross-validates the new ``levels`` and returns
+        their scores, of shape ``(len(levels), n_splits)``.
+    n_levels, sparsity_range, needed
+        As returned by :func:`check_adaptive`.
+    curve_params : dict or None
+        Parameters of the curve that steers the sweep.
+
+    Returns
+    -------
+    levels : ndarray of shape (n_measured,)
+        The levels in the order they were measured.
+    rounds : ndarray of shape (n_measured,)
+        The round that chose each level (0: the coarse grid).
+    """
+    levels = initial_levels(n_levels, sparsity_range, needed)
+    scores = measure(levels)
+    rounds = [0] * levels.size
+    curve_params = dict(curve_params or {})
+    while levels.size < n_levels:
+        curve = fit_quietly(levels, scores, curve_params)
+        new = next_levels(levels, curve, min(LEVELS_PER_ROUND, n_levels - levels.size),
+                          sparsity_range)
+        new = new[~np.isin(new, levels)]
+        if new.size == 0:  # every gap is already narrow
+            break
+        scores = np.concatenate([scores, measure(new)])
+        rounds += [max(rounds) + 1] * new.size
+        levels = np.concatenate([levels, new])
+    return levels, np.asarray(rounds)
 
 
 def initial_levels(n_levels, sparsity_range, needed):

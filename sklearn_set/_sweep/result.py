@@ -1,5 +1,6 @@
 """The result of a sparsity sweep: :class:`SparsityCurveResult`."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,33 +125,55 @@ class SparsityCurveResult:
         """Number of cross-validation splits."""
         return self.test_scores.shape[1]
 
-    def curve_data(self):
+    def curve_data(self, *, sparsity="requested"):
         """Sparsity and test score of every fold, ready for a curve fit.
+
+        Parameters
+        ----------
+        sparsity : {"requested", "measured"}, default="requested"
+            Where each fold's score is placed: at the level requested
+            (``sparsities``), or at the sparsity its fitted network ended
+            with (``measured_sparsities``), which is what to fit for an
+            estimator whose sparsity moves in training, such as
+            :class:`~sklearn_set.AccSETClassifier`.
 
         Returns
         -------
         X : ndarray of shape (n_levels * n_folds, 1)
-            The sparsity level of each measurement,
-            ``np.repeat(sparsities, n_folds)[:, None]``.
+            The sparsity of each measurement:
+            ``np.repeat(sparsities, n_folds)[:, None]``, or
+            ``measured_sparsities.reshape(-1, 1)`` (NaN for a failed fit).
 
         y : ndarray of shape (n_levels * n_folds,)
             The test scores, ``test_scores.ravel()``. Failed fits give NaN
             here; :meth:`fit_curve` drops them.
         """
-        X = np.repeat(self.sparsities, self.n_folds).reshape(-1, 1)
+        if sparsity not in ("requested", "measured"):
+            raise ValueError(
+                f'sparsity must be "requested" or "measured"; got {sparsity!r}.')
+        if sparsity == "measured":
+            X = np.asarray(self.measured_sparsities, dtype=np.float64).reshape(-1, 1)
+        else:
+            X = np.repeat(self.sparsities, self.n_folds).reshape(-1, 1)
         return X, self.test_scores.ravel()
 
-    def fit_curve(self, **params):
+    def fit_curve(self, *, sparsity="requested", **params):
         """Fit a :class:`~sklearn_set.SparsityCurveRegressor` to the test scores.
 
-        Every fold counts as one measurement at its sparsity level; NaN scores
-        (failed fits) are dropped with a warning. Equivalent to::
+        Every fold counts as one measurement at its sparsity; fits with a
+        NaN score (failed fits), or with ``sparsity="measured"`` a NaN
+        measured sparsity, are dropped with a
+        :class:`~sklearn_set.SparsityCurveWarning`. With the default
+        ``sparsity="requested"`` this is::
 
             SparsityCurveRegressor(**params).fit_scores(
                 result.sparsities, result.test_scores)
 
         Parameters
         ----------
+        sparsity : {"requested", "measured"}, default="requested"
+            Where each fold's score is placed, as in :meth:`curve_data`.
+
         **params
             Parameters of the regressor (``family``, ``collapse_accuracy``, ...).
 
@@ -159,9 +182,18 @@ class SparsityCurveResult:
         curve : SparsityCurveRegressor
             The fitted regressor.
         """
-        from .._curve import SparsityCurveRegressor
+        from .._curve import SparsityCurveRegressor, SparsityCurveWarning
 
-        return SparsityCurveRegressor(**params).fit_scores(self.sparsities, self.test_scores)
+        if sparsity == "requested":
+            return SparsityCurveRegressor(**params).fit_scores(self.sparsities,
+                                                               self.test_scores)
+        X, y = self.curve_data(sparsity=sparsity)
+        failed = np.isnan(X[:, 0]) | np.isnan(y)
+        if failed.any():
+            warnings.warn(f"Dropping {int(failed.sum())} fit(s) with a NaN score or "
+                          "measured sparsity (failed fits).", SparsityCurveWarning,
+                          stacklevel=2)
+        return SparsityCurveRegressor(**params).fit(X[~failed], y[~failed])
 
     def __repr__(self):
         levels = ", ".join(f"{s:.6g}" for s in self.sparsities)

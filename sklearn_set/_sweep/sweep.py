@@ -7,17 +7,20 @@ connection count and measured sparsity) without keeping the fitted networks.
 """
 
 import inspect
+import os
 import traceback
 import warnings
-from numbers import Integral
+from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._curve import check_sparsity_levels
@@ -56,13 +59,6 @@ def _resolve_param_name(estimator, param_name):
     nested parameter ends with after ``"__"`` (``"sparsity"`` for
     ``"setclassifier__sparsity"``).
     """
-    if not isinstance(param_name, str) or not param_name:
-        raise TypeError(f"param_name must be a non-empty str; got {param_name!r}.")
-    if not hasattr(estimator, "get_params"):
-        raise TypeError(
-            f"estimator must be a scikit-learn estimator (with get_params); "
-            f"got {type(estimator).__name__}."
-        )
     params = estimator.get_params(deep=True)
     if param_name in params:
         return param_name
@@ -151,14 +147,6 @@ class _NetworkSizeScorer:
 # --------------------------------------------------------------------------
 
 
-def _check_single_scoring(scoring):
-    if isinstance(scoring, (list, tuple, set, dict)):
-        raise ValueError(
-            "sparsity_curve supports a single metric; got scoring="
-            f"{scoring!r}. Pass a str, a callable or None."
-        )
-
-
 def _score_name(estimator, scoring):
     """A readable name of the score, in the manner of scikit-learn displays."""
     if scoring is None:
@@ -220,21 +208,6 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
     return {key: float(out[key][0]) for key in _OUTPUTS}
 
 
-def _check_error_score(error_score):
-    if isinstance(error_score, str):
-        if error_score != "raise":
-            raise ValueError(
-                f"error_score must be 'raise' or a number; got {error_score!r}."
-            )
-        return
-    try:
-        float(error_score)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"error_score must be 'raise' or a number; got {error_score!r}."
-        ) from exc
-
-
 def _report_failures(outputs, sparsities, n_splits):
     failed = [i for i, out in enumerate(outputs) if "error" in out]
     if not failed:
@@ -255,6 +228,29 @@ def _report_failures(outputs, sparsities, n_splits):
     )
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "get_params"])],
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like", None],
+        "sparsities": ["array-like", StrOptions({"adaptive"})],
+        "param_name": [str],
+        "groups": ["array-like", None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "error_score": [StrOptions({"raise"}), Real],
+        "params": [dict, None],
+        "progress": [callable, None],
+        "n_levels": [Interval(Integral, 1, None, closed="left"), None],
+        "sparsity_range": ["array-like", None],
+        "curve_params": [dict, None],
+        "checkpoint": [str, os.PathLike, None],
+        "baseline": [StrOptions(set(BASELINES)), None],
+    },
+    prefer_skip_nested_validation=False,  # the swept estimator validates its own
+)
 def sparsity_curve(
     estimator,
     X,
@@ -464,11 +460,8 @@ def sparsity_curve(
     >>> bool(result.test_scores[0].mean() > 0.8)
     True
     """
-    adaptive_sweep = isinstance(sparsities, str)
+    adaptive_sweep = isinstance(sparsities, str)  # "adaptive", the one string allowed
     if adaptive_sweep:
-        if sparsities != "adaptive":
-            raise ValueError(
-                f'sparsities must be a list of levels or "adaptive"; got {sparsities!r}.')
         n_levels, sparsity_range, needed = adaptive.check_adaptive(
             n_levels, sparsity_range, curve_params)
     else:
@@ -478,13 +471,7 @@ def sparsity_curve(
                 "list of levels is measured as given. Pass one or the other.")
         sparsities = check_sparsity_levels(sparsities, what="sparsity_curve")
     param_name = _resolve_param_name(estimator, param_name)
-    if baseline is not None and baseline not in BASELINES:
-        raise ValueError(f"baseline must be None or one of {sorted(BASELINES)}; "
-                         f"got {baseline!r}.")
-    _check_single_scoring(scoring)
-    _check_error_score(error_score)
-    if not isinstance(verbose, Integral):
-        verbose = int(verbose)
+    verbose = int(verbose)
 
     X, y, groups = indexable(X, y, groups)
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
@@ -494,36 +481,29 @@ def sparsity_curve(
                      curve_params=curve_params) if adaptive_sweep else sparsities)
         checkpoint = Checkpoint(checkpoint, sweep_settings(
             estimator, param_name, plan, splits, scoring, error_score, X, y, params))
-    scorers = {_SCORE: check_scoring(estimator, scoring=scoring),
-               **{what: _NetworkSizeScorer(param_name, what) for what in _NETWORK_MEASURES}}
-
-    def measure(levels):
-        return _measure(estimator, X, y, levels, splits, scorers, param_name, params,
-                        n_jobs, verbose, error_score, progress, checkpoint)
+    setup = _SweepSetup(
+        estimator=estimator, X=X, y=y, splits=splits,
+        scorers={_SCORE: check_scoring(estimator, scoring=scoring),
+                 **{what: _NetworkSizeScorer(param_name, what) for what in _NETWORK_MEASURES}},
+        param_name=param_name, params=params, n_jobs=n_jobs, verbose=verbose,
+        error_score=error_score, progress=progress, checkpoint=checkpoint)
 
     rounds = None
     if not adaptive_sweep:
-        outputs = measure(sparsities)
+        outputs = _measure(setup, sparsities)
     else:
-        sparsities = adaptive.initial_levels(n_levels, sparsity_range, needed)
-        outputs = measure(sparsities)
-        rounds = [0] * sparsities.size
-        curve_params = dict(curve_params or {})
-        while sparsities.size < n_levels:
-            scores = _collect(outputs, "test_" + _SCORE, (sparsities.size, len(splits)))
-            curve = adaptive.fit_quietly(sparsities, scores, curve_params)
-            new = adaptive.next_levels(
-                sparsities, curve, min(adaptive.LEVELS_PER_ROUND, n_levels - sparsities.size),
-                sparsity_range)
-            new = new[~np.isin(new, sparsities)]
-            if new.size == 0:  # every gap is already narrow
-                break
-            outputs += measure(new)
-            rounds += [max(rounds) + 1] * new.size
-            sparsities = np.concatenate([sparsities, new])
+        outputs = []
+
+        def measure(levels):
+            new = _measure(setup, levels)
+            outputs.extend(new)
+            return _collect(new, "test_" + _SCORE, (len(levels), len(splits)))
+
+        sparsities, rounds = adaptive.measure_adaptively(
+            measure, n_levels, sparsity_range, needed, curve_params)
         order = np.argsort(sparsities, kind="stable")
         outputs = [outputs[i * len(splits) + j] for i in order for j in range(len(splits))]
-        sparsities, rounds = sparsities[order], np.asarray(rounds)[order]
+        sparsities, rounds = sparsities[order], rounds[order]
 
     _report_failures(outputs, sparsities, len(splits))
     shape = (sparsities.size, len(splits))
@@ -542,8 +522,7 @@ def sparsity_curve(
         rounds=rounds,
     )
     if baseline is not None:
-        _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                          n_jobs, verbose, error_score, progress, checkpoint)
+        _measure_baseline(setup, result, baseline, outputs)
     if np.all(np.isnan(result.n_connections)) and np.any(np.isfinite(result.test_scores)):
         warnings.warn(
             f"No fitted object with n_connections_ found in {type(estimator).__name__} "
@@ -559,14 +538,37 @@ def _collect(outputs, key, shape):
     return np.array([out[key] for out in outputs], dtype=np.float64).reshape(shape)
 
 
-def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_jobs,
-             verbose, error_score, progress, checkpoint):
+@dataclass(frozen=True)
+class _SweepSetup:
+    """What every fit of one sweep shares: the estimator, the data and its
+    splits, the scorers, the swept parameter's full name and the fit
+    parameters; how the fits run (``n_jobs``, ``verbose``, ``error_score``),
+    whom they are reported to (``progress``) and where they are kept
+    (``checkpoint``, a :class:`.Checkpoint` or None)."""
+
+    estimator: object
+    X: object
+    y: object
+    splits: list
+    scorers: dict
+    param_name: str
+    params: object
+    n_jobs: object
+    verbose: int
+    error_score: object
+    progress: object
+    checkpoint: object
+
+
+def _measure(setup, levels):
     """Cross-validate every (level, split) pair in parallel; outputs in
-    (level, split) order, reported to ``progress`` (and appended to
-    ``checkpoint``, by the worker that ran the fit where it can) as they
-    finish. Pairs the checkpoint holds are read from it, not fitted."""
-    tasks = [(fit_key(level, fold), clone(estimator).set_params(**{param_name: float(level)}),
-              split) for level in levels for fold, split in enumerate(splits)]
+    (level, split) order, reported to ``setup.progress`` (and appended to
+    ``setup.checkpoint``, by the worker that ran the fit where it can) as
+    they finish. Pairs the checkpoint holds are read from it, not fitted."""
+    progress = setup.progress
+    tasks = [(fit_key(level, fold),
+              clone(setup.estimator).set_params(**{setup.param_name: float(level)}), split)
+             for level in levels for fold, split in enumerate(setup.splits)]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
 
     def report(key, out):
@@ -575,30 +577,30 @@ def _measure(estimator, X, y, levels, splits, scorers, param_name, params, n_job
             error = {"error": out.get("error")} if wants_error else {}
             progress(level, fold, out["test_" + _SCORE], out["fit_time"], **error)
 
-    return _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
-                    report)
+    return _fit_all(setup, tasks, report)
 
 
-def _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpoint,
-             report):
+def _fit_all(setup, tasks, report):
     """Cross-validate ``tasks``, a list of ``(key, estimator, split)`` whose
     ``key`` (see :func:`.checkpoint.fit_key`) names the fit in
-    ``checkpoint``; return their outputs in task order.
+    ``setup.checkpoint``; return their outputs in task order.
 
     Fits the checkpoint holds are read from it; the others run in parallel,
     are appended to the checkpoint as they finish (by the process that ran
     them, where it can) and are passed to ``report(key, output)``.
     """
+    checkpoint, verbose = setup.checkpoint, setup.verbose
     outputs = [None if checkpoint is None else checkpoint.get(key) for key, _, _ in tasks]
     jobs = [(index, estimator, split, None if checkpoint is None else checkpoint.recorder(key))
             for index, (key, estimator, split) in enumerate(tasks) if outputs[index] is None]
     # batch_size=1: each result reaches this process (and the checkpoint) on
     # its own, under every joblib backend (dask's included), as it finishes
-    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, batch_size=1,
+    parallel = Parallel(n_jobs=setup.n_jobs, verbose=verbose, batch_size=1,
                         return_as="generator_unordered")
     for index, out, written in parallel(
-            delayed(_fit_one_indexed)(index, record, estimator, X, y, split, scorers, params,
-                                      max(verbose - 1, 0), error_score)
+            delayed(_fit_one_indexed)(index, record, estimator, setup.X, setup.y, split,
+                                      setup.scorers, setup.params, max(verbose - 1, 0),
+                                      setup.error_score)
             for index, estimator, split, record in jobs):
         outputs[index] = out
         key = tasks[index][0]
@@ -608,12 +610,12 @@ def _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score, checkpo
     return outputs
 
 
-def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorers, params,
-                      n_jobs, verbose, error_score, progress, checkpoint):
+def _measure_baseline(setup, result, baseline, outputs):
     """Cross-validate, on the same splits, the dense network of each level's
     size (see :mod:`.baseline`) and store its scores in ``result``. Levels
-    whose dense networks coincide share their fits, which ``checkpoint``
+    whose dense networks coincide share their fits, which the checkpoint
     records like the others."""
+    estimator, splits, progress = setup.estimator, setup.splits, setup.progress
     shape = result.test_scores.shape
     n_inputs = np.nanmax(_collect(outputs, "test_" + _N_INPUTS, shape))
     n_outputs = np.nanmax(_collect(outputs, "test_" + _N_OUTPUTS, shape))
@@ -640,8 +642,7 @@ def _measure_baseline(result, baseline, outputs, estimator, X, y, splits, scorer
             progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
                      out["fit_time"], baseline=w, **error)
 
-    dense_outputs = _fit_all(tasks, X, y, scorers, params, n_jobs, verbose, error_score,
-                             checkpoint, report)
+    dense_outputs = _fit_all(setup, tasks, report)
     by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]
                     for j in range(len(splits))] for i, w in enumerate(distinct)}
     result.baseline = baseline
