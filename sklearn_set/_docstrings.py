@@ -309,7 +309,9 @@ _SNIPPETS["fitted_attributes"] = """
         Feature names, when X has string column names.
 
     sparsity_ : float
-        Measured fraction of absent connections over all layers.
+        Measured fraction of absent connections over all layers: the
+        sparsity ``sparsity="auto"`` chose. ``n_connections_`` gives each
+        layer's share.
 
     n_connections_ : ndarray of int
         Connections of each layer (one entry per layer, input layer first).
@@ -329,9 +331,10 @@ _SNIPPETS["fitted_attributes"] = """
     topology_ : dict
         The same record for the returned model.
 
-    epsilon_ : float
-        The Erdos-Renyi epsilon that realises ``sparsity`` (inf when every
-        layer is dense).
+    erdos_renyi_epsilon_ : float
+        The Erdos-Renyi epsilon of the allocation: the one that realises a
+        numeric ``sparsity``, or the fixed one of ``sparsity="auto"``; inf
+        when every layer is dense. (Not Adam's ``epsilon``.)
 
     coefs_ : list of scipy.sparse.csr_matrix
         Weights; entry ``i`` has shape ``(n_units[i], n_units[i + 1])``.

@@ -408,7 +408,7 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         *,
         hidden_layer_sizes=(100,),
         activation="allrelu",
-        sparsity=0.9,
+        sparsity="auto",
         zeta=0.3,
         zeta_schedule="constant",
         regrowth="random",

@@ -8,7 +8,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, compact, sparsity_curve
-from sklearn_set._sweep.baseline import dense_parameters, equal_size_widths, verdict
+from sklearn_set._sweep.baseline import (
+    dense_parameters,
+    equal_size_widths,
+    larger_than_budget,
+    verdict,
+)
 
 
 def test_dense_parameters_counts_weights_and_biases():
@@ -46,7 +51,18 @@ def test_verdict_names_where_sparsity_pays_and_where_it_loses():
                            "dense network at least as large (20 sparse parameters")
     assert "dense network of the same size is better at 0.5 (by up to 2.0 points" in text
     # a tie (0.99) and a win of a larger dense network (0.995) prove nothing
-    assert "0.99 " not in text and "0.995" not in text
+    assert "0.99 " not in text and "0.995 " not in text and "0.995," not in text
+    # where the dense network is larger than the budget, the verdict says so
+    assert text.endswith("at 0.995 and 0.999 no dense network is as small as the sparse "
+                         "one: the comparison there is with the smallest dense network "
+                         "(87 parameters).")
+
+
+def test_larger_than_budget_marks_levels_no_dense_network_matches():
+    params = np.array([[1000, 1000], [100, 100], [20, 24], [np.nan, 80]])
+    sizes = np.array([1050, 87, 87, 87])
+    np.testing.assert_array_equal(larger_than_budget(params, sizes),
+                                  [False, False, True, False])
 
 
 @pytest.fixture(scope="module")
