@@ -44,11 +44,17 @@ class AccSETClassifier(SETClassifier):
 
 %(activation_parameter)s
 
+%(sparsity_parameter)s
+
 %(topology_parameters)s
 
 %(alpha_parameter)s
 
 %(training_parameters)s
+
+%(max_iter_parameter)s
+
+%(training_tail_parameters)s
 
 %(accset_stopping_parameters)s
 
@@ -165,7 +171,7 @@ class AccSETClassifier(SETClassifier):
         beta_2=0.999,
         epsilon=1e-8,
         dropout=0.0,
-        max_iter=200,
+        max_iter=500,
         shuffle=True,
         random_state=None,
         tol=1e-4,

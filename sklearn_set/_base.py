@@ -38,7 +38,7 @@ _AUTO_BATCH_SIZE = 32
 
 # sparsity="auto": every layer at this Erdos-Renyi epsilon (measured with
 # benchmarks/suite.py; see the documentation page "Training recipe").
-AUTO_ERDOS_RENYI_EPSILON = 10.0
+AUTO_ERDOS_RENYI_EPSILON = 12.0
 
 # Share of ``zeta`` rewired after a fraction ``progress`` of ``max_iter``
 # epochs: constant (SET), or RigL's cosine decay (Evci et al. 2020) from
@@ -145,7 +145,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(100,),
         activation="relu",
-        sparsity="auto",
+        sparsity=0.9,
         zeta=0.3,
         zeta_schedule="constant",
         regrowth="random",

@@ -424,7 +424,7 @@ class SETClassifier(_SparseClassifierMixin, BaseSparseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         dropout=0.0,
-        max_iter=200,
+        max_iter=500,
         shuffle=True,
         random_state=None,
         tol=1e-4,
