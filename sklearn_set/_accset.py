@@ -52,7 +52,7 @@ class AccSETClassifier(SETClassifier):
 
 %(training_parameters)s
 
-%(max_iter_parameter)s
+%(accset_max_iter_parameter)s
 
 %(training_tail_parameters)s
 
@@ -171,7 +171,7 @@ class AccSETClassifier(SETClassifier):
         beta_2=0.999,
         epsilon=1e-8,
         dropout=0.0,
-        max_iter=500,
+        max_iter=200,
         shuffle=True,
         random_state=None,
         tol=1e-4,

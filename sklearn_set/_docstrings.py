@@ -205,6 +205,14 @@ _SNIPPETS["regressor_max_iter_parameter"] = """
         MLPRegressor.
 """
 
+_SNIPPETS["accset_max_iter_parameter"] = """
+    max_iter : int, default=200
+        Number of epochs (each epoch is one pass over the data followed,
+        except after the last, by one topology evolution); all of them run
+        unless ``early_stopping``. At ``shrink_rate=0.02`` 200 epochs can
+        take the density down to 2% of where it started.
+"""
+
 _SNIPPETS["training_tail_parameters"] = """
     shuffle : bool, default=True
         Whether to shuffle samples in each epoch.
