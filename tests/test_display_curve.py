@@ -448,7 +448,7 @@ def test_builders_forward_every_plot_option_to_plot(monkeypatch, collapsed):
     result = SimpleNamespace(sparsities=s, test_scores=scores, train_scores=None,
                              n_connections=None, score_name="Accuracy", fit_curve=fit_curve,
                              baseline_scores=None, baseline_parameters=None,
-                             n_parameters=None)
+                             n_parameters=None, baseline_hidden_layer_sizes=None)
     sweep = SweepScores(key="param_sparsity", sparsities=s, test=scores, train=None, varying=[])
     monkeypatch.setattr(curve_display, "sparsity_curve", lambda *args, **kwargs: result)
     monkeypatch.setattr(curve_display, "parse_cv_results", lambda *args, **kwargs: sweep)
@@ -490,6 +490,7 @@ def test_smallest_dense_network_is_labelled_apart():
     display = SparsityCurveDisplay(
         sparsities=sparsities, test_scores=scores, baseline_scores=dense,
         baseline_parameters=[1000, 300, 87], n_parameters=[[1000, 1010], [300, 290], [30, 40]],
+        baseline_hidden_layer_sizes=[(12,), (3,), (1,)],
     ).plot()
     labels = [bar.get_label() for bar in display.errorbar_]
     assert labels[1].startswith("Dense network of the same size")

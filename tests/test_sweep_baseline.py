@@ -11,7 +11,7 @@ from sklearn_set import SETClassifier, compact, sparsity_curve
 from sklearn_set._sweep.baseline import (
     dense_parameters,
     equal_size_widths,
-    larger_than_budget,
+    smallest_dense_network,
     verdict,
 )
 
@@ -46,7 +46,8 @@ def test_verdict_names_where_sparsity_pays_and_where_it_loses():
                       [0.6, 0.6, 0.6], [0.4, 0.4, 0.4]])
     # the last two levels' budgets are below the smallest dense network (87)
     sizes = np.array([10_010, 2_050, 310, 87, 87])
-    text = verdict(sparsities, params, sparse, dense, sizes)
+    widths = [(100,), (20,), (3,), (1,), (1,)]
+    text = verdict(sparsities, params, sparse, dense, sizes, widths)
     assert text.startswith("sparsity pays at 0.9 and 0.999: up to +10.0 points over a "
                            "dense network at least as large (20 sparse parameters")
     assert "dense network of the same size is better at 0.5 (by up to 2.0 points" in text
@@ -59,11 +60,13 @@ def test_verdict_names_where_sparsity_pays_and_where_it_loses():
     assert "0.99 " not in verdicts and "0.995" not in verdicts
 
 
-def test_larger_than_budget_marks_levels_no_dense_network_matches():
-    params = np.array([[1000, 1000], [100, 100], [20, 24], [np.nan, 80]])
-    sizes = np.array([1050, 87, 87, 87])
-    np.testing.assert_array_equal(larger_than_budget(params, sizes),
-                                  [False, False, True, False])
+def test_smallest_dense_network_marks_levels_no_dense_network_matches():
+    params = np.array([[1000, 1000], [100, 100], [20, 24], [np.nan, 80], [370, 378]])
+    sizes = np.array([1050, 87, 87, 87, 415])
+    # the last is the nearest dense network, 11% above the budget, not the smallest
+    widths = [(12, 12), (1, 1), (1, 1), (1, 1), (5, 5)]
+    np.testing.assert_array_equal(smallest_dense_network(params, sizes, widths),
+                                  [False, False, True, False, False])
 
 
 @pytest.fixture(scope="module")

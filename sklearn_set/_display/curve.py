@@ -125,13 +125,18 @@ class SparsityCurveDisplay:
     baseline_parameters : array-like of shape (n_levels,), default=None
         Parameters of each level's dense network
         (``SparsityCurveResult.baseline_parameters``). With
-        ``n_parameters``, the levels where no dense network is as small as
-        the sparse one are drawn apart, labelled "smallest dense network
-        (N parameters)".
+        ``n_parameters`` and ``baseline_hidden_layer_sizes``, the levels
+        where no dense network is as small as the sparse one are drawn
+        apart, labelled "smallest dense network (N parameters)".
 
     n_parameters : array-like of shape (n_levels, n_folds), default=None
         Live parameters of the sparse networks
         (``SparsityCurveResult.n_parameters``).
+
+    baseline_hidden_layer_sizes : list of tuple of int, default=None
+        Hidden layer sizes of each level's dense network
+        (``SparsityCurveResult.baseline_hidden_layer_sizes``); needed with
+        the two above to tell the smallest dense network.
 
     Attributes
     ----------
@@ -208,6 +213,7 @@ class SparsityCurveDisplay:
         baseline_scores=None,
         baseline_parameters=None,
         n_parameters=None,
+        baseline_hidden_layer_sizes=None,
     ):
         self.sparsities = sparsities
         self.test_scores = test_scores
@@ -218,6 +224,7 @@ class SparsityCurveDisplay:
         self.baseline_scores = baseline_scores
         self.baseline_parameters = baseline_parameters
         self.n_parameters = n_parameters
+        self.baseline_hidden_layer_sizes = baseline_hidden_layer_sizes
 
     # ------------------------------------------------------------------ plot
 
@@ -418,15 +425,17 @@ class SparsityCurveDisplay:
     def _baseline_series(self, n_levels):
         """The dense baseline's series: the networks of the same size, and
         apart the smallest dense network where it is larger than the budget."""
-        from .._sweep.baseline import larger_than_budget
+        from .._sweep.baseline import smallest_dense_network
 
         dense = axes.as_scores(self.baseline_scores, n_levels, "baseline_scores")
         style = {"color": "tab:orange", "fmt": "s--", "linewidth": 1}
         larger = np.zeros(n_levels, dtype=bool)
-        if self.baseline_parameters is not None and self.n_parameters is not None:
+        given = (self.baseline_parameters, self.n_parameters, self.baseline_hidden_layer_sizes)
+        if all(value is not None for value in given):
             sizes = np.asarray(self.baseline_parameters, dtype=float)
-            larger = larger_than_budget(
-                axes.as_scores(self.n_parameters, n_levels, "n_parameters"), sizes)
+            larger = smallest_dense_network(
+                axes.as_scores(self.n_parameters, n_levels, "n_parameters"), sizes,
+                self.baseline_hidden_layer_sizes)
         series = [("Dense network of the same size", np.where(larger[:, None], np.nan, dense),
                    {}, style)] if not larger.all() else []
         if larger.any():
@@ -500,6 +509,7 @@ class SparsityCurveDisplay:
             baseline_scores=result.baseline_scores,
             baseline_parameters=result.baseline_parameters,
             n_parameters=result.n_parameters,
+            baseline_hidden_layer_sizes=result.baseline_hidden_layer_sizes,
         )
         return display.plot(**plot_options)
 

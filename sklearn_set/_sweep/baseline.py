@@ -13,7 +13,7 @@ any tuning the user gave the sparse network applies to the dense one too.
 
 import numpy as np
 
-__all__ = ["BASELINES", "dense_parameters", "equal_size_widths", "larger_than_budget",
+__all__ = ["BASELINES", "dense_parameters", "equal_size_widths", "smallest_dense_network",
            "verdict"]
 
 # whole widths rarely hit the budget exactly: 10% either way is "the same size"
@@ -71,10 +71,10 @@ def equal_size_widths(n_inputs, hidden_layer_sizes, n_outputs, n_parameters):
                                               - n_parameters), w))
 
 
-def larger_than_budget(n_parameters, dense_sizes):
+def smallest_dense_network(n_parameters, dense_sizes, dense_widths):
     """Levels where no dense network of the sparse one's depth is as small:
     the dense network measured is the smallest one (one unit per hidden
-    layer), larger than the sparse budget by more than :data:`SAME_SIZE`.
+    layer) and larger than the sparse budget by more than :data:`SAME_SIZE`.
 
     Parameters
     ----------
@@ -82,17 +82,21 @@ def larger_than_budget(n_parameters, dense_sizes):
         Live parameters of each sparse network.
     dense_sizes : ndarray of shape (n_levels,)
         Parameters of each level's dense network.
+    dense_widths : list of tuple of int (or None), length n_levels
+        Hidden layer sizes of each level's dense network.
 
     Returns
     -------
     mask : ndarray of bool, shape (n_levels,)
     """
+    one_unit = np.array([w is not None and all(int(v) == 1 for v in w) for w in dense_widths],
+                        dtype=bool)
     with np.errstate(invalid="ignore"):
         size = np.nanmean(np.asarray(n_parameters, float), axis=1)
-        return np.asarray(dense_sizes, float) > (1 + SAME_SIZE) * size
+        return one_unit & (np.asarray(dense_sizes, float) > (1 + SAME_SIZE) * size)
 
 
-def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
+def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes, dense_widths):
     """One sentence: where the sparse networks beat dense ones of their size.
 
     A level "pays" when the sparse networks' mean score beats the dense
@@ -111,6 +115,8 @@ def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
         Test scores on the same splits.
     dense_sizes : ndarray of shape (n_levels,)
         Parameters of each level's dense network.
+    dense_widths : list of tuple of int (or None), length n_levels
+        Its hidden layer sizes.
 
     Returns
     -------
@@ -125,7 +131,7 @@ def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
     dense_sizes = np.asarray(dense_sizes, float)
     pays = (mean > 2 * se) & (dense_sizes >= (1 - SAME_SIZE) * size)
     loses = (mean < -2 * se) & (dense_sizes <= (1 + SAME_SIZE) * size)
-    smallest = larger_than_budget(n_parameters, dense_sizes)
+    smallest = smallest_dense_network(n_parameters, dense_sizes, dense_widths)
 
     def levels(mask):
         names = [f"{s:.6g}" for s in np.asarray(sparsities)[mask]]

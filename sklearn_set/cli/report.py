@@ -49,11 +49,12 @@ def _mean_std(values):
 
 
 def result_rows(result, achieved):
-    from .._sweep.baseline import larger_than_budget
+    from .._sweep.baseline import smallest_dense_network
 
     rows = []
     if result.baseline_scores is not None:
-        smallest = larger_than_budget(result.n_parameters, result.baseline_parameters)
+        smallest = smallest_dense_network(result.n_parameters, result.baseline_parameters,
+                                          result.baseline_hidden_layer_sizes)
     for i, level in enumerate(result.sparsities):
         accuracy, spread = _mean_std(result.test_scores[i])
         row = {
@@ -133,7 +134,8 @@ def baseline_verdict(result):
     from .._sweep.baseline import verdict
 
     return verdict(result.sparsities, result.n_parameters, result.test_scores,
-                   result.baseline_scores, result.baseline_parameters)
+                   result.baseline_scores, result.baseline_parameters,
+                   result.baseline_hidden_layer_sizes)
 
 
 def _nan_to_none(value):
@@ -211,7 +213,8 @@ def plot_sweep(result, curve, path, title):
                                    score_name="accuracy",
                                    baseline_scores=result.baseline_scores,
                                    baseline_parameters=result.baseline_parameters,
-                                   n_parameters=result.n_parameters)
+                                   n_parameters=result.n_parameters,
+                                   baseline_hidden_layer_sizes=result.baseline_hidden_layer_sizes)
     display.plot()
     display.ax_.set_title(title)
     display.figure_.savefig(path, dpi=110, bbox_inches="tight")
