@@ -67,7 +67,7 @@ def main():
 
     print(f"# connections per layer: {clf.n_connections_.tolist()} "
           f"(total {int(clf.n_connections_.sum()):,}), sparsity {clf.sparsity_:.6f}, "
-          f"ER epsilon {clf.epsilon_:.2f}, batch size {clf._resolved_batch_size(640)}")
+          f"ER epsilon {clf.erdos_renyi_epsilon_:.2f}, batch size {clf._resolved_batch_size(640)}")
     table([{"phase": n, "seconds": s, "peak RSS so far GiB": r / 2**30} for n, s, r in phases],
           ["phase", "seconds", "peak RSS so far GiB"])
     peak = peak_rss_bytes()

@@ -44,11 +44,17 @@ class AccSETClassifier(SETClassifier):
 
 %(activation_parameter)s
 
+%(sparsity_parameter)s
+
 %(topology_parameters)s
 
 %(alpha_parameter)s
 
 %(training_parameters)s
+
+%(accset_max_iter_parameter)s
+
+%(training_tail_parameters)s
 
 %(accset_stopping_parameters)s
 
@@ -149,7 +155,7 @@ class AccSETClassifier(SETClassifier):
         *,
         hidden_layer_sizes=(100,),
         activation="allrelu",
-        sparsity=0.9,
+        sparsity="auto",
         zeta=0.3,
         zeta_schedule="constant",
         regrowth="random",
@@ -199,10 +205,14 @@ class AccSETClassifier(SETClassifier):
         self.best_epoch_ = chosen.epoch
 
     def _make_policy(self):
-        if self.max_sparsity < self.sparsity:
+        # the network is allocated already: "auto" has become a number
+        start = float(self._network.sparsity)
+        if self.max_sparsity < start:
             raise ValueError(
                 f"max_sparsity={self.max_sparsity} is below the starting "
-                f"sparsity={self.sparsity}; AccSET only makes networks sparser.")
+                f"sparsity={self.sparsity}"
+                + (f" ({start:.4g} on this network)" if self.sparsity == "auto" else "")
+                + "; AccSET only makes networks sparser.")
         return AccSETPolicy(tolerance=self.tolerance, shrink_rate=self.shrink_rate,
                             max_sparsity=self.max_sparsity, window=self.accuracy_window,
                             patience=self.n_iter_no_change if self.early_stopping else None,

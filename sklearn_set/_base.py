@@ -36,6 +36,10 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
 
+# sparsity="auto": every layer at this Erdos-Renyi epsilon (measured with
+# benchmarks/suite.py; see the documentation page "Training recipe").
+AUTO_ERDOS_RENYI_EPSILON = 12.0
+
 
 def passed_on(init, arguments):
     """The entries of ``arguments``, the ``locals()`` of a subclass's
@@ -62,7 +66,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "sparsity": [Interval(Real, 0, 1, closed="left")],
+        "sparsity": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "zeta": [Interval(Real, 0, 1, closed="left")],
         "zeta_schedule": [StrOptions(set(ZETA_SCHEDULES))],
         "regrowth": [StrOptions(set(_names.REGROWTH_RULES))],
@@ -161,6 +165,13 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _make_policy(self):
         return SETPolicy(regrowth=make_regrowth(self.regrowth))
+
+    def _allocation(self):
+        """``(sparsity, epsilon)`` for the Erdos-Renyi allocation: a global
+        sparsity, or for ``sparsity="auto"`` the fixed epsilon per layer."""
+        if self.sparsity == "auto":
+            return None, AUTO_ERDOS_RENYI_EPSILON
+        return self.sparsity, None
 
     # -- fitted state -----------------------------------------------------
     # MLPClassifier's per-epoch lists, saved as arrays: skops writes a list
@@ -344,7 +355,8 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self._check_memory(layer_sizes, n_samples)
         self._network = SparseMLP(layer_sizes, activation=self.activation,
                                   output=self._output, dtype=_DTYPES[self.dtype])
-        self._network.initialize(self.sparsity, self._rng)
+        sparsity, epsilon = self._allocation()
+        self._network.initialize(sparsity, self._rng, epsilon=epsilon)
         self._policy = self._make_policy()
         self._policy.start(self._network)
         self.t_ = 0
@@ -352,7 +364,7 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         self.topology_history_ = empty_history(self._network.topology())
         self.n_layers_ = len(layer_sizes)
         self.out_activation_ = self._output
-        self.epsilon_ = self._network.epsilon
+        self.erdos_renyi_epsilon_ = self._network.epsilon
         self._no_improvement_count = 0
         # the optimizer's state: the scheduled SGD step size, Adam's step count
         self._learning_rate = float(self.learning_rate_init)
@@ -524,7 +536,8 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         fit in the memory available; ``n_fits`` such networks when that many
         fits run at once (a parallel sweep)."""
         shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
-        counts, _ = erdos_renyi_allocation(shapes, self.sparsity)
+        sparsity, epsilon = self._allocation()
+        counts, _ = erdos_renyi_allocation(shapes, sparsity, epsilon=epsilon)
         dtype = _DTYPES[self.dtype]
         batch = min(n_samples, _AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size)
         # the network with its workspaces, and the snapshot fit keeps of an epoch

@@ -38,14 +38,41 @@ _SNIPPETS["regressor_activation_parameter"] = """
         diverges on unscaled inputs where ``"relu"`` does not.
 """
 
-_SNIPPETS["topology_parameters"] = """
-    sparsity : float in [0, 1), default=0.9
-        Fraction of absent connections over all layers, split over the layers
-        the Erdos-Renyi way (a layer's density is proportional to
-        ``(n_in + n_out) / (n_in * n_out)``, capped at 1). 0.9 keeps one
-        connection in ten, a level at which SET typically matches a dense
-        network.
+_SNIPPETS["sparsity_parameter"] = """
+    sparsity : "auto" or float in [0, 1), default="auto"
+        How many connections the layers keep.
 
+        - ``"auto"``: each layer on its own by the Erdos-Renyi rule of SET
+          [1]_ at ``epsilon = 12``: a layer of ``n_in`` inputs and ``n_out``
+          units keeps ``min(n_in * n_out, ceil(12 * (n_in + n_out)))``
+          connections, so every unit has on average at least 12 inputs
+          (all of them where it has fewer). Narrow layers stay dense (a
+          13-input layer of 100 units), wide ones become sparse (784 inputs
+          into 1000 units: 97.3% sparse). ``sparsity_`` reports the
+          sparsity this gave.
+        - a float: the fraction of absent connections over all layers, split
+          over the layers the Erdos-Renyi way (a layer's density is
+          proportional to ``(n_in + n_out) / (n_in * n_out)``, capped at 1).
+          Sweeps and grid searches over sparsity use this.
+
+        On 21 classification data sets (documentation page "Training
+        recipe") ``SETClassifier()`` was not worse than ``MLPClassifier()``
+        on 18, with a median 0.41 of its parameters. A global 0.9 leaves a
+        ``(100,)`` layer on 16 inputs 1-2 inputs per unit: on digits averaged
+        to 4x4 pixels it scored 0.922 against MLPClassifier's 0.945 and
+        ``"auto"``'s 0.947.
+"""
+
+_SNIPPETS["regressor_sparsity_parameter"] = """
+    sparsity : float in [0, 1) or "auto", default=0.9
+        The fraction of absent connections over all layers, split over the
+        layers the Erdos-Renyi way, or ``"auto"``, as for
+        :class:`SETClassifier`. The regressor keeps 0.9: on diabetes (10
+        features, 5 folds) ``"auto"``, a dense network there, overfitted
+        (R^2 0.345 against 0.475; documentation page "Training recipe").
+"""
+
+_SNIPPETS["topology_parameters"] = """
     zeta : float in [0, 1), default=0.3
         Fraction of the positive and of the negative weights closest to zero
         that are removed at the end of each epoch (the last excepted) and
@@ -158,11 +185,35 @@ _SNIPPETS["training_parameters"] = """
 
     dropout : float in [0, 1), default=0.0
         Inverted dropout rate on hidden units during training.
+"""
 
-    max_iter : int, default=200
+_SNIPPETS["max_iter_parameter"] = """
+    max_iter : int, default=500
         Maximum number of epochs (each epoch is one pass over the data
         followed, except after the last, by one topology evolution).
+        Training stops earlier when the loss stops improving (``tol``,
+        ``n_iter_no_change``). MLPClassifier's 200 ended most fits on small
+        data in a ConvergenceWarning, as SGD at a constant step size
+        improves the loss slowly for a long time; within 500 most stop by
+        themselves (documentation page "Training recipe").
+"""
 
+_SNIPPETS["regressor_max_iter_parameter"] = """
+    max_iter : int, default=200
+        Maximum number of epochs (each epoch is one pass over the data
+        followed, except after the last, by one topology evolution), as in
+        MLPRegressor.
+"""
+
+_SNIPPETS["accset_max_iter_parameter"] = """
+    max_iter : int, default=200
+        Number of epochs (each epoch is one pass over the data followed,
+        except after the last, by one topology evolution); all of them run
+        unless ``early_stopping``. At ``shrink_rate=0.02`` 200 epochs can
+        take the density down to 2% of where it started.
+"""
+
+_SNIPPETS["training_tail_parameters"] = """
     shuffle : bool, default=True
         Whether to shuffle samples in each epoch.
 
@@ -252,13 +303,15 @@ def _joined(*names):
 
 # The Parameters sections of SETClassifier and SETRegressor, in signature order.
 _SNIPPETS["classifier_parameters"] = _joined(
-    "hidden_layer_sizes_parameter", "activation_parameter", "topology_parameters",
-    "alpha_parameter", "training_parameters", "early_stopping_parameters",
-    "class_weight_parameter", "execution_parameters")
-_SNIPPETS["regressor_parameters"] = _joined(
-    "hidden_layer_sizes_parameter", "regressor_activation_parameter", "topology_parameters",
-    "regressor_alpha_parameter", "training_parameters", "early_stopping_parameters",
+    "hidden_layer_sizes_parameter", "activation_parameter", "sparsity_parameter",
+    "topology_parameters", "alpha_parameter", "training_parameters", "max_iter_parameter",
+    "training_tail_parameters", "early_stopping_parameters", "class_weight_parameter",
     "execution_parameters")
+_SNIPPETS["regressor_parameters"] = _joined(
+    "hidden_layer_sizes_parameter", "regressor_activation_parameter",
+    "regressor_sparsity_parameter", "topology_parameters", "regressor_alpha_parameter",
+    "training_parameters", "regressor_max_iter_parameter", "training_tail_parameters",
+    "early_stopping_parameters", "execution_parameters")
 
 _SNIPPETS["classifier_attributes"] = """
     classes_ : ndarray of shape (n_classes,)
@@ -309,7 +362,9 @@ _SNIPPETS["fitted_attributes"] = """
         Feature names, when X has string column names.
 
     sparsity_ : float
-        Measured fraction of absent connections over all layers.
+        Measured fraction of absent connections over all layers: the
+        sparsity ``sparsity="auto"`` chose. ``n_connections_`` gives each
+        layer's share.
 
     n_connections_ : ndarray of int
         Connections of each layer (one entry per layer, input layer first).
@@ -334,9 +389,10 @@ _SNIPPETS["fitted_attributes"] = """
         The same statistics for the returned model, as a dict of the field
         names.
 
-    epsilon_ : float
-        The Erdos-Renyi epsilon that realises ``sparsity`` (inf when every
-        layer is dense).
+    erdos_renyi_epsilon_ : float
+        The Erdos-Renyi epsilon of the allocation: the one that realises a
+        numeric ``sparsity``, or the fixed one of ``sparsity="auto"``; inf
+        when every layer is dense. (Not Adam's ``epsilon``.)
 
     coefs_ : list of scipy.sparse.csr_matrix
         Weights; entry ``i`` has shape ``(n_units[i], n_units[i + 1])``.

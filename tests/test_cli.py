@@ -207,7 +207,8 @@ def _write_csv(path, header, rows):
     # networks too large for the memory, refused before the first fit
     (["sweep", "--hidden", "1000000,1000000", "--sparsities", "0.5,0.9,0.99,0.999,0.9999"],
      "the network does not fit in memory at sparsity 0.5, 0.9"),
-    (["train", "--hidden", "1000000,1000000", "--save", "m.joblib"], "does not fit in memory"),
+    (["train", "--hidden", "1000000,1000000", "--sparsity", "0.9", "--save", "m.joblib"],
+     "does not fit in memory"),
     (["sweep", "--dataset", "wine", "--hidden", "4", "--sparsities", "0.5,0.8,0.9,0.95,0.99"],
      "sparsity 0.99: sparsity=0.99 leaves layer"),
     # files
@@ -741,3 +742,21 @@ def test_export_writes_c_and_prints_its_sizes(files, tmp_path, capsys):
     # int8 weights; on a model this small the per-unit scales can outweigh the
     # bytes saved (tests/test_export.py checks the saving on digits)
     assert flash8 > 0 and "int8_t" in (out / "wine_int8.c").read_text()
+
+
+def test_train_uses_the_estimator_defaults_and_sweep_its_own():
+    from sklearn_set import AccSETClassifier, SETClassifier
+    from sklearn_set.cli import build_parser
+    from sklearn_set.cli.pipeline import make_pipeline
+
+    args = build_parser().parse_args(["train", "--save", "m.skops"])
+    model = make_pipeline(args, args.sparsity)[-1]
+    defaults = SETClassifier().get_params()
+    # what train sets on purpose: the seed, and nothing else of the network
+    assert {k: v for k, v in model.get_params().items() if v != defaults[k]} == {
+        "random_state": 0}
+    args = build_parser().parse_args(["train", "--accset", "--save", "m.skops"])
+    assert make_pipeline(args, args.sparsity)[-1].max_iter == AccSETClassifier().max_iter
+    args = build_parser().parse_args(["sweep"])
+    model = make_pipeline(args, 0.9)[-1]
+    assert model.hidden_layer_sizes == (256, 256) and model.max_iter == 100

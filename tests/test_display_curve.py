@@ -447,7 +447,8 @@ def test_builders_forward_every_plot_option_to_plot(monkeypatch, collapsed):
 
     result = SimpleNamespace(sparsities=s, test_scores=scores, train_scores=None,
                              n_connections=None, score_name="Accuracy", fit_curve=fit_curve,
-                             baseline_scores=None)
+                             baseline_scores=None, baseline_parameters=None,
+                             n_parameters=None, baseline_hidden_layer_sizes=None)
     sweep = SweepScores(key="param_sparsity", sparsities=s, test=scores, train=None, varying=[])
     monkeypatch.setattr(curve_display, "sparsity_curve", lambda *args, **kwargs: result)
     monkeypatch.setattr(curve_display, "parse_cv_results", lambda *args, **kwargs: sweep)
@@ -478,3 +479,22 @@ def test_baseline_scores_are_drawn_as_a_second_series():
     with pytest.raises(ValueError, match="baseline_scores"):
         SparsityCurveDisplay(sparsities=sparsities, test_scores=scores,
                              baseline_scores=dense[:2]).plot()
+
+
+def test_smallest_dense_network_is_labelled_apart():
+    """Where no dense network is as small as the sparse one, the plot does
+    not call the dense network "the same size"."""
+    sparsities = np.array([0.5, 0.9, 0.99])
+    scores = np.array([[0.9, 0.92], [0.85, 0.86], [0.5, 0.55]])
+    dense = scores - 0.05
+    display = SparsityCurveDisplay(
+        sparsities=sparsities, test_scores=scores, baseline_scores=dense,
+        baseline_parameters=[1000, 300, 87], n_parameters=[[1000, 1010], [300, 290], [30, 40]],
+        baseline_hidden_layer_sizes=[(12,), (3,), (1,)],
+    ).plot()
+    labels = [bar.get_label() for bar in display.errorbar_]
+    assert labels[1].startswith("Dense network of the same size")
+    assert labels[2].startswith("Smallest dense network (87 parameters)")
+    np.testing.assert_allclose(np.sort(display.errorbar_[1].lines[0].get_ydata()),
+                               np.sort(dense[:2].mean(axis=1)))
+    np.testing.assert_allclose(display.errorbar_[2].lines[0].get_ydata(), dense[2].mean())

@@ -69,7 +69,7 @@ def _assert_same_outputs(a, b, X):
 def _assert_same_fitted_state(a, b):
     for name in ("n_iter_", "t_", "loss_", "loss_curve_", "validation_scores_",
                  "best_validation_score_", "n_features_in_", "n_outputs_", "sparsity_",
-                 "epsilon_"):
+                 "erdos_renyi_epsilon_"):
         assert getattr(a, name) == getattr(b, name), name
     np.testing.assert_array_equal(a.n_connections_, b.n_connections_)
     for ca, cb in zip(a.coefs_, b.coefs_):

@@ -37,6 +37,36 @@ def test_digits_acceptance(digits_split):
     assert abs(clf.sparsity_ - 0.9) <= 0.01
 
 
+def test_auto_sparsity_keeps_narrow_layers_dense_and_makes_wide_ones_sparse():
+    # 13 inputs, 100 hidden units, 3 classes: every layer is too small for
+    # the rule's fan-in, so the network is dense
+    X, y = make_classification(n_samples=120, n_features=13, n_informative=5, n_classes=3,
+                               random_state=0)
+    narrow = SETClassifier(max_iter=2, random_state=0).fit(X, y)
+    assert narrow.sparsity == "auto"
+    np.testing.assert_array_equal(narrow.n_connections_, [13 * 100, 100 * 3])
+    assert narrow.sparsity_ == 0.0 and narrow.erdos_renyi_epsilon_ == np.inf
+    # 784 inputs into 1000 units: that layer is sparse, the 1000x10 output dense
+    X, y = make_classification(n_samples=60, n_features=784, n_informative=10,
+                               n_classes=10, random_state=0)
+    wide = SETClassifier(hidden_layer_sizes=(1000,), max_iter=1, random_state=0).fit(X, y)
+    epsilon = wide.erdos_renyi_epsilon_
+    assert np.isfinite(epsilon) and epsilon > 0
+    first, output = wide.n_connections_
+    assert first == np.ceil(epsilon * (784 + 1000)) and first < 0.1 * 784 * 1000
+    assert output == 1000 * 10
+    # sparsity_ reports the choice
+    assert wide.sparsity_ == pytest.approx(1 - (first + output) / (784 * 1000 + 1000 * 10))
+    assert wide.sparsity_ > 0.85
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, AccSETClassifier, SETRegressor])
+def test_numeric_sparsity_keeps_its_meaning(Estimator):
+    X, y = make_classification(n_samples=80, n_features=13, random_state=0)
+    model = Estimator(sparsity=0.9, max_iter=1, random_state=0).fit(X, y)
+    assert model.sparsity_ == pytest.approx(0.9, abs=1e-3)
+
+
 def test_grid_search_over_sparsity_in_pipeline(small_problem):
     X, y = small_problem
     pipe = make_pipeline(StandardScaler(), SETClassifier(hidden_layer_sizes=(64,),
@@ -67,7 +97,7 @@ def test_fitted_attributes(small_problem):
     total = sum(a * b for a, b in shapes)
     assert clf.sparsity_ == pytest.approx(1 - clf.n_connections_.sum() / total)
     assert abs(clf.sparsity_ - 0.8) < 0.005
-    assert np.isfinite(clf.epsilon_) and clf.epsilon_ > 0
+    assert np.isfinite(clf.erdos_renyi_epsilon_) and clf.erdos_renyi_epsilon_ > 0
     importances = clf.feature_importances_
     assert importances.shape == (20,) and importances.sum() == pytest.approx(1)
 
@@ -306,6 +336,7 @@ def test_single_weighted_class_is_refused(small_problem):
 
 @pytest.mark.parametrize("params,match", [
     ({"sparsity": 1.0}, r"'sparsity' parameter .* range \[0.0, 1.0\)"),
+    ({"sparsity": "dense"}, r"'sparsity' parameter .*\{'auto'\}"),
     ({"sparsity": -0.1}, r"'sparsity' parameter .* range \[0.0, 1.0\)"),
     ({"zeta": 1.0}, r"'zeta' parameter .* range \[0.0, 1.0\)"),
     ({"zeta": -0.5}, r"'zeta' parameter"),

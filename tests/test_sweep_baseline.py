@@ -8,7 +8,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, compact, sparsity_curve
-from sklearn_set._sweep.baseline import dense_parameters, equal_size_widths, verdict
+from sklearn_set._sweep.baseline import (
+    dense_parameters,
+    equal_size_widths,
+    smallest_dense_network,
+    verdict,
+)
 
 
 def test_dense_parameters_counts_weights_and_biases():
@@ -41,12 +46,27 @@ def test_verdict_names_where_sparsity_pays_and_where_it_loses():
                       [0.6, 0.6, 0.6], [0.4, 0.4, 0.4]])
     # the last two levels' budgets are below the smallest dense network (87)
     sizes = np.array([10_010, 2_050, 310, 87, 87])
-    text = verdict(sparsities, params, sparse, dense, sizes)
+    widths = [(100,), (20,), (3,), (1,), (1,)]
+    text = verdict(sparsities, params, sparse, dense, sizes, widths)
     assert text.startswith("sparsity pays at 0.9 and 0.999: up to +10.0 points over a "
                            "dense network at least as large (20 sparse parameters")
     assert "dense network of the same size is better at 0.5 (by up to 2.0 points" in text
+    # where the dense network is larger than the budget, the verdict says so
+    verdicts, smallest = text.split("; at ")
+    assert smallest == ("0.995 and 0.999 no dense network is as small as the sparse one: "
+                        "the comparison there is with the smallest dense network (87 "
+                        "parameters).")
     # a tie (0.99) and a win of a larger dense network (0.995) prove nothing
-    assert "0.99 " not in text and "0.995" not in text
+    assert "0.99 " not in verdicts and "0.995" not in verdicts
+
+
+def test_smallest_dense_network_marks_levels_no_dense_network_matches():
+    params = np.array([[1000, 1000], [100, 100], [20, 24], [np.nan, 80], [370, 378]])
+    sizes = np.array([1050, 87, 87, 87, 415])
+    # the last is the nearest dense network, 11% above the budget, not the smallest
+    widths = [(12, 12), (1, 1), (1, 1), (1, 1), (5, 5)]
+    np.testing.assert_array_equal(smallest_dense_network(params, sizes, widths),
+                                  [False, False, True, False, False])
 
 
 @pytest.fixture(scope="module")

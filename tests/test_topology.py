@@ -33,6 +33,20 @@ def test_allocation_hits_requested_sparsity(sparsity):
                 assert abs(count - eps * (n_in + n_out)) <= 1
 
 
+def test_fixed_epsilon_allocation_is_dense_where_layers_are_narrow():
+    counts, eps = erdos_renyi_allocation([(13, 100), (100, 3)], epsilon=12.0)
+    np.testing.assert_array_equal(counts, [1300, 300])
+    assert eps == np.inf
+    counts, eps = erdos_renyi_allocation([(784, 1000), (1000, 10)], epsilon=12.0)
+    np.testing.assert_array_equal(counts, [21408, 10000])
+    assert eps == 12.0
+    # every unit gets at least epsilon inputs on average: ceil, not round
+    counts, _ = erdos_renyi_allocation([(1000, 1001)], epsilon=2.5)
+    assert counts[0] == 5003
+    with pytest.raises(ValueError, match="exactly one of sparsity and epsilon"):
+        erdos_renyi_allocation([(10, 10)], 0.5, epsilon=2.0)
+
+
 def test_classic_set_epsilon_is_recovered():
     """eps=20 on 784-1000-1000-1000-10 gives about 126k connections."""
     total = sum(a * b for a, b in SET_SHAPES)

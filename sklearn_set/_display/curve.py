@@ -122,6 +122,22 @@ class SparsityCurveDisplay:
         (``SparsityCurveResult.baseline_scores`` of a sweep with
         ``baseline="dense"``), drawn as a second series.
 
+    baseline_parameters : array-like of shape (n_levels,), default=None
+        Parameters of each level's dense network
+        (``SparsityCurveResult.baseline_parameters``). With
+        ``n_parameters`` and ``baseline_hidden_layer_sizes``, the levels
+        where no dense network is as small as the sparse one are drawn
+        apart, labelled "smallest dense network (N parameters)".
+
+    n_parameters : array-like of shape (n_levels, n_folds), default=None
+        Live parameters of the sparse networks
+        (``SparsityCurveResult.n_parameters``).
+
+    baseline_hidden_layer_sizes : list of tuple of int, default=None
+        Hidden layer sizes of each level's dense network
+        (``SparsityCurveResult.baseline_hidden_layer_sizes``); needed with
+        the two above to tell the smallest dense network.
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -131,8 +147,9 @@ class SparsityCurveDisplay:
         Figure containing the plot.
 
     errorbar_ : list of matplotlib ErrorbarContainer
-        Measured scores: test first, then the dense baseline and train when
-        drawn.
+        Measured scores: test first, then the dense baseline (the networks
+        of the same size, then the smallest dense network where it is larger
+        than the sparse one) and train when drawn.
 
     line_ : matplotlib Line2D or None
         The fitted curve over the measured sparsity range.
@@ -194,6 +211,9 @@ class SparsityCurveDisplay:
         n_connections=None,
         score_name=None,
         baseline_scores=None,
+        baseline_parameters=None,
+        n_parameters=None,
+        baseline_hidden_layer_sizes=None,
     ):
         self.sparsities = sparsities
         self.test_scores = test_scores
@@ -202,6 +222,9 @@ class SparsityCurveDisplay:
         self.n_connections = n_connections
         self.score_name = score_name
         self.baseline_scores = baseline_scores
+        self.baseline_parameters = baseline_parameters
+        self.n_parameters = n_parameters
+        self.baseline_hidden_layer_sizes = baseline_hidden_layer_sizes
 
     # ------------------------------------------------------------------ plot
 
@@ -383,9 +406,7 @@ class SparsityCurveDisplay:
         if test is not None:
             series.append(("Test", test, errorbar_kw or {}, {"color": "black"}))
             if self.baseline_scores is not None:
-                dense = axes.as_scores(self.baseline_scores, test.shape[0], "baseline_scores")
-                series.append(("Dense network of the same size", dense, {},
-                               {"color": "tab:orange", "fmt": "s--", "linewidth": 1}))
+                series += self._baseline_series(test.shape[0])
         if train is not None:
             series.append(("Train", train, {}, {"color": "tab:gray", "alpha": 0.8}))
         for label, scores, user_kw, defaults in series:
@@ -400,6 +421,29 @@ class SparsityCurveDisplay:
             self.errorbar_.append(ax.errorbar(density[keep], mean[keep], yerr=sd[keep], **kw))
             drawn += [mean[keep] - sd[keep], mean[keep] + sd[keep]]
         return drawn
+
+    def _baseline_series(self, n_levels):
+        """The dense baseline's series: the networks of the same size, and
+        apart the smallest dense network where it is larger than the budget."""
+        from .._sweep.baseline import smallest_dense_network
+
+        dense = axes.as_scores(self.baseline_scores, n_levels, "baseline_scores")
+        style = {"color": "tab:orange", "fmt": "s--", "linewidth": 1}
+        larger = np.zeros(n_levels, dtype=bool)
+        given = (self.baseline_parameters, self.n_parameters, self.baseline_hidden_layer_sizes)
+        if all(value is not None for value in given):
+            sizes = np.asarray(self.baseline_parameters, dtype=float)
+            larger = smallest_dense_network(
+                axes.as_scores(self.n_parameters, n_levels, "n_parameters"), sizes,
+                self.baseline_hidden_layer_sizes)
+        series = [("Dense network of the same size", np.where(larger[:, None], np.nan, dense),
+                   {}, style)] if not larger.all() else []
+        if larger.any():
+            sizes_text = " or ".join(f"{n:,.0f}" for n in np.unique(sizes[larger]))
+            series.append((f"Smallest dense network ({sizes_text} parameters)",
+                           np.where(larger[:, None], dense, np.nan), {},
+                           {**style, "fmt": "s:", "markerfacecolor": "none"}))
+        return series
 
     # ------------------------------------------------------------- builders
 
@@ -463,6 +507,9 @@ class SparsityCurveDisplay:
             n_connections=result.n_connections,
             score_name=score_name if score_name is not None else result.score_name,
             baseline_scores=result.baseline_scores,
+            baseline_parameters=result.baseline_parameters,
+            n_parameters=result.n_parameters,
+            baseline_hidden_layer_sizes=result.baseline_hidden_layer_sizes,
         )
         return display.plot(**plot_options)
 

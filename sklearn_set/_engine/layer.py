@@ -34,30 +34,42 @@ def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     return 4 + floats * np.dtype(dtype).itemsize + 2 * position + 4
 
 
-def erdos_renyi_allocation(layer_shapes, sparsity):
-    """Split a global sparsity over layers the Erdos-Renyi way.
+def erdos_renyi_allocation(layer_shapes, sparsity=None, *, epsilon=None):
+    """Split connections over layers the Erdos-Renyi way.
 
     Layer ``l`` of shape ``(n_in, n_out)`` gets density
-    ``min(1, eps * (n_in + n_out) / (n_in * n_out))`` with one ``eps`` chosen
-    so that the total number of connections is
-    ``round((1 - sparsity) * sum(n_in * n_out))``. Rounding per layer is done
-    by largest remainder so the counts add up exactly.
+    ``min(1, eps * (n_in + n_out) / (n_in * n_out))``. Given ``sparsity``,
+    one ``eps`` is chosen so that the total number of connections is
+    ``round((1 - sparsity) * sum(n_in * n_out))``, rounding per layer by
+    largest remainder so the counts add up exactly. Given ``epsilon``, each
+    layer gets ``eps = epsilon`` on its own, rounded up: on average every
+    unit then receives at least ``epsilon`` input connections, and a layer
+    too small for that is dense.
 
     Parameters
     ----------
     layer_shapes : list of (int, int)
-    sparsity : float in [0, 1)
+    sparsity : float in [0, 1), default=None
+    epsilon : float > 0, default=None
+        Exactly one of ``sparsity`` and ``epsilon`` is given.
 
     Returns
     -------
     counts : ndarray of int64, connections per layer
-    epsilon : float, the Erdos-Renyi epsilon found (``inf`` if all dense)
+    epsilon : float, the Erdos-Renyi epsilon (``inf`` if all dense)
 
     Raises
     ------
     ValueError
         If a layer would receive no connection.
     """
+    if (sparsity is None) == (epsilon is None):
+        raise ValueError("give exactly one of sparsity and epsilon")
+    if epsilon is not None:
+        sizes = np.array([n_in * n_out for n_in, n_out in layer_shapes], dtype=np.int64)
+        perimeters = np.array([n_in + n_out for n_in, n_out in layer_shapes], dtype=np.float64)
+        counts = np.minimum(sizes, np.ceil(epsilon * perimeters)).astype(np.int64)
+        return counts, (math.inf if np.array_equal(counts, sizes) else float(epsilon))
     sizes = np.array([n_in * n_out for n_in, n_out in layer_shapes], dtype=np.float64)
     perimeters = np.array([n_in + n_out for n_in, n_out in layer_shapes], dtype=np.float64)
     target = int(round((1.0 - sparsity) * sizes.sum()))

@@ -169,10 +169,12 @@ class SparseMLP:
         self._workspace = {}
 
     # -- construction -----------------------------------------------------
-    def initialize(self, sparsity, rng):
-        """Allocate connections Erdos-Renyi style and draw initial weights."""
+    def initialize(self, sparsity, rng, *, epsilon=None):
+        """Allocate connections Erdos-Renyi style, to a global ``sparsity`` or
+        (``sparsity=None``) at a fixed ``epsilon`` per layer, and draw initial
+        weights."""
         shapes = list(zip(self.layer_sizes[:-1], self.layer_sizes[1:]))
-        counts, self.epsilon = erdos_renyi_allocation(shapes, sparsity)
+        counts, self.epsilon = erdos_renyi_allocation(shapes, sparsity, epsilon=epsilon)
         self.layers = []
         for idx, ((n_in, n_out), count) in enumerate(zip(shapes, counts)):
             code = self.hidden_codes[idx][0] if idx < len(self.hidden_codes) else IDENTITY

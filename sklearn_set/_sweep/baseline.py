@@ -13,7 +13,11 @@ any tuning the user gave the sparse network applies to the dense one too.
 
 import numpy as np
 
-__all__ = ["BASELINES", "dense_parameters", "equal_size_widths", "verdict"]
+__all__ = ["BASELINES", "dense_parameters", "equal_size_widths", "smallest_dense_network",
+           "verdict"]
+
+# whole widths rarely hit the budget exactly: 10% either way is "the same size"
+SAME_SIZE = 0.1
 
 # The baselines a sweep can measure; a name maps to the parameters that turn
 # the swept estimator into that baseline (besides its hidden layer sizes).
@@ -67,7 +71,32 @@ def equal_size_widths(n_inputs, hidden_layer_sizes, n_outputs, n_parameters):
                                               - n_parameters), w))
 
 
-def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
+def smallest_dense_network(n_parameters, dense_sizes, dense_widths):
+    """Levels where no dense network of the sparse one's depth is as small:
+    the dense network measured is the smallest one (one unit per hidden
+    layer) and larger than the sparse budget by more than :data:`SAME_SIZE`.
+
+    Parameters
+    ----------
+    n_parameters : ndarray of shape (n_levels, n_folds)
+        Live parameters of each sparse network.
+    dense_sizes : ndarray of shape (n_levels,)
+        Parameters of each level's dense network.
+    dense_widths : list of tuple of int (or None), length n_levels
+        Hidden layer sizes of each level's dense network.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_levels,)
+    """
+    one_unit = np.array([w is not None and all(int(v) == 1 for v in w) for w in dense_widths],
+                        dtype=bool)
+    with np.errstate(invalid="ignore"):
+        size = np.nanmean(np.asarray(n_parameters, float), axis=1)
+        return one_unit & (np.asarray(dense_sizes, float) > (1 + SAME_SIZE) * size)
+
+
+def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes, dense_widths):
     """One sentence: where the sparse networks beat dense ones of their size.
 
     A level "pays" when the sparse networks' mean score beats the dense
@@ -86,6 +115,8 @@ def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
         Test scores on the same splits.
     dense_sizes : ndarray of shape (n_levels,)
         Parameters of each level's dense network.
+    dense_widths : list of tuple of int (or None), length n_levels
+        Its hidden layer sizes.
 
     Returns
     -------
@@ -98,9 +129,9 @@ def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
                    for d, k in zip(diff, ok)])
     size = np.nanmean(np.asarray(n_parameters, float), axis=1)
     dense_sizes = np.asarray(dense_sizes, float)
-    # whole widths rarely hit the budget exactly: 10% either way is "the same size"
-    pays = (mean > 2 * se) & (dense_sizes >= 0.9 * size)
-    loses = (mean < -2 * se) & (dense_sizes <= 1.1 * size)
+    pays = (mean > 2 * se) & (dense_sizes >= (1 - SAME_SIZE) * size)
+    loses = (mean < -2 * se) & (dense_sizes <= (1 + SAME_SIZE) * size)
+    smallest = smallest_dense_network(n_parameters, dense_sizes, dense_widths)
 
     def levels(mask):
         names = [f"{s:.6g}" for s in np.asarray(sparsities)[mask]]
@@ -120,4 +151,8 @@ def verdict(sparsities, n_parameters, sparse_scores, dense_scores, dense_sizes):
         parts.append(f"a dense network of the same size is better at {levels(loses)} "
                      f"(by up to {-100 * mean[worst]:.1f} points, at "
                      f"{size[worst]:,.0f} parameters)")
+    if smallest.any():
+        parts.append(f"at {levels(smallest)} no dense network is as small as the sparse "
+                     f"one: the comparison there is with the smallest dense network "
+                     f"({np.nanmin(dense_sizes[smallest]):,.0f} parameters)")
     return "; ".join(parts) + "."

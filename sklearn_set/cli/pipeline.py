@@ -21,10 +21,12 @@ def make_pipeline(args, sparsity, n_jobs=None):
     from .. import AccSETClassifier, SETClassifier
 
     cls = AccSETClassifier if args.accset else SETClassifier
+    # options left at None keep the estimator's defaults
+    given = {"hidden_layer_sizes": args.hidden, "max_iter": args.epochs}
     return make_pipeline(StandardScaler(), cls(
-        hidden_layer_sizes=args.hidden, sparsity=sparsity, max_iter=args.epochs,
-        regrowth=args.regrowth, activation=args.activation, random_state=args.seed,
-        n_jobs=n_jobs))
+        sparsity=sparsity, regrowth=args.regrowth, activation=args.activation,
+        random_state=args.seed, n_jobs=n_jobs,
+        **{name: value for name, value in given.items() if value is not None}))
 
 
 def check_classification_data(y, what):
@@ -47,16 +49,20 @@ def check_network_sizes(pipeline, levels, X, n_classes, n_fits=1):
             check_fits_memory(clone(pipeline[-1]).set_params(sparsity=level), *X.shape,
                               n_classes, n_fits=n_fits)
         except ValueError as exc:  # a layer left without connections
-            raise UsageError(f"sparsity {level:g}: {last_line(exc)}") from None
+            raise UsageError(f"sparsity {_level(level)}: {last_line(exc)}") from None
         except MemoryError as exc:
             refused.append((level, str(exc)))
     if refused:
-        which = ", ".join(f"{level:g}" for level, _ in refused)
+        which = ", ".join(_level(level) for level, _ in refused)
         fitting = [level for level in levels if level > refused[-1][0]]
         hint = (f" (from sparsity {fitting[0]:g} on it fits: drop the lower levels)"
                 if len(levels) > 1 and fitting else "")
         raise UsageError(f"the network does not fit in memory at sparsity {which}{hint}: "
                          f"{refused[0][1]}")
+
+
+def _level(level):
+    return level if isinstance(level, str) else f"{level:g}"
 
 
 def compile_kernels(pipeline, X, y):

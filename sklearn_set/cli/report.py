@@ -49,7 +49,12 @@ def _mean_std(values):
 
 
 def result_rows(result, achieved):
+    from .._sweep.baseline import smallest_dense_network
+
     rows = []
+    if result.baseline_scores is not None:
+        smallest = smallest_dense_network(result.n_parameters, result.baseline_parameters,
+                                          result.baseline_hidden_layer_sizes)
     for i, level in enumerate(result.sparsities):
         accuracy, spread = _mean_std(result.test_scores[i])
         row = {
@@ -69,6 +74,8 @@ def result_rows(result, achieved):
             size = result.baseline_parameters[i]
             row["dense_same_size_parameters"] = int(size) if np.isfinite(size) else None
             row["dense_same_size_accuracy"] = _mean_std(result.baseline_scores[i])[0]
+            # no dense network is as small: the smallest one stands in
+            row["dense_is_smallest_larger"] = bool(smallest[i])
         rows.append(row)
     return rows
 
@@ -109,11 +116,17 @@ def print_table(rows, accset):
                  cell(row["active_fraction"], 7, 3), cell(row["mean_accuracy"], 9, 4),
                  cell(row["std_accuracy"], 7, 4)]
         if dense:
-            cells.append(cell(row["dense_same_size_accuracy"], 16, 4))
+            mark = "*" if row.get("dense_is_smallest_larger") else " "
+            cells.append(cell(row["dense_same_size_accuracy"], 15, 4) + mark)
         cells.append(cell(row["mean_fit_seconds"], 7, 2))
         if loo:
             cells.append(cell(row["curve_without_this_level"], 16, 4))
         print(" ".join(cells))
+    larger = [row for row in rows if row.get("dense_is_smallest_larger")]
+    if larger:
+        sizes = sorted({row["dense_same_size_parameters"] for row in larger})
+        print(f"* the smallest dense network ({' or '.join(f'{n:,}' for n in sizes)} "
+              "parameters): no dense network is as small as the sparse one")
 
 
 def baseline_verdict(result):
@@ -121,7 +134,8 @@ def baseline_verdict(result):
     from .._sweep.baseline import verdict
 
     return verdict(result.sparsities, result.n_parameters, result.test_scores,
-                   result.baseline_scores, result.baseline_parameters)
+                   result.baseline_scores, result.baseline_parameters,
+                   result.baseline_hidden_layer_sizes)
 
 
 def _nan_to_none(value):
@@ -197,7 +211,10 @@ def plot_sweep(result, curve, path, title):
     display = SparsityCurveDisplay(sparsities=result.sparsities, test_scores=result.test_scores,
                                    curve=curve, n_connections=result.n_connections,
                                    score_name="accuracy",
-                                   baseline_scores=result.baseline_scores)
+                                   baseline_scores=result.baseline_scores,
+                                   baseline_parameters=result.baseline_parameters,
+                                   n_parameters=result.n_parameters,
+                                   baseline_hidden_layer_sizes=result.baseline_hidden_layer_sizes)
     display.plot()
     display.ax_.set_title(title)
     display.figure_.savefig(path, dpi=110, bbox_inches="tight")

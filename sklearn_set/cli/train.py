@@ -66,7 +66,7 @@ def run(args):
         print(f"warning: {message}", file=sys.stderr)
     if args.interrupts.count:
         print(f"sklearn-set train: interrupted during epoch {clf.n_iter_ + 1} of at most "
-              f"{args.epochs}; the model as of epoch {clf.n_iter_} was saved to "
+              f"{clf.max_iter}; the model as of epoch {clf.n_iter_} was saved to "
               f"{args.save}", file=sys.stderr)
         return 130
     return 0
