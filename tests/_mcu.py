@@ -1,0 +1,152 @@
+"""Build and run a C export on emulated microcontrollers: Cortex-M0 and
+Cortex-M0+ on ``qemu-system-arm -M microbit``, Cortex-M4F on ``-M
+mps2-an386`` (output through semihosting, startup code and linker scripts in
+``tests/mcu/``), and the ATmega328P with avr-gcc (run in simavr). Shared by
+``tests/test_export_mcu.py`` and ``benchmarks/microcontroller.py``."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent / "mcu"
+
+# target: qemu machine, compiler flags, linker script
+CORTEX_M = {
+    "cortex-m0": ("microbit", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"], "microbit.ld"),
+    "cortex-m0plus": ("microbit", ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
+                      "microbit.ld"),
+    "cortex-m4f": ("mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16",
+                                  "-mfloat-abi=hard"], "mps2_an386.ld"),
+}
+ARM_TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-nm", "arm-none-eabi-size", "qemu-system-arm")
+AVR_TOOLS = ("avr-gcc", "avr-size")
+# Debian packages that bring the tools (installed by .ci/run).
+PACKAGES = {"arm-none-eabi-gcc": "gcc-arm-none-eabi", "arm-none-eabi-nm": "binutils-arm-none-eabi",
+            "arm-none-eabi-size": "binutils-arm-none-eabi", "qemu-system-arm": "qemu-system-arm",
+            "avr-gcc": "gcc-avr", "avr-size": "binutils-avr", "simavr": "simavr"}
+# Soft-float helpers of libgcc (ARM EABI and generic names).
+SOFT_FLOAT = re.compile(r"^(__aeabi_(f|d|[iul]2[fd]|[iul]{1,2}2[fd])\w*|__\w+[sd]f\d?|"
+                        r"__\w*(float|fix)\w*[sd]f\w*)$")
+
+COMMON_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-ffunction-sections",
+                "-fdata-sections"]
+
+
+def missing(tools):
+    """The tools not on PATH, with the packages that bring them."""
+    return [f"{tool} (Debian package {PACKAGES[tool]})" for tool in tools
+            if shutil.which(tool) is None]
+
+
+def c_table(ctype, name, values, qualifier="const"):
+    """A C array definition of ``values``."""
+    values = np.asarray(values).ravel()
+    text = ", ".join(repr(float(v)) + "f" if ctype == "float" else str(int(v))
+                     for v in values)
+    return f"static {qualifier} {ctype} {name}[{values.size}] = {{{text}}};\n"
+
+
+def cortex_m_program(name, rows, *, quantized=False, kind="classifier"):
+    """main() of a test program: predicts every row (``NAME_predict`` on
+    float rows, or ``NAME_predict_q`` on int8 rows when ``quantized``) and
+    writes the results, space-separated, through semihosting; it calls
+    ``trace_mark()`` before the first prediction and after the last."""
+    rows = np.asarray(rows)
+    ctype = "int8_t" if quantized else "float"
+    call = f"{name}_predict_q(&rows[i * FEATURES])" if quantized else \
+        f"{name}_predict(&rows[i * FEATURES])"
+    assert kind == "classifier"
+    return f"""#include <stdint.h>
+#include "{name}.h"
+
+#define FEATURES {name.upper()}_N_FEATURES
+#define ROWS {rows.shape[0]}u
+
+void host_write(const char *text);
+void trace_mark(void);
+{c_table(ctype, "rows", rows)}
+static int results[ROWS];
+
+static char *put_int(char *at, int value)
+{{
+    char digits[12];
+    int n = 0;
+    unsigned magnitude = value < 0 ? 0u - (unsigned)value : (unsigned)value;
+    if (value < 0)
+        *at++ = '-';
+    do {{
+        digits[n++] = (char)('0' + magnitude % 10u);
+        magnitude /= 10u;
+    }} while (magnitude);
+    while (n)
+        *at++ = digits[--n];
+    return at;
+}}
+
+int main(void)
+{{
+    char line[256];
+    char *at = line;
+    uint32_t i;
+    trace_mark();
+    for (i = 0; i < ROWS; ++i)
+        results[i] = {call};
+    trace_mark();
+    for (i = 0; i < ROWS; ++i) {{
+        at = put_int(at, results[i]);
+        *at++ = ' ';
+        if (at - line > 200 || i + 1 == ROWS) {{
+            *at = 0;
+            host_write(line);
+            at = line;
+        }}
+    }}
+    host_write("\\n");
+    return 0;
+}}
+"""
+
+
+def build_cortex_m(target, sources, elf, *, optimize="-Os", defines=()):
+    """Compile and link ``sources`` with the startup code for ``target``."""
+    _, flags, script = CORTEX_M[target]
+    command = ["arm-none-eabi-gcc", *flags, *COMMON_FLAGS, optimize, *defines,
+               "-nostartfiles", "--specs=nano.specs", f"-L{HERE}", f"-T{script}",
+               "-Wl,--gc-sections", *map(str, sources), str(HERE / "startup.c"),
+               "-o", str(elf), "-lm"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)}\n{result.stderr}")
+    return elf
+
+
+def run_cortex_m(target, elf, *, timeout=120, trace=None):
+    """stdout of the program on the emulated machine (semihosting). With
+    ``trace`` (a path), qemu logs every instruction executed there."""
+    machine = CORTEX_M[target][0]
+    output = Path(elf).with_suffix(".out")
+    command = ["qemu-system-arm", "-M", machine, "-display", "none", "-monitor", "none",
+               "-serial", "none", "-semihosting-config", "enable=on,target=native,chardev=out",
+               "-chardev", f"file,id=out,path={output}", "-kernel", str(elf)]
+    if trace is not None:
+        command += ["-singlestep", "-d", "exec,nochain", "-D", str(trace)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n"
+                           f"{result.stdout}\n{result.stderr}")
+    return output.read_text()
+
+
+def symbols(elf, nm="arm-none-eabi-nm"):
+    """Names of the symbols of an object or ELF file."""
+    out = subprocess.run([nm, str(elf)], capture_output=True, text=True, check=True).stdout
+    return [line.split()[-1] for line in out.splitlines() if line.split()]
+
+
+def size(elf, tool="arm-none-eabi-size"):
+    """``(text, data, bss)`` bytes of an ELF file."""
+    out = subprocess.run([tool, str(elf)], capture_output=True, text=True, check=True).stdout
+    return tuple(int(v) for v in out.splitlines()[1].split()[:3])
