@@ -49,16 +49,16 @@ def c_table(ctype, name, values, qualifier="const"):
     return f"static {qualifier} {ctype} {name}[{values.size}] = {{{text}}};\n"
 
 
-def cortex_m_program(name, rows, *, quantized=False, kind="classifier"):
+def cortex_m_program(name, rows, *, quantized=False):
     """main() of a test program: predicts every row (``NAME_predict`` on
     float rows, or ``NAME_predict_q`` on int8 rows when ``quantized``) and
-    writes the results, space-separated, through semihosting; it calls
+    writes the results, space-separated, then the stack bytes the
+    predictions used (after ``s``), through semihosting; it calls
     ``trace_mark()`` before the first prediction and after the last."""
     rows = np.asarray(rows)
     ctype = "int8_t" if quantized else "float"
     call = f"{name}_predict_q(&rows[i * FEATURES])" if quantized else \
         f"{name}_predict(&rows[i * FEATURES])"
-    assert kind == "classifier"
     return f"""#include <stdint.h>
 #include "{name}.h"
 
@@ -67,6 +67,8 @@ def cortex_m_program(name, rows, *, quantized=False, kind="classifier"):
 
 void host_write(const char *text);
 void trace_mark(void);
+void stack_paint(void);
+uint32_t stack_used(void);
 {c_table(ctype, "rows", rows)}
 static int results[ROWS];
 
@@ -90,11 +92,13 @@ int main(void)
 {{
     char line[256];
     char *at = line;
-    uint32_t i;
+    uint32_t i, stack;
+    stack_paint();
     trace_mark();
     for (i = 0; i < ROWS; ++i)
         results[i] = {call};
     trace_mark();
+    stack = stack_used();
     for (i = 0; i < ROWS; ++i) {{
         at = put_int(at, results[i]);
         *at++ = ' ';
@@ -104,6 +108,10 @@ int main(void)
             at = line;
         }}
     }}
+    at = put_int(line, (int)stack);
+    *at = 0;
+    host_write("\\ns ");
+    host_write(line);
     host_write("\\n");
     return 0;
 }}
@@ -150,3 +158,90 @@ def size(elf, tool="arm-none-eabi-size"):
     """``(text, data, bss)`` bytes of an ELF file."""
     out = subprocess.run([tool, str(elf)], capture_output=True, text=True, check=True).stdout
     return tuple(int(v) for v in out.splitlines()[1].split()[:3])
+
+
+def parse(output):
+    """The results and the stack bytes printed by a test program."""
+    results, _, stack = output.partition("\ns ")
+    return np.array(results.split(), dtype=np.int64), int(stack.split()[0]) if stack else None
+
+
+def avr_program(name, rows):
+    """main() of an ATmega328P test program: the rows (integers, or floats)
+    in program memory, each copied to RAM and predicted with
+    ``NAME_predict``; the results go out through the UART, space-separated."""
+    rows = np.asarray(rows)
+    integral = np.array_equal(rows, np.round(rows)) and rows.min() >= 0 and rows.max() < 256
+    ctype, read = ("uint8_t", "pgm_read_byte") if integral else ("float", "pgm_read_float")
+    return f"""#include <avr/interrupt.h>
+#include <avr/io.h>
+#include <avr/pgmspace.h>
+#include <avr/sleep.h>
+#include "{name}.h"
+
+#define FEATURES {name.upper()}_N_FEATURES
+#define ROWS {rows.shape[0]}u
+
+{c_table(ctype, "rows", rows, "const PROGMEM")}
+static void put(char c)
+{{
+    while (!(UCSR0A & (1 << UDRE0))) {{
+    }}
+    UDR0 = c;
+}}
+
+static void put_int(int value)
+{{
+    char digits[8];
+    int n = 0;
+    unsigned magnitude = value < 0 ? 0u - (unsigned)value : (unsigned)value;
+    if (value < 0)
+        put('-');
+    do {{
+        digits[n++] = (char)('0' + magnitude % 10u);
+        magnitude /= 10u;
+    }} while (magnitude);
+    while (n)
+        put(digits[--n]);
+}}
+
+int main(void)
+{{
+    float row[FEATURES];
+    uint16_t i, f;
+    UCSR0B = 1 << TXEN0;
+    for (i = 0; i < ROWS; ++i) {{
+        for (f = 0; f < FEATURES; ++f)
+            row[f] = (float){read}(&rows[i * FEATURES + f]);
+        put_int({name}_predict(row));
+        put(' ');
+    }}
+    put('\\n');
+    cli();
+    sleep_enable();
+    sleep_cpu();
+    return 0;
+}}
+"""
+
+
+def build_avr(sources, elf, *, defines=(), mcu="atmega328p"):
+    """Compile and link ``sources`` for an AVR part with avr-gcc -Os."""
+    command = ["avr-gcc", f"-mmcu={mcu}", "-std=gnu99", "-Os", "-Wall", "-Wextra", "-Werror",
+               "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections", *defines,
+               *map(str, sources), "-o", str(elf)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)}\n{result.stderr}")
+    return elf
+
+
+def run_avr(elf, *, mcu="atmega328p", timeout=120):
+    """What the program writes to its UART, run in simavr."""
+    result = subprocess.run(["simavr", "-m", mcu, "-f", "16000000", str(elf)],
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode:
+        raise RuntimeError(f"simavr exited {result.returncode}:\n{result.stderr}")
+    # simavr writes the UART's output to stderr, in colour, its newline as "."
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)
+    return " ".join(re.sub(r"\.$", "", line) for line in text.splitlines())

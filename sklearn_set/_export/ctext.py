@@ -135,7 +135,9 @@ class Tables:
         if not values.size:
             return
         size, _, literal = C_TYPES[ctype]
-        if ctype == "float" and not np.isfinite(values.astype(np.float32)).all():
+        with np.errstate(over="ignore", invalid="ignore"):
+            single = values.astype(np.float32) if ctype == "float" else None
+        if single is not None and not np.isfinite(single).all():
             raise ValueError(f"The {comment} hold NaN or infinite values (in float32): such a "
                              "model cannot be exported.")
         items = [literal(v) for v in values]

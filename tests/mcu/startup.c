@@ -36,6 +36,28 @@ __attribute__((noinline)) void trace_mark(void)
     __asm__ volatile("" ::: "memory");
 }
 
+/* Stack painting: fill the free stack below the caller's frame with a
+ * pattern, then find how deep the code since then reached. */
+#define PAINT 0xA5A5A5A5u
+static uint32_t *painted_top;
+
+__attribute__((noinline)) void stack_paint(void)
+{
+    uint32_t *sp, *p;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    painted_top = sp - 16; /* this function's own frame stays clear */
+    for (p = &_ebss; p < painted_top; ++p)
+        *p = PAINT;
+}
+
+__attribute__((noinline)) uint32_t stack_used(void)
+{
+    uint32_t *p = &_ebss;
+    while (p < painted_top && *p == PAINT)
+        ++p;
+    return (uint32_t)((uintptr_t)painted_top - (uintptr_t)p);
+}
+
 void reset_handler(void)
 {
     uint32_t *src = &_sidata, *dst = &_sdata;
