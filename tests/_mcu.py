@@ -68,7 +68,7 @@ def cortex_m_program(name, rows, *, quantized=False):
 void host_write(const char *text);
 void trace_mark(void);
 void stack_paint(void);
-uint32_t stack_used(void);
+uint32_t stack_used(const void *top);
 {c_table(ctype, "rows", rows)}
 static int results[ROWS];
 
@@ -93,12 +93,14 @@ int main(void)
     char line[256];
     char *at = line;
     uint32_t i, stack;
+    void *top;
+    __asm__ volatile("mov %0, sp" : "=r"(top));
     stack_paint();
     trace_mark();
     for (i = 0; i < ROWS; ++i)
         results[i] = {call};
     trace_mark();
-    stack = stack_used();
+    stack = stack_used(top);
     for (i = 0; i < ROWS; ++i) {{
         at = put_int(at, results[i]);
         *at++ = ' ';

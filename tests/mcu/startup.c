@@ -36,26 +36,26 @@ __attribute__((noinline)) void trace_mark(void)
     __asm__ volatile("" ::: "memory");
 }
 
-/* Stack painting: fill the free stack below the caller's frame with a
- * pattern, then find how deep the code since then reached. */
+/* Stack painting: stack_paint() fills the free stack below its own frame
+ * with a pattern; stack_used(top) is how far below top (the caller's stack
+ * pointer) the code run since then wrote. */
 #define PAINT 0xA5A5A5A5u
-static uint32_t *painted_top;
 
 __attribute__((noinline)) void stack_paint(void)
 {
-    uint32_t *sp, *p;
+    uint32_t *sp;
+    volatile uint32_t *p; /* volatile: a memset call would write over its own frame */
     __asm__ volatile("mov %0, sp" : "=r"(sp));
-    painted_top = sp - 16; /* this function's own frame stays clear */
-    for (p = &_ebss; p < painted_top; ++p)
+    for (p = &_ebss; p < sp; ++p)
         *p = PAINT;
 }
 
-__attribute__((noinline)) uint32_t stack_used(void)
+__attribute__((noinline)) uint32_t stack_used(const void *top)
 {
-    uint32_t *p = &_ebss;
-    while (p < painted_top && *p == PAINT)
+    const uint32_t *p = &_ebss;
+    while ((const void *)p < top && *p == PAINT)
         ++p;
-    return (uint32_t)((uintptr_t)painted_top - (uintptr_t)p);
+    return (uint32_t)((uintptr_t)top - (uintptr_t)p);
 }
 
 void reset_handler(void)
