@@ -49,20 +49,21 @@ def c_table(ctype, name, values, qualifier="const"):
     return f"static {qualifier} {ctype} {name}[{values.size}] = {{{text}}};\n"
 
 
-def cortex_m_program(name, rows, *, quantized=False):
+def cortex_m_program(name, rows, *, quantized=False, call=None, header=None):
     """main() of a test program: predicts every row (``NAME_predict`` on
     float rows, or ``NAME_predict_q`` on int8 rows when ``quantized``) and
     writes the results, space-separated, then the stack bytes the
     predictions used (after ``s``), through semihosting; it calls
-    ``trace_mark()`` before the first prediction and after the last."""
+    ``trace_mark()`` before the first prediction and after the last. Another
+    model (emlearn's) takes ``call`` on ``row`` and its ``header``."""
     rows = np.asarray(rows)
     ctype = "int8_t" if quantized else "float"
-    call = f"{name}_predict_q(&rows[i * FEATURES])" if quantized else \
-        f"{name}_predict(&rows[i * FEATURES])"
+    function = f"{name}_predict_q" if quantized else f"{name}_predict"
+    call = (call or f"{function}(row)").replace("row", "&rows[i * FEATURES]")
     return f"""#include <stdint.h>
-#include "{name}.h"
+#include "{header or name + '.h'}"
 
-#define FEATURES {name.upper()}_N_FEATURES
+#define FEATURES {rows.shape[1]}
 #define ROWS {rows.shape[0]}u
 
 void host_write(const char *text);
@@ -120,16 +121,30 @@ int main(void)
 """
 
 
-def build_cortex_m(target, sources, elf, *, optimize="-Os", defines=()):
-    """Compile and link ``sources`` with the startup code for ``target``."""
-    _, flags, script = CORTEX_M[target]
-    command = ["arm-none-eabi-gcc", *flags, *COMMON_FLAGS, optimize, *defines,
-               "-nostartfiles", "--specs=nano.specs", f"-L{HERE}", f"-T{script}",
-               "-Wl,--gc-sections", *map(str, sources), str(HERE / "startup.c"),
-               "-o", str(elf), "-lm"]
+def run_checked(command):
+    """Run a build command; a RuntimeError with its output if it fails."""
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"{' '.join(command)}\n{result.stderr}")
+    return result
+
+
+def version(tool):
+    """The first line of ``tool --version``."""
+    return subprocess.run([tool, "--version"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[0]
+
+
+def build_cortex_m(target, sources, elf, *, optimize="-Os", defines=(), strict=True):
+    """Compile and link ``sources`` with the startup code for ``target``
+    (``strict``: ISO C99, every warning an error)."""
+    _, flags, script = CORTEX_M[target]
+    warnings = COMMON_FLAGS if strict else ["-std=gnu99", "-ffunction-sections",
+                                            "-fdata-sections"]
+    run_checked(["arm-none-eabi-gcc", *flags, *warnings, optimize, *defines,
+                 "-nostartfiles", "--specs=nano.specs", f"-L{HERE}", f"-T{script}",
+                 "-Wl,--gc-sections", *map(str, sources), str(HERE / "startup.c"),
+                 "-o", str(elf), "-lm"])
     return elf
 
 
@@ -148,6 +163,27 @@ def run_cortex_m(target, elf, *, timeout=120, trace=None):
         raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n"
                            f"{result.stdout}\n{result.stderr}")
     return output.read_text()
+
+
+def count_instructions(target, elf, trace):
+    """Instructions executed between the two ``trace_mark()`` calls (qemu's
+    log of every instruction, one per translation block)."""
+    run_cortex_m(target, elf, trace=trace)
+    mark = next(int(line.split()[0], 16) for line in subprocess.run(
+        ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines() if line.endswith(" trace_mark"))
+    mark_text = f"/{mark:08x}/"
+    count, inside = 0, False
+    with open(trace) as log:
+        for line in log:
+            if mark_text in line:
+                if inside:
+                    break
+                inside = True
+            elif inside:
+                count += 1
+    Path(trace).unlink()
+    return count
 
 
 def symbols(elf, nm="arm-none-eabi-nm"):
@@ -229,12 +265,9 @@ int main(void)
 
 def build_avr(sources, elf, *, defines=(), mcu="atmega328p"):
     """Compile and link ``sources`` for an AVR part with avr-gcc -Os."""
-    command = ["avr-gcc", f"-mmcu={mcu}", "-std=gnu99", "-Os", "-Wall", "-Wextra", "-Werror",
-               "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections", *defines,
-               *map(str, sources), "-o", str(elf)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode:
-        raise RuntimeError(f"{' '.join(command)}\n{result.stderr}")
+    run_checked(["avr-gcc", f"-mmcu={mcu}", "-std=gnu99", "-Os", "-Wall", "-Wextra", "-Werror",
+                 "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections", *defines,
+                 *map(str, sources), "-o", str(elf)])
     return elf
 
 

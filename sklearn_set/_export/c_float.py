@@ -32,11 +32,13 @@ def _layer_code(w, b, prefix, layer, src, dst, activation, tables):
     if not n_out:
         return ""
     bias = tables.read("float", f"{p}_b[j]")
-    lines = [f"    /* layer {layer + 1}: {n_in} -> {n_out} units, {w.nnz} connections */",
-             f"    for (j = 0; j < {n_out}u; ++j) {{", f"        z = {bias};"]
+    lines = [f"    /* layer {layer + 1}: {n_in} -> {n_out} units, {w.nnz} connections */"]
+    if w.nnz:
+        lines.append("    k = 0;")
+    lines += [f"    for (j = 0; j < {n_out}u; ++j) {{", f"        z = {bias};"]
     if w.nnz:
         lines += [f"        end = {tables.read(ptype, f'{p}_p[j + 1]')};",
-                  f"        for (k = {tables.read(ptype, f'{p}_p[j]')}; k < end; ++k)",
+                  "        for (; k < end; ++k)",
                   f"            z += {tables.read('float', f'{p}_w[k]')} * "
                   f"{src}[{tables.read(itype, f'{p}_i[k]')}];"]
     lines += [f"        {dst}[j] = {activation};", "    }"]

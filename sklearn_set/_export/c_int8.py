@@ -7,15 +7,16 @@ from .ctext import c_float, index_type
 INT32_LIMIT = 2 ** 31 - 1
 
 
-def _requantize_function(prefix):
-    return f"""/* round(acc * m / 2^shift), half away from zero, 1 <= shift <= 62 */
-static int64_t {prefix}_requantize(int32_t acc, int32_t m, uint8_t shift)
-{{
-    int64_t p = (int64_t)acc * m;
-    int64_t half = (int64_t)1 << (shift - 1);
-    return p >= 0 ? (p + half) >> shift : -((-p + half) >> shift);
-}}
-"""
+def _requantize(product, shift, limit):
+    """C statements setting the int32 ``r`` to ``floor((product + 2^(shift-1))
+    / 2^shift)``, saturated to +-limit when it might not fit: with a shift
+    of 32 or more, the high word shifted by a constant (no 64-bit shift)."""
+    half = f"INT64_C({1 << (shift - 1)})"
+    if shift >= 32:
+        tail = f" >> {shift - 32}" if shift > 32 else ""
+        return [f"        r = (int32_t)(({product} + {half}) >> 32){tail};"]
+    return [f"        t = ({product} + {half}) >> {shift};",
+            f"        r = (int32_t)(t > {limit} ? {limit} : t < -{limit} - 1 ? -{limit} - 1 : t);"]
 
 
 def _layer_code(layer, index, prefix, src, dst, tables, last):
@@ -30,30 +31,34 @@ def _layer_code(layer, index, prefix, src, dst, tables, last):
         tables.add(ptype, f"{p}_p", layer.indptr,
                    f"weights of unit j: {p}_p[j] to {p}_p[j + 1] - 1")
     tables.add("int32_t", f"{p}_b", layer.bias, f"layer {index + 1} int32 biases")
-    tables.add("int32_t", f"{p}_m", layer.multiplier, "requantisation multiplier of each unit")
-    tables.add("uint8_t", f"{p}_s", layer.shift, "requantisation shift of each unit")
+    tables.add("int32_t", f"{p}_m", layer.multiplier,
+               f"requantisation multiplier of each unit (shift {layer.shift})")
     if layer.table is not None:
         tables.add("int8_t", f"{p}_t", layer.table, "activation of each pre-activation + 128")
     if not n_out:
         return ""
-    lines = [f"    /* layer {index + 1}: {n_in} -> {n_out} units, {nnz} connections */",
-             f"    for (j = 0; j < {n_out}u; ++j) {{",
-             f"        acc = {tables.read('int32_t', f'{p}_b[j]')};"]
+    lines = [f"    /* layer {index + 1}: {n_in} -> {n_out} units, {nnz} connections */"]
+    if nnz:
+        lines.append("    k = 0;")
+    lines += [f"    for (j = 0; j < {n_out}u; ++j) {{",
+              f"        acc = {tables.read('int32_t', f'{p}_b[j]')};"]
     if nnz:
         lines += [f"        end = {tables.read(ptype, f'{p}_p[j + 1]')};",
-                  f"        for (k = {tables.read(ptype, f'{p}_p[j]')}; k < end; ++k)",
+                  "        for (; k < end; ++k)",
                   f"            acc += (int32_t){tables.read('int8_t', f'{p}_w[k]')} * "
                   f"{src}[{tables.read(itype, f'{p}_i[k]')}];"]
-    m, shift, negate = layer.slope
+    m, shift = layer.slope
     if m:
-        lines.append(f"        if (acc < 0)\n            acc = (int32_t)"
-                     f"{'-' if negate else ''}{prefix}_requantize(acc, {m}L, {shift}u);")
-    lines.append(f"        r = {prefix}_requantize(acc, {tables.read('int32_t', f'{p}_m[j]')}, "
-                 f"{tables.read('uint8_t', f'{p}_s[j]')});")
+        lines.append("        if (acc < 0) {")
+        lines += ["    " + line for line in _requantize(f"(int64_t)acc * {m}L", shift,
+                                                          INT32_LIMIT)]
+        lines += ["            acc = r;", "        }"]
+    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_m[j]')}"
     if last:
-        lines.append(f"        {dst}[j] = (int32_t)(r > {INT32_LIMIT}L ? {INT32_LIMIT}L : "
-                     f"r < -{INT32_LIMIT}L - 1 ? -{INT32_LIMIT}L - 1 : r);")
+        lines += _requantize(product, layer.shift, INT32_LIMIT)
+        lines.append(f"        {dst}[j] = r;")
     else:
+        lines += _requantize(product, layer.shift, 65536)
         lines += [f"        r += {layer.zero_point};",
                   f"        r = r < {layer.lowest} ? {layer.lowest} : r > 127 ? 127 : r;"]
         value = (tables.read("int8_t", f"{p}_t[r + 128]") if layer.table is not None
@@ -108,7 +113,10 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
             used.append(dst)
             src = dst
     n_buffers = len(set(used))
-    uses = ["int32_t acc;", "int64_t r;", "uint32_t j;"]
+    uses = ["int32_t acc, r;", "uint32_t j;"]
+    if min(layer.shift for layer in qnet.layers) < 32 or any(
+            0 < layer.slope[1] < 32 for layer in qnet.layers):
+        uses.append("int64_t t;")
     if qnet.n_connections:
         uses.append("uint32_t k, end;")
     if not qnet.layers[0].weights.shape[0]:
@@ -117,7 +125,9 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
     text = "".join(f"static int8_t {prefix}_buf{i}[{widest}];\n" for i in range(n_buffers))
     text += f"static int32_t {prefix}_out[{n_out}];\n"
     text += f"static int8_t {prefix}_xq[{n_features}];\n\n"
-    text += _requantize_function(prefix)
+    text += (f"/* The requantisation shifts negative numbers right: arithmetic shifts, as\n"
+             f" * every C compiler for these targets does them (checked here). */\n"
+             f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 ? 1 : -1];\n")
     text += (f"\n/* The int32 outputs of the int8 inputs xq: integer arithmetic only. */\n"
              f"static const int32_t *{prefix}_forward_q(const int8_t *xq)\n{{\n{body}"
              f"    return {prefix}_out;\n}}\n" + quantize)

@@ -13,7 +13,8 @@ weights of unit ``j`` are symmetric int8, ``w_ij = sw_j q_ij`` with
 (the input zero point is folded into the int32 bias), so that
 ``s_in sw_j acc_j`` is the pre-activation. The requantisation to the next
 tensor's scale multiplies by ``s_in sw_j / s_out`` in fixed point: a 31-bit
-multiplier and a right shift with rounding half away from zero, in 64 bits.
+multiplier per unit and one right shift per layer, rounding half up, in 64
+bits.
 ReLU is the clamp at the output's zero point, leaky ReLU and allReLU scale
 negative accumulators by their slope in fixed point first, tanh and
 logistic are a 256-entry int8 table indexed by the requantised
@@ -63,41 +64,42 @@ TABLE_OUTPUT = {activations.TANH: (1.0 / 128, 0), activations.LOGISTIC: (1.0 / 2
 
 
 def fixed_point(real):
-    """``(m, shift)`` with ``real ~ m / 2**shift``, ``2**30 <= m < 2**31``
-    (or ``m = 0``) and ``1 <= shift <= 62``: the requantisation multipliers.
+    """``(m, shift)`` with ``real ~ m / 2**shift``: integer multipliers that
+    share one shift, the largest in ``[2**30, 2**31)``, ``1 <= shift <= 62``.
+
+    One shift per layer lets the C code shift by a constant (two
+    instructions on a 32-bit core, where a variable 64-bit shift takes a
+    dozen); a unit whose multiplier is ``2**k`` times smaller than the
+    layer's largest keeps ``31 - k`` significant bits.
 
     Parameters
     ----------
-    real : ndarray of float
-        Non-negative multipliers below ``2**30``.
+    real : array-like of float
+        Multipliers, each in ``(-2**30, 2**30)``.
 
     Returns
     -------
     m : ndarray of int64
-    shift : ndarray of int64
+    shift : int
     """
     real = np.asarray(real, dtype=np.float64)
-    if (real < 0).any() or (real >= 2.0 ** 30).any() or not np.isfinite(real).all():
-        raise ValueError("A requantisation multiplier is negative, non-finite or above "
-                         "2**30; the network's scales cannot be represented in fixed point.")
-    mantissa, exponent = np.frexp(real)
-    m = np.rint(mantissa * 2.0 ** 31).astype(np.int64)
-    carry = m == 2 ** 31
-    m[carry] //= 2
-    exponent = exponent + carry
-    shift = 31 - exponent.astype(np.int64)
-    tiny = (shift > 62) | (m == 0)
-    m[tiny], shift[tiny] = 0, 1
+    largest = np.abs(real).max() if real.size else 0.0
+    if not np.isfinite(real).all() or largest >= 2.0 ** 30:
+        raise ValueError("A requantisation multiplier is non-finite or above 2**30; the "
+                         "network's scales cannot be represented in fixed point.")
+    shift = 62 if largest == 0 else int(np.clip(31 - np.frexp(largest)[1], 1, 62))
+    m = np.rint(real * 2.0 ** shift).astype(np.int64)
+    if np.abs(m).max(initial=0) >= 2 ** 31:  # rounded up to 2**31
+        shift -= 1
+        m = np.rint(real * 2.0 ** shift).astype(np.int64)
     return m, shift
 
 
 def requantize(acc, m, shift):
-    """``round(acc * m / 2**shift)``, rounding half away from zero, as the C
-    code computes it in 64 bits (int64 arrays, broadcast)."""
+    """``floor((acc * m + 2**(shift - 1)) / 2**shift)``: ``acc * m /
+    2**shift`` rounded half up, as the C code computes it in 64 bits."""
     product = np.asarray(acc, dtype=np.int64) * np.asarray(m, dtype=np.int64)
-    half = np.left_shift(np.int64(1), np.asarray(shift, dtype=np.int64) - 1)
-    magnitude = np.right_shift(np.abs(product) + half, shift)
-    return np.where(product >= 0, magnitude, -magnitude)
+    return np.right_shift(product + (1 << (shift - 1)), shift)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,16 +120,18 @@ class QuantizedLayer:
         Unit ``j``'s weights are ``weights[indptr[j]:indptr[j + 1]]``.
     bias : ndarray of int32
         Initial accumulator of each unit (the input zero point folded in).
-    multiplier, shift : ndarray of int64
-        Fixed-point requantisation of each unit (see :func:`fixed_point`).
+    multiplier : ndarray of int64
+        Fixed-point requantisation multiplier of each unit.
+    shift : int
+        Their common shift (see :func:`fixed_point`).
     zero_point : int
         Zero point of the layer's output (of its pre-activation, for a table
         activation).
     lowest : int
         Smallest output value: the zero point for ReLU, else -128.
     slope : tuple of int
-        ``(m, shift, negate)``: leaky ReLU's negative slope in fixed point, or
-        ``(0, 0, 0)``.
+        ``(m, shift)``: leaky ReLU's negative slope in fixed point, or
+        ``(0, 0)``.
     table : ndarray of int8 or None
         Output for each pre-activation value + 128 (tanh, logistic).
     """
@@ -138,7 +142,7 @@ class QuantizedLayer:
     indptr: np.ndarray
     bias: np.ndarray
     multiplier: np.ndarray
-    shift: np.ndarray
+    shift: int
     zero_point: int
     lowest: int
     slope: tuple
@@ -158,10 +162,9 @@ class QuantizedLayer:
     def forward(self, xq):
         """int8 outputs of int8 inputs (hidden layers)."""
         acc = self.accumulate(xq)
-        m, shift, negate = self.slope
+        m, shift = self.slope
         if m:
-            scaled = requantize(acc, m, shift)
-            acc = np.where(acc < 0, -scaled if negate else scaled, acc)
+            acc = np.where(acc < 0, requantize(acc, m, shift), acc)
         out = np.clip(requantize(acc, self.multiplier, self.shift) + self.zero_point,
                       self.lowest, INT8_LEVELS)
         if self.table is not None:
@@ -200,9 +203,9 @@ def _weights_int8(w, s_in, bias):
 
 def _slope_fixed_point(code, slope):
     if code != activations.LEAKY_RELU:
-        return (0, 0, 0)
-    m, shift = fixed_point([abs(slope)])
-    return (int(m[0]), int(shift[0]), int(slope < 0))
+        return (0, 0)
+    m, shift = fixed_point([slope])
+    return (int(m[0]), shift)
 
 
 def _table(code, s_z, z_z, s_out, z_out):
