@@ -2,16 +2,19 @@
 :mod:`~sklearn_set._export.quantize`): int8 tables, int32 accumulators,
 fixed-point requantisation; and the float quantisation of the input."""
 
-from .ctext import c_float, index_type
+import numpy as np
+
+from .ctext import C_TYPES, c_float, index_type
 
 INT32_LIMIT = 2 ** 31 - 1
 
 
-def _requantize(product, shift, limit):
+def _requantize(product, shift, limit, offset=0):
     """C statements setting the int32 ``r`` to ``floor((product + 2^(shift-1))
-    / 2^shift)``, saturated to +-limit when it might not fit: with a shift
-    of 32 or more, the high word shifted by a constant (no 64-bit shift)."""
-    half = f"INT64_C({1 << (shift - 1)})"
+    / 2^shift) + offset``, saturated to +-limit when it might not fit: with a
+    shift of 32 or more, the high word shifted by a constant (no 64-bit
+    shift)."""
+    half = f"INT64_C({(1 << (shift - 1)) + (offset << shift)})"
     if shift >= 32:
         tail = f" >> {shift - 32}" if shift > 32 else ""
         return [f"        r = (int32_t)(({product} + {half}) >> 32){tail};"]
@@ -19,48 +22,75 @@ def _requantize(product, shift, limit):
             f"        r = (int32_t)(t > {limit} ? {limit} : t < -{limit} - 1 ? -{limit} - 1 : t);"]
 
 
-def _layer_code(layer, index, prefix, src, dst, tables, last):
-    """Tables and loop of one integer layer."""
+def _dot_function(prefix, itype):
+    """``sum w[k] x[i[k]]`` over ``n > 0`` weights, for one index type: a
+    function of its own (not inlined), so that compilers optimising for size
+    keep its loop in registers."""
+    macro = prefix.upper()
+    suffix = C_TYPES[itype][1]
+    return f"""
+{macro}_NOINLINE static int32_t {prefix}_dot_{suffix.lower()}({macro}_POINTEE int8_t *w,
+    {macro}_POINTEE {itype} *i, const int8_t *x, uint32_t n)
+{{
+    int32_t sum = 0;
+    do {{
+        sum += (int32_t){macro}_READ_I8(w) * x[{macro}_READ_{suffix}(i)];
+        ++w;
+        ++i;
+    }} while (--n);
+    return sum;
+}}
+"""
+
+
+def _layer_code(layer, index, prefix, src, dst, tables, last, pointers):
+    """Tables and loop of one integer layer. Each unit reads its number of
+    weights (at least one) and its (bias, multiplier) pair; one running
+    offset walks through the weights and their input indices."""
     p = f"{prefix}_l{index}"
     n_in, n_out = layer.shape
     nnz = layer.weights.shape[0]
+    counts = np.diff(layer.indptr)
     if nnz:
-        itype, ptype = index_type(n_in - 1), index_type(nnz)
+        itype, ntype = index_type(n_in - 1), index_type(counts.max())
         tables.add("int8_t", f"{p}_w", layer.weights, f"layer {index + 1} int8 weights")
         tables.add(itype, f"{p}_i", layer.indices, "input unit of each weight")
-        tables.add(ptype, f"{p}_p", layer.indptr,
-                   f"weights of unit j: {p}_p[j] to {p}_p[j + 1] - 1")
-    tables.add("int32_t", f"{p}_b", layer.bias, f"layer {index + 1} int32 biases")
-    tables.add("int32_t", f"{p}_m", layer.multiplier,
-               f"requantisation multiplier of each unit (shift {layer.shift})")
+        tables.add(ntype, f"{p}_n", counts, "number of weights of each unit")
+    tables.add("int32_t", f"{p}_bm", np.column_stack([layer.bias, layer.multiplier]),
+               f"layer {index + 1}: int32 bias and requantisation multiplier of each unit "
+               f"(shift {layer.shift})")
     if layer.table is not None:
         tables.add("int8_t", f"{p}_t", layer.table, "activation of each pre-activation + 128")
     if not n_out:
         return ""
     lines = [f"    /* layer {index + 1}: {n_in} -> {n_out} units, {nnz} connections */"]
     if nnz:
+        pointers.add(itype)
         lines.append("    k = 0;")
     lines += [f"    for (j = 0; j < {n_out}u; ++j) {{",
-              f"        acc = {tables.read('int32_t', f'{p}_b[j]')};"]
+              f"        acc = {tables.read('int32_t', f'{p}_bm[2 * j]')};"]
     if nnz:
-        lines += [f"        end = {tables.read(ptype, f'{p}_p[j + 1]')};",
-                  "        for (; k < end; ++k)",
-                  f"            acc += (int32_t){tables.read('int8_t', f'{p}_w[k]')} * "
-                  f"{src}[{tables.read(itype, f'{p}_i[k]')}];"]
+        lines += [f"        n = {tables.read(ntype, f'{p}_n[j]')};",
+                  f"        acc += {prefix}_dot_{C_TYPES[itype][1].lower()}({p}_w + k, "
+                  f"{p}_i + k, {src}, n);",
+                  "        k += n;"]
     m, shift = layer.slope
     if m:
         lines.append("        if (acc < 0) {")
         lines += ["    " + line for line in _requantize(f"(int64_t)acc * {m}L", shift,
                                                           INT32_LIMIT)]
         lines += ["            acc = r;", "        }"]
-    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_m[j]')}"
+    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_bm[2 * j + 1]')}"
     if last:
         lines += _requantize(product, layer.shift, INT32_LIMIT)
         lines.append(f"        {dst}[j] = r;")
     else:
-        lines += _requantize(product, layer.shift, 65536)
-        lines += [f"        r += {layer.zero_point};",
-                  f"        r = r < {layer.lowest} ? {layer.lowest} : r > 127 ? 127 : r;"]
+        # the zero point rides in the rounding constant; one unsigned
+        # comparison finds the values outside [lowest, 127]
+        lines += _requantize(product, layer.shift, 65536, layer.zero_point)
+        low = layer.lowest
+        lines += [f"        if ((uint32_t)(r - ({low})) > {127 - low}u)",
+                  f"            r = r < {low} ? {low} : 127;"]
         value = (tables.read("int8_t", f"{p}_t[r + 128]") if layer.table is not None
                  else "(int8_t)r")
         lines.append(f"        {dst}[j] = {value};")
@@ -104,11 +134,11 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
     hidden = [layer.shape[1] for layer in qnet.layers[:-1]]
     widest = max([1, *hidden])
     n_out = qnet.layers[-1].shape[1]
-    loops, src, used = [], "xq", []
+    loops, src, used, pointers = [], "xq", [], set()
     for index, layer in enumerate(qnet.layers):
         last = index == len(qnet.layers) - 1
         dst = f"{prefix}_out" if last else f"{prefix}_buf{len(used) % 2}"
-        loops.append(_layer_code(layer, index, prefix, src, dst, tables, last))
+        loops.append(_layer_code(layer, index, prefix, src, dst, tables, last, pointers))
         if not last and layer.shape[1]:
             used.append(dst)
             src = dst
@@ -117,14 +147,18 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
     if min(layer.shift for layer in qnet.layers) < 32 or any(
             0 < layer.slope[1] < 32 for layer in qnet.layers):
         uses.append("int64_t t;")
-    if qnet.n_connections:
-        uses.append("uint32_t k, end;")
+    dots = "".join(_dot_function(prefix, ctype) for ctype in sorted(pointers))
+    if pointers:
+        uses.append("uint32_t k, n;")
     if not qnet.layers[0].weights.shape[0]:
         uses.append("(void)xq;")
     body = "\n".join("    " + u for u in uses) + "\n" + "".join(loops)
     text = "".join(f"static int8_t {prefix}_buf{i}[{widest}];\n" for i in range(n_buffers))
     text += f"static int32_t {prefix}_out[{n_out}];\n"
     text += f"static int8_t {prefix}_xq[{n_features}];\n\n"
+    if dots:
+        text += (f"\n#if defined(__GNUC__)\n#define {macro}_NOINLINE __attribute__((noinline))\n"
+                 f"#else\n#define {macro}_NOINLINE\n#endif\n") + dots
     text += (f"/* The requantisation shifts negative numbers right: arithmetic shifts, as\n"
              f" * every C compiler for these targets does them (checked here). */\n"
              f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 ? 1 : -1];\n")

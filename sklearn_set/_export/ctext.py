@@ -105,14 +105,17 @@ def placement_macros(macro):
                "U16": "pgm_read_word(p)", "U32": "pgm_read_dword(p)",
                "I32": "((int32_t)pgm_read_dword(p))", "F32": "pgm_read_float(p)"}
     lines = [f"/* Placement of the constant tables: define {macro}_CONST before compiling, e.g.",
-             " * as `const __flash` (avr-gcc) or with a section attribute, and",
+             " * as `const __flash` (avr-gcc) or with a section attribute (then define",
+             f" * {macro}_POINTEE, the qualifier of pointers into the tables, as const), and",
              f" * {macro}_READ_I8/U8/U16/U32/I32/F32(p) if reading such memory needs more than",
-             f" * *p. {macro}_PROGMEM sets both for avr-libc's PROGMEM. */",
+             f" * *p. {macro}_PROGMEM sets them all for avr-libc's PROGMEM. */",
              f"#if defined({macro}_PROGMEM) && !defined({macro}_CONST)",
              "#include <avr/pgmspace.h>",
              f"#define {macro}_CONST const PROGMEM"]
     lines += [f"#define {macro}_READ_{suffix}(p) {read}" for suffix, read in progmem.items()]
-    lines += ["#endif", f"#ifndef {macro}_CONST", f"#define {macro}_CONST const", "#endif"]
+    lines += [f"#define {macro}_POINTEE const", "#endif",
+              f"#ifndef {macro}_CONST", f"#define {macro}_CONST const", "#endif",
+              f"#ifndef {macro}_POINTEE", f"#define {macro}_POINTEE {macro}_CONST", "#endif"]
     for suffix, read in reads.items():
         lines += [f"#ifndef {macro}_READ_{suffix}", f"#define {macro}_READ_{suffix}(p) {read}",
                   "#endif"]

@@ -113,7 +113,9 @@ class QuantizedLayer:
     n_inputs : int
         Number of inputs.
     weights : ndarray of int8
-        The int8 weights, unit by unit (none that is 0).
+        The int8 weights, unit by unit: none is 0, except one for a unit
+        that has no other (each unit has at least one weight, when the layer
+        has inputs).
     indices : ndarray of int64
         Input unit of each weight.
     indptr : ndarray of int64
@@ -221,11 +223,22 @@ def _layer(w, b, s_in, z_in, out_scale, out_zero, code, slope, lowest, table=Non
     sums = np.bincount(units, q.astype(np.int64), minlength=w.shape[1]).astype(np.int64)
     bias = np.rint(b / (s_in * sw)) - z_in * sums
     m, shift = fixed_point(s_in * sw / out_scale)
-    # a weight that rounds to 0 adds nothing to any accumulator: drop it
+    # a weight that rounds to 0 adds nothing to any accumulator: drop it; but
+    # every unit keeps one weight (0 on input 0 if need be), so that the C
+    # loops over a unit's weights need no test for none
     kept = q != 0
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(units[kept], minlength=w.shape[1]))])
+    counts = np.bincount(units[kept], minlength=w.shape[1])
+    q, indices, units = q[kept], w.indices[kept], units[kept]
+    if w.shape[0] and (counts == 0).any():
+        empty = np.flatnonzero(counts == 0)
+        q = np.concatenate([q, np.zeros(empty.size, dtype=np.int8)])
+        indices = np.concatenate([indices, np.zeros(empty.size, dtype=indices.dtype)])
+        order = np.argsort(np.concatenate([units, empty]), kind="stable")
+        q, indices = q[order], indices[order]
+        counts[empty] = 1
+    indptr = np.concatenate([[0], np.cumsum(counts)])
     return QuantizedLayer(
-        n_inputs=w.shape[0], weights=q[kept], indices=w.indices[kept].astype(np.int64),
+        n_inputs=w.shape[0], weights=q, indices=indices.astype(np.int64),
         indptr=indptr.astype(np.int64),
         bias=bias.astype(np.int32), multiplier=m, shift=shift, zero_point=int(out_zero),
         lowest=int(lowest), slope=_slope_fixed_point(code, slope), table=table)
@@ -281,8 +294,9 @@ class QuantizedNetwork:
 
     @property
     def n_connections(self):
-        """int: number of int8 weights (those that round to 0 are dropped)."""
-        return int(sum(layer.weights.shape[0] for layer in self.layers))
+        """int: number of non-zero int8 weights (those that round to 0 are
+        dropped)."""
+        return int(sum(np.count_nonzero(layer.weights) for layer in self.layers))
 
     @property
     def n_parameters(self):
