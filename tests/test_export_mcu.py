@@ -147,7 +147,8 @@ def test_avr_reads_the_tables_from_flash(deployed, placement):
     np.testing.assert_array_equal(predicted, d.expected[:60])
     if placement == ["-DDIGITS_PROGMEM"]:
         wrong = build_avr([d.export.source, main], d.directory / "wrong.elf",
-                          defines=["-DDIGITS_CONST=const __attribute__((progmem))"])
+                          defines=["-DDIGITS_CONST=const __attribute__((progmem))",
+                                   "-DDIGITS_POINTEE=const"])
         try:
             predicted = np.array(run_avr(wrong, timeout=5).split(), dtype=np.int64)
         except subprocess.TimeoutExpired:
