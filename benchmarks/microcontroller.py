@@ -19,7 +19,7 @@ models take the raw features.
   compiled alone), every function included;
 * stack: bytes below the caller's stack pointer written during the
   predictions (stack painting, Cortex-M0+ and M4F);
-* instructions per inference: qemu's log of every executed instruction
+* instructions per inference (programs compiled with ``--optimize``): qemu's log of every executed instruction
   (``-singlestep -d exec,nochain``) between two marks around ``--trace-rows``
   predictions, divided by their number: ``predict`` (float32 and emlearn;
   int8: the float input quantisation included) and int8 ``predict_q`` alone;
@@ -28,6 +28,7 @@ models take the raw features.
 
     nice python benchmarks/microcontroller.py
     nice python benchmarks/microcontroller.py --datasets sensor --trace-rows 3
+    nice python benchmarks/microcontroller.py --optimize -O2
 """
 
 import argparse
@@ -52,6 +53,9 @@ from sklearn_set import SETClassifier, export_c, quantize
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import _mcu  # noqa: E402  (the test harness: startup code, qemu, simavr)
 from _sensor_data import sensor_data  # noqa: E402
+
+# Optimisation of the programs run on the chips (--optimize).
+OPTIMIZE = "-Os"
 
 # data set: SET (hidden sizes, sparsity) and emlearn's dense hidden sizes
 MODELS = {
@@ -82,21 +86,21 @@ def object_size(source, target, work, include=(), defines=()):
 def on_chips(name, sources, rows, work, trace_rows, *, quantized=False, call=None,
              header=None, include=()):
     """Classes of every row on the Cortex-M0, and per target (M0+, M4F) the
-    stack and instructions per inference."""
+    stack and instructions per inference (compiled with ``OPTIMIZE``)."""
     main = work / f"main_{name}_{int(quantized)}.c"
     defines = [f"-I{d}" for d in include]
     strict = not include  # emlearn's code is not written for -pedantic -Werror
     main.write_text(_mcu.cortex_m_program(name, rows, quantized=quantized, call=call,
                                           header=header))
     elf = _mcu.build_cortex_m("cortex-m0", [*sources, main], work / "m0.elf", defines=defines,
-                              strict=strict)
+                              strict=strict, optimize=OPTIMIZE)
     classes, _ = _mcu.parse(_mcu.run_cortex_m("cortex-m0", elf))
     main.write_text(_mcu.cortex_m_program(name, rows[:trace_rows], quantized=quantized,
                                           call=call, header=header))
     measured = {}
     for target in ("cortex-m0plus", "cortex-m4f"):
         elf = _mcu.build_cortex_m(target, [*sources, main], work / f"{target}.elf",
-                                  defines=defines, strict=strict)
+                                  defines=defines, strict=strict, optimize=OPTIMIZE)
         _, stack = _mcu.parse(_mcu.run_cortex_m(target, elf))
         count = _mcu.count_instructions(target, elf, work / "trace.log")
         measured[target] = (stack, count / trace_rows)
@@ -143,7 +147,8 @@ def avr_row(label, weights, result, directory):
         elf = _mcu.build_avr([result.source, main], directory / "avr.elf",
                              defines=["-DM_PROGMEM"])
     except RuntimeError as exc:
-        return dict(model=label, weights=weights, flash="does not link", ram=str(exc)[-60:])
+        region = "RAM" if "region `data'" in str(exc) else "flash"
+        return dict(model=label, weights=weights, flash=f"does not fit ({region})", ram="")
     text, data, bss = _mcu.size(elf, "avr-size")
     return dict(model=label, weights=weights, flash=text + data, ram=data + bss)
 
@@ -199,7 +204,7 @@ def report(dataset, rows, avr):
             "python": _f(r["python"]), "python int8": _f(r["int8"]),
             "C on Cortex-M0": _f(r["chip"])} for r in rows],
           ["model", "weights", "parameters", "python", "python int8", "C on Cortex-M0"])
-    print(f"\n## {dataset}: size and cost per inference")
+    print(f"\n## {dataset}: size and cost per inference ({OPTIMIZE})")
     table([{"model": r["model"], "weights": r["weights"], "flash": r["flash"], "RAM": r["ram"],
             "stack M0+": r["m0_stack"], "stack M4F": r["m4_stack"],
             "instr M0+": f"{r['m0']:.0f}", "instr M4F": f"{r['m4']:.0f}",
@@ -216,7 +221,12 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--trace-rows", type=int, default=5,
                         help="predictions traced to count instructions (default: 5)")
+    parser.add_argument("--optimize", default="-Os", choices=["-Os", "-O2", "-O3"],
+                        help="optimisation of the programs run on the chips (default: -Os; "
+                             "the flash column is -Os whatever this is)")
     args = parser.parse_args()
+    global OPTIMIZE  # the one setting of the whole run
+    OPTIMIZE = args.optimize
     absent = _mcu.missing(_mcu.ARM_TOOLS + _mcu.AVR_TOOLS)
     if absent:
         raise SystemExit("not installed: " + ", ".join(absent))

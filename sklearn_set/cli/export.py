@@ -33,9 +33,11 @@ def _accuracies(model, network, X, y):
 
 
 def run(args):
-    from .. import export_c, quantize
+    from .. import quantize
+    from .._export.formats import exporter
     from .io import UsageError, last_line, load_model, prepare_output_folder
 
+    export_c = exporter("c")
     if args.int8 and args.dataset is None:
         raise UsageError("--int8 calibrates the int8 activations on data: give --dataset "
                          "(with --target and --seed as given to 'sklearn-set train')")
