@@ -56,14 +56,9 @@ def _layer_code(layer, index, prefix, src, dst, tables, last, pointers):
         tables.add("int8_t", f"{p}_w", layer.weights, f"layer {index + 1} int8 weights")
         tables.add(itype, f"{p}_i", layer.indices, "input unit of each weight")
         tables.add(ntype, f"{p}_n", counts, "number of weights of each unit")
-    columns = [layer.bias, layer.multiplier]
-    what = "int32 bias and requantisation multiplier"
-    if layer.negative_multiplier is not None:
-        columns.append(layer.negative_multiplier)
-        what += " (of positive, then of negative accumulators)"
-    stride = len(columns)
-    tables.add("int32_t", f"{p}_bm", np.column_stack(columns),
-               f"layer {index + 1}: {what} of each unit (shift {layer.shift})")
+    tables.add("int32_t", f"{p}_bm", np.column_stack([layer.bias, layer.multiplier]),
+               f"layer {index + 1}: int32 bias and requantisation multiplier of each unit "
+               f"(shift {layer.shift})")
     if layer.table is not None:
         tables.add("int8_t", f"{p}_t", layer.table, "activation of each pre-activation + 128")
     if not n_out:
@@ -73,14 +68,19 @@ def _layer_code(layer, index, prefix, src, dst, tables, last, pointers):
         pointers.add(itype)
         lines.append("    k = 0;")
     lines += [f"    for (j = 0; j < {n_out}u; ++j) {{",
-              f"        acc = {tables.read('int32_t', f'{p}_bm[{stride} * j]')};"]
+              f"        acc = {tables.read('int32_t', f'{p}_bm[2 * j]')};"]
     if nnz:
         lines += [f"        n = {tables.read(ntype, f'{p}_n[j]')};",
                   f"        acc += {prefix}_dot_{C_TYPES[itype][1].lower()}({p}_w + k, "
                   f"{p}_i + k, {src}, n);",
                   "        k += n;"]
-    column = f"{stride} * j + 1" if stride == 2 else f"{stride} * j + (acc < 0 ? 2 : 1)"
-    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_bm[{column}]')}"
+    m, shift = layer.slope
+    if m:
+        lines.append("        if (acc < 0) {")
+        lines += ["    " + line for line in _requantize(f"(int64_t)acc * {m}L", shift,
+                                                          INT32_LIMIT)]
+        lines += ["            acc = r;", "        }"]
+    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_bm[2 * j + 1]')}"
     if last:
         lines += _requantize(product, layer.shift, INT32_LIMIT)
         lines.append(f"        {dst}[j] = r;")
@@ -144,7 +144,8 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
             src = dst
     n_buffers = len(set(used))
     uses = ["int32_t acc, r;", "uint32_t j;"]
-    if min(layer.shift for layer in qnet.layers) < 32:
+    if min(layer.shift for layer in qnet.layers) < 32 or any(
+            0 < layer.slope[1] < 32 for layer in qnet.layers):
         uses.append("int64_t t;")
     dots = "".join(_dot_function(prefix, ctype) for ctype in sorted(pointers))
     if pointers:
