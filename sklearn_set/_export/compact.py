@@ -191,13 +191,17 @@ class CompactNetwork:
         return int(self.n_connections.sum() + sum(b.shape[0] for b in self.intercepts))
 
     def scaled_input_layer(self):
-        """The first layer's weights and biases on the scaled features
-        ``x * a + c`` instead of the raw ones (the scalers unfolded).
+        """The first layer on the scaled features ``x * a + c``.
+
+        The scalers are unfolded: the weights and biases take the scaled
+        features instead of the raw ones.
 
         Returns
         -------
         coef : scipy.sparse.csc_matrix
+            Weights of shape ``(layer_sizes[0], layer_sizes[1])``.
         intercept : ndarray
+            Biases of the first layer's units.
         """
         w, b = self.coefs[0], self.intercepts[0]
         if self.input_affine is None:

@@ -321,6 +321,7 @@ class QuantizedNetwork:
         Returns
         -------
         Xq : ndarray of int8, shape (n_samples, n_features)
+            The int8 inputs of :meth:`predict_q`.
         """
         X = self._check(X)
         z = self.input_zero_point
@@ -330,16 +331,20 @@ class QuantizedNetwork:
         return (np.trunc(v + half).astype(np.int64) + z).astype(np.int8)
 
     def decision_q(self, Xq):
-        """The int32 outputs of int8 inputs: ``output_scale`` times them are
-        the output layer's pre-activations (logits, or targets).
+        """The int32 outputs of int8 inputs, as ``NAME_predict_q`` computes them.
+
+        ``output_scale`` times them are the output layer's pre-activations
+        (logits, or targets).
 
         Parameters
         ----------
         Xq : array-like of int8, shape (n_samples, n_features)
+            int8 inputs, from :meth:`quantize_input`.
 
         Returns
         -------
         yq : ndarray of int32, shape (n_samples, n_outputs)
+            The requantised output accumulators.
         """
         a = np.asarray(Xq)
         if a.dtype != np.int8 or a.ndim != 2 or a.shape[1] != self.n_features_in_:
@@ -357,6 +362,7 @@ class QuantizedNetwork:
         Parameters
         ----------
         Xq : array-like of int8, shape (n_samples, n_features)
+            int8 inputs, from :meth:`quantize_input`.
 
         Returns
         -------
@@ -378,10 +384,12 @@ class QuantizedNetwork:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Raw features (before any scaler); finite.
 
         Returns
         -------
         z : ndarray of float32, shape (n_samples, n_outputs)
+            ``decision_q(quantize_input(X))`` times ``output_scale``.
         """
         return self.decision_q(self.quantize_input(X)).astype(np.float32) * self.output_scale
 
@@ -391,6 +399,7 @@ class QuantizedNetwork:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Raw features (before any scaler); finite.
 
         Returns
         -------
@@ -410,10 +419,13 @@ class QuantizedNetwork:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Raw features (before any scaler); finite.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the int8 model's logits (per-label logistic, for
+            multilabel classifiers).
         """
         if self.classes is None:
             raise AttributeError("A regressor has no predict_proba.")
@@ -424,17 +436,20 @@ class QuantizedNetwork:
         return e / e.sum(axis=1, keepdims=True)
 
     def score(self, X, y):
-        """Accuracy (classifiers; subset accuracy for multilabel) or R^2
-        (regressors) of the deployed int8 model.
+        """Accuracy or R^2 of the deployed int8 model.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Raw features (before any scaler); finite.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels, label indicators (multilabel) or targets.
 
         Returns
         -------
         score : float
+            Accuracy for classifiers (subset accuracy for multilabel), R^2
+            for regressors.
         """
         predicted = self.predict(X)
         if self.classes is None:
