@@ -34,7 +34,6 @@ emulated microcontrollers.
 """
 
 import argparse
-import contextlib
 import shutil
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import footer, header, table
+from _common import emlearn_dense, footer, header, import_emlearn, table
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -97,13 +96,6 @@ def run_c(sources, driver, directory, X, seconds, include=()):
     return predicted, micros
 
 
-def fold_scaler(scaler, mlp):
-    """Put a fitted StandardScaler into the first layer of a fitted MLP."""
-    mlp.intercepts_[0] = mlp.intercepts_[0] - (scaler.mean_ / scaler.scale_) @ mlp.coefs_[0]
-    mlp.coefs_[0] = mlp.coefs_[0] / scaler.scale_[:, None]
-    return mlp
-
-
 # The SET training recipes: the estimator's defaults, and the one used before
 # them (activation="relu", alpha=1e-4).
 RECIPES = {"default": {}, "relu": {"activation": "relu", "alpha": 1e-4}}
@@ -141,15 +133,6 @@ def set_rows(data, shapes, sparsities, learning_rate, recipe, seconds, work):
     return rows
 
 
-def import_emlearn():
-    """emlearn 0.23 calls ``np.seterr(all="raise")`` when imported, which
-    turns harmless underflows elsewhere into errors: put the state back."""
-    saved = np.geterr()
-    import emlearn
-    np.seterr(**saved)
-    return emlearn
-
-
 def dense_rows(data, widths, seconds, work):
     emlearn = import_emlearn()
 
@@ -162,11 +145,8 @@ def dense_rows(data, widths, seconds, work):
             scaler.transform(X_train), y_train)
         fit_seconds = time.perf_counter() - started
         python_accuracy = mlp.score(scaler.transform(X_test), y_test)
-        fold_scaler(scaler, mlp)
         directory = Path(tempfile.mkdtemp(dir=work))
-        source = directory / "dense.h"
-        with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
-            emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
+        source = emlearn_dense(scaler, mlp, directory)
         driver = directory / "main.c"
         predict = "dense_predict(row, FEATURES)"
         driver.write_text(host_program("dense.h", X_train.shape[1], 1, f"sink += {predict}",

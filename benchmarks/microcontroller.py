@@ -32,7 +32,6 @@ models take the raw features.
 """
 
 import argparse
-import contextlib
 import shutil
 import sys
 import tempfile
@@ -40,7 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import footer, header, table
+from _common import emlearn_dense, footer, header, import_emlearn, table
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -153,15 +152,6 @@ def avr_row(label, weights, result, directory):
     return dict(model=label, weights=weights, flash=text + data, ram=data + bss)
 
 
-def import_emlearn():
-    """emlearn 0.23 calls ``np.seterr(all="raise")`` when imported: put the
-    state back."""
-    saved = np.geterr()
-    import emlearn
-    np.seterr(**saved)
-    return emlearn
-
-
 def dense_rows(dataset, data, work, trace_rows):
     emlearn = import_emlearn()
     X_train, X_test, y_train, y_test = data
@@ -171,13 +161,8 @@ def dense_rows(dataset, data, work, trace_rows):
         mlp = MLPClassifier(hidden_layer_sizes=hidden, max_iter=500, random_state=0).fit(
             scaler.transform(X_train), y_train)
         python = mlp.score(scaler.transform(X_test), y_test)
-        # fold the scaler into the first layer, as export_c does
-        mlp.intercepts_[0] = mlp.intercepts_[0] - (scaler.mean_ / scaler.scale_) @ mlp.coefs_[0]
-        mlp.coefs_[0] = mlp.coefs_[0] / scaler.scale_[:, None]
         directory = Path(tempfile.mkdtemp(dir=work))
-        source = directory / "dense.h"
-        with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
-            emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
+        source = emlearn_dense(scaler, mlp, directory)
         flash, ram = object_size(source, "cortex-m0plus", directory,
                                  include=[emlearn.includedir])
         classes, chips = on_chips("dense", [], X_test.astype(np.float32), directory, trace_rows,
