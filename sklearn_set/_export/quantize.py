@@ -324,11 +324,14 @@ class QuantizedNetwork:
             The int8 inputs of :meth:`predict_q`.
         """
         X = self._check(X)
-        z = self.input_zero_point
         v = (X - self.input_offset) * self.input_factor  # float32, as in C
-        v = np.clip(v, np.float32(-128 - z), np.float32(INT8_LEVELS - z))
-        half = np.where(v >= 0, np.float32(0.5), np.float32(-0.5)).astype(np.float32)
-        return (np.trunc(v + half).astype(np.int64) + z).astype(np.int8)
+        big = np.abs(v) >= 2.0 ** 23
+        # trunc(2 v) (doubling is exact), saturated beyond 2^23
+        t = np.where(big, np.sign(v) * 2.0 ** 24, np.trunc(np.where(big, 0, v) * 2))
+        t = t.astype(np.int64)
+        s = t + np.sign(t)
+        q = np.sign(s) * (np.abs(s) // 2) + self.input_zero_point  # half away from zero
+        return np.clip(q, -128, INT8_LEVELS).astype(np.int8)
 
     def decision_q(self, Xq):
         """The int32 outputs of int8 inputs, as ``NAME_predict_q`` computes them.
