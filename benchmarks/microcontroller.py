@@ -28,7 +28,7 @@ models take the raw features.
 
     nice python benchmarks/microcontroller.py
     nice python benchmarks/microcontroller.py --datasets sensor --trace-rows 3
-    nice python benchmarks/microcontroller.py --optimize -O2
+    nice python benchmarks/microcontroller.py --optimize=-O2
 """
 
 import argparse
