@@ -138,3 +138,28 @@ def _proc_stat():
 def _own_cpu():
     t = os.times()
     return t.user + t.system
+
+
+def import_emlearn():
+    """emlearn 0.23 calls ``np.seterr(all="raise")`` when imported, which
+    turns harmless underflows elsewhere into errors: put the state back."""
+    saved = np.geterr()
+    import emlearn
+    np.seterr(**saved)
+    return emlearn
+
+
+def emlearn_dense(scaler, mlp, directory):
+    """emlearn's C header (``dense.h``, ``dense_predict``) of a fitted MLP
+    whose inputs a fitted StandardScaler standardises: the scaler is folded
+    into the first layer (as export_c does), so the C model takes raw
+    features."""
+    import contextlib
+
+    emlearn = import_emlearn()
+    mlp.intercepts_[0] = mlp.intercepts_[0] - (scaler.mean_ / scaler.scale_) @ mlp.coefs_[0]
+    mlp.coefs_[0] = mlp.coefs_[0] / scaler.scale_[:, None]
+    header = directory / "dense.h"
+    with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
+        emlearn.convert(mlp, method="inline").save(file=str(header), name="dense")
+    return header

@@ -21,11 +21,12 @@ bytes = text + data (code, const arrays, initialised data), RAM = bss (the
 static buffers). Accuracy is that of the compiled C model on the held-out
 rows (compiled with ``-O2`` with a small driver, which also times
 ``predict`` over the held-out rows repeated for about ``--seconds``
-seconds: microseconds per sample on this host CPU). For the int8 exports
-the note also gives the accuracy, simulated in Python, of quantising each
-layer's input activations to int8 as well (integer accumulation). The last
-lines name, for each kind, the smallest model whose accuracy is within 1
-point of the best dense accuracy.
+seconds: microseconds per sample on this host CPU). The int8 exports are
+integer-only, calibrated on the training rows; their note gives the
+accuracy of :func:`sklearn_set.quantize`'s simulation. The last lines name,
+for each kind, the smallest model whose accuracy is within 1 point of the
+best dense accuracy. ``benchmarks/microcontroller.py`` measures exports on
+emulated microcontrollers.
 
     nice python benchmarks/export_size.py
     nice python benchmarks/export_size.py --datasets digits --sparsities 0.95
@@ -33,16 +34,16 @@ point of the best dense accuracy.
 """
 
 import argparse
-import contextlib
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import footer, header, table
+from _common import emlearn_dense, footer, header, import_emlearn, table
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -50,10 +51,10 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_set import SETClassifier, compact, export_c
-from sklearn_set._export.c import host_driver_source, host_program
-from sklearn_set._export.compact import HIDDEN_FUNCTIONS
-from sklearn_set._export.quantize import dequantized
+from sklearn_set import SETClassifier, export_c, quantize
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _c_programs import host_driver_source, host_program  # noqa: E402
 
 
 def load(dataset):
@@ -95,29 +96,6 @@ def run_c(sources, driver, directory, X, seconds, include=()):
     return predicted, micros
 
 
-def fold_scaler(scaler, mlp):
-    """Put a fitted StandardScaler into the first layer of a fitted MLP."""
-    mlp.intercepts_[0] = mlp.intercepts_[0] - (scaler.mean_ / scaler.scale_) @ mlp.coefs_[0]
-    mlp.coefs_[0] = mlp.coefs_[0] / scaler.scale_[:, None]
-    return mlp
-
-
-def int8_activations_accuracy(model, X, y):
-    """Accuracy, simulated in float64, of the int8 export with each layer's
-    input also quantised to int8 (per sample, symmetric, max |a| / 127), as
-    integer accumulation would need: the scheme export_c does not offer."""
-    network = dequantized(compact(model))
-    a = np.asarray(X, dtype=np.float64)
-    for layer, (w, b) in enumerate(zip(network.coefs, network.intercepts)):
-        scale = np.abs(a).max(axis=1, keepdims=True) / 127
-        scale[scale == 0] = 1.0
-        z = np.asarray(np.rint(a / scale) * scale @ w) + b
-        if layer < len(network.coefs) - 1:
-            code, slope = network.hidden_activations[layer]
-            a = HIDDEN_FUNCTIONS[code](z, slope)
-    return np.mean(model.classes_[z.argmax(axis=1)] == y)
-
-
 # The SET training recipes: the estimator's defaults, and MLPClassifier's
 # activation and alpha (activation="relu", alpha=1e-4).
 RECIPES = {"default": {}, "relu": {"activation": "relu", "alpha": 1e-4}}
@@ -135,12 +113,13 @@ def set_rows(data, shapes, sparsities, learning_rate, recipe, seconds, work):
             ).fit(X_train, y_train)
             fit_seconds = time.perf_counter() - started
             python_accuracy = model.score(X_test, y_test)
-            int8_activations = int8_activations_accuracy(model, X_test, y_test)
+            network = quantize(model, X_train)
             for weights in ("float32", "int8"):
                 directory = Path(tempfile.mkdtemp(dir=work))
-                result = export_c(model, directory, name="set_model", weights=weights)
+                result = export_c(network if weights == "int8" else model, directory,
+                                  name="set_model", weights=weights)
                 driver = directory / "main.c"
-                driver.write_text(host_driver_source(model, "set_model"))
+                driver.write_text(host_driver_source("classifier", "set_model"))
                 size, bss = object_size(result.source)
                 predicted, micros = run_c([result.source], driver, directory, X_test, seconds)
                 rows.append(dict(
@@ -149,18 +128,9 @@ def set_rows(data, shapes, sparsities, learning_rate, recipe, seconds, work):
                     accuracy=np.mean(model.classes_[predicted] == y_test), bytes=size,
                     ram=bss, flash=result.flash_bytes, micros=micros,
                     note=(f"python {python_accuracy:.4f}, fit {fit_seconds:.0f} s" +
-                          (f", int8 activations too: {int8_activations:.4f}"
+                          (f", python int8 {network.score(X_test, y_test):.4f}"
                            if weights == "int8" else ""))))
     return rows
-
-
-def import_emlearn():
-    """emlearn 0.23 calls ``np.seterr(all="raise")`` when imported, which
-    turns harmless underflows elsewhere into errors: put the state back."""
-    saved = np.geterr()
-    import emlearn
-    np.seterr(**saved)
-    return emlearn
 
 
 def dense_rows(data, widths, seconds, work):
@@ -175,11 +145,8 @@ def dense_rows(data, widths, seconds, work):
             scaler.transform(X_train), y_train)
         fit_seconds = time.perf_counter() - started
         python_accuracy = mlp.score(scaler.transform(X_test), y_test)
-        fold_scaler(scaler, mlp)
         directory = Path(tempfile.mkdtemp(dir=work))
-        source = directory / "dense.h"
-        with contextlib.chdir(directory):  # emlearn builds a test program in ./tmp
-            emlearn.convert(mlp, method="inline").save(file=str(source), name="dense")
+        source = emlearn_dense(scaler, mlp, directory)
         driver = directory / "main.c"
         predict = "dense_predict(row, FEATURES)"
         driver.write_text(host_program("dense.h", X_train.shape[1], 1, f"sink += {predict}",

@@ -725,9 +725,6 @@ def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeyp
 # -- export ------------------------------------------------------------------------
 
 def test_export_writes_c_and_prints_its_sizes(files, tmp_path, capsys):
-    sklearn_set = pytest.importorskip("sklearn_set")
-    if not hasattr(sklearn_set, "export_c"):
-        pytest.skip("sklearn_set.export_c is not available")
     out = tmp_path / "c"
     assert main(["export", str(files / "wine.skops"), "--out", str(out), "--name",
                  "wine_net"]) == 0
@@ -736,12 +733,52 @@ def test_export_writes_c_and_prints_its_sizes(files, tmp_path, capsys):
     ram = int(re.search(r"RAM\s+(\d+) bytes", printed).group(1))
     assert (out / "wine_net.h").exists() and (out / "wine_net.c").exists()
     assert flash > 0 and ram > 0
-    assert main(["export", str(files / "wine.skops"), "--out", str(out), "--name",
-                 "wine_int8", "--int8"]) == 0
-    flash8 = int(re.search(r"flash\s+(\d+) bytes", capsys.readouterr().out).group(1))
-    # int8 weights; on a model this small the per-unit scales can outweigh the
-    # bytes saved (tests/test_export.py checks the saving on digits)
-    assert flash8 > 0 and "int8_t" in (out / "wine_int8.c").read_text()
+    assert "held-out" not in printed
+
+
+def test_export_int8_prints_held_out_accuracy_of_float32_and_int8(files, tmp_path, capsys):
+    """--int8 calibrates on train's split of --dataset and prints both
+    held-out accuracies: float32 the model's, int8 the quantised model's."""
+    import skops.io
+    from sklearn.model_selection import train_test_split
+
+    from sklearn_set import quantize
+
+    pd = pytest.importorskip("pandas")
+
+    out = tmp_path / "c"
+    assert main(["export", str(files / "wine.skops"), "--out", str(out), "--name", "wine8",
+                 "--int8", "--dataset", str(files / "wine.csv"), "--target", "label",
+                 "--header-only"]) == 0
+    printed = capsys.readouterr().out
+    found = re.search(r"held-out accuracy  float32 (\S+), int8 (\S+) .*\((\d+) samples",
+                      printed)
+    assert found, printed
+    assert [p.name for p in out.iterdir()] == ["wine8.h"]
+    assert "int8_t" in (out / "wine8.h").read_text()
+    model = skops.io.load(files / "wine.skops",
+                          trusted=skops.io.get_untrusted_types(file=files / "wine.skops"))
+    data = load_wine()
+    labels = np.array([f"class_{t}" for t in data.target])
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.data, labels, test_size=0.25, stratify=labels, random_state=0)
+    X_test = pd.DataFrame(X_test, columns=model.feature_names_in_)
+    assert float(found.group(1)) == round(model.score(X_test, y_test), 4)
+    assert float(found.group(2)) == round(quantize(model, X_train).score(X_test, y_test), 4)
+    assert int(found.group(3)) == len(y_test)
+
+
+def test_export_int8_needs_the_data(files, tmp_path, capsys):
+    assert main(["export", str(files / "wine.skops"), "--out", str(tmp_path / "c"),
+                 "--int8"]) == 2
+    assert "--int8 calibrates the int8 activations on data: give --dataset" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+    assert main(["export", str(files / "wine.skops"), "--out", str(tmp_path / "c"),
+                 "--int8", "--dataset", "digits"]) == 2
+    assert "--dataset 'digits' has other columns than the model was trained on" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
 
 
 def test_train_uses_the_estimator_defaults_and_sweep_its_own():

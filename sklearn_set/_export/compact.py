@@ -103,6 +103,10 @@ def split_pipeline(model):
             a, c = _scaler_affine(scaler)
             affine = (a, c) if affine is None else (affine[0] * a, affine[1] * a + c)
         model = steps[-1]
+        if affine is not None and not (np.isfinite(affine[0]).all() and (affine[0] != 0).all()
+                                       and np.isfinite(affine[1]).all()):
+            raise ValueError("The scalers map a feature by a zero or non-finite factor or "
+                             "offset; such a pipeline cannot be exported.")
     if not isinstance(model, BaseSparseMLP):
         raise TypeError(f"Expected a fitted {SPARSE_ESTIMATORS}, or a Pipeline of affine "
                         "scalers (StandardScaler, MinMaxScaler, MaxAbsScaler) ending in "
@@ -142,11 +146,11 @@ class CompactNetwork:
         kept.
     classes : ndarray or None, default=None
         ``classes_`` of a classifier, ``None`` for a regressor.
-    input_scale : ndarray or None, default=None
-        The factor ``a`` of each feature in the scalers' map ``x * a + c``,
-        already folded into ``coefs[0]``; ``None`` without scalers. The int8
-        export quantises ``coefs[0]`` divided by it (see
-        :func:`~sklearn_set._export.quantize.quantize_columns`).
+    input_affine : tuple of ndarray or None, default=None
+        ``(a, c)``: the scalers' map ``x * a + c`` of the raw features,
+        already folded into ``coefs[0]`` and ``intercepts[0]``; ``None``
+        without scalers. The int8 export quantises the network on the scaled
+        features (see :meth:`scaled_input_layer`).
 
     Examples
     --------
@@ -169,7 +173,7 @@ class CompactNetwork:
     output: str
     hidden_units: list
     classes: object = None
-    input_scale: object = None
+    input_affine: object = None
 
     @property
     def layer_sizes(self):
@@ -185,6 +189,27 @@ class CompactNetwork:
     def n_parameters(self):
         """int: connections plus the biases of the hidden and output units."""
         return int(self.n_connections.sum() + sum(b.shape[0] for b in self.intercepts))
+
+    def scaled_input_layer(self):
+        """The first layer on the scaled features ``x * a + c``.
+
+        The scalers are unfolded: the weights and biases take the scaled
+        features instead of the raw ones.
+
+        Returns
+        -------
+        coef : scipy.sparse.csc_matrix
+            Weights of shape ``(layer_sizes[0], layer_sizes[1])``.
+        intercept : ndarray
+            Biases of the first layer's units.
+        """
+        w, b = self.coefs[0], self.intercepts[0]
+        if self.input_affine is None:
+            return w, b
+        a, c = self.input_affine
+        w = sp.csc_matrix(sp.diags(1.0 / a) @ w)
+        w.sort_indices()
+        return w, b - np.asarray(c @ w).ravel()
 
     def forward(self, X):
         """What the network outputs for raw inputs ``X``.
@@ -300,7 +325,7 @@ def compact(model):
     network = CompactNetwork(coefs=coefs, intercepts=intercepts,
                              hidden_activations=activations, output=estimator.out_activation_,
                              hidden_units=[np.arange(w.shape[1]) for w in coefs[:-1]],
-                             classes=classes, input_scale=None if affine is None else affine[0])
+                             classes=classes, input_affine=affine)
     return prune(network)
 
 

@@ -231,8 +231,17 @@ def build_parser():
     export.add_argument("--out", required=True, help="folder for NAME.h and NAME.c")
     export.add_argument("--name", default="set_model",
                         help="C identifier prefix and file name (default: set_model)")
-    export.add_argument("--int8", action="store_true",
-                        help="quantise the weights to int8 (default: float32)")
+    export.add_argument("--int8", action="store_true", help=(
+        "integer-only int8 inference (default: float32); needs --dataset to calibrate on"))
+    export.add_argument("--dataset", default=None, help=(
+        "the data the model was trained on, as given to 'sklearn-set train': its training "
+        "split calibrates --int8, and the held-out accuracy is printed"))
+    export.add_argument("--target", default=None,
+                        help="target column of a CSV dataset (default: 'target')")
+    export.add_argument("--seed", type=_seed, default=0,
+                        help="the --seed of 'sklearn-set train', for the same split (default: 0)")
+    export.add_argument("--header-only", action="store_true",
+                        help="write NAME.h alone, the definitions included")
     _trust_pickle_option(export)
     return parser
 

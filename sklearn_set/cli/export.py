@@ -1,28 +1,67 @@
 """``sklearn-set export``: write a saved model as portable C (``NAME.h`` and
 ``NAME.c``) with :func:`sklearn_set.export_c`, and print what it takes on
-the device: flash for the constant arrays, RAM for the work buffers."""
+the device: flash for the constant tables, RAM for the work buffers. With
+``--dataset`` (required by ``--int8``), the split of ``sklearn-set train``
+calibrates the int8 model and the held-out accuracy of the float32 and int8
+models is printed."""
+
+
+def _held_out(args, model):
+    """``(X_train, X_test, y_train, y_test)`` of ``train``'s split; the
+    columns must be the model's."""
+    from sklearn.model_selection import train_test_split
+
+    from .io import UsageError, load_dataset
+    from .pipeline import check_classification_data
+
+    X, y, names, description = load_dataset(args.dataset, args.target)
+    check_classification_data(y, description)
+    expected = getattr(model, "feature_names_in_", None)
+    if names and expected is not None and list(names) != [str(n) for n in expected]:
+        raise UsageError(f"--dataset {args.dataset!r} has other columns than the model was "
+                         "trained on")
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=args.seed)
+
+
+def _accuracies(model, network, X, y):
+    """Held-out accuracy of the model (float32) and of its int8 network."""
+    import warnings
+
+    with warnings.catch_warnings():  # the model was fitted on named columns
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return model.score(X, y), None if network is model else network.score(X, y)
 
 
 def run(args):
-    import sklearn_set
-
+    from .. import quantize
+    from .._export.formats import exporter
     from .io import UsageError, last_line, load_model, prepare_output_folder
 
-    try:
-        export_c = sklearn_set.export_c
-    except AttributeError:
-        raise UsageError("this installation of sklearn-set has no C export "
-                         "(sklearn_set.export_c)") from None
+    export_c = exporter("c")
+    if args.int8 and args.dataset is None:
+        raise UsageError("--int8 calibrates the int8 activations on data: give --dataset "
+                         "(with --target and --seed as given to 'sklearn-set train')")
     model, _ = load_model(args.model, trust_pickle=args.trust_pickle)
+    data = None if args.dataset is None else _held_out(args, model)
     prepare_output_folder(args.out, "--out folder")
+    weights = "int8" if args.int8 else "float32"
     try:
-        exported = export_c(model, args.out, name=args.name,
-                            weights="int8" if args.int8 else "float32")
-    except (TypeError, ValueError) as exc:  # an estimator or activation it cannot export
+        network = quantize(model, data[0]) if args.int8 else model
+        exported = export_c(network, args.out, name=args.name, weights=weights,
+                            header_only=args.header_only)
+        accuracies = None if data is None else _accuracies(model, network, data[1], data[3])
+    except (TypeError, ValueError) as exc:  # an estimator, name or data it cannot export
         raise UsageError(f"cannot export {args.model!r}: {last_line(exc)}") from None
-    print(f"Wrote {exported.header} and {exported.source} "
-          f"({'int8' if args.int8 else 'float32'} weights)")
-    print(f"  flash  {exported.flash_bytes:>9} bytes  (constant arrays: weights, indices, "
-          "biases)")
-    print(f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)", flush=True)
+    files = exported.header if exported.source is None else \
+        f"{exported.header} and {exported.source}"
+    print(f"Wrote {files} ({'int8 weights and activations' if args.int8 else 'float32'})")
+    print(f"  flash  {exported.flash_bytes:>9} bytes  (constant tables: weights, indices, "
+          "biases, scales)")
+    print(f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)")
+    if accuracies is not None:
+        float_accuracy, int8_accuracy = accuracies
+        line = f"  held-out accuracy  float32 {float_accuracy:.4f}"
+        if int8_accuracy is not None:
+            line += f", int8 {int8_accuracy:.4f} (as the C code computes it)"
+        print(f"{line}  ({len(data[1])} samples, the 25% split of 'sklearn-set train')")
     return 0
