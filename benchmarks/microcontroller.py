@@ -19,10 +19,11 @@ models take the raw features.
   compiled alone), every function included;
 * stack: bytes below the caller's stack pointer written during the
   predictions (stack painting, Cortex-M0+ and M4F);
-* instructions per inference (programs compiled with ``--optimize``): qemu's log of every executed instruction
-  (``-singlestep -d exec,nochain``) between two marks around ``--trace-rows``
-  predictions, divided by their number: ``predict`` (float32 and emlearn;
-  int8: the float input quantisation included) and int8 ``predict_q`` alone;
+* instructions per inference (programs compiled with ``--optimize``): qemu's
+  log of every executed instruction (``-singlestep -d exec,nochain``) between
+  two marks around ``--trace-rows`` predictions, divided by their number:
+  ``predict`` (float32 and emlearn; int8: the float input quantisation
+  included) and int8 ``predict_q`` alone;
 * AVR: ``avr-size`` of an ATmega328P program that predicts with the tables
   in program memory (``-DNAME_PROGMEM``; ``predict`` only, no test rows).
 

@@ -50,13 +50,13 @@ import warnings
 
 import numpy as np
 from _common import footer, header, table
-from threadpoolctl import threadpool_limits
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sklearn_set import SETClassifier, compact
 from sklearn_set._sweep.baseline import equal_size_widths

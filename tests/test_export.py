@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _c_programs import host_driver_source
+from _sensor_data import sensor_data
 from sklearn.datasets import load_digits, make_multilabel_classification, make_regression
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -26,9 +28,6 @@ from sklearn_set import (
     export_c,
     to_mlp,
 )
-from _c_programs import host_driver_source
-from _sensor_data import sensor_data
-
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine.activations import ACTIVATIONS
 from sklearn_set._export.c_api import model_kind

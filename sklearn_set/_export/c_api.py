@@ -2,9 +2,8 @@
 calls, for the float32 and the int8 forward passes and each kind of model
 (classifier, multilabel classifier, regressor)."""
 
-from .ctext import c_string
-
 from .._engine import activations
+from .ctext import c_string
 
 # Hidden activations whose float C code calls <math.h>.
 FLOAT_MATH_ACTIVATIONS = (activations.TANH, activations.LOGISTIC)
@@ -62,7 +61,7 @@ def header(prefix, network, kind, int8, description):
              "#include <stdint.h>", "",
              f"#define {macro}_N_FEATURES {network.layer_sizes[0]}",
              f"#define {macro}_{count} {network.layer_sizes[-1]}",
-             f"/* What the functions return for input that is NaN or infinite. */",
+             "/* What the functions return for input that is NaN or infinite. */",
              f"#define {macro}_ERROR (-1)"]
     if kind == "multilabel":
         lines.append(f"#define {macro}_MULTILABEL 1")
@@ -70,7 +69,7 @@ def header(prefix, network, kind, int8, description):
         lines.append(f"#define {macro}_INT8 1")
     lines += ["", "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
     if kind != "regressor":
-        lines += [f"/* The class labels, as text. */",
+        lines += ["/* The class labels, as text. */",
                   f"extern const char *const {prefix}_classes[{macro}_N_CLASSES];"]
     for comment, proto in _prototypes(prefix, macro, kind, int8):
         lines += [f"/* {comment} */", f"{proto};"]

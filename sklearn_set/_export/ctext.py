@@ -100,7 +100,7 @@ def placement_macros(macro):
     (default ``const``) and read through ``NAME_READ_*``, so that a user can
     put them in another address space; ``NAME_PROGMEM`` does that for
     avr-libc."""
-    reads = {suffix: f"((p)[0])" for _, suffix, _ in C_TYPES.values()}
+    reads = {suffix: "((p)[0])" for _, suffix, _ in C_TYPES.values()}
     progmem = {"I8": "((int8_t)pgm_read_byte(p))", "U8": "pgm_read_byte(p)",
                "U16": "pgm_read_word(p)", "U32": "pgm_read_dword(p)",
                "I32": "((int32_t)pgm_read_dword(p))", "F32": "pgm_read_float(p)"}
