@@ -16,6 +16,8 @@ _PUBLIC = {
     "AccSETClassifier": "._accset",
     "CExport": "._export.c",
     "CompactNetwork": "._export.compact",
+    "DisconnectedNetworkWarning": "._warnings",
+    "ModelFileError": "._persistence",
     "SETClassifier": "._set",
     "SETRegressor": "._set",
     "SparsityCurveDisplay": "._display.curve",
@@ -26,6 +28,8 @@ _PUBLIC = {
     "compact": "._export.compact",
     "connectivity_profile": "._engine.connectivity",
     "export_c": "._export.c",
+    "load_model": "._persistence",
+    "save_model": "._persistence",
     "sparsity_curve": "._sweep.sweep",
     "to_mlp": "._export.mlp",
 }

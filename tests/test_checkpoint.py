@@ -445,7 +445,7 @@ def test_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
 
 def append_rows(path, file_id, process):
     for fold in range(200):
-        assert checkpoint._FitRecorder(path, file_id, fit_key(process, fold))(OUT)
+        assert checkpoint._FitRecorder(path, file_id, fit_key(process / 10, fold))(OUT)
 
 
 def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by_value):
@@ -456,6 +456,6 @@ def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by
     Parallel(n_jobs=4)(delayed(append_rows)(path, file_id, process) for process in range(4))
     rows = checkpoint._read(path)[1]
     assert sorted((float(row["sparsity"]), int(row["fold"])) for row in rows) == [
-        (float(process), fold) for process in range(4) for fold in range(200)]
+        (process / 10, fold) for process in range(4) for fold in range(200)]
     fits = Checkpoint(path, SETTINGS).fits
     assert all(out == OUT for out in fits.values())

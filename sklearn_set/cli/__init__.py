@@ -40,6 +40,8 @@ DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997
 
 # -- argument types ------------------------------------------------------------
 
+_MAX_WIDTH = 2**31 - 1
+
 def _sparsity(text):
     try:
         value = float(text)
@@ -79,6 +81,10 @@ def _hidden(text):
             f"--hidden {text!r} must be comma-separated integers, e.g. 256,256") from None
     if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"--hidden {text!r} needs positive layer widths")
+    if max(sizes) > _MAX_WIDTH:
+        raise argparse.ArgumentTypeError(
+            f"--hidden {text!r}: a layer has at most {_MAX_WIDTH} units (the networks "
+            "number a layer's inputs with 32-bit integers)")
     return sizes
 
 
@@ -221,6 +227,9 @@ def build_parser():
                         help="C identifier prefix and file name (default: set_model)")
     export.add_argument("--int8", action="store_true",
                         help="quantise the weights to int8 (default: float32)")
+    export.add_argument("--allow-disconnected", action="store_true", help=(
+        "export a model whose network has no input-to-output path (it predicts the "
+        "same for every input; refused by default)"))
     _trust_pickle_option(export)
     return parser
 
@@ -269,6 +278,22 @@ def main(argv=None):
         parser.print_help()
         return 2
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to go on
+    from . import io
+
+    io.forget_created_folders()
+    status = 1
+    try:
+        status = _run(args)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as cat does
+        _silence_stdout()
+        status = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+    finally:
+        if status != 0:  # a failed command leaves no folder it created empty
+            io.remove_created_folders()
+    return status
+
+
+def _run(args):
     with _Interrupts() as args.interrupts:
         try:
             from .io import UsageError
@@ -282,6 +307,19 @@ def main(argv=None):
         except KeyboardInterrupt:
             print(f"sklearn-set {args.command}: interrupted", file=sys.stderr)
             return 130
+
+
+def _silence_stdout():
+    """Send what is left for the closed stdout to the null device, so that
+    the final flush at exit does not fail again."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no real stdout (captured): nothing to silence
+        pass
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ def run(args):
         raise UsageError("this installation of sklearn-set has no C export "
                          "(sklearn_set.export_c)") from None
     model, _ = load_model(args.model, trust_pickle=args.trust_pickle)
+    network = model[-1] if hasattr(model, "steps") else model
+    topology = getattr(network, "topology_", None)
+    if topology is not None and topology["outputs_reached"] == 0 and not args.allow_disconnected:
+        raise UsageError(
+            f"cannot export {args.model!r}: its network has no path from an input to an "
+            f"output ({int(topology['connections'].sum())} connections), so it predicts the "
+            "same for every input; train it at a lower sparsity, or pass "
+            "--allow-disconnected to export it anyway")
     prepare_output_folder(args.out, "--out folder")
     try:
         exported = export_c(model, args.out, name=args.name,
