@@ -32,6 +32,8 @@ REFUSED_NODE_KINDS = {
     "DefaultDictNode": "a defaultdict (its factory is called)",
     "CachedNode": "a reference skops does not write",
     "MaskedArrayNode": "a masked array (not part of a model of this package)",
+    "QuantileForestNode": "a quantile forest (not part of a model of this package)",
+    "_DictWithDeprecatedKeysNode": "a dict of an old scikit-learn",
 }
 
 
@@ -126,7 +128,7 @@ def allowed_types():
         # JSON text: skops writes "builtins.str" whatever the value is, and
         # never resolves the name
         "JsonNode": _names([builtins.str, builtins.int, builtins.float, builtins.bool,
-                            builtins.list, builtins.dict, type(None)]),
+                            builtins.list, builtins.dict]),
         "BytesNode": _names([builtins.bytes]),
         "BytearrayNode": _names([builtins.bytearray]),
         # read with numpy.load(allow_pickle=False); a scalar type is called on it

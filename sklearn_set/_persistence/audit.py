@@ -34,9 +34,9 @@ def _nodes(schema):
         if isinstance(value, dict):
             if "__loader__" in value:
                 yield value
-            stack.extend(value.values())
+            stack.extend(reversed(list(value.values())))  # in the file's order
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend(reversed(value))
 
 
 def _full_name(node):
@@ -55,6 +55,8 @@ def _check_node(node):
         raise RefusedContent("a node's kind is not a string (the file is damaged)")
     module, name = _full_name(node)
     full = f"{module}.{name}"
+    if kind == "MethodNode" and isinstance(node.get("content"), dict):
+        full += f".{node['content'].get('func')}"
     if kind in REFUSED_NODE_KINDS:
         raise RefusedContent(f"it holds {full}, {REFUSED_NODE_KINDS[kind]}: a model file "
                              "may hold data only, never code")
@@ -62,8 +64,10 @@ def _check_node(node):
     if allowed is None:
         raise RefusedContent(f"it holds {full} as a node of unknown kind {kind!r}")
     if full not in allowed:
-        what = "a type" if kind == "TypeNode" else "an object"
-        raise RefusedContent(f"it holds {what} of {full}, which is not among the types a "
+        if kind == "TypeNode":  # skops stores builtin functions as types
+            raise RefusedContent(f"it holds {full}, a function or type that a model file "
+                                 "may not hold: it may hold data only, never code")
+        raise RefusedContent(f"it holds an object of {full}, which is not among the types a "
                              "model file may hold")
     return full, allowed[full]
 
@@ -126,13 +130,24 @@ _SPECIAL_CHECKS = {
 }
 
 
+def _code_first(node):
+    """Order of the checks: nodes of code first (what makes a file
+    dangerous, whatever else it holds), then types, then the others."""
+    kind = node["__loader__"]
+    if not isinstance(kind, str):
+        return 2
+    return 0 if kind in REFUSED_NODE_KINDS else 1 if kind == "TypeNode" else 2
+
+
 def check_schema(schema):
     """Check every node of a parsed ``schema.json``; return the full names
     it holds. Raise :class:`RefusedContent` at the first refused node."""
     if not _is_node(schema):
         raise RefusedContent("its schema.json does not describe an object")
+    nodes = list(_nodes(schema))
+    nodes.sort(key=_code_first)
     found = {}
-    for node in _nodes(schema):
+    for node in nodes:
         full, cls = _check_node(node)
         found[full] = cls
         special = _SPECIAL_CHECKS.get(node["__loader__"])

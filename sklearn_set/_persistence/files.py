@@ -188,9 +188,8 @@ def load_model(path, *, trust_pickle=False, max_bytes=MAX_MODEL_BYTES):
         return _load_skops(path, data, max_bytes)
     text = _looks_like_text(data) and not _is_pickle_stream(data)
     if _suffix_format(path) == "skops" or text:
-        raise ModelFileError(
-            f"{path!r} is " + ("a text file" if text else "not a .skops file (not a zip "
-                               "archive)") + ", not a saved model")
+        raise ModelFileError(f"{path!r} is a text file, not a model file" if text else
+                             f"model file {path!r} is not a .skops file (not a zip archive)")
     if not trust_pickle:
         raise ModelFileError(
             f"model file {path!r} is not a .skops file but a pickle (or unknown), and "

@@ -324,8 +324,8 @@ def fit_levels(plan):
         except ValueError as exc:
             if len(progress.failures) < n_fits - progress.kept:
                 raise
-            raise RunFailed(f"all {n_fits} fits failed, so no results were written ("
-                            f"{plan.fits_csv} records each failure); the first error: "
+            raise RunFailed(f"all {n_fits} fits failed, so no results were written (fits.csv "
+                            f"records each failure); the first error: "
                             f"{progress.failures[0][1]}") from exc
         except TerminatedWorkerError as exc:  # killed by the system: out of memory?
             raise RunFailed(
