@@ -120,10 +120,12 @@ def test_train_then_predict_a_csv(tmp_path, capsys):
 def files(tmp_path_factory):
     """A folder with a model trained on a wine CSV and the files the table of
     mistakes refers to."""
+    import joblib
+    import skops.io
     from sklearn.decomposition import PCA
     from sklearn.pipeline import make_pipeline
 
-    from sklearn_set import SETClassifier, load_model, save_model
+    from sklearn_set import SETClassifier
 
     folder = tmp_path_factory.mktemp("files")
     data = load_wine()
@@ -152,13 +154,14 @@ def files(tmp_path_factory):
     (folder / "existing.csv").write_text("keep me\n")
     (folder / "sweep-results").mkdir()
     (folder / "sweep-results" / "results.csv").write_text("an earlier sweep\n")
-    save_model(load_model(folder / "wine.skops"), folder / "wine.joblib")
+    joblib.dump(skops.io.load(folder / "wine.skops", trusted=SKOPS_TRUSTED),
+                folder / "wine.joblib")
     small = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     # fitted on an array: no feature names
-    save_model(SETClassifier(**small).fit(data.data, data.target), folder / "nameless.skops")
+    skops.io.dump(SETClassifier(**small).fit(data.data, data.target), folder / "nameless.skops")
     # a PCA in front: export_c folds affine scalers only
-    save_model(make_pipeline(PCA(4), SETClassifier(**small)).fit(data.data, data.target),
-               folder / "projected.skops")
+    skops.io.dump(make_pipeline(PCA(4), SETClassifier(**small)).fit(data.data, data.target),
+                  folder / "projected.skops")
     return folder
 
 

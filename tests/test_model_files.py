@@ -11,8 +11,6 @@ import importlib
 import io
 import json
 import os
-import pickle
-import subprocess
 import sys
 import warnings
 import zipfile
@@ -55,7 +53,6 @@ from sklearn_set import (
     save_model,
 )
 from sklearn_set._persistence import allowed
-from sklearn_set.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
                                         "ignore::sklearn_set.DisconnectedNetworkWarning")
@@ -92,20 +89,6 @@ def _nothing_ran(item):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_predict_refuses_a_crafted_file_in_one_line_and_runs_nothing(name, corpus, capsys,
-                                                                   monkeypatch):
-    folder, crafted = corpus
-    item = crafted[name]
-    _armed(monkeypatch, folder, item)
-    code = main(["predict", item.path, str(folder / "data.csv"), "--no-header"])
-    captured = capsys.readouterr()
-    _nothing_ran(item)
-    assert code == 2, captured.out + captured.err
-    assert item.refusal in captured.err
-    assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
-
-
-@pytest.mark.parametrize("name", NAMES)
 def test_load_model_refuses_a_crafted_file_and_runs_nothing(name, corpus, monkeypatch):
     folder, crafted = corpus
     item = crafted[name]
@@ -126,7 +109,7 @@ def test_a_crafted_file_runs_without_the_check(corpus, monkeypatch):
     item = crafted["s1_dump_svmlight_set"]
     model = skops.io.load(item.path, trusted=skops.io.get_untrusted_types(file=item.path))
     X, _ = training_data()
-    with pytest.raises(Exception):  # the FunctionTransformer returns None to the model
+    with pytest.raises(ValueError):  # the FunctionTransformer returns None to the model
         model.predict(X)
     assert os.path.exists(item.marker)
     os.remove(item.marker)
@@ -205,7 +188,7 @@ def test_save_then_load_predicts_the_same(name, suffix, tmp_path):
 def test_the_allow_list_names_classes_where_they_are_defined():
     from skops.io._audit import NODE_TYPE_MAPPING
 
-    for kind, names in allowed.allowed_types().items():
+    for names in allowed.allowed_types().values():
         for name, cls in names.items():
             module, _, attribute = name.rpartition(".")
             assert getattr(importlib.import_module(module), attribute) is cls, name
@@ -287,46 +270,6 @@ def _deep_schema(depth):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("schema.json", "[" * depth + "]" * depth)
     return buffer.getvalue()
-
-
-def test_a_protocol_0_pickle_loads_with_trust_pickle(tmp_path, wine_model, capsys):
-    """A protocol-0 pickle is ASCII: it is a pickle all the same."""
-    path = tmp_path / "model.pkl"
-    model = load_model(wine_model)
-    path.write_bytes(pickle.dumps(model, protocol=0))
-    write_data(tmp_path / "data.csv")
-    argv = ["predict", str(path), str(tmp_path / "data.csv"), "--no-header"]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "is a pickle" in err and "text file" not in err
-    assert main(argv + ["--trust-pickle"]) == 0
-    X, _ = training_data()
-    assert capsys.readouterr().out.split() == [str(p) for p in model.predict(X)]
-
-
-_READ_DEV_ZERO = """
-import resource, sys
-resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
-from sklearn_set.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-@pytest.mark.parametrize("which", ["model", "data"])
-def test_dev_zero_is_refused_at_once(which, wine_model):
-    """Read without a bound, /dev/zero never ends (as data) or fills the
-    memory (as the model); a subprocess with 3 GiB of address space and a
-    minute shows either as a failure instead of hanging this run."""
-    argv = (["predict", "/dev/zero", "data.csv"] if which == "model"
-            else ["predict", str(wine_model), "/dev/zero"])
-    try:
-        done = subprocess.run([sys.executable, "-c", _READ_DEV_ZERO, *argv],
-                              capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail("reading /dev/zero did not end")
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert ("is not a regular file" if which == "model" else "holds NUL bytes") in done.stderr
 
 
 def test_a_damaged_skops_file_is_refused_in_one_line(tmp_path, wine_model):

@@ -167,11 +167,11 @@ def _cell_problem(text):
     return None
 
 
-def _read_text(path, limit=MAX_CSV_BYTES):
-    """The text of a CSV file, read in pieces up to ``limit`` bytes (it may
-    be a pipe that never ends), without a byte-order mark (Excel's "CSV
-    UTF-8" starts with one)."""
-    chunks, size = [], 0
+def _read_text(path):
+    """The text of a CSV file, read in pieces up to MAX_CSV_BYTES (it may be
+    a pipe that never ends), without a byte-order mark (Excel's "CSV UTF-8"
+    starts with one)."""
+    chunks, size, limit = [], 0, MAX_CSV_BYTES
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
