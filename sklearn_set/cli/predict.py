@@ -38,9 +38,10 @@ def run(args):
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         try:
             predictions = model.predict(X)
-        except ValueError as exc:  # values the model's own checks refuse
-            raise UsageError(f"cannot predict the rows of {args.data!r}: "
-                             f"{last_line(exc)}") from None
+        except Exception as exc:  # values the model refuses, or a model of damaged data
+            raise UsageError(f"cannot predict the rows of {args.data!r} with "
+                             f"{args.model!r}: {type(exc).__name__}: {last_line(exc)}"
+                             ) from None
     if args.out:
         try:
             with atomic_write(args.out, "w", newline="") as handle:
