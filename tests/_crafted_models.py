@@ -94,15 +94,45 @@ def _dump(model, path):
     skops.io.dump(model, path)
 
 
+def read_members(source):
+    """``{name: bytes}`` of the zip file ``source`` (a path, or bytes)."""
+    source = io.BytesIO(source) if isinstance(source, bytes) else source
+    with zipfile.ZipFile(source) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def zipped(members):
+    """The bytes of a zip file of ``members`` (``{name: bytes}``)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def rewrite_schema(path, edit):
     """Rewrite the schema.json of the skops file ``path`` with ``edit``
     (schema -> schema); the other members are kept as they are."""
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members = read_members(path)
     members["schema.json"] = json.dumps(edit(json.loads(members["schema.json"]))).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    with open(path, "wb") as handle:
+        handle.write(zipped(members))
+
+
+def arm(monkeypatch, folder, item):
+    """Make running the crafted file ``item`` observable: the module of
+    unknown_module importable from ``folder``, and the function an S2 file
+    names replaced by a spy that writes the marker."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(folder))
+    if item.spy is not None:
+        module, name = item.spy
+
+        def spy(*args, **kwargs):
+            open(item.marker, "w").close()
+
+        monkeypatch.setattr(importlib.import_module(module), name, spy)
 
 
 def nodes(value):
@@ -238,8 +268,7 @@ def _bit_generator(schema, name):
 def _corrupt_first_layer(path):
     """Point the first connection of the first layer at an input past the
     layer's width."""
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members = read_members(path)
     schema = json.loads(members["schema.json"])
     layer = next(node for node in nodes(schema) if node.get("__class__") == "SparseLayer")
     member = layer["content"]["content"]["indices"]["file"]
@@ -248,9 +277,8 @@ def _corrupt_first_layer(path):
     buffer = io.BytesIO()
     np.save(buffer, indices, allow_pickle=False)
     members[member] = buffer.getvalue()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    with open(path, "wb") as handle:
+        handle.write(zipped(members))
 
 
 def write_evil_module(folder, marker):

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from _cli_helpers import sweep_rows
 from sklearn.datasets import load_wine
 
 from sklearn_set.cli import DEFAULT_SPARSITIES, main
@@ -525,16 +526,6 @@ def test_memory_check_counts_the_fits_that_run_at_once(files, capsys, monkeypatc
 
 # -- sweeps: fits.csv, interruption, resume, overwrite, --no-loo -------------------
 
-def _sweep_rows(folder):
-    """results.csv and curve.json without the fit times (a clock, not a result)."""
-    with open(folder / "results.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    curve = json.loads((folder / "curve.json").read_text())
-    for row in rows + curve["results"]:
-        row.pop("mean_fit_seconds")
-    return rows, curve
-
-
 def _stop_after(log, n_fits, signum, *argv, group=False):
     """Run ``sklearn-set ARGV`` with its output going to ``log``, send it
     ``signum`` (to its whole process group if ``group``, as Ctrl-C in a
@@ -604,11 +595,11 @@ def test_interrupted_sweep_keeps_its_fits_and_resumes_to_the_same_result(tmp_pat
     assert printed.count("] sparsity") == 18 - kept
     assert main(argv[:-2] + ["--out", str(tmp_path / "whole60")]) == 0
     capsys.readouterr()
-    assert _sweep_rows(out) == _sweep_rows(tmp_path / "whole60")
+    assert sweep_rows(out) == sweep_rows(tmp_path / "whole60")
     # and --overwrite starts anew
     assert main(FAST_SWEEP + ["--out", str(out), "--overwrite"]) == 0
     assert capsys.readouterr().out.count("] sparsity") == 18
-    assert _sweep_rows(out) == _sweep_rows(tmp_path / "whole")
+    assert sweep_rows(out) == sweep_rows(tmp_path / "whole")
 
 
 def test_sweep_appends_each_finished_fit_to_fits_csv(tmp_path, capsys, monkeypatch):

@@ -15,9 +15,19 @@ import subprocess
 import sys
 import warnings
 
+import _cli_helpers
 import numpy as np
 import pytest
-from _crafted_models import EVIL_MODULE, NAMES, build, training_data, write_data, write_evil_module
+from _cli_helpers import command, said_in_one_line
+from _crafted_models import (
+    EVIL_MODULE,
+    NAMES,
+    arm,
+    build,
+    training_data,
+    write_data,
+    write_evil_module,
+)
 from sklearn.datasets import load_wine
 
 from sklearn_set.cli import main
@@ -25,19 +35,8 @@ from sklearn_set.cli import main
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _run(capsys, argv):
-    """Exit status, stdout and stderr of ``sklearn-set ARGV``."""
-    try:
-        code = main(argv)
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _one_line(code, err, status=2):
-    assert code == status, err
-    assert "Traceback" not in err
+def _one_line(code, err):
+    said_in_one_line(code, err)
     assert len(err.strip().splitlines()) == 1, err
 
 
@@ -74,24 +73,14 @@ def corpus(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_predict_refuses_a_crafted_model_file_and_runs_nothing(name, corpus, capsys,
-                                                              monkeypatch):
+def test_predict_refuses_a_crafted_model_file_and_runs_nothing(name, corpus, monkeypatch):
     """Each file would write its marker file if loaded: by its own
     arguments (S1), by importing its module, or by calling the function it
     names, replaced here by a spy that writes the marker (S2)."""
-    import importlib
-
     folder, crafted = corpus
     item = crafted[name]
-    monkeypatch.syspath_prepend(str(folder))
-    if item.spy is not None:
-        module, function = item.spy
-
-        def spy(*args, **kwargs):
-            open(item.marker, "w").close()
-
-        monkeypatch.setattr(importlib.import_module(module), function, spy)
-    code, out, err = _run(capsys, ["predict", item.path, str(folder / "data.csv"),
+    arm(monkeypatch, folder, item)
+    code, out, err = command(["predict", item.path, str(folder / "data.csv"),
                                    "--no-header"])
     assert not os.path.exists(item.marker), "the crafted file ran"
     assert EVIL_MODULE not in sys.modules, "the crafted file's module was imported"
@@ -99,7 +88,7 @@ def test_predict_refuses_a_crafted_model_file_and_runs_nothing(name, corpus, cap
     assert item.refusal in err and out == ""
 
 
-def test_a_protocol_0_pickle_is_a_pickle(wine, tmp_path, capsys):
+def test_a_protocol_0_pickle_is_a_pickle(wine, tmp_path):
     """A protocol-0 pickle is text (its arrays aside): this one, in the
     format older versions saved, starts with 13 long feature names, so its
     first 4 KB are ASCII. It is a pickle all the same: refused as one without
@@ -115,10 +104,10 @@ def test_a_protocol_0_pickle_is_a_pickle(wine, tmp_path, capsys):
     assert path.read_bytes()[:4096].isascii()
     write_data(tmp_path / "data.csv")
     argv = ["predict", str(path), str(tmp_path / "data.csv"), "--no-header"]
-    code, _, err = _run(capsys, argv)
+    code, _, err = command(argv)
     _one_line(code, err)
     assert "is a pickle" in err and "text file" not in err
-    code, out, err = _run(capsys, argv + ["--trust-pickle"])
+    code, out, err = command(argv + ["--trust-pickle"])
     assert code == 0, err
     assert out.split() == [str(p) for p in model.predict(training_data()[0])]
 
@@ -147,21 +136,18 @@ def test_dev_zero_is_refused_at_once(which, wine):
     assert ("is not a regular file" if which == "model" else "holds NUL bytes") in done.stderr
 
 
-def test_a_csv_larger_than_the_limit_is_refused(wine, tmp_path, capsys, monkeypatch):
+def test_a_csv_larger_than_the_limit_is_refused(wine, tmp_path, monkeypatch):
     from sklearn_set.cli import io
 
     monkeypatch.setattr(io, "MAX_CSV_BYTES", 1000)
-    code, _, err = _run(capsys, ["predict", str(wine / "wine.skops"), str(wine / "wine.csv")])
+    code, _, err = command(["predict", str(wine / "wine.skops"), str(wine / "wine.csv")])
     _one_line(code, err)
     assert "has more than 1000 bytes, the most sklearn-set reads" in err
 
 
 # -- damaged checkpoints under --resume ---------------------------------------------
 
-# 20 epochs: a curve that fits at once (after 3 the accuracies are noise)
-SWEEP = ["sweep", "--dataset", "wine", "--sparsities", "0.3,0.6,0.8,0.9,0.95", "--hidden", "8",
-         "--epochs", "20", "--cv", "2", "--n-jobs", "1", "--no-loo", "--no-baseline",
-         "--family", "rosenfeld"]
+SWEEP = _cli_helpers.SWEEP + ["--n-jobs", "1", "--no-baseline"]
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +191,7 @@ CASES = ["appended garbage", "no header", "no format line", "no file id line",
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_a_damaged_checkpoint_is_refused_naming_its_line(case, swept, tmp_path, capsys,
-                                                        monkeypatch):
+def test_a_damaged_checkpoint_is_refused_naming_its_line(case, swept, tmp_path, monkeypatch):
     from sklearn_set import SETClassifier
 
     def no_fit(*args, **kwargs):
@@ -217,26 +202,26 @@ def test_a_damaged_checkpoint_is_refused_naming_its_line(case, swept, tmp_path, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "fits.csv").write_bytes("".join(content).encode("utf-8", "surrogateescape"))
-    code, stdout, err = _run(capsys, SWEEP + ["--out", str(out), "--resume"])
+    code, stdout, err = command(SWEEP + ["--out", str(out), "--resume"])
     _one_line(code, err)
     assert f"checkpoint {out / 'fits.csv'}" in err or f"{out / 'fits.csv'} is not" in err
     assert message in err
     assert "that sweep's settings" not in err  # a damaged row is not a setting
 
 
-def test_a_checkpoint_that_is_a_folder_is_refused(tmp_path, capsys):
+def test_a_checkpoint_that_is_a_folder_is_refused(tmp_path):
     (tmp_path / "out" / "fits.csv").mkdir(parents=True)
-    code, _, err = _run(capsys, SWEEP + ["--out", str(tmp_path / "out"), "--resume"])
+    code, _, err = command(SWEEP + ["--out", str(tmp_path / "out"), "--resume"])
     _one_line(code, err)
     assert "fits.csv is a folder, not a file" in err
 
 
-def test_a_nan_score_without_an_error_is_a_failed_fit(swept, tmp_path, capsys):
+def test_a_nan_score_without_an_error_is_a_failed_fit(swept, tmp_path):
     content, _ = _edit(*swept)["nan score"]
     out = tmp_path / "out"
     out.mkdir()
     (out / "fits.csv").write_text("".join(content))
-    code, stdout, err = _run(capsys, SWEEP + ["--out", str(out), "--resume"])
+    code, stdout, err = command(SWEEP + ["--out", str(out), "--resume"])
     assert code == 1, err  # the results are written, but a fit failed
     assert "1 of the 10 fits failed (at sparsity 0.95)" in stdout
     with open(out / "results.csv") as handle:
@@ -246,23 +231,23 @@ def test_a_nan_score_without_an_error_is_a_failed_fit(swept, tmp_path, capsys):
 
 # -- data files ------------------------------------------------------------------------
 
-def test_a_byte_order_mark_is_not_part_of_the_first_column(wine, tmp_path, capsys):
+def test_a_byte_order_mark_is_not_part_of_the_first_column(wine, tmp_path):
     """Excel's "CSV UTF-8" starts with a byte-order mark."""
     bom = _wine_csv(tmp_path / "bom.csv", encoding="utf-8-sig")
     model = tmp_path / "bom.skops"
-    code, _, err = _run(capsys, ["train", "--dataset", str(bom), "--target", "label",
+    code, _, err = command(["train", "--dataset", str(bom), "--target", "label",
                                  "--hidden", "8", "--epochs", "3", "--save", str(model)])
     assert code == 0, err
     for data in (wine / "wine.csv", bom):
-        code, out, err = _run(capsys, ["predict", str(model), str(data)])
+        code, out, err = command(["predict", str(model), str(data)])
         assert code == 0, err
         assert len(out.split()) == 178
-    code, _, err = _run(capsys, ["predict", str(wine / "wine.skops"), str(bom)])
+    code, _, err = command(["predict", str(wine / "wine.skops"), str(bom)])
     assert code == 0, err
 
 
-@pytest.mark.parametrize("command", ["train", "predict"])
-def test_a_value_beyond_float32_is_refused_naming_its_cell(command, wine, tmp_path, capsys):
+@pytest.mark.parametrize("which", ["train", "predict"])
+def test_a_value_beyond_float32_is_refused_naming_its_cell(which, wine, tmp_path):
     lines = (wine / "wine.csv").read_text().splitlines()
     cells = lines[5].split(",")
     cells[0] = "1e308"
@@ -270,9 +255,9 @@ def test_a_value_beyond_float32_is_refused_naming_its_cell(command, wine, tmp_pa
     big = tmp_path / "big.csv"
     big.write_text("\n".join(lines) + "\n")
     argv = (["train", "--dataset", str(big), "--target", "label", "--save",
-             str(tmp_path / "m.skops")] if command == "train"
+             str(tmp_path / "m.skops")] if which == "train"
             else ["predict", str(wine / "wine.skops"), str(big)])
-    code, _, err = _run(capsys, argv)
+    code, _, err = command(argv)
     _one_line(code, err)
     assert f"CSV file {str(big)!r}, line 6, column 'alcohol': '1e308' is too large" in err
     assert "NaN" not in err
@@ -282,11 +267,11 @@ def test_a_value_beyond_float32_is_refused_naming_its_cell(command, wine, tmp_pa
     ([0] * 5 + [1], "class 1 has a single sample; train holds out a stratified 25%"),
     ([c for c in range(7) for _ in range(2)], "cannot hold out a stratified 25%"),
 ])
-def test_train_on_classes_too_small_to_split_says_so(classes, message, tmp_path, capsys):
+def test_train_on_classes_too_small_to_split_says_so(classes, message, tmp_path):
     path = tmp_path / "tiny.csv"
     path.write_text("a,b,target\n" + "".join(f"{i},{i % 3},{c}\n"
                                             for i, c in enumerate(classes)))
-    code, _, err = _run(capsys, ["train", "--dataset", str(path), "--save",
+    code, _, err = command(["train", "--dataset", str(path), "--save",
                                  str(tmp_path / "m.skops")])
     _one_line(code, err)
     assert message in err
@@ -294,26 +279,26 @@ def test_train_on_classes_too_small_to_split_says_so(classes, message, tmp_path,
 
 @pytest.mark.parametrize("target, shown", [("0", "single class (0)"),
                                            ("nan", "the target is 'nan'")])
-def test_messages_show_plain_values(target, shown, tmp_path, capsys):
+def test_messages_show_plain_values(target, shown, tmp_path):
     path = tmp_path / "plain.csv"
     rows = [f"{i},{i + 1},{target if i == 1 or target == '0' else i % 2}" for i in range(6)]
     path.write_text("a,b,target\n" + "\n".join(rows) + "\n")
-    code, _, err = _run(capsys, ["train", "--dataset", str(path), "--save",
+    code, _, err = command(["train", "--dataset", str(path), "--save",
                                  str(tmp_path / "m.skops")])
     _one_line(code, err)
     assert shown in err and "np." not in err
 
 
-def test_counts_cannot_overflow(capsys, tmp_path):
+def test_counts_cannot_overflow(tmp_path):
     save = str(tmp_path / "m.skops")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code, _, err = _run(capsys, ["train", "--dataset", "wine", "--hidden",
+        code, _, err = command(["train", "--dataset", "wine", "--hidden",
                                      "9223372036854775808", "--save", save])
         _one_line(code, err)
         assert "a layer has at most 2147483647 units" in err
         widest = ",".join(["2147483647"] * 5)
-        code, _, err = _run(capsys, ["train", "--dataset", "wine", "--hidden", widest,
+        code, _, err = command(["train", "--dataset", "wine", "--hidden", widest,
                                      "--sparsity", "0", "--save", save])
         _one_line(code, err)
         assert "for its 18446744090889420800 connections alone" in err
@@ -336,26 +321,26 @@ def test_a_closed_pipe_ends_quietly(wine):
 
 # -- a model that cannot work -----------------------------------------------------------
 
-def test_a_model_without_an_input_output_path_says_so_and_is_not_exported(tmp_path, capsys):
+def test_a_model_without_an_input_output_path_says_so_and_is_not_exported(tmp_path):
     model = tmp_path / "useless.skops"
-    code, out, err = _run(capsys, ["train", "--dataset", "wine", "--sparsity", "0.9999",
+    code, out, err = command(["train", "--dataset", "wine", "--sparsity", "0.9999",
                                    "--save", str(model)])
     assert code == 0
     assert ("warning: SETClassifier ended with no path from an input to an output: it "
             "predicts the same for every input") in err
-    code, out, err = _run(capsys, ["export", str(model), "--out", str(tmp_path / "c")])
+    code, out, err = command(["export", str(model), "--out", str(tmp_path / "c")])
     _one_line(code, err)
     assert "has no path from an input to an output" in err and "--allow-disconnected" in err
     assert not (tmp_path / "c").exists()
-    code, out, err = _run(capsys, ["export", str(model), "--out", str(tmp_path / "c"),
+    code, out, err = command(["export", str(model), "--out", str(tmp_path / "c"),
                                    "--allow-disconnected"])
     assert code == 0 and (tmp_path / "c" / "set_model.c").exists()
 
 
-def test_a_model_whose_outputs_are_partly_unreached_says_so(tmp_path, capsys):
+def test_a_model_whose_outputs_are_partly_unreached_says_so(tmp_path):
     path = tmp_path / "wine.csv"
     _wine_csv(path)
-    code, _, err = _run(capsys, ["train", "--dataset", str(path), "--target", "label",
+    code, _, err = command(["train", "--dataset", str(path), "--target", "label",
                                  "--hidden", "2", "--sparsity", "0.9", "--seed", "0",
                                  "--save", str(tmp_path / "m.skops")])
     assert code == 0

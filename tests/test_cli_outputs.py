@@ -7,9 +7,7 @@ any version of the package.
 """
 
 import contextlib
-import csv
 import errno
-import json
 import os
 import resource
 import shutil
@@ -18,21 +16,11 @@ import subprocess
 import sys
 
 import pytest
-
-from sklearn_set.cli import main
+from _cli_helpers import SWEEP, command, sweep_rows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# 20 epochs: a curve that fits at once (after 3 the accuracies are noise)
-SWEEP = ["sweep", "--dataset", "wine", "--sparsities", "0.3,0.6,0.8,0.9,0.95", "--hidden", "8",
-         "--epochs", "20", "--cv", "2", "--no-loo", "--family", "rosenfeld"]
 TESTS = os.path.dirname(os.path.abspath(__file__))
-
-
-def _run(capsys, argv):
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _no_partial_files(folder):
@@ -85,7 +73,7 @@ FULL = {
 
 @pytest.mark.parametrize("how", ["tmpfs", "file size limit"])
 @pytest.mark.parametrize("where", list(FULL))
-def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path, capsys):
+def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path):
     """On a small tmpfs (where the test may mount one: root), and with the
     size of each file limited (RLIMIT_FSIZE: a write past it fails like one
     on a full disk): the fits that finished are kept, and the one line says
@@ -116,14 +104,13 @@ def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path, ca
         roomy = tmp_path / "roomy"
         shutil.copytree(out, roomy)
     # with room again, --resume fits what is missing and writes the results
-    code, _, err = _run(capsys, argv + ["--out", str(roomy), "--resume"])
+    code, _, err = command(argv + ["--out", str(roomy), "--resume"])
     assert code == 0, err
     assert {"fits.csv", "results.csv", "curve.json", "sparsity_curve.png"} <= set(
         os.listdir(roomy))
 
 
-def test_a_permission_error_gives_one_line_and_the_resume_line(tmp_path, capsys,
-                                                              monkeypatch):
+def test_a_permission_error_gives_one_line_and_the_resume_line(tmp_path, monkeypatch):
     replace = os.replace
 
     def refused(source, target, *args, **kwargs):
@@ -133,7 +120,7 @@ def test_a_permission_error_gives_one_line_and_the_resume_line(tmp_path, capsys,
 
     monkeypatch.setattr(os, "replace", refused)
     out = tmp_path / "out"
-    code, _, err = _run(capsys, SWEEP + ["--n-jobs", "1", "--no-baseline", "--out", str(out)])
+    code, _, err = command(SWEEP + ["--n-jobs", "1", "--no-baseline", "--out", str(out)])
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert "Permission denied" in err and "10 of the 10 fits are kept in" in err
     assert not (out / "curve.json").exists()
@@ -141,16 +128,6 @@ def test_a_permission_error_gives_one_line_and_the_resume_line(tmp_path, capsys,
 
 
 # -- --overwrite replaces earlier results only with complete new ones --------------------
-
-def _results(folder):
-    """results.csv and curve.json without the fit times (a clock, not a result)."""
-    with open(folder / "results.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    curve = json.loads((folder / "curve.json").read_text())
-    for row in rows + curve["results"]:
-        row.pop("mean_fit_seconds")
-    return rows, curve
-
 
 def _interrupt_after(monkeypatch, n_fits):
     from sklearn_set.cli import sweep
@@ -166,15 +143,15 @@ def _interrupt_after(monkeypatch, n_fits):
 
 
 def test_overwrite_replaces_earlier_results_only_once_the_new_ones_are_complete(
-        tmp_path, capsys, monkeypatch):
+        tmp_path, monkeypatch):
     out = tmp_path / "out"
     earlier = SWEEP + ["--n-jobs", "1", "--no-baseline"]
-    assert main(earlier + ["--out", str(out)]) == 0
+    assert command(earlier + ["--out", str(out)])[0] == 0
     files = {name: (out / name).read_bytes() for name in os.listdir(out)}
     newer = [arg if arg != "20" else "21" for arg in earlier]  # --epochs 21
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 3)
-        code, _, err = _run(capsys, newer + ["--out", str(out), "--overwrite"])
+        code, _, err = command(newer + ["--out", str(out), "--overwrite"])
     assert code == 130
     staged = out / ".overwrite" / "fits.csv"
     assert (f"interrupted; 3 of the 10 fits are kept in {staged} (the earlier results in "
@@ -182,21 +159,20 @@ def test_overwrite_replaces_earlier_results_only_once_the_new_ones_are_complete(
     assert err.rstrip().endswith("--overwrite")
     assert {name: (out / name).read_bytes() for name in files} == files
     # the same command goes on with the 3 fits it kept
-    code, printed, err = _run(capsys, newer + ["--out", str(out), "--overwrite"])
+    code, printed, err = command(newer + ["--out", str(out), "--overwrite"])
     assert code == 0, err
     assert "Going on with an interrupted --overwrite sweep: 3 of the 10 fits" in printed
     assert printed.count("] sparsity") == 7
     assert sorted(os.listdir(out)) == sorted(files)  # the staging folder is gone
-    assert main(newer + ["--out", str(tmp_path / "fresh")]) == 0
-    assert _results(out) == _results(tmp_path / "fresh")
+    assert command(newer + ["--out", str(tmp_path / "fresh")])[0] == 0
+    assert sweep_rows(out) == sweep_rows(tmp_path / "fresh")
     # fits kept by an --overwrite of other settings are not used
     with monkeypatch.context() as patch:
         _interrupt_after(patch, 2)
-        assert main(earlier + ["--out", str(out), "--overwrite"]) == 130
-    capsys.readouterr()
-    code, printed, err = _run(capsys, newer + ["--out", str(out), "--overwrite"])
+        assert command(earlier + ["--out", str(out), "--overwrite"])[0] == 130
+    code, printed, err = command(newer + ["--out", str(out), "--overwrite"])
     assert code == 0 and printed.count("] sparsity") == 10
-    assert _results(out) == _results(tmp_path / "fresh")
+    assert sweep_rows(out) == sweep_rows(tmp_path / "fresh")
 
 
 # -- files written whole ---------------------------------------------------------------
@@ -208,24 +184,22 @@ def _failing_fsync(monkeypatch):
     monkeypatch.setattr(os, "fsync", full)
 
 
-def test_predictions_and_models_are_written_whole_or_not_at_all(tmp_path, capsys,
-                                                              monkeypatch):
+def test_predictions_and_models_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     model = tmp_path / "m.skops"
     train = ["train", "--dataset", "wine", "--hidden", "8", "--epochs", "3",
              "--save", str(model)]
-    assert main(train) == 0
+    assert command(train)[0] == 0
     data = tmp_path / "rows.csv"
     data.write_text("".join(",".join(["1.0"] * 13) + "\n" for _ in range(5)))
     predictions = tmp_path / "p.csv"
     predictions.write_text("earlier predictions\n")
     saved = model.read_bytes()
-    capsys.readouterr()
     with monkeypatch.context() as patch:
         _failing_fsync(patch)
-        code, _, err = _run(capsys, ["predict", str(model), str(data), "--no-header", "--out",
+        code, _, err = command(["predict", str(model), str(data), "--no-header", "--out",
                                      str(predictions), "--overwrite"])
         assert code == 1 and "No space left on device; nothing was written" in err
-        code, _, err = _run(capsys, train + ["--seed", "1"])
+        code, _, err = command(train + ["--seed", "1"])
         assert code == 1 and "No space left on device; nothing was written" in err
     assert model.read_bytes() == saved
     assert predictions.read_text() == "earlier predictions\n"
@@ -234,7 +208,7 @@ def test_predictions_and_models_are_written_whole_or_not_at_all(tmp_path, capsys
 
 # -- a failed command leaves no folder it created ------------------------------------------
 
-def test_a_failed_command_leaves_no_folder_it_created(tmp_path, capsys):
+def test_a_failed_command_leaves_no_folder_it_created(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,target\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n")
     (tmp_path / "kept").mkdir()
@@ -246,7 +220,7 @@ def test_a_failed_command_leaves_no_folder_it_created(tmp_path, capsys):
             (["train", "--dataset", str(bad), "--save", "m3/deeper/m.skops"], "m3"),
             (["predict", "missing.skops", str(bad), "--out", "m4/p.csv"], "m4"),
             (["train", "--dataset", str(bad), "--save", "kept/new/m.skops"], "kept/new")]:
-        code, out, err = _run(capsys, argv)
+        code, out, err = command(argv)
         assert code == 2, err
         assert not os.path.exists(created), f"{argv} left {created}"
     assert os.listdir(tmp_path / "kept") == []  # a folder that was there stays

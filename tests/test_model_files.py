@@ -20,6 +20,7 @@ import pytest
 from _crafted_models import (
     EVIL_MODULE,
     NAMES,
+    arm,
     build,
     nodes,
     rewrite_schema,
@@ -70,19 +71,6 @@ def corpus(tmp_path_factory):
     return folder, crafted
 
 
-def _armed(monkeypatch, folder, item):
-    """Make running the file observable: the module of unknown_module
-    importable, and the function an S2 file names replaced by a spy."""
-    monkeypatch.syspath_prepend(str(folder))
-    if item.spy is not None:
-        module, name = item.spy
-
-        def spy(*args, **kwargs):
-            open(item.marker, "w").close()
-
-        monkeypatch.setattr(importlib.import_module(module), name, spy)
-
-
 def _nothing_ran(item):
     assert not os.path.exists(item.marker), "the crafted file ran"
     assert EVIL_MODULE not in sys.modules, "the crafted file's module was imported"
@@ -92,7 +80,7 @@ def _nothing_ran(item):
 def test_load_model_refuses_a_crafted_file_and_runs_nothing(name, corpus, monkeypatch):
     folder, crafted = corpus
     item = crafted[name]
-    _armed(monkeypatch, folder, item)
+    arm(monkeypatch, folder, item)
     with pytest.raises(ModelFileError) as info:
         load_model(item.path)
     _nothing_ran(item)
