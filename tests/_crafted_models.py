@@ -41,7 +41,7 @@ NAMES = ["s1_dump_svmlight_dummy", "s1_dump_svmlight_set", "s2_check_output", "s
          "numpy_save", "numpy_load", "numpy_ufunc", "attrgetter", "unknown_module",
          "decision_tree", "dummy_classifier", "s2_as_object", "function_transformer_type",
          "attribute_replaces_method", "special_attribute", "bit_generator",
-         "index_out_of_range"]
+         "index_out_of_range", "target_regressor_type"]
 
 
 @dataclass
@@ -247,6 +247,12 @@ def build(folder):
     add("index_out_of_range", _fitted_set(), "an input index lies outside",
         edit=None)
     _corrupt_first_layer(crafted["index_out_of_range"].path)
+    # a type called on the target by TransformedTargetRegressor
+    from sklearn.compose import TransformedTargetRegressor
+
+    add("target_regressor_type", TransformedTargetRegressor(
+        _fitted_set(), func=np.float64, inverse_func=np.float64, check_inverse=False).fit(X, y),
+        "TransformedTargetRegressor with a func")
     return crafted
 
 

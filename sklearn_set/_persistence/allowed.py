@@ -37,6 +37,15 @@ REFUSED_NODE_KINDS = {
 }
 
 
+# Parameters of allowed classes that a model calls: a model file may only
+# leave them None (a FunctionTransformer is then the identity).
+CALLED_PARAMETERS = {
+    "sklearn.preprocessing._function_transformer.FunctionTransformer": ("func",
+                                                                         "inverse_func"),
+    "sklearn.compose._target.TransformedTargetRegressor": ("func", "inverse_func"),
+}
+
+
 def _name(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -105,7 +114,7 @@ def _estimators():
         QuantileTransformer, PowerTransformer, KBinsDiscretizer, PolynomialFeatures,
         OneHotEncoder, OrdinalEncoder, LabelBinarizer, LabelEncoder,
         SimpleImputer, MissingIndicator, PCA, TruncatedSVD, VarianceThreshold,
-        # only without a function: see audit.check_function_transformer
+        # only without a function: see CALLED_PARAMETERS
         FunctionTransformer,
     ]
 

@@ -14,7 +14,7 @@ import inspect
 import json
 import sys
 
-from .allowed import BIT_GENERATORS, REFUSED_NODE_KINDS, allowed_types
+from .allowed import BIT_GENERATORS, CALLED_PARAMETERS, REFUSED_NODE_KINDS, allowed_types
 
 
 class RefusedContent(Exception):
@@ -104,9 +104,9 @@ def _is_null(node):
             and node.get("content") == "null")
 
 
-def _check_function_transformer(node, full):
+def _check_called_parameters(node, full):
     content = _content_dict(node) or {}
-    for key in ("func", "inverse_func"):
+    for key in CALLED_PARAMETERS.get(full, ()):
         if key in content and not _is_null(content[key]):
             raise RefusedContent(f"it holds a {full} with a {key}: a model file may hold "
                                  "data only, never code")
@@ -153,8 +153,7 @@ def check_schema(schema):
         special = _SPECIAL_CHECKS.get(node["__loader__"])
         if special is not None:
             special(node, cls, full)
-        if full == "sklearn.preprocessing._function_transformer.FunctionTransformer":
-            _check_function_transformer(node, full)
+        _check_called_parameters(node, full)
     return found
 
 

@@ -9,7 +9,7 @@ import pickletools
 import stat
 import zipfile
 
-from .atomic import atomic_write, write_bytes
+from .._atomic import atomic_write, write_bytes
 from .audit import RefusedContent, check_resolved, check_schema
 from .consistency import check_networks
 

@@ -55,6 +55,8 @@ except ImportError:  # Windows: no advisory locks; each row is still one O_APPEN
 import numpy as np
 from joblib import hash as joblib_hash
 
+from .._atomic import atomic_write
+
 __all__ = ["CheckpointError", "count_fits"]
 
 _FORMAT_NAME = "sklearn-set sparsity_curve checkpoint"
@@ -551,8 +553,6 @@ class Checkpoint:
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             self._open(settings)
         else:
-            from .._persistence.atomic import atomic_write
-
             self.file_id = uuid.uuid4().hex
             with atomic_write(self.path, "w", encoding=_ENCODING, newline="") as file:
                 for key, value in {**settings, _FILE_ID: self.file_id}.items():

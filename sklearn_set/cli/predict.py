@@ -6,7 +6,7 @@ def run(args):
     import csv
     import warnings
 
-    from .._persistence.atomic import atomic_write
+    from .._atomic import atomic_write
     from .io import (
         RunFailed,
         UsageError,

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .._persistence.atomic import atomic_write
+from .._atomic import atomic_write
 from .io import last_line
 
 
