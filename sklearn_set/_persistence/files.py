@@ -22,17 +22,39 @@ MAX_MODEL_BYTES = 2 * 2**30
 
 
 class ModelFileError(ValueError):
-    """A model file that is not loaded, or a model that is not saved: it is
-    missing, not a regular file, too large, damaged, a pickle that was not
-    trusted, or it holds something other than data of the allowed types.
+    """Error raised for a model file that is not loaded, or a model not saved.
+
+    The file is missing, not a regular file, too large, damaged, a pickle
+    that was not trusted, or it holds something other than data of the
+    allowed types.
 
     The message names the file and the reason in one line.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the file.
+    untrusted_pickle : bool, default=False
+        Whether the file is (or may be) a pickle, refused because
+        ``trust_pickle`` was not given.
 
     Attributes
     ----------
     untrusted_pickle : bool
-        True if the file is (or may be) a pickle, refused because
-        ``trust_pickle`` was not given.
+        The parameter of that name.
+
+    See Also
+    --------
+    load_model : Load a model file.
+
+    Examples
+    --------
+    >>> from sklearn_set import ModelFileError, load_model
+    >>> try:
+    ...     load_model("no-such-model.skops")
+    ... except ModelFileError as exc:
+    ...     print(exc)
+    model file 'no-such-model.skops' does not exist
     """
 
     def __init__(self, message, *, untrusted_pickle=False):
