@@ -83,26 +83,29 @@ def check_network(network, where):
 
 
 def check_networks(model):
-    """Check every network and layer ``model`` holds, wherever it is."""
+    """Check every network and layer ``model`` holds, wherever it is: in
+    containers and in the attributes of the classes a model file may hold
+    (nothing else is entered: a trusted pickle may hold anything)."""
     from .._engine.layer import SparseLayer
     from .._engine.network import SparseMLP
+    from .allowed import allowed_types
 
+    entered = tuple(allowed_types()["ObjectNode"].values())
     seen, stack = set(), [model]
     while stack:
         obj = stack.pop()
-        if id(obj) in seen or isinstance(obj, (str, bytes, type, np.generic)):
+        if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if isinstance(obj, SparseMLP):
+        if type(obj) is SparseMLP:
             check_network(obj, "a network")
-        elif isinstance(obj, SparseLayer):
+        elif type(obj) is SparseLayer:
             check_layer(obj, "a layer")
         if isinstance(obj, dict):
             stack.extend(obj.values())
         elif isinstance(obj, (list, tuple, set)):
             stack.extend(obj)
-        elif isinstance(obj, np.ndarray):
-            if obj.dtype == object:
-                stack.extend(obj.ravel())
-        elif isinstance(getattr(obj, "__dict__", None), dict):
-            stack.extend(obj.__dict__.values())
+        elif type(obj) is np.ndarray and obj.dtype == object:
+            stack.extend(obj.ravel())
+        elif isinstance(obj, entered):
+            stack.extend(vars(obj).values())
