@@ -20,7 +20,9 @@ once. Each command imports what it needs when it runs.
 Bad arguments or files end with one line on stderr and exit status 2, no
 traceback, before any fit where they can be known before; a run whose fits
 fail ends with status 1 (a sweep still writes the fits that succeeded); an
-interrupted run (Ctrl-C, SIGTERM) ends with status 130 and says what it kept.
+interrupted run (Ctrl-C, SIGTERM) ends with status 130 and says what it kept;
+output to a pipe that closes early ends quietly with status 141. A command
+that fails removes the folders it created, if they are empty.
 """
 
 import argparse
