@@ -17,6 +17,8 @@ _PUBLIC = {
     "CExport": "._export.c",
     "CollapseNotIdentifiedWarning": "._curve",
     "CompactNetwork": "._export.compact",
+    "DisconnectedNetworkWarning": "._warnings",
+    "ModelFileError": "._persistence",
     "QuantizedNetwork": "._export.quantize",
     "SETClassifier": "._set",
     "SETRegressor": "._set",
@@ -29,6 +31,8 @@ _PUBLIC = {
     "connectivity_profile": "._engine.connectivity",
     "quantize": "._export.quantize",
     "export_c": "._export.c",
+    "load_model": "._persistence",
+    "save_model": "._persistence",
     "sparsity_curve": "._sweep.sweep",
     "to_mlp": "._export.mlp",
 }

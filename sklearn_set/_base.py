@@ -30,6 +30,7 @@ from ._evolution.policies import ZETA_SCHEDULES, SETPolicy
 from ._evolution.rules import make_regrowth
 from ._interrupt import InterruptGuard
 from ._topology_history import append_record, empty_history, record_dict
+from ._warnings import DisconnectedNetworkWarning
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -530,6 +531,21 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         # already describes the network as it is
         self.topology_ = (network.topology() if restored is not None
                           else record_dict(self.topology_history_[-1]))
+        self._warn_if_disconnected(network.layer_sizes[-1])
+
+    def _warn_if_disconnected(self, n_outputs):
+        """Say so when outputs are on no input-to-output path: their scores
+        are constants (from the topology the fit computed already)."""
+        reached = self.topology_["outputs_reached"]
+        if reached == n_outputs:
+            return
+        what = ("no path from an input to an output: it predicts the same for every input"
+                if reached == 0 else f"paths from the inputs to only {reached} of its "
+                f"{n_outputs} outputs: the others give the same score for every input")
+        warnings.warn(DisconnectedNetworkWarning(
+            f"{type(self).__name__} ended with {what} ({int(self.n_connections_.sum())} "
+            f"connections at sparsity {self.sparsity_:.4g}). Lower sparsity, narrow "
+            "hidden_layer_sizes or use regrowth='connected'."), stacklevel=4)
 
     def _check_memory(self, layer_sizes, n_samples, n_fits=1):
         """Refuse, before anything is allocated, a network whose arrays cannot

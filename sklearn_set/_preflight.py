@@ -76,7 +76,28 @@ def check_fits_memory(estimator, n_samples, n_features, n_outputs, *, n_fits=1):
         If the sparsity leaves a layer without a connection.
     """
     layer_sizes = [n_features, *estimator.hidden_layer_sizes, n_outputs]
+    _check_connection_count(estimator, layer_sizes, n_fits)
     estimator._check_memory(layer_sizes, n_samples, n_fits=n_fits)
+
+
+# Above this many connections the estimator's memory estimate (int64 bytes,
+# up to about 100 per connection) could overflow.
+_MAX_COUNTED_CONNECTIONS = 2**56
+
+
+def _check_connection_count(estimator, layer_sizes, n_fits):
+    """Refuse, counting with exact integers, networks too large for the
+    estimator's own estimate, which counts in int64: their connections
+    alone (2**56 and more, 512 PiB at 8 bytes each) exceed any memory."""
+    possible = sum(int(a) * int(b) for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    connections = int((1 - estimator.sparsity) * possible)
+    if connections >= _MAX_COUNTED_CONNECTIONS:
+        need = n_fits * connections * 8  # a 4-byte weight and a 4-byte index at least
+        raise MemoryError(
+            f"{type(estimator).__name__} with layer sizes {[int(n) for n in layer_sizes]} and "
+            f"sparsity={estimator.sparsity} needs more than {need} bytes ({need / 2**30:.3g} "
+            f"GiB) for its {n_fits * connections} connections alone, more memory than a "
+            "machine has. Raise sparsity or narrow hidden_layer_sizes.")
 
 
 def kernels_need_compiling():

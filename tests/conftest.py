@@ -113,3 +113,23 @@ def digits_curve():
     from sklearn_set._curve import SparsityCurveRegressor
 
     return SparsityCurveRegressor().fit_scores(DIGITS_LEVELS, DIGITS_SCORES)
+
+
+# -- isolation: the README's commands compose, nothing is left behind ----------
+# Each test runs in a folder of its own, so that no test reads or writes the
+# current folder (a checkout's ./sklearn-set-results of an earlier
+# 'sklearn-set sweep', say) and nothing a test writes stays there; and
+# hypothesis keeps no example database (.hypothesis/) in it.
+
+@pytest.fixture(autouse=True)
+def _own_working_folder(tmp_path_factory, monkeypatch):
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # pragma: no cover - the test extra has it
+    pass
+else:
+    _hypothesis_settings.register_profile("sklearn-set", database=None)
+    _hypothesis_settings.load_profile("sklearn-set")

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -40,7 +41,11 @@ try:  # part of the test extra; without it only its rows are skipped
 except ImportError:  # pragma: no cover
     pd = None
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# FAST networks (16 units on 6 features at sparsity 0.9: 14 connections) are
+# made to be quick, and often leave an output unreached: the bad input, not
+# the network, is what each case is about (the warning has its own tests)
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.filterwarnings("ignore::sklearn_set.DisconnectedNetworkWarning")]
 
 # A case that takes longer than this is a hang (the largest one takes < 1 s).
 CASE_TIME_LIMIT = 60
@@ -722,3 +727,48 @@ def test_keyboard_interrupt_after_accset_policy_update_rolls_the_policy_back(mon
         m.set_params(warm_start=True, max_iter=3).fit(X, Y)
     _same_model(model, reference_model, X)
     np.testing.assert_array_equal(model.sparsity_history_, reference_model.sparsity_history_)
+
+
+# --------------------------------------------------------------------------
+# A model that cannot work says so
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed, said", [
+    (1, "no path from an input to an output: it predicts the same for every input"),
+    (0, "paths from the inputs to only 1 of its 3 outputs"),
+])
+def test_a_fit_whose_outputs_are_unreachable_warns(seed, said):
+    """Three connections for 13 inputs, 2 hidden units and 3 classes: no
+    path at all (seed 1), or one to a single output (seed 0). Either model
+    predicts at most as well as chance; the warning names the cause."""
+    from sklearn.datasets import load_wine
+
+    from sklearn_set import DisconnectedNetworkWarning
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with pytest.warns(DisconnectedNetworkWarning, match=said):
+        model = SETClassifier(hidden_layer_sizes=(2,), sparsity=0.9, max_iter=30,
+                              random_state=seed).fit(X, y)
+    assert model.topology_["outputs_reached"] == (0 if seed == 1 else 1)
+
+
+def test_a_connected_fit_does_not_warn():
+    from sklearn_set import DisconnectedNetworkWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedNetworkWarning)
+        clf(sparsity=0.5).fit(X, Y)
+
+
+def test_a_sweep_measures_collapsed_networks_without_a_warning_per_fit():
+    """A sweep is meant to reach the collapse: its result says how much of
+    each network is connected (active_fractions), so no fit warns."""
+    from sklearn_set import DisconnectedNetworkWarning, sparsity_curve
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedNetworkWarning)
+        result = sparsity_curve(clf(hidden_layer_sizes=(4,)), X, Y, sparsities=[0.5, 0.95],
+                                cv=2)
+    assert np.nanmin(result.active_fractions) < 1

@@ -445,7 +445,7 @@ def test_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
 
 def append_rows(path, file_id, process):
     for fold in range(200):
-        assert checkpoint._FitRecorder(path, file_id, fit_key(process, fold))(OUT)
+        assert checkpoint._FitRecorder(path, file_id, fit_key(process / 10, fold))(OUT)
 
 
 def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by_value):
@@ -456,6 +456,130 @@ def test_rows_appended_by_several_processes_at_once_are_whole_lines(tmp_path, by
     Parallel(n_jobs=4)(delayed(append_rows)(path, file_id, process) for process in range(4))
     rows = checkpoint._read(path)[1]
     assert sorted((float(row["sparsity"]), int(row["fold"])) for row in rows) == [
-        (float(process), fold) for process in range(4) for fold in range(200)]
+        (process / 10, fold) for process in range(4) for fold in range(200)]
     fits = Checkpoint(path, SETTINGS).fits
     assert all(out == OUT for out in fits.values())
+
+
+# -- damaged files: one line naming the file, the line and what is wrong ----------------
+
+def _checkpoint_lines(data, tmp_path):
+    path = tmp_path / "fits.csv"
+    X, y = data
+    sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS[:2], cv=2, checkpoint=path)
+    return path, path.read_text().splitlines(keepends=True)
+
+
+def _settings_of(path):
+    settings = checkpoint._read(path)[0]
+    del settings[checkpoint._FILE_ID]
+    return settings
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda lines: lines + ["garbage\n"], "line {n1}: 1 field, where a row has 14"),
+    (lambda lines: [l for l in lines if not l.startswith("sparsity,")],
+     "line {header}: the header row should be 'sparsity,fold,"),
+    (lambda lines: lines[1:], "its line 1 is not '# format = "),
+    (lambda lines: [l for l in lines if not l.startswith("# file id")],
+     "have no 'file id' line"),
+    (lambda lines: lines[:1] + ["# estimator = {\n"] + lines[2:],
+     "line 2: the value of the setting 'estimator' is not valid JSON"),
+    (lambda lines: lines[:1] + ["# no equals sign\n"] + lines[2:],
+     "line 2: a setting line reads '# NAME = VALUE'"),
+    (lambda lines: lines[:-1] + ["nan" + lines[-1][3:]], "line {n}: sparsity 'nan' is not in"),
+    (lambda lines: lines + ["0.5,7" + lines[-1][5:]], "line {n1}: fold 7 does not exist"),
+    (lambda lines: lines + ["0.5,x" + lines[-1][5:]], "line {n1}: fold 'x' is not a number"),
+    (lambda lines: lines + ["0.5,1,-4" + lines[-1][6:]],
+     "line {n1}: baseline_hidden_layer_sizes '-4' is not a list of positive whole numbers"),
+    (lambda lines: lines + [lines[-1].replace(lines[-1].split(",")[3], "0.0001")],
+     "line {n1}: the fit (sparsity 0.9, fold 1) is recorded a second time, with another "
+     "test_score"),
+    (lambda lines: lines + ['0.5,1,,"unclosed\n'], "line {n1}: "),
+    (lambda lines: lines[:3] + ["\udcff\udcfe\n"] + lines[3:], "line 4: not UTF-8 text"),
+    (lambda lines: lines[:lines.index(next(l for l in lines if l.startswith("sparsity,")))],
+     "the header row is missing"),
+])
+def test_a_damaged_checkpoint_names_its_line(data, tmp_path, damage, message):
+    path, lines = _checkpoint_lines(data, tmp_path)
+    settings = _settings_of(path)
+    header = next(i for i, line in enumerate(lines) if line.startswith("sparsity,")) + 1
+    damaged = damage(lines)
+    path.write_bytes("".join(damaged).encode("utf-8", "surrogateescape"))
+    expected = message.format(n=len(damaged), n1=len(damaged), header=header)
+    for read in (lambda: count_fits(path), lambda: Checkpoint(path, settings)):
+        with pytest.raises(checkpoint.CheckpointError) as info:
+            read()
+        assert expected in str(info.value) and str(path) in str(info.value)
+        assert "\n" not in str(info.value)
+
+
+def test_a_checkpoint_path_that_is_a_folder_is_refused(tmp_path):
+    (tmp_path / "fits.csv").mkdir()
+    for read in (lambda: count_fits(tmp_path / "fits.csv"),
+                 lambda: Checkpoint(tmp_path / "fits.csv", SETTINGS)):
+        with pytest.raises(checkpoint.CheckpointError, match="is a folder, not a file"):
+            read()
+
+
+def test_a_repeated_row_with_the_same_result_is_read_once(data, tmp_path):
+    path, lines = _checkpoint_lines(data, tmp_path)
+    first = lines[-1].split(",")
+    first[5] = "12.5"  # another fit time: the same result
+    path.write_text("".join(lines) + ",".join(first))
+    assert count_fits(path) == 4
+    assert len(Checkpoint(path, _settings_of(path)).fits) == 4
+
+
+def test_a_nan_score_without_an_error_is_a_failed_fit(data, tmp_path):
+    from sklearn.exceptions import FitFailedWarning
+
+    X, y = data
+    path, lines = _checkpoint_lines(data, tmp_path)
+    fields = lines[-1].split(",")
+    fields[3] = "nan"
+    path.write_text("".join(lines[:-1]) + ",".join(fields))
+    with pytest.warns(FitFailedWarning, match="1 of the 4 fits failed") as record:
+        result = sparsity_curve(CentroidClassifier(), X, y, sparsities=LEVELS[:2], cv=2,
+                                checkpoint=path,
+                                progress=lambda *_: pytest.fail("refitted a kept fit"))
+    assert f"{path}, line {len(lines)} holds test_score 'nan' without an error" in str(
+        record[0].message)
+    assert np.isnan(result.test_scores[1, 1])
+
+
+def test_a_row_cut_short_by_a_killed_writer_is_not_joined_by_the_next(tmp_path):
+    path = tmp_path / "fits.csv"
+    Checkpoint(path, SETTINGS)
+    with open(path, "a") as handle:
+        handle.write("0.5,0,,0.9")  # a process killed while writing its row
+    assert checkpoint._append_row(str(path), fit_key(0.9, 1), OUT)
+    assert Checkpoint(path, SETTINGS).get(fit_key(0.9, 1)) == OUT
+    assert count_fits(path) == 1
+
+
+def test_a_row_the_disk_had_no_room_for_is_not_left_half_written(tmp_path, monkeypatch):
+    path = tmp_path / "fits.csv"
+    Checkpoint(path, SETTINGS)
+    before = path.read_bytes()
+    write = os.write
+
+    def half_then_full(fd, data):
+        if len(data) > 20:
+            return write(fd, data[:20])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        checkpoint._append_row(str(path), fit_key(0.9, 1), OUT)
+    assert path.read_bytes() == before
+
+
+def test_a_new_checkpoint_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        Checkpoint(tmp_path / "fits.csv", SETTINGS)
+    assert os.listdir(tmp_path) == []

@@ -29,13 +29,21 @@ file opened with ``O_APPEND``, and never twice: a fit the file holds already
 is not appended again.
 
 ``pandas.read_csv(path, comment="#")`` reads the rows.
+
+A file that is not such a checkpoint, or one damaged or edited by hand (a
+broken setting, a missing header, a row that does not parse, two rows of
+one fit with different results) is refused with a
+:class:`CheckpointError` naming the file, the line and what is wrong; a
+row with a NaN score and no error text is read as a failed fit.
 """
 
 import csv
 import io
 import json
+import math
 import os
 import re
+import stat
 import uuid
 import warnings
 
@@ -47,7 +55,9 @@ except ImportError:  # Windows: no advisory locks; each row is still one O_APPEN
 import numpy as np
 from joblib import hash as joblib_hash
 
-__all__ = ["count_fits"]
+from .._atomic import atomic_write
+
+__all__ = ["CheckpointError", "count_fits"]
 
 _FORMAT_NAME = "sklearn-set sparsity_curve checkpoint"
 _FORMAT = f"{_FORMAT_NAME} 2"
@@ -82,6 +92,18 @@ _COLUMNS = {
 # with other values.
 _IRRELEVANT_PARAMS = ("n_jobs", "verbose")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_HEADER = ",".join(_COLUMNS)
+_N_SPLITS = re.compile(r"(\d+) splits, ")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: not a checkpoint, damaged, or
+    written with other settings (``settings_differ``). The message is one
+    line naming the file and, for a damaged file, the line."""
+
+    def __init__(self, message, *, settings_differ=False):
+        super().__init__(message)
+        self.settings_differ = settings_differ
 
 
 def _stable_repr(value):
@@ -157,44 +179,136 @@ def sweep_settings(estimator, param_name, sparsities, splits, scoring, error_sco
 
 
 def _shorten(text, width=60):
+    text = str(text)
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _split(text):
-    """Settings (dict) and rows (list of dict of str) of a checkpoint's text."""
-    settings, lines = {}, text.splitlines(keepends=True)
-    for line in lines:
-        if not line.startswith(_SETTING):
-            break
-        key, _, value = line[len(_SETTING):].rstrip("\r\n").partition(" = ")
-        settings[key] = json.loads(value)
-    # one line per setting: json.dumps writes no newline
-    rows = list(csv.DictReader(io.StringIO("".join(lines[len(settings):]))))
-    return settings, rows
-
-
 def _whole_lines(fd):
-    """The text of the open file ``fd`` up to its last newline: a last line
+    """The bytes of the open file ``fd`` up to its last newline: a last line
     without one was cut short by a process killed while writing it."""
     with open(fd, "rb", closefd=False) as file:
         data = file.read()
-    return data[:data.rfind(b"\n") + 1].decode(_ENCODING)
+    return data[:data.rfind(b"\n") + 1]
 
 
-def _parse(text, path):
-    """Settings and rows of the text of the checkpoint file ``path``; raise
-    ValueError if it is not a checkpoint."""
-    settings, rows = _split(text)
+def _fail(path, line, problem):
+    raise CheckpointError(f"checkpoint {path}, line {line}: {problem}")
+
+
+def _settings(lines, path):
+    """The settings of a checkpoint's first lines and the number of lines
+    they take."""
+    settings = {}
+    n = 0
+    while n < len(lines) and lines[n].startswith(_SETTING):
+        key, equals, value = lines[n][len(_SETTING):].rstrip("\r").partition(" = ")
+        if not equals:
+            _fail(path, n + 1, f"a setting line reads '# NAME = VALUE', not "
+                               f"{_shorten(lines[n])!r}")
+        try:
+            settings[key] = json.loads(value)
+        except ValueError:
+            _fail(path, n + 1, f"the value of the setting {key!r} is not valid JSON: "
+                               f"{_shorten(value)!r}")
+        n += 1
+    return settings, n
+
+
+def _check_format(settings, n_settings, path):
     found = settings.get("format")
     if found != _FORMAT and str(found).startswith(_FORMAT_NAME):
-        raise ValueError(f"{path} was written by another version of sklearn-set (format "
-                         f"{found!r}, this version reads {_FORMAT!r}); give another "
-                         "checkpoint path or remove this one.")
-    if found != _FORMAT or _FILE_ID not in settings:
-        raise ValueError(f"{path} is not a sparsity_curve checkpoint (its first line is "
-                         f"not '# format = \"{_FORMAT}\"', or it has no file id); give "
-                         "another checkpoint path.")
+        raise CheckpointError(
+            f"{path} was written by another version of sklearn-set (format {found!r}, this "
+            f"version reads {_FORMAT!r}); give another checkpoint path or remove this one.")
+    if found != _FORMAT or next(iter(settings)) != "format":
+        raise CheckpointError(
+            f"{path} is not a sparsity_curve checkpoint (its line 1 is not '# format = "
+            f"\"{_FORMAT}\"'); give another checkpoint path.")
+    if _FILE_ID not in settings:
+        raise CheckpointError(
+            f"{path} is not a sparsity_curve checkpoint: its settings (lines 1-{n_settings}) "
+            f"have no '{_FILE_ID}' line; give another checkpoint path.")
+
+
+def _number(text, what, path, line, *, integer=False):
+    try:
+        value = int(text) if integer and text.isdigit() else float(text)
+    except ValueError:
+        _fail(path, line, f"{what} {_shorten(text)!r} is not a number")
+    if integer and not isinstance(value, int):
+        _fail(path, line, f"{what} {_shorten(text)!r} is not a whole number")
+    return value
+
+
+def _check_row(fields, path, line, n_splits):
+    """The row ``fields`` (list of str) as a dict, after checking that each
+    field parses."""
+    if len(fields) != len(_COLUMNS):
+        _fail(path, line, f"{len(fields)} field{'s' * (len(fields) != 1)}, where a row has "
+                          f"{len(_COLUMNS)} ({_shorten(_HEADER)})")
+    row = dict(zip(_COLUMNS, fields))
+    level = _number(row["sparsity"], "sparsity", path, line)
+    if not 0.0 <= level < 1.0:
+        _fail(path, line, f"sparsity {row['sparsity']!r} is not in [0, 1)")
+    fold = _number(row["fold"], "fold", path, line, integer=True)
+    if n_splits is not None and fold >= n_splits:
+        _fail(path, line, f"fold {fold} does not exist: the sweep has {n_splits} splits")
+    widths = row["baseline_hidden_layer_sizes"]
+    if widths and not all(w.isdigit() and int(w) > 0 for w in widths.split(",")):
+        _fail(path, line, f"baseline_hidden_layer_sizes {_shorten(widths)!r} is not a list "
+                          "of positive whole numbers")
+    for column, output in _COLUMNS.items():
+        if output is not None and output != "error" and row[column]:
+            _number(row[column], column, path, line)
+    return row
+
+
+def _parse(data, path):
+    """Settings (dict) and rows (list of dict of str, each with its line
+    number under ``"_line"``) of the whole lines ``data`` (bytes) of the
+    checkpoint file ``path``; raise :class:`CheckpointError`, naming the
+    line, if it is not a well-formed checkpoint."""
+    try:
+        text = data.decode(_ENCODING)
+    except UnicodeDecodeError as exc:
+        _fail(path, data.count(b"\n", 0, exc.start) + 1,
+              "not UTF-8 text (the file is damaged or not a checkpoint)")
+    lines = text.split("\n")[:-1]  # the text ends with a newline
+    settings, n = _settings(lines, path)
+    if not settings:
+        raise CheckpointError(
+            f"{path} is not a sparsity_curve checkpoint (its line 1 is not '# format = "
+            f"\"{_FORMAT}\"'); give another checkpoint path.")
+    _check_format(settings, n, path)
+    if n == len(lines):
+        _fail(path, n + 1, "the header row is missing: the file ends after its settings")
+    if lines[n].rstrip("\r") != _HEADER:
+        _fail(path, n + 1, f"the header row should be {_shorten(_HEADER)!r}, not "
+                           f"{_shorten(lines[n])!r}")
+    splits = _N_SPLITS.match(str(settings.get("cv splits", "")))
+    n_splits = int(splits.group(1)) if splits else None
+    reader = csv.reader(io.StringIO("\n".join(lines[n + 1:])))
+    rows, before = [], n + 1
+    try:
+        for fields in reader:
+            line, before = before + 1, n + 1 + reader.line_num
+            if fields:  # a blank line holds nothing
+                rows.append({**_check_row(fields, path, line, n_splits), "_line": line})
+    except csv.Error as exc:
+        _fail(path, n + 1 + reader.line_num, f"not a CSV row ({exc})")
     return settings, rows
+
+
+def _check_file(path):
+    """Refuse a checkpoint path that names a folder or a device."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # opening it says why
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"checkpoint {path} is not a regular file")
 
 
 def _read(path):
@@ -203,11 +317,57 @@ def _read(path):
     A last line without its newline (the process died while writing it) is
     ignored.
     """
+    _check_file(path)
     fd = os.open(path, os.O_RDONLY | _BINARY)
     try:
         return _parse(_whole_lines(fd), path)
     finally:
         os.close(fd)
+
+
+# the columns that make a fit's result (the timings of two runs differ)
+_RESULT_COLUMNS = [column for column in _COLUMNS if column not in (
+    "sparsity", "fold", "baseline_hidden_layer_sizes", "fit_seconds", "score_seconds")]
+
+
+def _fits(rows, path):
+    """The output of each fit the rows hold (see :func:`fit_key`). A fit
+    recorded twice with different results is refused; a NaN score without
+    an error text is a failed fit."""
+    fits, lines = {}, {}
+    for row in rows:
+        key = _row_key(row)
+        if key in fits:
+            first = lines[key]
+            differ = [c for c in _RESULT_COLUMNS if not _same(first[c], row[c])]
+            if differ:
+                column = differ[0]
+                _fail(path, row["_line"], f"the fit (sparsity {key[0]:g}, fold {key[1]}"
+                      + (f", dense {','.join(map(str, key[2]))}" if key[2] else "")
+                      + f") is recorded a second time, with another {column} "
+                      f"({_shorten(row[column] or 'empty', 30)!r} here, "
+                      f"{_shorten(first[column] or 'empty', 30)!r} on line "
+                      f"{first['_line']})")
+            continue
+        lines[key] = row
+        out = {key_: (row[column] or None) if key_ == "error" else _float(row[column])
+               for column, key_ in _COLUMNS.items() if key_ is not None}
+        if out["error"] is None and not math.isfinite(out["test_score"]):
+            out["error"] = (f"no score: {path}, line {row['_line']} holds test_score "
+                            f"{row['test_score'] or 'empty'!r} without an error")
+        fits[key] = out
+    return fits
+
+
+def _same(a, b):
+    """Whether two fields hold the same value (numbers compared as such)."""
+    if a == b:
+        return True
+    try:
+        x, y = float(a or "nan"), float(b or "nan")
+    except ValueError:
+        return False
+    return x == y or (math.isnan(x) and math.isnan(y))
 
 
 def _open_locked(path):
@@ -223,12 +383,11 @@ def _open_locked(path):
     return fd
 
 
-def _renew_file_id(path, text):
-    """Give the checkpoint at ``path``, whose text (read under its lock) is
-    ``text`` and has a file id, a new one, written in place; return it."""
-    before_id = f"\n{_SETTING}{_FILE_ID} = \""
-    start = text.find(before_id)  # in the settings, before any row
-    offset = len(text[:start].encode(_ENCODING)) + len(before_id)
+def _renew_file_id(path, data):
+    """Give the checkpoint at ``path``, whose bytes (read under its lock) are
+    ``data`` and hold a file id, a new one, written in place; return it."""
+    before_id = f"\n{_SETTING}{_FILE_ID} = \"".encode(_ENCODING)
+    offset = data.find(before_id) + len(before_id)  # in the settings, before any row
     file_id = uuid.uuid4().hex
     with open(path, "r+b") as file:  # not the O_APPEND descriptor: it writes at the end
         file.seek(offset)
@@ -298,13 +457,25 @@ def _append_row(path, key, out, file_id=None):
             raise
         return False  # a worker that cannot see the file: another machine
     try:
-        settings, rows = _split(_whole_lines(fd))
+        whole = _whole_lines(fd)
+        try:
+            settings, rows = _parse(whole, path)
+        except CheckpointError:
+            if file_id is None:
+                raise
+            return False  # another file took its place: the caller appends
         if file_id is not None and settings.get(_FILE_ID) != file_id:
             return False
         if not any(_row_key(row) == key for row in rows):
+            # a line a killed process left unfinished goes, or the row would join it
+            os.ftruncate(fd, len(whole))
             data = _row_line(key, out).encode(_ENCODING)
-            while data:  # one write, unless the system writes short (a full disk)
-                data = data[os.write(fd, data):]
+            try:
+                while data:  # one write, unless the system writes short (a full disk)
+                    data = data[os.write(fd, data):]
+            except OSError:
+                os.ftruncate(fd, len(whole))  # no half row: the fit is not recorded
+                raise
         return True
     finally:
         os.close(fd)
@@ -343,8 +514,9 @@ def count_fits(path):
 
     Raises
     ------
-    ValueError
-        If the file is not a sparsity_curve checkpoint.
+    CheckpointError
+        If the file is not a sparsity_curve checkpoint, or is damaged (the
+        message names the line).
 
     Examples
     --------
@@ -352,9 +524,12 @@ def count_fits(path):
     >>> count_fits("no-such-checkpoint.csv")
     0
     """
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
+    if not os.path.lexists(path):
         return 0
-    return sum(not row["baseline_hidden_layer_sizes"] for row in _read(path)[1])
+    _check_file(path)
+    if os.path.getsize(path) == 0:
+        return 0
+    return sum(not key[2] for key in _fits(_read(path)[1], os.fspath(path)))
 
 
 def _float(text):
@@ -364,20 +539,22 @@ def _float(text):
 class Checkpoint:
     """An open checkpoint: the fits it holds, and appending new ones.
 
-    Opening an existing file checks its settings against ``settings`` and
-    raises ValueError, in one line naming the first difference, if they
-    differ, and gives the file a new id. A new file gets the settings, an id
-    and the header at once.
+    Opening an existing file checks it and its settings against
+    ``settings`` and raises :class:`CheckpointError`, in one line naming the
+    first difference (or the damaged line), if they differ, and gives the
+    file a new id. A new file gets the settings, an id and the header at
+    once (written whole, or not at all).
     """
 
     def __init__(self, path, settings):
         self.path = os.fspath(path)
         self.fits = {}
+        _check_file(self.path)
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             self._open(settings)
         else:
             self.file_id = uuid.uuid4().hex
-            with open(self.path, "w", encoding=_ENCODING, newline="") as file:
+            with atomic_write(self.path, "w", encoding=_ENCODING, newline="") as file:
                 for key, value in {**settings, _FILE_ID: self.file_id}.items():
                     file.write(f"{_SETTING}{key} = {json.dumps(value)}\n")
                 csv.writer(file, lineterminator="\n").writerow(list(_COLUMNS))
@@ -388,18 +565,15 @@ class Checkpoint:
         new id stops it once the rows are read)."""
         fd = _open_locked(self.path)
         try:
-            text = _whole_lines(fd)
-            stored, rows = _parse(text, self.path)
+            data = _whole_lines(fd)
+            stored, rows = _parse(data, self.path)
             del stored[_FILE_ID]
             self._check_same(stored, settings)
-            os.ftruncate(fd, len(text.encode(_ENCODING)))
-            self.file_id = _renew_file_id(self.path, text)
+            self.fits = _fits(rows, self.path)
+            os.ftruncate(fd, len(data))
+            self.file_id = _renew_file_id(self.path, data)
         finally:
             os.close(fd)
-        for row in rows:
-            self.fits[_row_key(row)] = {
-                key: (row[column] or None) if key == "error" else _float(row[column])
-                for column, key in _COLUMNS.items() if key is not None}
 
     def _check_same(self, stored, settings):
         differences = [key for key in {**settings, **stored}
@@ -409,11 +583,11 @@ class Checkpoint:
             more = (f" (and {len(differences) - 1} more difference"
                     f"{'s' if len(differences) > 2 else ''})" if len(differences) > 1
                     else "")
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint {self.path} holds fits of other settings: {key} is "
                 f"{_shorten(stored.get(key, 'absent'))} there and "
                 f"{_shorten(settings.get(key, 'absent'))} here{more}; give another "
-                "checkpoint path or remove this one.")
+                "checkpoint path or remove this one.", settings_differ=True)
 
     def get(self, key):
         """The recorded output of the fit ``key`` (see :func:`fit_key`), or

@@ -25,6 +25,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .._curve import check_sparsity_levels
 from .._interrupt import interrupt_abandons_fit
+from .._warnings import DisconnectedNetworkWarning
 from . import adaptive
 from .baseline import BASELINES, dense_parameters, equal_size_widths
 from .checkpoint import Checkpoint, fit_key, sweep_settings
@@ -186,7 +187,9 @@ def _fit_one(estimator, X, y, split, scorers, params, verbose, error_score):
     propagates: its truncated model must not pass for a finished fit.
     """
     try:
-        with interrupt_abandons_fit():
+        # a collapsed network is what a sweep measures (active_fraction says it)
+        with interrupt_abandons_fit(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DisconnectedNetworkWarning)
             out = cross_validate(
                 estimator,
                 X,

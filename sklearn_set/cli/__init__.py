@@ -20,7 +20,9 @@ once. Each command imports what it needs when it runs.
 Bad arguments or files end with one line on stderr and exit status 2, no
 traceback, before any fit where they can be known before; a run whose fits
 fail ends with status 1 (a sweep still writes the fits that succeeded); an
-interrupted run (Ctrl-C, SIGTERM) ends with status 130 and says what it kept.
+interrupted run (Ctrl-C, SIGTERM) ends with status 130 and says what it kept;
+output to a pipe that closes early ends quietly with status 141. A command
+that fails removes the folders it created, if they are empty.
 """
 
 import argparse
@@ -39,6 +41,8 @@ DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997
 
 
 # -- argument types ------------------------------------------------------------
+
+_MAX_WIDTH = 2**31 - 1
 
 def _sparsity(text):
     if text == "auto":
@@ -81,6 +85,10 @@ def _hidden(text):
             f"--hidden {text!r} must be comma-separated integers, e.g. 256,256") from None
     if min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"--hidden {text!r} needs positive layer widths")
+    if max(sizes) > _MAX_WIDTH:
+        raise argparse.ArgumentTypeError(
+            f"--hidden {text!r}: a layer has at most {_MAX_WIDTH} units (the networks "
+            "number a layer's inputs with 32-bit integers)")
     return sizes
 
 
@@ -242,6 +250,9 @@ def build_parser():
                         help="the --seed of 'sklearn-set train', for the same split (default: 0)")
     export.add_argument("--header-only", action="store_true",
                         help="write NAME.h alone, the definitions included")
+    export.add_argument("--allow-disconnected", action="store_true", help=(
+        "export a model whose network has no input-to-output path (it predicts the "
+        "same for every input; refused by default)"))
     _trust_pickle_option(export)
     return parser
 
@@ -290,6 +301,22 @@ def main(argv=None):
         parser.print_help()
         return 2
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to go on
+    from . import io
+
+    io.forget_created_folders()
+    status = 1
+    try:
+        status = _run(args)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as cat does
+        _silence_stdout()
+        status = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+    finally:
+        if status != 0:  # a failed command leaves no folder it created empty
+            io.remove_created_folders()
+    return status
+
+
+def _run(args):
     with _Interrupts() as args.interrupts:
         try:
             from .io import UsageError
@@ -303,6 +330,19 @@ def main(argv=None):
         except KeyboardInterrupt:
             print(f"sklearn-set {args.command}: interrupted", file=sys.stderr)
             return 130
+
+
+def _silence_stdout():
+    """Send what is left for the closed stdout to the null device, so that
+    the final flush at exit does not fail again."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no real stdout (captured): nothing to silence
+        pass
 
 
 if __name__ == "__main__":

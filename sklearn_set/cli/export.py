@@ -42,6 +42,14 @@ def run(args):
         raise UsageError("--int8 calibrates the int8 activations on data: give --dataset "
                          "(with --target and --seed as given to 'sklearn-set train')")
     model, _ = load_model(args.model, trust_pickle=args.trust_pickle)
+    network = model[-1] if hasattr(model, "steps") else model
+    topology = getattr(network, "topology_", None)
+    if topology is not None and topology["outputs_reached"] == 0 and not args.allow_disconnected:
+        raise UsageError(
+            f"cannot export {args.model!r}: its network has no path from an input to an "
+            f"output ({int(topology['connections'].sum())} connections), so it predicts the "
+            "same for every input; train it at a lower sparsity, or pass "
+            "--allow-disconnected to export it anyway")
     data = None if args.dataset is None else _held_out(args, model)
     prepare_output_folder(args.out, "--out folder")
     weights = "int8" if args.int8 else "float32"

@@ -3,14 +3,20 @@ locations, each checked so that a mistake becomes one clear line
 (:class:`UsageError`) before any work is done."""
 
 import csv
+import io
 import math
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
 DATASETS = ("digits", "breast_cancer", "wine", "mnist5k")
+
+# The most a CSV file may hold: it is read whole into memory, where its table
+# takes several times its size.
+MAX_CSV_BYTES = 2**30
+# The largest magnitude of a feature value: the networks compute in float32.
+LARGEST_VALUE = float(np.finfo(np.float32).max)
 
 # Delimiters a user may have used instead of the comma, for the hint.
 _OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
@@ -113,14 +119,14 @@ class CsvTable:
         return f"CSV file {self.path!r}, line {self.lines[row]}, {name}"
 
     def numbers(self, columns):
-        """The given columns as a float array; an empty, non-numeric, NaN or
-        infinite cell is refused, naming its line and column."""
+        """The given columns as a float array; an empty, non-numeric, NaN,
+        infinite or too large cell is refused, naming its line and column."""
         try:
             X = np.array([[float(row[c]) for c in columns] for row in self.rows],
                          dtype=np.float64)
         except ValueError:
             X = None
-        if X is not None and np.isfinite(X).all():
+        if X is not None and (np.abs(X) <= LARGEST_VALUE).all():  # NaN compares False
             return X
         for i, row in enumerate(self.rows):  # find the first bad cell
             for c in columns:
@@ -133,11 +139,12 @@ class CsvTable:
     def labels(self, column):
         """The target column: numbers (integers when they all are) or text
         labels; an empty cell, NaN or an infinity is refused."""
-        labels = np.array([row[column].strip() for row in self.rows])
-        for i, label in enumerate(labels):
+        texts = [row[column].strip() for row in self.rows]
+        for i, label in enumerate(texts):
             if not label or (_is_number(label) and not math.isfinite(float(label))):
                 raise UsageError(f"{self.place(i, column)}: the target "
                                  + ("is empty" if not label else f"is {label!r}"))
+        labels = np.array(texts)
         try:
             y = labels.astype(np.float64)
         except ValueError:
@@ -154,7 +161,37 @@ def _cell_problem(text):
         return f"{text!r} is not a number"
     if not math.isfinite(float(text)):
         return f"{text!r} is not a finite number"
+    if abs(float(text)) > LARGEST_VALUE:
+        return (f"{text!r} is too large: the networks compute in float32, whose values lie "
+                f"within +-{LARGEST_VALUE:.4g}")
     return None
+
+
+def _read_text(path):
+    """The text of a CSV file, read in pieces up to MAX_CSV_BYTES (it may be
+    a pipe that never ends), without a byte-order mark (Excel's "CSV UTF-8"
+    starts with one)."""
+    chunks, size, limit = [], 0, MAX_CSV_BYTES
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                if b"\0" in chunk:
+                    raise UsageError(f"CSV file {path!r} holds NUL bytes: it is not a text "
+                                     "file")
+                size += len(chunk)
+                if size > limit:
+                    raise UsageError(f"CSV file {path!r} has more than {limit} bytes, the "
+                                     "most sklearn-set reads")
+                chunks.append(chunk)
+    except OSError as exc:
+        raise UsageError(f"cannot read CSV file {path!r}: {exc.strerror or exc}") from None
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"CSV file {path!r}, line {line}: not UTF-8 text (save it as UTF-8 "
+                         "CSV)") from None
 
 
 def read_csv_table(path, *, header, hint):
@@ -164,12 +201,11 @@ def read_csv_table(path, *, header, hint):
     ``hint`` says what to do when the first row looks like data although a
     header was expected: a headerless file must never lose its first row.
     """
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     try:
-        with open(path, newline="") as handle:
-            reader = csv.reader(handle)
-            numbered = [(reader.line_num, row) for row in reader if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"cannot read CSV file {path!r}: {exc}") from None
+        numbered = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as exc:
+        raise UsageError(f"CSV file {path!r}, line {reader.line_num}: {exc}") from None
     if not numbered:
         raise UsageError(f"CSV file {path!r} is empty")
     lines, rows = [n for n, _ in numbered], [row for _, row in numbered]
@@ -230,69 +266,49 @@ def feature_columns(path, header, names, n_features):
 
 # -- models --------------------------------------------------------------------
 
-SKOPS_SUFFIXES = (".skops",)
-PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
-
-# What a .skops model file may hold: this package's and scikit-learn's types,
-# and the NumPy and SciPy basics their fitted attributes are made of.
-TRUSTED_MODULES = ("sklearn_set.", "sklearn.")
-TRUSTED_BASICS = frozenset({"numpy.dtype", "numpy.ndarray", "numpy.random._generator.Generator",
-                            "numpy.random._pcg64.PCG64", "scipy.sparse._csr.csr_matrix",
-                            "scipy.sparse._csr.csr_array"})
-
-
-def trusted_types(untrusted):
-    """The types among those skops does not trust by default that a model
-    saved by ``sklearn-set train`` may hold, and the others."""
-    trusted = [name for name in untrusted
-               if name.startswith(TRUSTED_MODULES) or name in TRUSTED_BASICS]
-    return trusted, [name for name in untrusted if name not in trusted]
-
-
 def check_model_path(path, what="--save file"):
     """Refuse a model file name whose format is not known, before any fit."""
+    from .._persistence.files import PICKLE_SUFFIXES, SKOPS_SUFFIXES
+
     if not path.lower().endswith(SKOPS_SUFFIXES + PICKLE_SUFFIXES):
         raise UsageError(f"{what} {path!r}: name a .skops file (safe to load; or "
                          ".joblib/.pkl for a pickle, which only --trust-pickle loads)")
 
 
 def save_model(model, path):
-    """Write the fitted estimator or pipeline itself: skops for .skops, a
-    joblib pickle for .joblib/.pkl."""
+    """Write the fitted estimator or pipeline itself (see
+    :func:`sklearn_set.save_model`): whole, or not at all."""
+    from .._persistence import ModelFileError
+    from .._persistence import save_model as save
+
     try:
-        if path.lower().endswith(SKOPS_SUFFIXES):
-            import skops.io
-
-            skops.io.dump(model, path)
-        else:
-            import joblib
-
-            joblib.dump(model, path)
-    except OSError as exc:  # the folder was checked first: it changed meanwhile
-        raise RunFailed(f"cannot write {path!r}: {exc}") from None
+        save(model, path)
+    except ModelFileError as exc:
+        raise RunFailed(str(exc)) from None
+    except OSError as exc:  # the folder was checked first: it changed, or the disk is full
+        raise RunFailed(f"cannot write {path!r}: {exc.strerror or exc}; nothing was "
+                        "written") from None
 
 
 def load_model(path, *, trust_pickle=False):
     """``(model, feature_names)`` from a file written by ``sklearn-set train``
     or any fitted estimator saved with skops (or, with ``trust_pickle``,
-    joblib or pickle)."""
-    if not os.path.exists(path):
-        raise UsageError(f"model file {path!r} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"model file {path!r} is a folder")
-    if _looks_like_text(path):
-        raise UsageError(
-            f"{path!r} is a text file, not a model saved by 'sklearn-set train' "
-            "(the model comes first: sklearn-set predict MODEL DATA.csv)")
-    if path.lower().endswith(SKOPS_SUFFIXES) or zipfile.is_zipfile(path):
-        model = _load_skops(path)
-    elif not trust_pickle:
-        raise UsageError(
-            f"model file {path!r} is a pickle, and loading a pickle runs any code it "
-            "holds: pass --trust-pickle if you made it or trust its source (or save "
-            "models as .skops)")
-    else:
-        model = _load_pickle(path)
+    joblib or pickle), by :func:`sklearn_set.load_model`."""
+    from .._persistence import ModelFileError
+    from .._persistence import load_model as load
+
+    try:
+        model = load(path, trust_pickle=trust_pickle)
+    except ModelFileError as exc:
+        if exc.untrusted_pickle:
+            raise UsageError(
+                f"model file {path!r} is a pickle, and loading a pickle runs any code it "
+                "holds: pass --trust-pickle if you made it or trust its source (or save "
+                "models as .skops)") from None
+        if "is a text file" in str(exc):
+            raise UsageError(f"{exc} (the model comes first: sklearn-set predict MODEL "
+                             "DATA.csv)") from None
+        raise UsageError(str(exc)) from None
     if isinstance(model, dict) and "model" in model:  # the dict older versions saved
         names, model = list(model.get("feature_names") or []), model["model"]
     else:
@@ -302,54 +318,26 @@ def load_model(path, *, trust_pickle=False):
     return model, names
 
 
-def _load_skops(path):
-    import skops.io
-
-    try:
-        trusted, refused = trusted_types(skops.io.get_untrusted_types(file=path))
-        if refused:
-            raise UsageError(
-                f"model file {path!r} holds types that are neither scikit-learn's nor "
-                f"sklearn-set's, so it is not loaded: {_listing(refused)}")
-        return skops.io.load(path, trusted=trusted)
-    except UsageError:
-        raise
-    except Exception as exc:  # a corrupt or foreign file: report, no traceback
-        raise UsageError(f"cannot load model {path!r} as a .skops file: "
-                         f"{type(exc).__name__}: {last_line(exc)}") from None
-
-
-def _load_pickle(path):
-    import joblib
-
-    try:
-        return joblib.load(path)
-    except Exception as exc:  # a corrupt or foreign file: report, no traceback
-        raise UsageError(f"cannot load model {path!r}: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'not a joblib file'}"
-                         ) from None
-
-
-def _looks_like_text(path):
-    try:
-        with open(path, "rb") as handle:
-            start = handle.read(4096)
-        start.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return b"\0" not in start
-
-
 # -- output locations ------------------------------------------------------------
+
+# The folders this command created, outermost first: a command that fails
+# removes those it left empty (see remove_created_folders).
+_created = []
+
 
 def prepare_output_folder(folder, what="output folder"):
     """Create ``folder`` (and its parents) and check it is writable."""
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"{what} {folder!r} is not a folder")
+    missing, parent = [], os.path.abspath(folder)
+    while not os.path.exists(parent) and parent != os.path.dirname(parent):
+        missing.insert(0, parent)
+        parent = os.path.dirname(parent)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {what} {folder!r}: {exc.strerror or exc}") from None
+    _created.extend(missing)
     try:  # os.access says yes to root on read-only file systems: try for real
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -369,3 +357,19 @@ def prepare_output_file(path, what, *, overwrite=True):
         prepare_output_folder(os.path.dirname(os.path.abspath(path)), "folder")
     except UsageError as exc:
         raise UsageError(f"cannot write {what} {path!r}: {exc}") from None
+
+
+def forget_created_folders():
+    """Start a command: no folder created yet."""
+    _created.clear()
+
+
+def remove_created_folders():
+    """After a failed command: remove the folders it created that are empty,
+    innermost first."""
+    for folder in reversed(_created):
+        try:
+            os.rmdir(folder)
+        except OSError:  # it holds something worth keeping (or is gone)
+            pass
+    _created.clear()

@@ -33,7 +33,7 @@ def check_classification_data(y, what):
     """The classes and their counts; a single class is refused."""
     classes, counts = np.unique(y, return_counts=True)
     if classes.size < 2:
-        raise UsageError(f"{what}: the target has a single class ({classes[0]!r})")
+        raise UsageError(f"{what}: the target has a single class ({classes[0].item()!r})")
     return classes, counts
 
 

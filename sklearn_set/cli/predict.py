@@ -6,10 +6,12 @@ def run(args):
     import csv
     import warnings
 
+    from .._atomic import atomic_write
     from .io import (
         RunFailed,
         UsageError,
         feature_columns,
+        last_line,
         load_model,
         prepare_output_file,
         read_csv_table,
@@ -34,15 +36,21 @@ def run(args):
     with warnings.catch_warnings():
         # the columns were matched to the model's feature names above
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        predictions = model.predict(X)
+        try:
+            predictions = model.predict(X)
+        except Exception as exc:  # values the model refuses, or a model of damaged data
+            raise UsageError(f"cannot predict the rows of {args.data!r} with "
+                             f"{args.model!r}: {type(exc).__name__}: {last_line(exc)}"
+                             ) from None
     if args.out:
         try:
-            with open(args.out, "w", newline="") as handle:
+            with atomic_write(args.out, "w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["prediction"])
                 writer.writerows([[p] for p in predictions])
-        except OSError as exc:  # the folder was checked first: it changed meanwhile
-            raise RunFailed(f"cannot write {args.out!r}: {exc}") from None
+        except OSError as exc:  # the folder was checked first: it changed, or a full disk
+            raise RunFailed(f"cannot write {args.out!r}: {exc.strerror or exc}; nothing "
+                            "was written") from None
         print(f"{len(predictions)} predictions written to {args.out}")
     else:
         print("\n".join(map(str, predictions)), flush=True)

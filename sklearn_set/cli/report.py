@@ -10,7 +10,8 @@ import warnings
 
 import numpy as np
 
-from .io import RunFailed, last_line
+from .._atomic import atomic_write
+from .io import last_line
 
 
 def fit_curve(x, scores, chance, curve_params=None):
@@ -65,7 +66,9 @@ def result_rows(result, achieved):
             "mean_fit_seconds": _mean_std(result.fit_times[i])[0],
             # share of connections on an input-to-output path at the end
             "active_fraction": _mean_std(result.active_fractions[i])[0],
-            "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i]))),
+            # a fit without a score failed, whether or not it recorded why
+            "failed_fits": int(np.sum(~np.isfinite(result.fit_times[i])
+                                      | ~np.isfinite(result.test_scores[i]))),
         }
         if achieved is not None:
             row["final_sparsity"] = _mean_std(achieved[i])[0]
@@ -81,19 +84,16 @@ def result_rows(result, achieved):
 
 
 def write_sweep(folder, rows, settings, summary, notes):
-    """Write results.csv and curve.json; return their paths."""
-    paths = [os.path.join(folder, "results.csv"), os.path.join(folder, "curve.json")]
-    try:
-        with open(paths[0], "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        with open(paths[1], "w") as handle:
-            json.dump({**settings, "curve": summary, "warnings": notes, "results": rows},
-                      handle, indent=2)
-    except OSError as exc:  # the folder was checked first: it changed meanwhile
-        raise RunFailed(f"cannot write the results into {folder!r}: {exc}") from None
-    return paths
+    """Write results.csv and curve.json into ``folder``, each whole or not
+    at all; return their names. An OSError (a full disk) propagates."""
+    with atomic_write(os.path.join(folder, "results.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_write(os.path.join(folder, "curve.json"), "w") as handle:
+        json.dump({**settings, "curve": summary, "warnings": notes, "results": rows},
+                  handle, indent=2)
+    return ["results.csv", "curve.json"]
 
 
 def print_table(rows, accset):
@@ -217,6 +217,9 @@ def plot_sweep(result, curve, path, title):
                                    baseline_hidden_layer_sizes=result.baseline_hidden_layer_sizes)
     display.plot()
     display.ax_.set_title(title)
-    display.figure_.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(display.figure_)
+    try:
+        with atomic_write(path, "wb") as handle:
+            display.figure_.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(display.figure_)
     return True

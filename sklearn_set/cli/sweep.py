@@ -7,6 +7,7 @@ itself, each finished fit reported), :func:`fit_curve` (the curve and its
 leave-one-level-out check), :func:`write` and :func:`print_report`.
 """
 
+import contextlib
 import math
 import os
 import sys
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 # what a sweep writes into its output folder
 OUTPUT_FILES = ("fits.csv", "results.csv", "curve.json", "sparsity_curve.png")
+# the folder inside --out where an --overwrite sweep writes until it is done
+STAGING = ".overwrite"
 
 
 @dataclass
@@ -42,14 +45,25 @@ class Plan:
         return self.n_levels * self.args.cv
 
     @property
+    def folder(self):
+        """Where the sweep writes: ``--out``, or with ``--overwrite`` its
+        staging folder, whose files replace those of ``--out`` once all are
+        written."""
+        return (os.path.join(self.args.out, STAGING) if self.args.overwrite
+                else self.args.out)
+
+    @property
     def fits_csv(self):
-        return os.path.join(self.args.out, "fits.csv")
+        return os.path.join(self.folder, "fits.csv")
 
     def resume_command(self):
-        """The command line that goes on with this sweep."""
+        """The command line that goes on with this sweep: ``--resume``, or
+        the same ``--overwrite`` (which goes on with the fits it kept)."""
         import shlex
 
-        argv = [arg for arg in self.args.argv if arg not in ("--overwrite", "--resume")]
+        if self.args.overwrite:
+            return "sklearn-set " + shlex.join(self.args.argv)
+        argv = [arg for arg in self.args.argv if arg != "--resume"]
         return "sklearn-set " + shlex.join(argv + ["--resume"])
 
     def settings(self):
@@ -86,7 +100,7 @@ def run(args):
     curve = fit_curve(plan_, result, progress)
     written = write(plan_, result, curve)
     print_report(plan_, curve, written, seconds, progress.kept, progress.dense_done)
-    return 1 if progress.failures else 0
+    return 1 if any(row["failed_fits"] for row in curve.rows) else 0
 
 
 # -- before any fit --------------------------------------------------------------
@@ -120,13 +134,18 @@ def plan(args):
     # the fits that run at once must fit in memory together
     at_once = min(n_levels * args.cv, effective_n_jobs(n_jobs))
     check_network_sizes(estimator, levels, X, classes.size, n_fits=at_once)
-    if args.overwrite:
-        for name in OUTPUT_FILES:
-            path = os.path.join(args.out, name)
-            if os.path.isfile(path):
-                os.remove(path)
-    return Plan(args, X, y, description, levels, classes.size, chance, adaptive, estimator,
-                n_levels, n_jobs)
+    plan_ = Plan(args, X, y, description, levels, classes.size, chance, adaptive, estimator,
+                 n_levels, n_jobs)
+    if args.overwrite:  # the earlier files stay until the new ones are all written
+        from .io import prepare_output_folder
+
+        prepare_output_folder(plan_.folder)
+        if _kept(plan_) is None:  # a damaged checkpoint of an earlier --overwrite: anew
+            os.remove(plan_.fits_csv)
+    elif args.resume and _kept(plan_) is None:
+        raise UsageError(f"--resume: {_checkpoint_problem(plan_)}; repair or remove it, or "
+                         "pass --overwrite (or another --out) to start anew")
+    return plan_
 
 
 def check_output_folder(folder, *, resume, overwrite):
@@ -169,16 +188,38 @@ def announce(plan):
           f"regrowth {args.regrowth}, {plan.n_levels} sparsity levels"
           + (" (chosen adaptively)" if plan.adaptive else "")
           + f" x {args.cv} folds = {plan.n_fits} fits", flush=True)
+    kept = _kept(plan)
     if args.resume:
-        print(f"Resuming: {_kept(plan)} of the {plan.n_fits} fits are kept in "
+        print(f"Resuming: {kept} of the {plan.n_fits} fits are kept in "
               f"{plan.fits_csv}; the others are fitted now", flush=True)
+    elif args.overwrite and kept:
+        print(f"Going on with an interrupted --overwrite sweep: {kept} of the "
+              f"{plan.n_fits} fits are kept in {plan.fits_csv} (if it had these settings; "
+              "else it starts anew)", flush=True)
 
 
 def _kept(plan):
-    """The fits that fits.csv holds."""
+    """The fits that fits.csv holds, or None if it is not a checkpoint
+    (:func:`_checkpoint_problem` says why)."""
+    from .._sweep.checkpoint import CheckpointError, count_fits
+
+    try:
+        return count_fits(plan.fits_csv)
+    except (CheckpointError, OSError):
+        return None
+
+
+def _checkpoint_problem(plan):
+    """Why fits.csv is not a checkpoint, in one line."""
     from .._sweep.checkpoint import count_fits
 
-    return count_fits(plan.fits_csv)
+    try:
+        count_fits(plan.fits_csv)
+    except OSError as exc:
+        return f"cannot read {plan.fits_csv}: {exc.strerror or exc}"
+    except ValueError as exc:
+        return str(exc).split("; give another checkpoint path")[0]
+    return "it is a checkpoint"
 
 
 # -- the fits --------------------------------------------------------------------
@@ -239,40 +280,48 @@ def fit_levels(plan):
     from joblib import effective_n_jobs
     from joblib.externals.loky.process_executor import TerminatedWorkerError
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-    from sklearn.model_selection import StratifiedKFold
 
-    from .._sweep import sweep as sweeps
+    from .._sweep.checkpoint import CheckpointError
+    from .._warnings import DisconnectedNetworkWarning
     from .io import RunFailed, UsageError, last_line
 
     args, n_fits = plan.args, plan.n_fits
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
-                        kept=_kept(plan) if args.resume else 0)
+                        kept=_kept(plan) or 0)
     started = time.perf_counter()
     with warnings.catch_warnings():
-        # each fit stops at --epochs by design; each failure has its line
+        # each fit stops at --epochs by design; each failure has its line; a
+        # collapsed network is what the sweep measures (the "active" column)
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.simplefilter("ignore", DisconnectedNetworkWarning)
         # Ctrl-C and SIGTERM (a KeyboardInterrupt, see main) stop the sweep and
         # the fits that run, which are not recorded (sparsity_curve does not
         # let a fit return its last finished epoch instead)
         try:
-            result = sweeps.sparsity_curve(
-                plan.estimator, plan.X, plan.y,
-                sparsities="adaptive" if plan.adaptive else plan.levels, **plan.adaptive,
-                param_name=f"{plan.estimator.steps[-1][0]}__sparsity",
-                cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
-                n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv,
-                baseline=None if args.no_baseline else "dense")
+            try:
+                result = _sparsity_curve(plan, progress)
+            except CheckpointError as exc:
+                if not (args.overwrite and exc.settings_differ):
+                    raise
+                # fits an earlier --overwrite kept, of other settings: start anew
+                os.remove(plan.fits_csv)
+                progress.done = progress.kept = 0
+                result = _sparsity_curve(plan, progress)
         except KeyboardInterrupt:
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
                   flush=True)
             return None
+        except CheckpointError as exc:  # fits.csv changed since plan() read it
+            reason = str(exc).split("; give another checkpoint path")[0]
+            hint = ("run with that sweep's settings" if exc.settings_differ
+                    else "repair or remove it")
+            raise UsageError(f"--resume: {reason}; {hint}, or pass --overwrite (or another "
+                             "--out) to start anew") from None
+        except OSError as exc:  # a full disk, a folder made read-only
+            raise RunFailed(f"cannot write {exc.filename or plan.fits_csv}: "
+                            f"{exc.strerror or exc}; {_kept_line(plan)}") from None
         except ValueError as exc:
-            if args.resume and progress.done == progress.kept:  # fits.csv was refused
-                reason = str(exc).split("; give another checkpoint path")[0]
-                raise UsageError(f"--resume: {reason}; run with that sweep's settings, or "
-                                 "pass --overwrite (or another --out) to start anew"
-                                 ) from None
             if len(progress.failures) < n_fits - progress.kept:
                 raise
             raise RunFailed(f"all {n_fits} fits failed, so no results were written (fits.csv "
@@ -286,9 +335,28 @@ def fit_levels(plan):
     return result, progress, time.perf_counter() - started
 
 
+def _sparsity_curve(plan, progress):
+    from sklearn.model_selection import StratifiedKFold
+
+    from .._sweep import sweep as sweeps
+
+    args = plan.args
+    return sweeps.sparsity_curve(
+        plan.estimator, plan.X, plan.y,
+        sparsities="adaptive" if plan.adaptive else plan.levels, **plan.adaptive,
+        param_name=f"{plan.estimator.steps[-1][0]}__sparsity",
+        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.seed),
+        n_jobs=plan.n_jobs, progress=progress, checkpoint=plan.fits_csv,
+        baseline=None if args.no_baseline else "dense")
+
+
 def _kept_line(plan):
-    return (f"{_kept(plan)} of the {plan.n_fits} fits are kept in {plan.fits_csv}; go on "
-            f"with: {plan.resume_command()}")
+    kept = _kept(plan)
+    fits = "the fits that finished" if kept is None else f"{kept} of the {plan.n_fits} fits"
+    earlier = (f" (the earlier results in {plan.args.out} are untouched)"
+               if plan.args.overwrite else "")
+    return (f"{fits} are kept in {plan.fits_csv}{earlier}; go on with: "
+            f"{plan.resume_command()}")
 
 
 # -- after the fits ----------------------------------------------------------------
@@ -314,12 +382,15 @@ def fit_curve(plan, result, progress):
     # A collapsed network predicts one class: its accuracy is the majority
     # class's share, so the curve's low plateau is fixed there.
     curve, notes = report.fit_curve(x, result.test_scores, plan.chance, curve_params)
-    if progress.failures:
-        failed_levels = ", ".join(f"{s:g}" for s in sorted({s for s, _ in progress.failures}))
-        notes.insert(0, f"{len(progress.failures)} of the {plan.n_fits} fits failed (at "
-                        f"sparsity {failed_levels}): {progress.failures[0][1]}; the table "
-                        "and the curve use the fits that succeeded")
     rows = report.result_rows(result, achieved)
+    failed = [row for row in rows if row["failed_fits"]]
+    if failed:
+        why = (progress.failures[0][1] if progress.failures
+               else f"see the error column of {plan.fits_csv}")
+        levels = ", ".join(f"{row['sparsity']:g}" for row in failed)
+        notes.insert(0, f"{sum(row['failed_fits'] for row in failed)} of the {plan.n_fits} "
+                        f"fits failed (at sparsity {levels}): {why}; the table and the curve "
+                        "use the fits that succeeded")
     if loo and curve is not None:
         refits = report.leave_one_level_out(curve, x, result.test_scores)
         for row, (predicted, error) in zip(rows, refits):
@@ -336,20 +407,42 @@ def fit_curve(plan, result, progress):
 
 
 def write(plan, result, curve):
-    """Write results.csv, curve.json and the plot; return the paths."""
+    """Write results.csv, curve.json and the plot, each whole or not at all
+    (with ``--overwrite``, then replace the earlier files with them); return
+    the paths."""
     from . import report
+    from .io import RunFailed
 
-    written = [plan.fits_csv] + report.write_sweep(plan.args.out, curve.rows, plan.settings(),
-                                                   curve.summary, curve.notes)
-    if curve.curve is not None:
-        png = os.path.join(plan.args.out, "sparsity_curve.png")
-        title = f"{plan.model_name} on {plan.args.dataset}"
-        if report.plot_sweep(result, curve.curve, png, title=title):
-            written.append(png)
-        else:
-            curve.notes.append("no plot: matplotlib is not installed; get it with "
-                               "pip install 'sklearn-set[plot]' (or pip install matplotlib)")
-    return written
+    try:
+        names = ["fits.csv"] + report.write_sweep(plan.folder, curve.rows, plan.settings(),
+                                                  curve.summary, curve.notes)
+        if curve.curve is not None:
+            title = f"{plan.model_name} on {plan.args.dataset}"
+            if report.plot_sweep(result, curve.curve,
+                                 os.path.join(plan.folder, "sparsity_curve.png"), title=title):
+                names.append("sparsity_curve.png")
+            else:
+                curve.notes.append("no plot: matplotlib is not installed; get it with pip "
+                                   "install 'sklearn-set[plot]' (or pip install matplotlib)")
+        if plan.args.overwrite:
+            _replace_earlier_files(plan, names)
+    except OSError as exc:  # a full disk, a folder made read-only
+        raise RunFailed(f"cannot write the results into {plan.folder}: {exc.strerror or exc}"
+                        f"; {_kept_line(plan)}") from None
+    return [os.path.join(plan.args.out, name) for name in names]
+
+
+def _replace_earlier_files(plan, names):
+    """Move the new files of an --overwrite sweep from its staging folder to
+    --out, and remove the earlier sweep's files that have no new one."""
+    for name in OUTPUT_FILES:
+        target = os.path.join(plan.args.out, name)
+        if name in names:
+            os.replace(os.path.join(plan.folder, name), target)
+        elif os.path.isfile(target):
+            os.remove(target)
+    with contextlib.suppress(OSError):  # a stray file in it: the results are in place
+        os.rmdir(plan.folder)
 
 
 def print_report(plan, curve, written, seconds, kept=0, dense=0):

@@ -13,6 +13,7 @@ def run(args):
 
     from .io import (
         RunFailed,
+        UsageError,
         check_model_path,
         last_line,
         load_dataset,
@@ -30,9 +31,18 @@ def run(args):
     prepare_output_file(args.save, "--save file")
     check_model_path(args.save)
     X, y, names, description = load_dataset(args.dataset, args.target)
-    classes, _ = check_classification_data(y, description)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.seed)
+    classes, counts = check_classification_data(y, description)
+    if counts.min() < 2:
+        rare = classes[counts.argmin()].item()
+        raise UsageError(f"{description}: class {rare!r} has a single sample; train holds out "
+                         "a stratified 25% to measure the accuracy, so every class needs at "
+                         "least 2")
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=args.seed)
+    except ValueError as exc:  # too few samples for a stratified split of all classes
+        raise UsageError(f"{description}: cannot hold out a stratified 25% to measure the "
+                         f"accuracy: {last_line(exc)}") from None
     model = make_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
     check_network_sizes(model, [args.sparsity], X_train, classes.size)
     if kernels_need_compiling():
