@@ -11,6 +11,7 @@ estimator's or numba's internals itself.
 """
 
 import importlib
+import math
 import os
 
 # the modules that hold the numba kernels (compiled on first use, cached on disk)
@@ -89,8 +90,12 @@ def _check_connection_count(estimator, layer_sizes, n_fits):
     """Refuse, counting with exact integers, networks too large for the
     estimator's own estimate, which counts in int64: their connections
     alone (2**56 and more, 512 PiB at 8 bytes each) exceed any memory."""
-    possible = sum(int(a) * int(b) for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
-    connections = int((1 - estimator.sparsity) * possible)
+    pairs = [(int(a), int(b)) for a, b in zip(layer_sizes[:-1], layer_sizes[1:])]
+    sparsity, epsilon = estimator._allocation()
+    if sparsity is None:  # sparsity="auto": Erdos-Renyi at a fixed epsilon per layer
+        connections = sum(min(a * b, math.ceil(epsilon * (a + b))) for a, b in pairs)
+    else:
+        connections = int((1 - sparsity) * sum(a * b for a, b in pairs))
     if connections >= _MAX_COUNTED_CONNECTIONS:
         need = n_fits * connections * 8  # a 4-byte weight and a 4-byte index at least
         raise MemoryError(
