@@ -119,17 +119,31 @@ def digits_curve():
 # Each test runs in a folder of its own, so that no test reads or writes the
 # current folder (a checkout's ./sklearn-set-results of an earlier
 # 'sklearn-set sweep', say) and nothing a test writes stays there; and
-# hypothesis keeps no example database (.hypothesis/) in it.
+# hypothesis writes nothing (.hypothesis/) in it.
 
 @pytest.fixture(autouse=True)
 def _own_working_folder(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
-try:
-    from hypothesis import settings as _hypothesis_settings
-except ImportError:  # pragma: no cover - the test extra has it
-    pass
-else:
-    _hypothesis_settings.register_profile("sklearn-set", database=None)
-    _hypothesis_settings.load_profile("sklearn-set")
+def _hypothesis_outside_the_checkout():
+    """No example database, and hypothesis's other files (the constants it
+    collects from the source) in a temporary folder, not ./.hypothesis."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="sklearn-set-hypothesis-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = folder
+    try:
+        from hypothesis import settings
+    except ImportError:  # pragma: no cover - the test extra has it
+        return
+    settings.register_profile("sklearn-set", database=None)
+    settings.load_profile("sklearn-set")
+
+
+_hypothesis_outside_the_checkout()

@@ -16,7 +16,6 @@ import sys
 import warnings
 
 import _cli_helpers
-import numpy as np
 import pytest
 from _cli_helpers import command, said_in_one_line
 from _crafted_models import (
@@ -345,8 +344,3 @@ def test_a_model_whose_outputs_are_partly_unreached_says_so(tmp_path):
                                  "--save", str(tmp_path / "m.skops")])
     assert code == 0
     assert "paths from the inputs to only 1 of its 3 outputs" in err
-
-
-def test_training_data_is_what_the_crafted_corpus_predicts():
-    X, y = training_data()
-    assert X.shape == (6, 13) and sorted(np.unique(y)) == [0, 1, 2]
