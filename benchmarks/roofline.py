@@ -41,7 +41,8 @@ means a different thing for each:
 The kernel's time is bounded below by each roof: FLOP / peak, compulsory
 bytes / memory bandwidth, gathered bytes / bandwidth of the level holding the
 gathered matrix. The largest of these is the bound; ``% of bound`` is that
-bound time over the measured time. At B = 128 the compulsory traffic of a
+bound time over the measured time (the best of ``--rounds``, as the roofs
+are the best of their repeats; the median is printed beside it). At B = 128 the compulsory traffic of a
 1000 x 1000 layer at 4% is under 0.3 bytes per connection and sample, so the
 memory roof is far away: the gathers, from L2, set the bound. Fewer bytes
 per connection at rest then change memory use, not the speed of small layers;
@@ -58,6 +59,7 @@ import time
 import numba
 import numpy as np
 from _common import OtherLoad, footer, header, median, table
+from kernels import _NO_FIRST, _NO_MASK, _SGD, backward_and_step, timeit
 from numba import njit, prange
 
 from sklearn_set._engine._kernels import train as kernels
@@ -148,25 +150,27 @@ def cache_size(level):
 
 # -- bytes per connection and batch, from the layout -------------------------
 
-def layout_bytes(layer, itemsize):
+def layout_bytes(layer):
     """Compulsory bytes per connection and batch of each kernel, summed from
     the itemsizes of the arrays it reads (r) and writes (w) once per batch:
 
     forward      indices r + values r
     backward     (fused pass) t_rows r + t_order r + values r (through
-                 t_order) + gradient w; (step) t_position r + gradient r +
+                 t_order) + gradient w; (step) indices r + gradient r +
                  values r/w + velocity r/w
     first layer  indices r + values r/w + velocity r/w
+
+    (The step's per-input counters, ``2 * n_chunks * n_in`` positions, are
+    left out: a few bytes per input, not per connection.)
     """
-    size = {name: getattr(layer, name).dtype.itemsize
-            for name in ("indices", "values", "velocity", "t_rows", "t_order", "t_position",
-                         "t_grad")}
+    idx, w, v = (getattr(layer, name).dtype.itemsize for name in ("indices", "values",
+                                                                   "velocity"))
+    rows, order = layer.t_rows.dtype.itemsize, layer.t_order.dtype.itemsize
+    grad = w  # the gradient scratch has the dtype of the weights
     return {
-        "forward": size["indices"] + size["values"],
-        "backward": (size["t_rows"] + size["t_order"] + size["values"] + size["t_grad"]
-                     + size["t_position"] + size["t_grad"] + 2 * size["values"]
-                     + 2 * size["velocity"]),
-        "first layer": size["indices"] + 2 * size["values"] + 2 * size["velocity"],
+        "forward": idx + w,
+        "backward": rows + order + w + grad + idx + grad + 2 * w + 2 * v,
+        "first layer": idx + 2 * w + 2 * v,
     }
 
 
@@ -190,48 +194,21 @@ def gathered_bytes(kernel, batch, itemsize, from_memory):
     return per_sample
 
 
-_NO_MASK = np.empty((0, 0), np.float32)
-_NO_FIRST = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float32),
-             np.empty(0, np.float32))
-_SGD = (np.float32(0), np.float32(0), np.float32(0))
-
-
 def kernel_calls(layer, a_in, z, d_out, d_in):
+    """The three kernels as the engine calls them (see benchmarks/kernels.py)."""
     f32 = np.float32
     lr, mom, decay = f32(1e-7), f32(0.9), f32(1e-6)
-
-    def forward():
-        kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias, a_in, z,
-                               z, kernels.RELU, f32(0), _NO_MASK, f32(0), f32(1))
-
-    def backward():
-        kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
-                                layer.values, a_in, a_in, d_out, d_in, kernels.RELU, f32(0),
-                                _NO_MASK, f32(0), f32(1), lr, mom, True, decay, layer.bias,
-                                layer.bias_velocity, *_NO_FIRST, a_in, _NO_FIRST[2],
-                                _NO_FIRST[2], _SGD)
-        kernels.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad,
-                                 lr, mom, True, decay, _NO_FIRST[2], _SGD)
-
-    def first():
-        kernels.update_first_layer(layer.indptr, layer.indices, layer.values, layer.velocity,
-                                   layer.bias, layer.bias_velocity, a_in, d_out, lr, mom, True,
-                                   decay, _NO_FIRST[2], _NO_FIRST[2], _SGD)
-
-    return {"forward": forward, "backward": backward, "first layer": first}
-
-
-def timeit(fn, min_time=0.05):
-    fn()
-    n = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t
-        if dt >= min_time:
-            return dt / n
-        n = max(2 * n, int(n * min_time / max(dt, 1e-9)))
+    grad = np.empty(layer.n_connections, f32)
+    return {
+        "forward": lambda: kernels.sparse_forward(
+            layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z, kernels.RELU,
+            f32(0), _NO_MASK, f32(0), f32(1)),
+        "backward": lambda: backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay, grad),
+        "first layer": lambda: kernels.update_first_layer(
+            layer.indptr, layer.indices, layer.values, layer.velocity, layer.bias,
+            layer.bias_velocity, a_in, d_out, lr, mom, True, decay, _NO_FIRST[2],
+            _NO_FIRST[2], _SGD),
+    }
 
 
 def main():
@@ -293,7 +270,7 @@ def main():
         d_out = buffer(n_out, rng.standard_normal((n_out, batch), dtype=f32) * f32(1e-3))
         d_in = buffer(n_in, 0)
         calls = kernel_calls(layer, a_in, z, d_out, d_in)
-        compulsory = layout_bytes(layer, itemsize)
+        compulsory = layout_bytes(layer)
         gathered_from = {"forward": n_in, "backward": n_out, "first layer": n_in}
         for name, fn in calls.items():
             rows_in, rows_out = ROWS[name]
@@ -313,8 +290,9 @@ def main():
                 times = []
                 with OtherLoad() as other:
                     for _ in range(args.rounds):
-                        times.append(timeit(fn))
-                sec = median(times)
+                        times.append(timeit(fn, min_time=0.05))
+                # best of the rounds, as the roofs are best of their repeats
+                sec = min(times)
                 m = machine[t]
                 work = nnz * batch
                 flop_t = 2 * PRODUCTS[name] * work / m["sgemm"]
@@ -325,7 +303,8 @@ def main():
                 binding = {flop_t: "FLOP", comp_t: "compulsory", gath_t: f"gathered ({level})"}
                 results.append({
                     "layer": shape, "kernel": name, "threads": t,
-                    "ms": 1e3 * sec, "GFLOP/s": 2 * PRODUCTS[name] * work / sec / 1e9,
+                    "ms (median)": 1e3 * median(times), "ms (best)": 1e3 * sec,
+                    "GFLOP/s": 2 * PRODUCTS[name] * work / sec / 1e9,
                     "% FLOP bound": f"{100 * flop_t / sec:.0f}%",
                     "compulsory GB/s": (c / batch + act) * work / sec / 1e9,
                     "% memory bound": f"{100 * comp_t / sec:.0f}%",
@@ -340,10 +319,10 @@ def main():
     table(model_rows, ["layer", "density", "nnz", "kernel", "FLOP/conn/sample",
                        "C B/conn/batch", "compulsory B/conn/sample", "gathered B/conn/sample",
                        "gathered from"])
-    print("# achieved: GB/s of each stream; % bound: roof time over measured time "
+    print("# achieved (best round): GB/s of each stream; % bound: roof time over measured time "
           "(FLOP: SGEMM; memory: triad; gather: read bandwidth of the level holding the "
           "gathered rows, triad if memory)")
-    table(results, ["layer", "kernel", "threads", "ms", "GFLOP/s", "% FLOP bound",
+    table(results, ["layer", "kernel", "threads", "ms (median)", "ms (best)", "GFLOP/s", "% FLOP bound",
                     "compulsory GB/s", "% memory bound", "gathered GB/s", "% gather bound",
                     "binding roof", "% of bound", "other load"])
     footer()

@@ -326,7 +326,7 @@ def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
     assert second._by_input is not None
     for twin in (second.copy(), pickle.loads(pickle.dumps(second))):
         assert twin._by_input is None
-        for name in ("t_indptr", "t_order", "t_rows", "t_position"):
+        for name in ("t_indptr", "t_order", "t_rows", "t_start"):
             np.testing.assert_array_equal(getattr(twin, name), getattr(second, name))
 
 

@@ -245,6 +245,18 @@ class SparseMLP:
         self._workspace[training] = ws
         return ws
 
+    def _gradient_scratch(self, ws):
+        """One array for the weight gradients of whichever layer is in its
+        backward pass (see :func:`~sklearn_set._engine._kernels.train.backward_update`),
+        as long as the most connections of a layer with a hidden input: the
+        layers take turns, so they share it. Grown when the topology grows."""
+        need = max((layer.n_connections for layer in self.layers[1:]), default=0)
+        grad = ws.get("grad")
+        if grad is None or grad.shape[0] < need:
+            ws["grad"] = None  # free the old one first
+            ws["grad"] = np.empty(need, self.dtype)
+            ws.pop("views", None)
+
     def _keeps_z(self, l):
         """Whether hidden layer ``l`` needs its pre-activations ``z`` apart
         from its activations ``a``: only where ``f(z)`` does not reveal the
@@ -282,6 +294,7 @@ class SparseMLP:
             views["keep"] = ([view(buf, n) for buf, n in zip(ws["keep"], sizes[1:-1])]
                              if ws["keep"] is not None else None)
             views["y"] = view(ws["y"], sizes[-1]) if ws["y"] is not None else None
+            views["grad"] = ws["grad"]
         cache[nb] = views
         return views
 
@@ -347,16 +360,18 @@ class SparseMLP:
             fused = ((first.indptr, first.indices, first.values, first.velocity)
                      if l == 1 else no_first)
             fused_second = first.second_moment if l == 1 else no_first[2]
+            grad = views["grad"][:layer.n_connections]
             calls.append((kernels.backward_update, (
-                layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, layer.values,
+                layer.t_indptr, layer.t_order, layer.t_rows, grad, layer.values,
                 views["a"][l - 1], views["z"][l - 1],
                 views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
                 rate, scale, lr, mom, nesterov, decay, below.bias,
                 below.bias_velocity) + fused + (views["x"], below.bias_second_moment,
                                                  fused_second, moments)))
             calls.append((kernels.step_connections, (
-                layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
-                nesterov, decay, layer.second_moment, moments)))
+                layer.values, layer.velocity, layer.indptr, layer.indices, layer.t_start,
+                layer.t_fill, grad, lr, mom, nesterov, decay, layer.second_moment,
+                moments)))
         return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,
@@ -393,6 +408,7 @@ class SparseMLP:
         step_moments = (0.0, 0.0, 0.0) if moments is None else moments
         batch_size = min(batch_size, n_samples)
         ws = self._buffers(batch_size, True, dropout)
+        self._gradient_scratch(ws)
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         order = order.astype(np.int64)
         class_indices = self.output.class_indices

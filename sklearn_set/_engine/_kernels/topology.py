@@ -127,7 +127,7 @@ def _copy_connection(k, q, indices, values, velocity, second, out_indices, out_v
                      out_velocity, out_second):
     """Connection ``k`` (input, weight, velocity, Adam's second moment when
     ``second`` is not empty) to position ``q`` of the ``out_*`` arrays,
-    which may be the same arrays (compaction in place, ``q <= k``)."""
+    which may be the same arrays (a move within them)."""
     out_indices[q] = indices[k]
     out_values[q] = values[k]
     out_velocity[q] = velocity[k]
@@ -175,6 +175,47 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
             q += 1
             k += 1
         out_indptr[j + 1] = q
+
+
+@njit(cache=True)
+def insert_connections_in_place(indptr, indices, values, velocity, second, n_old, new_keys,
+                                new_values, n_in):
+    """:func:`insert_connections` within the layer's own arrays: the
+    ``n_old`` connections described by ``indptr`` occupy the front of
+    ``indices``, ``values``, ``velocity`` (and ``second``, Adam's second
+    moments; empty for SGD), which have room for ``n_old + len(new_keys)``.
+    The merge runs from the back, so a connection is written at or after
+    the place it is read from and nothing is overwritten before it is moved.
+    Rewrites ``indptr``. O(nnz + new), no allocation."""
+    moments = second.shape[0] > 0
+    n_out = indptr.shape[0] - 1
+    q = n_old + new_keys.shape[0] - 1  # next position written
+    c = new_keys.shape[0] - 1          # next new connection placed
+    for j in range(n_out - 1, -1, -1):
+        start = indptr[j]
+        k = indptr[j + 1] - 1
+        indptr[j + 1] = q + 1
+        base = j * n_in
+        while c >= 0 and new_keys[c] >= base:
+            i = new_keys[c] - base
+            while k >= start and indices[k] > i:
+                _copy_connection(k, q, indices, values, velocity, second, indices, values,
+                                 velocity, second)
+                q -= 1
+                k -= 1
+            indices[q] = i
+            values[q] = new_values[c]
+            velocity[q] = 0
+            if moments:
+                second[q] = 0
+            q -= 1
+            c -= 1
+        while k >= start:
+            _copy_connection(k, q, indices, values, velocity, second, indices, values,
+                             velocity, second)
+            q -= 1
+            k -= 1
+    indptr[0] = 0
 
 
 @njit(cache=True)
