@@ -267,6 +267,28 @@ def reach_backward(indptr, indices, reaching_out, reaching_in):
 
 
 @njit(cache=True)
+def count_active(indptr, indices, reached_in, reaching_out):
+    """How many connections :func:`active_connections` would mark, without
+    a mask."""
+    count = 0
+    for j in range(indptr.shape[0] - 1):
+        if reaching_out[j]:
+            for k in range(indptr[j], indptr[j + 1]):
+                if reached_in[indices[k]]:
+                    count += 1
+    return count
+
+
+@njit(cache=True)
+def max_out_degree(indices, n_in):
+    """The most connections leaving one input (0 without connections)."""
+    counts = np.zeros(n_in, dtype=np.int64)
+    for k in range(indices.shape[0]):
+        counts[indices[k]] += 1
+    return counts.max() if n_in > 0 else 0
+
+
+@njit(cache=True)
 def active_connections(indptr, indices, reached_in, reaching_out, mask):
     """``mask[k]``: connection ``k`` joins a reached input to an output unit
     that reaches the network's outputs, i.e. lies on an input-to-output path."""
