@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._engine.threads import kernel_threads
 
@@ -178,8 +179,9 @@ def test_momentum_step_follows_its_formula(nesterov):
     rng = np.random.default_rng(0)
     velocity = [rng.normal(size=layer.n_connections) for layer in net.layers]
     for layer, v in zip(net.layers, velocity):
-        layer.velocity[:] = v
-        layer.bias_velocity[:] = 0
+        # (the gradients' plain SGD step dropped the velocities)
+        layer.velocity = v.copy()
+        layer.bias_velocity = np.zeros_like(layer.bias)
     old = [layer.values.copy() for layer in net.layers]
     lr, mu = 0.1, 0.8
     net.train_epoch(X, y, sw, batch_size=X.shape[0], learning_rate=lr, momentum=mu,
@@ -189,6 +191,35 @@ def test_momentum_step_follows_its_formula(nesterov):
         step = mu * new_v - lr * g if nesterov else new_v
         np.testing.assert_allclose(layer.velocity, new_v, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.values, w + step, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_without_momentum_keeps_no_velocity(nesterov, monkeypatch):
+    """momentum=0: the layers drop their velocities, the step is
+    ``w - lr * g`` (first layer, fused backward and bias steps alike), and
+    the weights are those of the momentum step with zero momentum to the
+    bit."""
+    net = make_net("tanh", "softmax", (6, 8, 7, 3), 0.5, 4)
+    X, y, sw = make_data(net, 12, 4)
+    grads_w, _ = _analytic_gradients(net, X, y, sw, alpha=0.05)
+    old = [layer.values.copy() for layer in net.layers]
+    twin = net.copy()
+    for layer in twin.layers:
+        layer.velocity = np.zeros_like(layer.values)
+        layer.bias_velocity = np.zeros_like(layer.bias)
+    kw = dict(batch_size=X.shape[0], learning_rate=0.1, momentum=0.0, nesterov=nesterov,
+              alpha=0.05, dropout=0.0, shuffle=False)
+    net.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    for layer, w, g in zip(net.layers, old, grads_w):
+        assert layer.velocity.size == 0 and layer.bias_velocity.size == 0
+        np.testing.assert_allclose(layer.values, w - 0.1 * g, rtol=1e-10, atol=1e-12)
+    # the twin keeps zero velocities and takes the momentum step with mu = 0
+    monkeypatch.setattr(SparseLayer, "use_optimizer_state", lambda self, **kw: None)
+    twin.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    for a, b in zip(net.layers, twin.layers):
+        assert b.velocity.size == b.n_connections
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.bias, b.bias)
 
 
 def test_minibatch_epoch_equals_sequential_steps():

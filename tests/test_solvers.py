@@ -167,7 +167,7 @@ def test_moments_follow_their_connections_through_pruning_and_regrowth():
     net = SparseMLP((30, 20, 5), activation="relu", output="softmax", dtype=np.float32)
     net.initialize(0.6, rng)
     layer = net.layers[0]
-    layer.use_second_moments(True)
+    layer.use_optimizer_state(velocity=True, second_moments=True)
     layer.velocity[:] = rng.random(layer.n_connections)
     layer.second_moment[:] = rng.random(layer.n_connections)
     before = dict(zip(keys_of(layer), zip(layer.velocity, layer.second_moment)))

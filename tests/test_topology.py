@@ -102,7 +102,8 @@ def _assert_valid(layer):
     keys = keys_of(layer)
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indptr[0] == 0 and layer.indptr[-1] == layer.n_connections
-    assert layer.values.shape == layer.velocity.shape == layer.indices.shape
+    assert layer.values.shape == layer.indices.shape
+    assert layer.velocity.shape in (layer.values.shape, (0,))
     assert layer.indices.min() >= 0 and layer.indices.max() < layer.n_in
     np.testing.assert_array_equal(np.diff(layer.t_indptr), np.bincount(layer.indices,
                                                                         minlength=layer.n_in))
@@ -268,11 +269,13 @@ def test_insert_connections_matches_numpy_insert():
     np.testing.assert_array_equal(velocity, np.insert(layer.velocity, at, 0))
 
 
-@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("state", ["sgd", "momentum", "adam"])
 @pytest.mark.parametrize("room", [0, 7])
-def test_insert_in_place_matches_numpy_insert(adam, room):
+def test_insert_in_place_matches_numpy_insert(state, room):
     """The merge from the back within the layer's own arrays gives what
-    np.insert gives, for SGD and Adam layers, with or without spare room."""
+    np.insert gives, for plain SGD (no velocity), momentum and Adam layers,
+    with or without spare room."""
+    adam = state == "adam"
     rng = np.random.default_rng(9)
     layer = _layer(25, 15, 100, seed=9)
     n_old = 100
@@ -289,7 +292,8 @@ def test_insert_in_place_matches_numpy_insert(adam, room):
         return out
 
     indptr = layer.indptr.copy()
-    arrays = [with_room(layer.indices), with_room(layer.values), with_room(velocity),
+    arrays = [with_room(layer.indices), with_room(layer.values),
+              with_room(velocity) if state != "sgd" else np.empty(0, np.float32),
               with_room(second) if adam else np.empty(0, np.float32)]
     topology_kernels.insert_connections_in_place(indptr, *arrays, n_old, new, new_values, 25)
     indices, values, velocity_out, second_out = arrays
@@ -300,27 +304,33 @@ def test_insert_in_place_matches_numpy_insert(adam, room):
                                   np.r_[0, np.cumsum(np.bincount(keys // 25, minlength=15))])
     np.testing.assert_array_equal(indices[:total], keys % 25)
     np.testing.assert_array_equal(values[:total], np.insert(layer.values, at, new_values))
-    np.testing.assert_array_equal(velocity_out[:total], np.insert(velocity, at, 0))
+    if state != "sgd":
+        np.testing.assert_array_equal(velocity_out[:total], np.insert(velocity, at, 0))
     if adam:
         np.testing.assert_array_equal(second_out[:total], np.insert(second, at, 0))
     # the room past the result is left alone
     assert np.all(values[total:] == -7)
 
 
-def test_regrowth_after_prune_reuses_the_pruned_arrays():
+@pytest.mark.parametrize("momentum", [True, False])
+def test_regrowth_after_prune_reuses_the_pruned_arrays(momentum):
     """SET regrows what it pruned into the arrays the prune compacted: no
-    second copy of the layer, the same layer as a merge into new arrays."""
+    second copy of the layer, the same layer as a merge into new arrays
+    (with velocities, or none for SGD without momentum)."""
     layer = _layer(40, 30, 300, seed=3)
     layer.velocity[:] = np.random.default_rng(3).normal(size=300)
+    if not momentum:
+        layer.use_optimizer_state(velocity=False, second_moments=False)
     twin = layer.copy()
-    buffers = [getattr(layer, name) for name in ("indices", "values", "velocity")]
+    names = ("indices", "values", "velocity") if momentum else ("indices", "values")
+    buffers = [getattr(layer, name) for name in names]
     n_pruned = prune_weakest(layer, 0.3)
     prune_weakest(twin, 0.3)
     twin._before_drop = None  # the twin merges into new arrays
     new = layer.sample_free(n_pruned, np.random.default_rng(4))
     assert grow(layer, new, np.random.default_rng(5)) == n_pruned
     assert grow(twin, new, np.random.default_rng(5)) == n_pruned
-    for name, buffer in zip(("indices", "values", "velocity"), buffers):
+    for name, buffer in zip(names, buffers):
         assert np.shares_memory(getattr(layer, name), buffer), name
         assert not np.shares_memory(getattr(twin, name), buffer), name
         np.testing.assert_array_equal(getattr(layer, name), getattr(twin, name))

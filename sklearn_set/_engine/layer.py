@@ -180,11 +180,12 @@ class SparseLayer:
     indptr : int64 (n_out + 1,)
     indices : int32 (nnz,), input id of each connection
     values, velocity : dtype (nnz,)
-        Weights, and their SGD momentum or Adam first moment.
+        Weights, and their SGD momentum or Adam first moment (empty for SGD
+        without momentum, see :meth:`use_optimizer_state`).
     bias, bias_velocity : dtype (n_out,)
     second_moment, bias_second_moment : dtype (nnz,) and (n_out,)
         Adam's second moments of the weights and biases; empty arrays for
-        SGD (see :meth:`use_second_moments`).
+        SGD.
     t_indptr, t_order, t_rows, t_start : by-input view of the
         connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`),
         with ``t_fill``, scratch of the shape of ``t_start`` for
@@ -254,22 +255,30 @@ class SparseLayer:
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
 
-    def use_second_moments(self, needed):
-        """Allocate zero second moments (Adam) when ``needed`` and there are
-        none, or drop them (SGD) when not; either change also zeroes the
-        velocities (the first moments)."""
-        if needed == (self.bias_second_moment.shape[0] > 0):
+    def use_optimizer_state(self, *, velocity, second_moments):
+        """Keep only the state the solver uses: velocities (SGD with
+        momentum; Adam's first moments) when ``velocity``, second moments
+        (Adam) when ``second_moments``; arrays not needed become empty, and
+        needed ones that were missing are allocated as zeros. Any change
+        also zeroes the velocities: another solver's state means nothing to
+        this one. The biases' state follows the weights'."""
+        has_velocity = self.bias_velocity.shape[0] > 0
+        has_second = self.bias_second_moment.shape[0] > 0
+        if (velocity, second_moments) == (has_velocity, has_second):
             return
-        # the other solver's state means nothing to this one: start afresh
         self._before_drop = None
-        self.velocity[:] = 0
-        self.bias_velocity[:] = 0
-        if needed:
+        if velocity:
+            self.velocity = np.zeros_like(self.values)
+            self.bias_velocity = np.zeros_like(self.bias)
+        else:
+            self.velocity = self.values[:0].copy()
+            self.bias_velocity = self.bias[:0].copy()
+        if second_moments:
             self.second_moment = np.zeros_like(self.values)
             self.bias_second_moment = np.zeros_like(self.bias)
         else:
-            self.second_moment = self.second_moment[:0].copy()
-            self.bias_second_moment = self.bias_second_moment[:0].copy()
+            self.second_moment = self.values[:0].copy()
+            self.bias_second_moment = self.bias[:0].copy()
 
     @property
     def n_connections(self):
@@ -359,7 +368,8 @@ class SparseLayer:
                 out = (np.empty(self.n_out + 1, dtype=np.int64),
                        np.empty(total, dtype=self.indices.dtype),
                        np.empty(total, dtype=self.values.dtype),
-                       np.empty(total, dtype=self.velocity.dtype),
+                       np.empty(total if self.bias_velocity.shape[0] else 0,
+                                dtype=self.velocity.dtype),
                        np.empty(total if self.second_moment.shape[0] else 0,
                                 dtype=self.velocity.dtype))
                 topology_kernels.insert_connections(

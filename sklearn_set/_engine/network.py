@@ -385,7 +385,8 @@ class SparseMLP:
         ``n_updates`` plus the batch's rank in the epoch: its rate is
         ``learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, as in
         scikit-learn's AdamOptimizer. Layers get zero second moments on the
-        first Adam epoch (see :meth:`SparseLayer.use_second_moments`).
+        first Adam epoch, and SGD without momentum keeps no velocities (see
+        :meth:`SparseLayer.use_optimizer_state`).
 
         ``y`` holds class indices (softmax) or targets of shape
         (n_samples, n_outputs) (0/1 labels for logistic);
@@ -404,7 +405,8 @@ class SparseMLP:
         dt = self.dtype.type
         lr, mom = dt(learning_rate), dt(momentum)
         for layer in self.layers:
-            layer.use_second_moments(moments is not None)
+            layer.use_optimizer_state(velocity=moments is not None or momentum != 0,
+                                      second_moments=moments is not None)
         step_moments = (0.0, 0.0, 0.0) if moments is None else moments
         batch_size = min(batch_size, n_samples)
         ws = self._buffers(batch_size, True, dropout)

@@ -125,12 +125,13 @@ def free_keys_csr(indptr, indices, n_in):
 @njit(cache=True, inline="always")
 def _copy_connection(k, q, indices, values, velocity, second, out_indices, out_values,
                      out_velocity, out_second):
-    """Connection ``k`` (input, weight, velocity, Adam's second moment when
-    ``second`` is not empty) to position ``q`` of the ``out_*`` arrays,
+    """Connection ``k`` (input, weight, velocity when ``velocity`` is not
+    empty, Adam's second moment when ``second`` is not empty) to position ``q`` of the ``out_*`` arrays,
     which may be the same arrays (a move within them)."""
     out_indices[q] = indices[k]
     out_values[q] = values[k]
-    out_velocity[q] = velocity[k]
+    if velocity.shape[0] > 0:
+        out_velocity[q] = velocity[k]
     if second.shape[0] > 0:
         out_second[q] = second[k]
 
@@ -164,7 +165,8 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
                 k += 1
             out_indices[q] = i
             out_values[q] = new_values[c]
-            out_velocity[q] = 0
+            if out_velocity.shape[0] > 0:
+                out_velocity[q] = 0
             if moments:
                 out_second[q] = 0
             q += 1
@@ -205,7 +207,8 @@ def insert_connections_in_place(indptr, indices, values, velocity, second, n_old
                 k -= 1
             indices[q] = i
             values[q] = new_values[c]
-            velocity[q] = 0
+            if velocity.shape[0] > 0:
+                velocity[q] = 0
             if moments:
                 second[q] = 0
             q -= 1

@@ -301,6 +301,12 @@ def _flush_subnormal(v, values):
 
 @njit(inline="always")
 def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
+    """SGD step of parameter ``k``: with (Nesterov) momentum, or plain when
+    ``velocity`` is empty (``momentum=0``: the velocity would be the step
+    itself, so the result is the same to the bit)."""
+    if velocity.shape[0] == 0:
+        values[k] += _flush_subnormal(-(lr * grad), values)
+        return
     v = _flush_subnormal(momentum * velocity[k] - lr * grad, values)
     velocity[k] = v
     if nesterov:
@@ -331,11 +337,14 @@ def _adam_change(first, second, k, grad, lr, moments):
 def _step(values, velocity, second, k, w, grad, lr, momentum, nesterov, decay, moments):
     """Step of connection ``k`` whose weight before the step is ``w`` and
     whose data gradient is ``grad``: SGD with (Nesterov) momentum when
-    ``second`` is empty, else Adam with ``velocity`` as first moment and
+    ``second`` is empty (plain SGD when ``velocity`` is empty too), else Adam with ``velocity`` as first moment and
     ``second`` as second moment (see :func:`_adam_change`)."""
     g = grad + decay * w
     if second.shape[0] > 0:
         values[k] = w - _adam_change(velocity, second, k, g, lr, moments)
+        return
+    if velocity.shape[0] == 0:  # momentum=0: no velocity kept (see _sgd_momentum)
+        values[k] = w + _flush_subnormal(-(lr * g), values)
         return
     v = _flush_subnormal(momentum * velocity[k] - lr * g, values)
     velocity[k] = v
