@@ -49,6 +49,15 @@ def data(kind):
     return StandardScaler().fit_transform(X), y
 
 
+def recorded_defaults(estimator_class):
+    """Parameters added after the recording, and defaults changed since, set
+    to the values that reproduce the recorded behaviour (a configuration's
+    own parameters take precedence)."""
+    recorded = {"solver": "sgd", "learning_rate": "constant", "zeta_schedule": "constant",
+                "activation": "relu", "alpha": 1e-4}
+    return {k: v for k, v in recorded.items() if k in estimator_class().get_params()}
+
+
 def fit_all(estimator_classes, extra_params=None):
     """Fit every configuration; return {name: {array name: array}}."""
     out = {}
@@ -73,8 +82,9 @@ if __name__ == "__main__":
 
     classes = {k: getattr(sklearn_set, k) for k in ("SETClassifier", "AccSETClassifier",
                                                     "SETRegressor")}
-    flat = {f"{name}/{key}": value for name, arrays in fit_all(classes).items()
-            for key, value in arrays.items()}
+    extra = recorded_defaults(sklearn_set.SETClassifier)
+    flat = {f"{name}/{key}": value
+            for name, arrays in fit_all(classes, extra).items() for key, value in arrays.items()}
     PATH.parent.mkdir(exist_ok=True)
     np.savez_compressed(PATH, **flat)
     print(f"wrote {len(flat)} arrays to {PATH}")

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _reference_fits import CONFIGS, PATH, fit_all
+from _reference_fits import CONFIGS, PATH, fit_all, recorded_defaults
 
 from sklearn_set import AccSETClassifier, SETClassifier, SETRegressor
 
@@ -18,12 +18,7 @@ CLASSES = {"SETClassifier": SETClassifier, "AccSETClassifier": AccSETClassifier,
 
 @pytest.fixture(scope="module")
 def refits():
-    # Parameters added after the recording, and defaults changed since, keep
-    # the recorded behaviour when set to the values that reproduce it (a
-    # configuration's own parameters take precedence).
-    recorded = {"solver": "sgd", "learning_rate": "constant", "zeta_schedule": "constant",
-                "activation": "relu", "alpha": 1e-4}
-    extra = {k: v for k, v in recorded.items() if k in SETClassifier().get_params()}
+    extra = recorded_defaults(SETClassifier)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fit_all(CLASSES, extra)

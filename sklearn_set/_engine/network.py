@@ -468,7 +468,7 @@ class SparseMLP:
                 kernel(*args)
             if threads:
                 threads.end(started, nb)
-        penalty = sum(float(np.dot(layer.values, layer.values)) for layer in self.layers)
+        penalty = sum(kernels.squared_norm(layer.values) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"the training loss became {mean_loss}")

@@ -282,6 +282,18 @@ def squared_error(z, y, weight, delta):
     return total / (2 * n_batch)
 
 
+@njit(cache=True)
+def squared_norm(values):
+    """``sum(values ** 2)`` in float64, summed in storage order: the same
+    number on every CPU (a BLAS dot product picks its summation order by the
+    vector width of the CPU it runs on)."""
+    total = 0.0
+    for k in range(values.shape[0]):
+        v = float(values[k])
+        total += v * v
+    return total
+
+
 _TINY32 = float(np.finfo(np.float32).tiny)
 _TINY64 = float(np.finfo(np.float64).tiny)
 
