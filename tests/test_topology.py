@@ -390,7 +390,7 @@ print(rss() - base)
     assert growth < 150 * 2**20, growth
 
 
-def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
+def test_by_input_view_is_built_lazily_dropped_between_epochs_not_copied_or_pickled():
     import pickle
 
     rng = np.random.default_rng(0)
@@ -401,7 +401,12 @@ def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
                     momentum=0.9, nesterov=True, alpha=0.0, dropout=0.0, shuffle=False,
                     rng=rng)
     first, second = net.layers
-    assert first._by_input is None  # the first layer's backward walks by output
+    # built for the backward passes of a layer with a hidden input (the
+    # first layer's backward walks by output), then dropped between epochs
+    # with the gradient scratch
+    assert first._by_input is None and second._by_input is None
+    assert net._workspace[True]["grad"] is None
+    second.t_order
     assert second._by_input is not None
     for twin in (second.copy(), pickle.loads(pickle.dumps(second))):
         assert twin._by_input is None

@@ -468,6 +468,15 @@ class SparseMLP:
                 kernel(*args)
             if threads:
                 threads.end(started, nb)
+        # Between epochs the network is copied (the Ctrl-C snapshot), its
+        # topology recorded and evolved: without the by-input views and the
+        # gradient scratch (8 bytes per connection, rebuilt in O(nnz) when
+        # the next epoch starts; an evolution drops the views anyway), those
+        # peaks stay below the training one.
+        for layer in self.layers:
+            layer.refresh_transpose()
+        ws["grad"] = None
+        ws.pop("views", None)
         penalty = sum(kernels.squared_norm(layer.values) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):
