@@ -136,6 +136,18 @@ def _copy_connection(k, q, indices, values, velocity, second, out_indices, out_v
         out_second[q] = second[k]
 
 
+@njit(cache=True, inline="always")
+def _new_connection(q, i, weight, indices, values, velocity, second):
+    """A new connection from input ``i`` at position ``q``: weight
+    ``weight``, zero velocity and second moment (where those are kept)."""
+    indices[q] = i
+    values[q] = weight
+    if velocity.shape[0] > 0:
+        velocity[q] = 0
+    if second.shape[0] > 0:
+        second[q] = 0
+
+
 @njit(cache=True)
 def insert_connections(indptr, indices, values, velocity, second, new_keys, new_values,
                        n_in, out_indptr, out_indices, out_values, out_velocity, out_second):
@@ -147,7 +159,6 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
     theirs; so for ``second``, Adam's second moments (empty for SGD, and
     then ``out_second`` too). O(nnz + new).
     """
-    moments = second.shape[0] > 0
     n_out = indptr.shape[0] - 1
     q = 0
     c = 0
@@ -163,12 +174,8 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
                                  out_values, out_velocity, out_second)
                 q += 1
                 k += 1
-            out_indices[q] = i
-            out_values[q] = new_values[c]
-            if out_velocity.shape[0] > 0:
-                out_velocity[q] = 0
-            if moments:
-                out_second[q] = 0
+            _new_connection(q, i, new_values[c], out_indices, out_values, out_velocity,
+                            out_second)
             q += 1
             c += 1
         while k < end:
@@ -189,7 +196,6 @@ def insert_connections_in_place(indptr, indices, values, velocity, second, n_old
     The merge runs from the back, so a connection is written at or after
     the place it is read from and nothing is overwritten before it is moved.
     Rewrites ``indptr``. O(nnz + new), no allocation."""
-    moments = second.shape[0] > 0
     n_out = indptr.shape[0] - 1
     q = n_old + new_keys.shape[0] - 1  # next position written
     c = new_keys.shape[0] - 1          # next new connection placed
@@ -205,12 +211,7 @@ def insert_connections_in_place(indptr, indices, values, velocity, second, n_old
                                  velocity, second)
                 q -= 1
                 k -= 1
-            indices[q] = i
-            values[q] = new_values[c]
-            if velocity.shape[0] > 0:
-                velocity[q] = 0
-            if moments:
-                second[q] = 0
+            _new_connection(q, i, new_values[c], indices, values, velocity, second)
             q -= 1
             c -= 1
         while k >= start:
