@@ -81,16 +81,19 @@ _NO_FIRST = (np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float3
 _SGD = (np.float32(0), np.float32(0), np.float32(0))
 
 
-def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay):
+def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay, grad):
     """A hidden layer's backward pass as the engine runs it: the fused
-    kernel, then the step of its weights."""
+    kernel, then the step of its weights; ``grad`` is the gradient scratch
+    (``layer.n_connections`` floats)."""
     f32 = np.float32
-    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
-                      layer.values, a_in, a_in, d_out, d_in, kernels.RELU, f32(0), _NO_MASK,
-                      f32(0), f32(1), lr, mom, True, decay, layer.bias, layer.bias_velocity,
-                      *_NO_FIRST, a_in, _NO_FIRST[2], _NO_FIRST[2], _SGD)
-    kernels.step_connections(layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
-                       True, decay, _NO_FIRST[2], _SGD)
+    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, grad,
+                            layer.values, a_in, a_in, d_out, d_in, kernels.RELU, f32(0),
+                            _NO_MASK, f32(0), f32(1), lr, mom, True, decay, layer.bias,
+                            layer.bias_velocity, *_NO_FIRST, a_in, _NO_FIRST[2], _NO_FIRST[2],
+                            _SGD)
+    kernels.step_connections(layer.values, layer.velocity, layer.indptr, layer.indices,
+                             layer.t_start, layer.t_fill, grad, lr, mom, True, decay,
+                             _NO_FIRST[2], _SGD)
 
 
 def timeit(fn, min_time=0.02):
@@ -153,13 +156,14 @@ def main():
             z = buffer()
             d_out = buffer(rng.standard_normal((n, batch), dtype=f32) * f32(1e-3))
             d_in = buffer()
+            grad = np.empty(nnz, f32)
             runs = {
                 "gemm": (lambda: A @ W, 2.0 * n * n * batch),
                 "forward": (lambda: kernels.sparse_forward(
                     layer.indptr, layer.indices, layer.values, layer.bias, a_in, z, z,
                     kernels.RELU, f32(0), no_mask, f32(0), f32(1)), 2.0 * nnz * batch),
                 "fused bwd": (lambda: backward_and_step(layer, a_in, d_out, d_in, lr, mom,
-                                                         decay), 4.0 * nnz * batch),
+                                                         decay, grad), 4.0 * nnz * batch),
                 "dW (first)": (lambda: kernels.update_first_layer(
                     layer.indptr, layer.indices, layer.values, layer.velocity, layer.bias,
                     layer.bias_velocity, a_in, d_out, lr, mom, True, decay, _NO_FIRST[2],

@@ -283,6 +283,7 @@ def cost(args, tiny):
                 "flushed": (w_flush, v_flush, aligned(a_flush), aligned(dl_flush)),
             }
             values = np.empty_like(layer.values)
+            grad = np.empty_like(layer.values)
             velocity = np.empty_like(velocity0)
             bias, bias_v = np.empty_like(bias0), np.empty_like(bias0)
 
@@ -299,12 +300,13 @@ def cost(args, tiny):
             def backward(a, d):
                 # a ReLU layer's z is its activation (the engine passes a as z)
                 kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows,
-                                  layer.t_grad, values, a, a, d, d_in, kernels.RELU, f32(0),
+                                  grad, values, a, a, d, d_in, kernels.RELU, f32(0),
                                   no_mask, f32(0), f32(1), lr, mom, True, decay, bias,
                                   bias_v, empty_i64, empty_i32, empty_f, empty_f, a, empty_f,
                                   empty_f, (f32(0), f32(0), f32(0)))
-                kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, lr,
-                                   mom, True, decay, empty_f, (f32(0), f32(0), f32(0)))
+                kernels.step_connections(values, velocity, layer.indptr, layer.indices,
+                                         layer.t_start, layer.t_fill, grad, lr, mom, True,
+                                         decay, empty_f, (f32(0), f32(0), f32(0)))
 
             timed = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
                                            ("backward", backward))

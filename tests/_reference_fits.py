@@ -79,8 +79,8 @@ if __name__ == "__main__":
 
     classes = {k: getattr(sklearn_set, k) for k in ("SETClassifier", "AccSETClassifier",
                                                     "SETRegressor")}
-    flat = {f"{name}/{key}": value for name, arrays in fit_all(classes).items()
-            for key, value in arrays.items()}
+    flat = {f"{name}/{key}": value
+            for name, arrays in fit_all(classes).items() for key, value in arrays.items()}
     PATH.parent.mkdir(exist_ok=True)
     np.savez_compressed(PATH, **flat)
     print(f"wrote {len(flat)} arrays to {PATH}")

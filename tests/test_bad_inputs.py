@@ -622,6 +622,27 @@ def test_keyboard_interrupt_returns_the_last_finished_epoch(monkeypatch, name, e
     _same_model(model, reference_model, Xd)
 
 
+def test_keyboard_interrupt_while_an_epoch_is_committed(monkeypatch):
+    """Ctrl-C while the guard copies the network after epoch 3 (the previous
+    copy already released): the network is epoch 3's, so the fit returns the
+    3-epoch model."""
+    original = SparseMLP.snapshot
+    count = {"n": 0}
+
+    def interrupted(self):
+        count["n"] += 1
+        if count["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(SparseMLP, "snapshot", interrupted)
+    make, Xd, yd = INTERRUPTIBLE["classifier"]
+    with pytest.warns(UserWarning, match="after epoch 3"):
+        model = make(max_iter=8).fit(Xd, yd)
+    monkeypatch.undo()
+    _same_model(model, make(max_iter=3).fit(Xd, yd), Xd)
+
+
 def test_keyboard_interrupt_in_the_first_epoch_propagates(monkeypatch):
     _interrupt_at(monkeypatch, "train_epoch", 1)
     model = clf()

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._engine.threads import kernel_threads
 
@@ -178,8 +179,9 @@ def test_momentum_step_follows_its_formula(nesterov):
     rng = np.random.default_rng(0)
     velocity = [rng.normal(size=layer.n_connections) for layer in net.layers]
     for layer, v in zip(net.layers, velocity):
-        layer.velocity[:] = v
-        layer.bias_velocity[:] = 0
+        # (the gradients' plain SGD step dropped the velocities)
+        layer.velocity = v.copy()
+        layer.bias_velocity = np.zeros_like(layer.bias)
     old = [layer.values.copy() for layer in net.layers]
     lr, mu = 0.1, 0.8
     net.train_epoch(X, y, sw, batch_size=X.shape[0], learning_rate=lr, momentum=mu,
@@ -189,6 +191,35 @@ def test_momentum_step_follows_its_formula(nesterov):
         step = mu * new_v - lr * g if nesterov else new_v
         np.testing.assert_allclose(layer.velocity, new_v, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.values, w + step, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_without_momentum_keeps_no_velocity(nesterov, monkeypatch):
+    """momentum=0: the layers drop their velocities, the step is
+    ``w - lr * g`` (first layer, fused backward and bias steps alike), and
+    the weights are those of the momentum step with zero momentum to the
+    bit."""
+    net = make_net("tanh", "softmax", (6, 8, 7, 3), 0.5, 4)
+    X, y, sw = make_data(net, 12, 4)
+    grads_w, _ = _analytic_gradients(net, X, y, sw, alpha=0.05)
+    old = [layer.values.copy() for layer in net.layers]
+    twin = net.copy()
+    for layer in twin.layers:
+        layer.velocity = np.zeros_like(layer.values)
+        layer.bias_velocity = np.zeros_like(layer.bias)
+    kw = dict(batch_size=X.shape[0], learning_rate=0.1, momentum=0.0, nesterov=nesterov,
+              alpha=0.05, dropout=0.0, shuffle=False)
+    net.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    for layer, w, g in zip(net.layers, old, grads_w):
+        assert layer.velocity.size == 0 and layer.bias_velocity.size == 0
+        np.testing.assert_allclose(layer.values, w - 0.1 * g, rtol=1e-10, atol=1e-12)
+    # the twin keeps zero velocities and takes the momentum step with mu = 0
+    monkeypatch.setattr(SparseLayer, "use_optimizer_state", lambda self, **kw: None)
+    twin.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    for a, b in zip(net.layers, twin.layers):
+        assert b.velocity.size == b.n_connections
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.bias, b.bias)
 
 
 def test_minibatch_epoch_equals_sequential_steps():
@@ -224,14 +255,25 @@ def test_transpose_order_groups_by_input():
     rng = np.random.default_rng(0)
     M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
     indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
-    t_indptr, t_order, t_rows, t_position = kernels.transpose_order(indptr, indices, 30)
-    T = M.tocsc()
-    np.testing.assert_array_equal(t_indptr, T.indptr)
-    rows = np.repeat(np.arange(20), np.diff(indptr))
-    np.testing.assert_array_equal(t_rows, rows[t_order])
-    np.testing.assert_array_equal(indices[t_order], np.repeat(np.arange(30), np.diff(t_indptr)))
-    assert np.all(np.diff(t_order) != 0)
-    np.testing.assert_array_equal(t_position[t_order], np.arange(len(indices)))
+    for n_chunks in (1, 3, 20, 25):
+        t_indptr, t_order, t_rows, t_start = kernels.transpose_order(indptr, indices, 30,
+                                                                     n_chunks)
+        T = M.tocsc()
+        np.testing.assert_array_equal(t_indptr, T.indptr)
+        rows = np.repeat(np.arange(20), np.diff(indptr))
+        np.testing.assert_array_equal(t_rows, rows[t_order])
+        np.testing.assert_array_equal(indices[t_order],
+                                      np.repeat(np.arange(30), np.diff(t_indptr)))
+        np.testing.assert_array_equal(np.sort(t_order), np.arange(len(indices)))
+        # t_start[c, i]: by-input position of input i's first connection whose
+        # output lies in chunk c or later
+        assert t_start.shape == (n_chunks, 30)
+        for c in range(n_chunks):
+            first_output = c * 20 // n_chunks
+            for i in range(30):
+                p = np.arange(t_indptr[i], t_indptr[i + 1])
+                later = p[t_rows[p] >= first_output]
+                assert t_start[c, i] == (later[0] if later.size else t_indptr[i + 1])
     assert rng is not None
 
 
@@ -346,13 +388,14 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
     bias_in, bias_in_velocity = np.zeros(n_in, dtype), np.zeros(n_in, dtype)
     delta_in = np.empty((n_in, batch), dtype)
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0, dtype)
-    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, values,
+    grad = np.empty(layer.n_connections, dtype)
+    kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, grad, values,
                       a_in, a_in, d_out, delta_in, kernels.IDENTITY, zero, no_mask, zero, one, one,
                       zero, False, zero, bias_in, bias_in_velocity, empty_i,
                       empty_i.astype(np.int32), empty_f, empty_f, a_in, empty_f, empty_f, sgd)
     np.testing.assert_allclose(values, layer.values)  # the step comes next
-    kernels.step_connections(values, velocity, layer.t_position, layer.t_grad, one, zero, False,
-                       zero, empty_f, sgd)
+    kernels.step_connections(values, velocity, layer.indptr, layer.indices, layer.t_start,
+                             layer.t_fill, grad, one, zero, False, zero, empty_f, sgd)
     np.testing.assert_allclose(delta_in, W @ d_out, **tol)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(values, layer.values - expected_grad, **tol)
@@ -407,7 +450,8 @@ def test_tiles_stay_in_vector_registers():
     calls = {
         "sparse_forward": (layer.indptr, layer.indices, layer.values, layer.bias, a, z, z,
                            kernels.RELU, zero, no_mask, zero, one),
-        "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad,
+        "backward_update": (layer.t_indptr, layer.t_order, layer.t_rows,
+                            np.empty(layer.n_connections, dtype),
                             layer.values, a, a, d, d_in, kernels.RELU, zero, no_mask, zero, one,
                             zero, zero, False, zero, layer.bias.copy(), layer.bias.copy(),
                             empty_i, empty_i.astype(np.int32), empty_f, empty_f, a, empty_f,

@@ -35,16 +35,19 @@ def test_adam_step_of_a_few_connections_matches_numpy(dtype):
     first = rng.normal(size=n).astype(dtype) * dtype(0.1)
     second = rng.random(n).astype(dtype) * dtype(0.01)
     grad = rng.normal(size=n).astype(dtype)
-    t_position = rng.permutation(n).astype(np.int32)
-    t_grad = np.empty(n, dtype)
-    t_grad[t_position] = grad  # the gradient of connection k sits at t_position[k]
+    # three outputs, five inputs; the kernel finds the gradient of connection
+    # k at its by-input position
+    indptr = np.array([0, 3, 5, n], np.int64)
+    indices = np.array([0, 2, 4, 1, 2, 0, 3], np.int32)
+    _, t_order, _, t_start = kernels.transpose_order(indptr, indices, 5, 2)
+    t_grad = grad[t_order]
     lr, decay = dtype(0.003), dtype(0.01)
     moments = tuple(dtype(b) for b in BETAS)
     expected = _numpy_adam(values.astype(np.float64), first.astype(np.float64),
                            second.astype(np.float64), grad + 0.01 * values.astype(np.float64),
                            0.003, *BETAS)
-    kernels.step_connections(values, first, t_position, t_grad, lr, dtype(0.9), True, decay,
-                             second, moments)
+    kernels.step_connections(values, first, indptr, indices, t_start, np.empty_like(t_start),
+                             t_grad, lr, dtype(0.9), True, decay, second, moments)
     # float32: 1 - beta_2 itself is off by 5e-5 relative
     tol = {"rtol": 2e-4} if dtype == np.float32 else {"rtol": 1e-12}
     for got, want in zip((values, first, second), expected):
@@ -164,7 +167,7 @@ def test_moments_follow_their_connections_through_pruning_and_regrowth():
     net = SparseMLP((30, 20, 5), activation="relu", output="softmax", dtype=np.float32)
     net.initialize(0.6, rng)
     layer = net.layers[0]
-    layer.use_second_moments(True)
+    layer.use_optimizer_state(velocity=True, second_moments=True)
     layer.velocity[:] = rng.random(layer.n_connections)
     layer.second_moment[:] = rng.random(layer.n_connections)
     before = dict(zip(keys_of(layer), zip(layer.velocity, layer.second_moment)))

@@ -116,7 +116,8 @@ def _assert_valid(layer):
     keys = keys_of(layer)
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indptr[0] == 0 and layer.indptr[-1] == layer.n_connections
-    assert layer.values.shape == layer.velocity.shape == layer.indices.shape
+    assert layer.values.shape == layer.indices.shape
+    assert layer.velocity.shape in (layer.values.shape, (0,))
     assert layer.indices.min() >= 0 and layer.indices.max() < layer.n_in
     np.testing.assert_array_equal(np.diff(layer.t_indptr), np.bincount(layer.indices,
                                                                         minlength=layer.n_in))
@@ -282,11 +283,89 @@ def test_insert_connections_matches_numpy_insert():
     np.testing.assert_array_equal(velocity, np.insert(layer.velocity, at, 0))
 
 
+@pytest.mark.parametrize("state", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("room", [0, 7])
+def test_insert_in_place_matches_numpy_insert(state, room):
+    """The merge from the back within the layer's own arrays gives what
+    np.insert gives, for plain SGD (no velocity), momentum and Adam layers,
+    with or without spare room."""
+    adam = state == "adam"
+    rng = np.random.default_rng(9)
+    layer = _layer(25, 15, 100, seed=9)
+    n_old = 100
+    taken = keys_of(layer)
+    new = np.sort(rng.choice(np.setdiff1d(np.arange(375), taken), 40, replace=False))
+    new_values = rng.normal(size=40).astype(np.float32)
+    velocity = rng.normal(size=n_old).astype(np.float32)
+    second = rng.random(n_old).astype(np.float32)
+    size = n_old + 40 + room
+
+    def with_room(arr):
+        out = np.full(size, -7, arr.dtype)  # garbage where the room is
+        out[:n_old] = arr
+        return out
+
+    indptr = layer.indptr.copy()
+    arrays = [with_room(layer.indices), with_room(layer.values),
+              with_room(velocity) if state != "sgd" else np.empty(0, np.float32),
+              with_room(second) if adam else np.empty(0, np.float32)]
+    topology_kernels.insert_connections_in_place(indptr, *arrays, n_old, new, new_values, 25)
+    indices, values, velocity_out, second_out = arrays
+    at = np.searchsorted(taken, new)
+    keys = np.insert(taken, at, new)
+    total = n_old + 40
+    np.testing.assert_array_equal(indptr,
+                                  np.r_[0, np.cumsum(np.bincount(keys // 25, minlength=15))])
+    np.testing.assert_array_equal(indices[:total], keys % 25)
+    np.testing.assert_array_equal(values[:total], np.insert(layer.values, at, new_values))
+    if state != "sgd":
+        np.testing.assert_array_equal(velocity_out[:total], np.insert(velocity, at, 0))
+    if adam:
+        np.testing.assert_array_equal(second_out[:total], np.insert(second, at, 0))
+    # the room past the result is left alone
+    assert np.all(values[total:] == -7)
+
+
+@pytest.mark.parametrize("momentum", [True, False])
+def test_regrowth_after_prune_reuses_the_pruned_arrays(momentum):
+    """SET regrows what it pruned into the arrays the prune compacted: no
+    second copy of the layer, the same layer as a merge into new arrays
+    (with velocities, or none for SGD without momentum)."""
+    layer = _layer(40, 30, 300, seed=3)
+    layer.velocity[:] = np.random.default_rng(3).normal(size=300)
+    if not momentum:
+        layer.use_optimizer_state(velocity=False, second_moments=False)
+    twin = layer.copy()
+    names = ("indices", "values", "velocity") if momentum else ("indices", "values")
+    buffers = [getattr(layer, name) for name in names]
+    n_pruned = prune_weakest(layer, 0.3)
+    prune_weakest(twin, 0.3)
+    twin._before_drop = None  # the twin merges into new arrays
+    new = layer.sample_free(n_pruned, np.random.default_rng(4))
+    assert grow(layer, new, np.random.default_rng(5)) == n_pruned
+    assert grow(twin, new, np.random.default_rng(5)) == n_pruned
+    for name, buffer in zip(names, buffers):
+        assert np.shares_memory(getattr(layer, name), buffer), name
+        assert not np.shares_memory(getattr(twin, name), buffer), name
+        np.testing.assert_array_equal(getattr(layer, name), getattr(twin, name))
+    np.testing.assert_array_equal(layer.indptr, twin.indptr)
+    _assert_valid(layer)
+    # a regrowth larger than the room merges into new arrays
+    n_pruned = prune_weakest(layer, 0.3)
+    new = layer.sample_free(n_pruned + 10, np.random.default_rng(6))
+    grow(layer, new, np.random.default_rng(7))
+    assert layer.n_connections == 310
+    assert not np.shares_memory(layer.values, buffers[1])
+    _assert_valid(layer)
+
+
 def test_index_arrays_are_compact():
-    """Per-connection index arrays are 32-bit: the by-input position too."""
+    """Per-connection index arrays are 32-bit, and so are the step's by-input
+    counters."""
     layer = _layer()
     assert layer.indices.dtype == np.int32
     assert layer.t_order.dtype == np.int32 and layer.t_rows.dtype == np.int32
+    assert layer.t_start.dtype == np.int32 and layer.t_fill.dtype == np.int32
 
 
 def test_huge_layer_evolution_peak_rss_is_linear_in_connections():
@@ -325,7 +404,7 @@ print(rss() - base)
     assert growth < 150 * 2**20, growth
 
 
-def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
+def test_by_input_view_is_built_lazily_dropped_between_epochs_not_copied_or_pickled():
     import pickle
 
     rng = np.random.default_rng(0)
@@ -336,11 +415,16 @@ def test_by_input_view_is_built_lazily_and_not_copied_or_pickled():
                     momentum=0.9, nesterov=True, alpha=0.0, dropout=0.0, shuffle=False,
                     rng=rng)
     first, second = net.layers
-    assert first._by_input is None  # the first layer's backward walks by output
+    # built for the backward passes of a layer with a hidden input (the
+    # first layer's backward walks by output), then dropped between epochs
+    # with the gradient scratch
+    assert first._by_input is None and second._by_input is None
+    assert net._workspace[True]["grad"] is None
+    assert second.t_order is not None  # reading it rebuilds the by-input views
     assert second._by_input is not None
     for twin in (second.copy(), pickle.loads(pickle.dumps(second))):
         assert twin._by_input is None
-        for name in ("t_indptr", "t_order", "t_rows", "t_position"):
+        for name in ("t_indptr", "t_order", "t_rows", "t_start"):
             np.testing.assert_array_equal(getattr(twin, name), getattr(second, name))
 
 

@@ -94,9 +94,12 @@ def network_topology(layers, n_inputs):
         input unit (max) of each layer.
     """
     forward, backward = reachability(layers, n_inputs)
-    masks = active_masks(layers, forward, backward)
     connections = np.array([layer.n_connections for layer in layers], dtype=np.int64)
-    active = np.array([int(np.count_nonzero(m)) for m in masks], dtype=np.int64)
+    # counted in place: a mask, or np.bincount's int64 copy of the input ids,
+    # would cost 1 or 8 bytes per connection at the end of every epoch
+    active = np.array([topology_kernels.count_active(layer.indptr, layer.indices,
+                                                     forward[idx], backward[idx + 1])
+                       for idx, layer in enumerate(layers)], dtype=np.int64)
     total = int(connections.sum())
     return {
         "connections": connections,
@@ -111,8 +114,8 @@ def network_topology(layers, n_inputs):
         "max_in_degree": np.array([int(np.diff(layer.indptr).max()) for layer in layers],
                                   dtype=np.int64),
         "max_out_degree": np.array(
-            [int(np.bincount(layer.indices, minlength=layer.n_in).max()) for layer in layers],
-            dtype=np.int64),
+            [int(topology_kernels.max_out_degree(layer.indices, layer.n_in))
+             for layer in layers], dtype=np.int64),
     }
 
 

@@ -24,14 +24,16 @@ from .activations import LOGISTIC
 
 
 def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
-    """Memory a connection costs: its input id (int32), weight and velocity
-    (dtype; Adam's first moment), Adam's second moment (dtype, only with
-    ``solver="adam"``), and its by-input entries (position in each order:
-    int32, or int64 in a layer of 2**31 connections or more; output row:
-    int32; gradient scratch: dtype)."""
+    """Memory a connection costs in training: its input id (int32), weight
+    and velocity (dtype; Adam's first moment), Adam's second moment (dtype,
+    only with ``solver="adam"``), and its by-input entries (position in
+    storage order: int32, or int64 in a layer of 2**31 connections or more;
+    output row: int32; gradient scratch: dtype). An upper bound: only layers
+    with a hidden input have by-input entries, and the network shares one
+    gradient scratch between them."""
     position = np.dtype(kernels.index_dtype(n_connections)).itemsize
     floats = 4 if solver == "adam" else 3
-    return 4 + floats * np.dtype(dtype).itemsize + 2 * position + 4
+    return 4 + floats * np.dtype(dtype).itemsize + position + 4
 
 
 def erdos_renyi_allocation(layer_shapes, sparsity=None, *, epsilon=None):
@@ -190,20 +192,21 @@ class SparseLayer:
     indptr : int64 (n_out + 1,)
     indices : int32 (nnz,), input id of each connection
     values, velocity : dtype (nnz,)
-        Weights, and their SGD momentum or Adam first moment.
+        Weights, and their SGD momentum or Adam first moment (empty for SGD
+        without momentum, see :meth:`use_optimizer_state`).
     bias, bias_velocity : dtype (n_out,)
     second_moment, bias_second_moment : dtype (nnz,) and (n_out,)
         Adam's second moments of the weights and biases; empty arrays for
-        SGD (see :meth:`use_second_moments`).
-    t_indptr, t_order, t_rows, t_position : by-input view of the
+        SGD.
+    t_indptr, t_order, t_rows, t_start : by-input view of the
         connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`),
-        with ``t_grad``, scratch for their gradients in that order (see
-        :func:`~sklearn_set._engine._kernels.train.backward_update`); built on first use
-        and dropped whenever the topology changes. Only layers with a hidden
-        input need them (the backward pass of the first layer walks by
-        output), so the first layer never pays their 16 bytes per connection
-        (float32); neither do copies (snapshots) nor pickles until they train
-        again.
+        with ``t_fill``, scratch of the shape of ``t_start`` for
+        :func:`~sklearn_set._engine._kernels.train.step_connections`; built on first
+        use and dropped whenever the topology changes. Only layers with a
+        hidden input need them (the backward pass of the first layer walks
+        by output), so the first layer never pays their 8 bytes per
+        connection; neither do copies (snapshots) nor pickles until they
+        train again.
     init_bound : float, the Glorot bound used at initialisation.
     last_regrown : int64 (n,), sorted keys of the connections the last
         :meth:`insert` added: what the next pruning spares of them is the
@@ -227,29 +230,27 @@ class SparseLayer:
         self.last_regrown = np.empty(0, dtype=np.int64)
         self._by_input = None
 
+    # the arrays as they were before the last drop, when they are room for
+    # an insert (see insert); not pickled
+    _before_drop = None
+
     t_indptr = property(lambda self: self._transpose()[0])
     t_order = property(lambda self: self._transpose()[1])
     t_rows = property(lambda self: self._transpose()[2])
-    t_position = property(lambda self: self._transpose()[3])
-    t_grad = property(lambda self: self._transpose()[4])
+    t_start = property(lambda self: self._transpose()[3])
+    t_fill = property(lambda self: self._transpose()[4])
 
     def _transpose(self):
         if self._by_input is None:
-            self._by_input = (transpose_order(self.indptr, self.indices, self.n_in)
-                              + (np.empty(self.n_connections, dtype=self.values.dtype),))
+            view = transpose_order(self.indptr, self.indices, self.n_in)
+            self._by_input = view + (np.empty_like(view[3]),)
         return self._by_input
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_by_input"] = None  # rebuilt on demand: smaller pickles
+        state["_before_drop"] = None
         return state
-
-    def __setstate__(self, state):
-        # layers pickled before Adam existed have no second moments: SGD
-        empty = np.empty(0, dtype=state["values"].dtype)
-        state.setdefault("second_moment", empty)
-        state.setdefault("bias_second_moment", empty)
-        self.__dict__.update(state)
 
     @classmethod
     def random(cls, n_in, n_out, n_connections, rng, *, activation_code, dtype):
@@ -266,21 +267,30 @@ class SparseLayer:
         return cls(n_in, n_out, indptr, indices, values,
                    np.zeros_like(values), bias, np.zeros_like(bias), bound)
 
-    def use_second_moments(self, needed):
-        """Allocate zero second moments (Adam) when ``needed`` and there are
-        none, or drop them (SGD) when not; either change also zeroes the
-        velocities (the first moments)."""
-        if needed == (self.bias_second_moment.shape[0] > 0):
+    def use_optimizer_state(self, *, velocity, second_moments):
+        """Keep only the state the solver uses: velocities (SGD with
+        momentum; Adam's first moments) when ``velocity``, second moments
+        (Adam) when ``second_moments``; arrays not needed become empty, and
+        needed ones that were missing are allocated as zeros. Any change
+        also zeroes the velocities: another solver's state means nothing to
+        this one. The biases' state follows the weights'."""
+        has_velocity = self.bias_velocity.shape[0] > 0
+        has_second = self.bias_second_moment.shape[0] > 0
+        if (velocity, second_moments) == (has_velocity, has_second):
             return
-        # the other solver's state means nothing to this one: start afresh
-        self.velocity[:] = 0
-        self.bias_velocity[:] = 0
-        if needed:
+        self._before_drop = None
+        if velocity:
+            self.velocity = np.zeros_like(self.values)
+            self.bias_velocity = np.zeros_like(self.bias)
+        else:
+            self.velocity = self.values[:0].copy()
+            self.bias_velocity = self.bias[:0].copy()
+        if second_moments:
             self.second_moment = np.zeros_like(self.values)
             self.bias_second_moment = np.zeros_like(self.bias)
         else:
-            self.second_moment = self.second_moment[:0].copy()
-            self.bias_second_moment = self.bias_second_moment[:0].copy()
+            self.second_moment = self.values[:0].copy()
+            self.bias_second_moment = self.bias[:0].copy()
 
     @property
     def n_connections(self):
@@ -318,6 +328,9 @@ class SparseLayer:
         n_dropped = self.n_connections - n_keep
         if n_dropped:
             self._by_input = None
+            if self._before_drop is None:
+                self._before_drop = (self.indices, self.values, self.velocity,
+                                     self.second_moment)
             self.indices = self.indices[:n_keep]
             self.values = self.values[:n_keep]
             self.velocity = self.velocity[:n_keep]
@@ -344,31 +357,57 @@ class SparseLayer:
         distinct int64 keys) with the weights ``new_values``, their velocity
         (and Adam moments) zero; existing connections keep weight, velocity and
         moments. The keys are remembered as :attr:`last_regrown`. Returns the
-        number added."""
+        number added.
+
+        When a drop left the arrays as prefixes of buffers with room for the
+        result (SET regrows what it pruned), the merge runs in place, from the
+        back: no second copy of the layer exists at any time."""
         n_new = int(new_keys.shape[0])
-        self.last_regrown = new_keys
+        # read-only: copies of the layer share it (see copy)
+        self.last_regrown = new_keys.view()
+        self.last_regrown.flags.writeable = False
         if n_new:
-            # outputs allocated by NumPy (huge pages for large arrays, which
-            # the kernels' random accesses need); the old arrays go after
             total = self.n_connections + n_new
-            out = (np.empty(self.n_out + 1, dtype=np.int64),
-                   np.empty(total, dtype=np.int32),
-                   np.empty(total, dtype=self.values.dtype),
-                   np.empty(total, dtype=self.velocity.dtype),
-                   np.empty(total if self.second_moment.shape[0] else 0,
-                            dtype=self.velocity.dtype))
-            topology_kernels.insert_connections(self.indptr, self.indices, self.values,
-                                                self.velocity, self.second_moment, new_keys,
-                                                new_values, self.n_in, *out)
-            (self.indptr, self.indices, self.values, self.velocity,
-             self.second_moment) = out
+            buffers = self._room_for(total)
+            if buffers is not None:
+                topology_kernels.insert_connections_in_place(
+                    self.indptr, *buffers, self.n_connections, new_keys, new_values,
+                    self.n_in)
+                (self.indices, self.values, self.velocity,
+                 self.second_moment) = (b[:total] for b in buffers)
+            else:
+                # outputs allocated by NumPy (huge pages for large arrays,
+                # which the kernels' random accesses need); the old arrays go
+                # after
+                out = (np.empty(self.n_out + 1, dtype=np.int64),
+                       np.empty(total, dtype=self.indices.dtype),
+                       np.empty(total, dtype=self.values.dtype),
+                       np.empty(total if self.bias_velocity.shape[0] else 0,
+                                dtype=self.velocity.dtype),
+                       np.empty(total if self.second_moment.shape[0] else 0,
+                                dtype=self.velocity.dtype))
+                topology_kernels.insert_connections(
+                    self.indptr, self.indices, self.values, self.velocity,
+                    self.second_moment, new_keys, new_values, self.n_in, *out)
+                (self.indptr, self.indices, self.values, self.velocity,
+                 self.second_moment) = out
         else:
             self.compact()
         self.refresh_transpose()
         return n_new
 
+    def _room_for(self, total):
+        """The arrays the layer had before its last drop (its own: drops
+        compact them in place), when they hold at least ``total``
+        connections, else None. Forgotten by the call."""
+        buffers, self._before_drop = self._before_drop, None
+        if buffers is None or buffers[0].shape[0] < total:
+            return None
+        return buffers
+
     def compact(self):
         """Give arrays left as prefixes by a drop their own, exact memory."""
+        self._before_drop = None
         if self.indices.base is not None:
             self.indices = self.indices.copy()
             self.values = self.values.copy()
@@ -392,7 +431,9 @@ class SparseLayer:
                            self.velocity.copy(), self.bias.copy(),
                            self.bias_velocity.copy(), self.init_bound,
                            self.second_moment.copy(), self.bias_second_moment.copy())
-        twin.last_regrown = self.last_regrown.copy()
+        # never changed in place (an insert replaces it): shared, not copied,
+        # which spares a snapshot 8 bytes per regrown connection
+        twin.last_regrown = self.last_regrown
         return twin
 
 

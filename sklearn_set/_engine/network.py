@@ -247,6 +247,18 @@ class SparseMLP:
         self._workspace[training] = ws
         return ws
 
+    def _gradient_scratch(self, ws):
+        """One array for the weight gradients of whichever layer is in its
+        backward pass (see :func:`~sklearn_set._engine._kernels.train.backward_update`),
+        as long as the most connections of a layer with a hidden input: the
+        layers take turns, so they share it. Grown when the topology grows."""
+        need = max((layer.n_connections for layer in self.layers[1:]), default=0)
+        grad = ws.get("grad")
+        if grad is None or grad.shape[0] < need:
+            ws["grad"] = None  # free the old one first
+            ws["grad"] = np.empty(need, self.dtype)
+            ws.pop("views", None)
+
     def _keeps_z(self, l):
         """Whether hidden layer ``l`` needs its pre-activations ``z`` apart
         from its activations ``a``: only where ``f(z)`` does not reveal the
@@ -284,6 +296,7 @@ class SparseMLP:
             views["keep"] = ([view(buf, n) for buf, n in zip(ws["keep"], sizes[1:-1])]
                              if ws["keep"] is not None else None)
             views["y"] = view(ws["y"], sizes[-1]) if ws["y"] is not None else None
+            views["grad"] = ws["grad"]
         cache[nb] = views
         return views
 
@@ -349,16 +362,18 @@ class SparseMLP:
             fused = ((first.indptr, first.indices, first.values, first.velocity)
                      if l == 1 else no_first)
             fused_second = first.second_moment if l == 1 else no_first[2]
+            grad = views["grad"][:layer.n_connections]
             calls.append((kernels.backward_update, (
-                layer.t_indptr, layer.t_order, layer.t_rows, layer.t_grad, layer.values,
+                layer.t_indptr, layer.t_order, layer.t_rows, grad, layer.values,
                 views["a"][l - 1], views["z"][l - 1],
                 views["delta"][l + 1], views["delta"][l], code, dt(slope), keep,
                 rate, scale, lr, mom, nesterov, decay, below.bias,
                 below.bias_velocity) + fused + (views["x"], below.bias_second_moment,
                                                  fused_second, moments)))
             calls.append((kernels.step_connections, (
-                layer.values, layer.velocity, layer.t_position, layer.t_grad, lr, mom,
-                nesterov, decay, layer.second_moment, moments)))
+                layer.values, layer.velocity, layer.indptr, layer.indices, layer.t_start,
+                layer.t_fill, grad, lr, mom, nesterov, decay, layer.second_moment,
+                moments)))
         return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,
@@ -372,7 +387,8 @@ class SparseMLP:
         ``n_updates`` plus the batch's rank in the epoch: its rate is
         ``learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``, as in
         scikit-learn's AdamOptimizer. Layers get zero second moments on the
-        first Adam epoch (see :meth:`SparseLayer.use_second_moments`).
+        first Adam epoch, and SGD without momentum keeps no velocities (see
+        :meth:`SparseLayer.use_optimizer_state`).
 
         ``y`` holds class indices (softmax) or targets of shape
         (n_samples, n_outputs) (0/1 labels for logistic);
@@ -391,10 +407,12 @@ class SparseMLP:
         dt = self.dtype.type
         lr, mom = dt(learning_rate), dt(momentum)
         for layer in self.layers:
-            layer.use_second_moments(moments is not None)
+            layer.use_optimizer_state(velocity=moments is not None or momentum != 0,
+                                      second_moments=moments is not None)
         step_moments = (0.0, 0.0, 0.0) if moments is None else moments
         batch_size = min(batch_size, n_samples)
         ws = self._buffers(batch_size, True, dropout)
+        self._gradient_scratch(ws)
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         order = order.astype(np.int64)
         class_indices = self.output.class_indices
@@ -452,6 +470,15 @@ class SparseMLP:
                 kernel(*args)
             if threads:
                 threads.end(started, nb)
+        # Between epochs the network is copied (the Ctrl-C snapshot), its
+        # topology recorded and evolved: without the by-input views and the
+        # gradient scratch (8 bytes per connection, rebuilt in O(nnz) when
+        # the next epoch starts; an evolution drops the views anyway), those
+        # peaks stay below the training one.
+        for layer in self.layers:
+            layer.refresh_transpose()
+        ws["grad"] = None
+        ws.pop("views", None)
         penalty = sum(kernels.sum_of_squares(layer.values) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):

@@ -125,14 +125,27 @@ def free_keys_csr(indptr, indices, n_in):
 @njit(cache=True, inline="always")
 def _copy_connection(k, q, indices, values, velocity, second, out_indices, out_values,
                      out_velocity, out_second):
-    """Connection ``k`` (input, weight, velocity, Adam's second moment when
-    ``second`` is not empty) to position ``q`` of the ``out_*`` arrays,
-    which may be the same arrays (compaction in place, ``q <= k``)."""
+    """Connection ``k`` (input, weight, velocity when ``velocity`` is not
+    empty, Adam's second moment when ``second`` is not empty) to position
+    ``q`` of the ``out_*`` arrays, which may be the same arrays (a move within them)."""
     out_indices[q] = indices[k]
     out_values[q] = values[k]
-    out_velocity[q] = velocity[k]
+    if velocity.shape[0] > 0:
+        out_velocity[q] = velocity[k]
     if second.shape[0] > 0:
         out_second[q] = second[k]
+
+
+@njit(cache=True, inline="always")
+def _new_connection(q, i, weight, indices, values, velocity, second):
+    """A new connection from input ``i`` at position ``q``: weight
+    ``weight``, zero velocity and second moment (where those are kept)."""
+    indices[q] = i
+    values[q] = weight
+    if velocity.shape[0] > 0:
+        velocity[q] = 0
+    if second.shape[0] > 0:
+        second[q] = 0
 
 
 @njit(cache=True)
@@ -146,7 +159,6 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
     theirs; so for ``second``, Adam's second moments (empty for SGD, and
     then ``out_second`` too). O(nnz + new).
     """
-    moments = second.shape[0] > 0
     n_out = indptr.shape[0] - 1
     q = 0
     c = 0
@@ -162,11 +174,8 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
                                  out_values, out_velocity, out_second)
                 q += 1
                 k += 1
-            out_indices[q] = i
-            out_values[q] = new_values[c]
-            out_velocity[q] = 0
-            if moments:
-                out_second[q] = 0
+            _new_connection(q, i, new_values[c], out_indices, out_values, out_velocity,
+                            out_second)
             q += 1
             c += 1
         while k < end:
@@ -175,6 +184,42 @@ def insert_connections(indptr, indices, values, velocity, second, new_keys, new_
             q += 1
             k += 1
         out_indptr[j + 1] = q
+
+
+@njit(cache=True)
+def insert_connections_in_place(indptr, indices, values, velocity, second, n_old, new_keys,
+                                new_values, n_in):
+    """:func:`insert_connections` within the layer's own arrays: the
+    ``n_old`` connections described by ``indptr`` occupy the front of
+    ``indices``, ``values``, ``velocity`` (and ``second``, Adam's second
+    moments; empty for SGD), which have room for ``n_old + len(new_keys)``.
+    The merge runs from the back, so a connection is written at or after
+    the place it is read from and nothing is overwritten before it is moved.
+    Rewrites ``indptr``. O(nnz + new), no allocation."""
+    n_out = indptr.shape[0] - 1
+    q = n_old + new_keys.shape[0] - 1  # next position written
+    c = new_keys.shape[0] - 1          # next new connection placed
+    for j in range(n_out - 1, -1, -1):
+        start = indptr[j]
+        k = indptr[j + 1] - 1
+        indptr[j + 1] = q + 1
+        base = j * n_in
+        while c >= 0 and new_keys[c] >= base:
+            i = new_keys[c] - base
+            while k >= start and indices[k] > i:
+                _copy_connection(k, q, indices, values, velocity, second, indices, values,
+                                 velocity, second)
+                q -= 1
+                k -= 1
+            _new_connection(q, i, new_values[c], indices, values, velocity, second)
+            q -= 1
+            c -= 1
+        while k >= start:
+            _copy_connection(k, q, indices, values, velocity, second, indices, values,
+                             velocity, second)
+            q -= 1
+            k -= 1
+    indptr[0] = 0
 
 
 @njit(cache=True)
@@ -223,6 +268,28 @@ def reach_backward(indptr, indices, reaching_out, reaching_in):
         if reaching_out[j]:
             for k in range(indptr[j], indptr[j + 1]):
                 reaching_in[indices[k]] = True
+
+
+@njit(cache=True)
+def count_active(indptr, indices, reached_in, reaching_out):
+    """How many connections :func:`active_connections` would mark, without
+    a mask."""
+    count = 0
+    for j in range(indptr.shape[0] - 1):
+        if reaching_out[j]:
+            for k in range(indptr[j], indptr[j + 1]):
+                if reached_in[indices[k]]:
+                    count += 1
+    return count
+
+
+@njit(cache=True)
+def max_out_degree(indices, n_in):
+    """The most connections leaving one input (0 without connections)."""
+    counts = np.zeros(n_in, dtype=np.int64)
+    for k in range(indices.shape[0]):
+        counts[indices[k]] += 1
+    return counts.max() if n_in > 0 else 0
 
 
 @njit(cache=True)

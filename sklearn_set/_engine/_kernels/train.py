@@ -18,9 +18,10 @@ Layout conventions
   (empty for SGD, which selects the SGD step).
 * The backward pass of a layer with a hidden input walks the connections
   grouped by *input* through a permutation (``t_indptr``, ``t_order``,
-  ``t_rows``, and its inverse ``t_position``) rebuilt only when the
-  topology changes. One sweep yields the weight gradient (in by-input
-  order) and the input delta of each connection without write races: every
+  ``t_rows``, and per chunk of outputs the first by-input position of each
+  input, ``t_start``, from which the step recovers the inverse
+  permutation) rebuilt only when the topology changes. One sweep yields
+  the weight gradient (in by-input order) and the input delta of each connection without write races: every
   thread owns whole input rows. A second, sequential sweep takes the
   steps.
 
@@ -40,6 +41,7 @@ which silently turns a float32 loop into a float64 one with conversions.
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -311,6 +313,12 @@ def _flush_subnormal(v, values):
 
 @njit(inline="always")
 def _sgd_momentum(values, velocity, k, grad, lr, momentum, nesterov):
+    """SGD step of parameter ``k``: with (Nesterov) momentum, or plain when
+    ``velocity`` is empty (``momentum=0``: the velocity would be the step
+    itself, so the result is the same to the bit)."""
+    if velocity.shape[0] == 0:
+        values[k] += _flush_subnormal(-(lr * grad), values)
+        return
     v = _flush_subnormal(momentum * velocity[k] - lr * grad, values)
     velocity[k] = v
     if nesterov:
@@ -341,11 +349,14 @@ def _adam_change(first, second, k, grad, lr, moments):
 def _step(values, velocity, second, k, w, grad, lr, momentum, nesterov, decay, moments):
     """Step of connection ``k`` whose weight before the step is ``w`` and
     whose data gradient is ``grad``: SGD with (Nesterov) momentum when
-    ``second`` is empty, else Adam with ``velocity`` as first moment and
-    ``second`` as second moment (see :func:`_adam_change`)."""
+    ``second`` is empty (plain SGD when ``velocity`` is empty too), else
+    Adam with ``velocity`` as first moment and ``second`` as second moment (see :func:`_adam_change`)."""
     g = grad + decay * w
     if second.shape[0] > 0:
         values[k] = w - _adam_change(velocity, second, k, g, lr, moments)
+        return
+    if velocity.shape[0] == 0:  # momentum=0: no velocity kept (see _sgd_momentum)
+        values[k] = w + _flush_subnormal(-(lr * g), values)
         return
     v = _flush_subnormal(momentum * velocity[k] - lr * g, values)
     velocity[k] = v
@@ -531,16 +542,33 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def step_connections(values, velocity, t_position, t_grad, lr, momentum, nesterov, decay,
-                     second, moments):
+def step_connections(values, velocity, indptr, indices, t_start, t_fill, t_grad, lr, momentum,
+                     nesterov, decay, second, moments):
     """SGD (Nesterov) momentum step, or Adam step when ``second`` is not
     empty (:func:`_step`), of every connection ``k`` of a layer, with
-    gradient ``t_grad[t_position[k]] + decay * w_k`` (the gradients
-    :func:`backward_update` left in by-input order). Writes are sequential;
-    only the gradient reads are scattered."""
-    for k in prange(values.shape[0]):
-        _step(values, velocity, second, k, values[k], t_grad[t_position[k]], lr, momentum,
-              nesterov, decay, moments)
+    gradient ``t_grad[p] + decay * w_k``, ``p`` being the connection's
+    by-input position (the gradients :func:`backward_update` left in
+    by-input order).
+
+    Connections are walked in storage order, ``p`` counted per input as
+    :func:`transpose_order` counted it: the outputs are split into
+    ``len(t_start)`` chunks, one task each, and ``t_start[c, i]`` is the
+    position of input ``i``'s first connection in chunk ``c``; ``t_fill``
+    (same shape) is the running count. That costs ``2 * n_chunks * n_in``
+    positions instead of a stored position per connection. Writes are
+    sequential; only the gradient reads are scattered."""
+    n_chunks = t_start.shape[0]
+    n_out = indptr.shape[0] - 1
+    for c in prange(n_chunks):
+        fill = t_fill[c]
+        fill[:] = t_start[c]
+        for j in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            for k in range(indptr[j], indptr[j + 1]):
+                i = indices[k]
+                p = fill[i]
+                fill[i] = p + 1
+                _step(values, velocity, second, k, values[k], t_grad[p], lr, momentum,
+                      nesterov, decay, moments)
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -588,42 +616,50 @@ def gather_csr(data, indices, indptr, rows, out):
 
 
 @njit(cache=True)
-def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_position):
+def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start):
     nnz = indices.shape[0]
     n_in = t_indptr.shape[0] - 1
     n_out = indptr.shape[0] - 1
+    n_chunks = t_start.shape[0]
     t_indptr[:] = 0
     for k in range(nnz):
         t_indptr[indices[k] + 1] += 1
     for i in range(n_in):
         t_indptr[i + 1] += t_indptr[i]
     fill = t_indptr[:-1].copy()
-    for j in range(n_out):
-        for k in range(indptr[j], indptr[j + 1]):
-            i = indices[k]
-            p = fill[i]
-            t_order[p] = k
-            t_rows[p] = j
-            t_position[k] = p
-            fill[i] = p + 1
+    for c in range(n_chunks):
+        t_start[c] = fill
+        for j in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            for k in range(indptr[j], indptr[j + 1]):
+                i = indices[k]
+                p = fill[i]
+                t_order[p] = k
+                t_rows[p] = j
+                fill[i] = p + 1
 
 
-def transpose_order(indptr, indices, n_in):
+def transpose_order(indptr, indices, n_in, n_chunks=None):
     """Group connections by input with a counting sort, O(nnz).
 
     Returns ``t_indptr`` (int64, n_in + 1), ``t_order`` (position of each
     connection in the output-grouped arrays; int32 while positions fit, else
-    int64), ``t_rows`` (int32, its output neuron) and ``t_position`` (the
-    inverse of ``t_order``: the by-input position of each connection, same
-    dtype). Within one input the connections keep their output order.
+    int64), ``t_rows`` (int32, its output neuron) and ``t_start`` (shape
+    ``(n_chunks, n_in)``, dtype of ``t_order``): with the outputs split into
+    ``n_chunks`` equal ranges (default: numba's most threads), the by-input
+    position of the first connection from input ``i`` whose output lies in
+    range ``c`` or later. :func:`step_connections` recovers each
+    connection's by-input position from it, so no position is stored per
+    connection. Within one input the connections keep their output order.
     """
+    if n_chunks is None:
+        n_chunks = numba.config.NUMBA_NUM_THREADS
     nnz = indices.shape[0]
     t_indptr = np.empty(n_in + 1, dtype=np.int64)
     t_order = np.empty(nnz, dtype=index_dtype(nnz))
     t_rows = np.empty(nnz, dtype=np.int32)
-    t_position = np.empty(nnz, dtype=index_dtype(nnz))
-    _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_position)
-    return t_indptr, t_order, t_rows, t_position
+    t_start = np.empty((max(1, int(n_chunks)), n_in), dtype=index_dtype(nnz))
+    _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start)
+    return t_indptr, t_order, t_rows, t_start
 
 
 def index_dtype(n):
