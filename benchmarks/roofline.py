@@ -43,7 +43,8 @@ bytes / memory bandwidth, gathered bytes / bandwidth of the level holding the
 gathered matrix. The largest of these is the bound; ``% of bound`` is that
 bound time over the measured time (the best of ``--rounds``, as the roofs
 are the best of their repeats; the median is printed beside it). At B = 128
-the compulsory traffic of a 1000 x 1000 layer at 4% is under 0.3 bytes per connection and sample, so the
+the compulsory traffic of a 1000 x 1000 layer at 4% is under 0.3 bytes per
+connection and sample, so the
 memory roof is far away: the gathers, from L2, set the bound. Fewer bytes
 per connection at rest then change memory use, not the speed of small layers;
 they pay off where the connection arrays themselves stream from memory (wide

@@ -21,7 +21,8 @@ Layout conventions
   ``t_rows``, and per chunk of outputs the first by-input position of each
   input, ``t_start``, from which the step recovers the inverse
   permutation) rebuilt only when the topology changes. One sweep yields
-  the weight gradient (in by-input order) and the input delta of each connection without write races: every
+  the weight gradient (in by-input order) and the input delta of each
+  connection without write races: every
   thread owns whole input rows. A second, sequential sweep takes the
   steps.
 
@@ -350,7 +351,8 @@ def _step(values, velocity, second, k, w, grad, lr, momentum, nesterov, decay, m
     """Step of connection ``k`` whose weight before the step is ``w`` and
     whose data gradient is ``grad``: SGD with (Nesterov) momentum when
     ``second`` is empty (plain SGD when ``velocity`` is empty too), else
-    Adam with ``velocity`` as first moment and ``second`` as second moment (see :func:`_adam_change`)."""
+    Adam with ``velocity`` as first moment and ``second`` as second moment
+    (see :func:`_adam_change`)."""
     g = grad + decay * w
     if second.shape[0] > 0:
         values[k] = w - _adam_change(velocity, second, k, g, lr, moments)
