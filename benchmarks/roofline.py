@@ -157,20 +157,22 @@ def layout_bytes(layer):
 
     forward      indices r + values r
     backward     (fused pass) t_rows r + t_order r + values r (through
-                 t_order) + gradient w; (step) indices r + gradient r +
-                 values r/w + velocity r/w
+                 t_order) + gradient w; (step) t_position r, or indices r in
+                 a layer that counts its positions + gradient r + values
+                 r/w + velocity r/w
     first layer  indices r + values r/w + velocity r/w
 
-    (The step's per-input counters, ``2 * n_chunks * n_in`` positions, are
-    left out: a few bytes per input, not per connection.)
+    (The counters of a layer that counts positions, ``2 * n_chunks * n_in``
+    positions, are left out: a few bytes per input, not per connection.)
     """
     idx, w, v = (getattr(layer, name).dtype.itemsize for name in ("indices", "values",
                                                                    "velocity"))
     rows, order = layer.t_rows.dtype.itemsize, layer.t_order.dtype.itemsize
+    position = layer.t_position.dtype.itemsize if layer.t_position.size else idx
     grad = w  # the gradient scratch has the dtype of the weights
     return {
         "forward": idx + w,
-        "backward": rows + order + w + grad + idx + grad + 2 * w + 2 * v,
+        "backward": rows + order + w + grad + position + grad + 2 * w + 2 * v,
         "first layer": idx + 2 * w + 2 * v,
     }
 

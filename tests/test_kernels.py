@@ -222,6 +222,55 @@ def test_sgd_without_momentum_keeps_no_velocity(nesterov, monkeypatch):
         np.testing.assert_array_equal(a.bias, b.bias)
 
 
+@pytest.mark.parametrize("n_chunks", [1, 2, 5])
+def test_step_with_counted_positions_equals_stored_positions(n_chunks):
+    """The step of a large layer counts by-input positions instead of
+    reading them: the same weights and velocities to the bit, whatever the
+    number of chunks."""
+    rng = np.random.default_rng(3)
+    layer = SparseLayer.random(40, 30, 500, rng, activation_code=kernels.RELU,
+                               dtype=np.float32)
+    _, t_order, _, _, t_position = kernels.transpose_order(layer.indptr, layer.indices, 40)
+    counted = kernels.transpose_order(layer.indptr, layer.indices, 40, n_chunks,
+                                      store_positions=False)
+    grad = rng.normal(size=500).astype(np.float32)
+    f32, sgd = np.float32, (np.float32(0), np.float32(0), np.float32(0))
+    no_second = np.empty(0, np.float32)
+    results = []
+    for position, start in ((t_position, np.empty((0, 40), t_position.dtype)),
+                            (counted[4], counted[3])):
+        values, velocity = layer.values.copy(), rng.normal(size=500).astype(np.float32)
+        velocity[:] = 0.5
+        kernels.step_connections(values, velocity, layer.indptr, layer.indices, position,
+                                 start, np.empty_like(start), grad, f32(0.1), f32(0.9), True,
+                                 f32(1e-3), no_second, sgd)
+        results.append((values, velocity))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    # and it is the step of gradient grad[p] for connection k at position p
+    expected_v = f32(0.9) * f32(0.5) - f32(0.1) * (grad[t_position] + f32(1e-3) * layer.values)
+    np.testing.assert_allclose(results[0][1], expected_v, rtol=1e-5)
+
+
+def test_large_layers_count_positions_instead_of_storing_them(monkeypatch):
+    """Above STORED_POSITIONS_MAX connections a layer keeps no by-input
+    position per connection, and trains to the same weights."""
+    from sklearn_set._engine import layer as layer_module
+
+    net = make_net("tanh", "softmax", (6, 8, 7, 3), 0.5, 4)
+    twin = net.copy()
+    X, y, sw = make_data(net, 24, 4)
+    kw = dict(batch_size=8, learning_rate=0.1, momentum=0.9, nesterov=True, alpha=1e-3,
+              dropout=0.0, shuffle=False)
+    net.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    monkeypatch.setattr(layer_module, "STORED_POSITIONS_MAX", 0)
+    twin.train_epoch(X, y, sw, rng=np.random.default_rng(0), **kw)
+    assert twin.layers[1].t_position.size == 0 and twin.layers[1].t_start.shape[0] >= 1
+    for a, b in zip(net.layers, twin.layers):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.velocity, b.velocity)
+
+
 def test_minibatch_epoch_equals_sequential_steps():
     """An epoch of several batches is the same as steps on each batch."""
     net = make_net("relu", "identity", (5, 12, 2), 0.5, 6)
@@ -256,8 +305,9 @@ def test_transpose_order_groups_by_input():
     M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
     indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
     for n_chunks in (1, 3, 20, 25):
-        t_indptr, t_order, t_rows, t_start = kernels.transpose_order(indptr, indices, 30,
-                                                                     n_chunks)
+        t_indptr, t_order, t_rows, t_start, t_position = kernels.transpose_order(
+            indptr, indices, 30, n_chunks, store_positions=False)
+        assert t_position.shape == (0,)
         T = M.tocsc()
         np.testing.assert_array_equal(t_indptr, T.indptr)
         rows = np.repeat(np.arange(20), np.diff(indptr))
@@ -274,6 +324,12 @@ def test_transpose_order_groups_by_input():
                 p = np.arange(t_indptr[i], t_indptr[i + 1])
                 later = p[t_rows[p] >= first_output]
                 assert t_start[c, i] == (later[0] if later.size else t_indptr[i + 1])
+        # stored, the positions are the inverse permutation
+        stored = kernels.transpose_order(indptr, indices, 30, n_chunks)
+        for a, b in zip(stored[:3], (t_indptr, t_order, t_rows)):
+            np.testing.assert_array_equal(a, b)
+        assert stored[3].shape == (0, 30)
+        np.testing.assert_array_equal(stored[4][t_order], np.arange(len(indices)))
     assert rng is not None
 
 
@@ -394,8 +450,9 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
                       zero, False, zero, bias_in, bias_in_velocity, empty_i,
                       empty_i.astype(np.int32), empty_f, empty_f, a_in, empty_f, empty_f, sgd)
     np.testing.assert_allclose(values, layer.values)  # the step comes next
-    kernels.step_connections(values, velocity, layer.indptr, layer.indices, layer.t_start,
-                             layer.t_fill, grad, one, zero, False, zero, empty_f, sgd)
+    kernels.step_connections(values, velocity, layer.indptr, layer.indices, layer.t_position,
+                             layer.t_start, layer.t_fill, grad, one, zero, False, zero, empty_f,
+                             sgd)
     np.testing.assert_allclose(delta_in, W @ d_out, **tol)
     np.testing.assert_allclose(-velocity, expected_grad, **tol)
     np.testing.assert_allclose(values, layer.values - expected_grad, **tol)

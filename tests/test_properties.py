@@ -196,12 +196,13 @@ def _check_structure(layer):
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indices.min(initial=0) >= 0 and layer.indices.max(initial=-1) < layer.n_in
     assert layer.values.shape == layer.velocity.shape == layer.indices.shape
-    t_indptr, t_order, t_rows, t_start = kernels.transpose_order(layer.indptr, layer.indices,
-                                                              layer.n_in)
+    t_indptr, t_order, t_rows, t_start, t_position = kernels.transpose_order(
+        layer.indptr, layer.indices, layer.n_in)
     np.testing.assert_array_equal(layer.t_indptr, t_indptr)
     np.testing.assert_array_equal(layer.t_order, t_order)
     np.testing.assert_array_equal(layer.t_rows, t_rows)
     np.testing.assert_array_equal(layer.t_start, t_start)
+    np.testing.assert_array_equal(layer.t_position, t_position)
     return keys
 
 

@@ -39,15 +39,17 @@ def test_adam_step_of_a_few_connections_matches_numpy(dtype):
     # k at its by-input position
     indptr = np.array([0, 3, 5, n], np.int64)
     indices = np.array([0, 2, 4, 1, 2, 0, 3], np.int32)
-    _, t_order, _, t_start = kernels.transpose_order(indptr, indices, 5, 2)
+    _, t_order, _, t_start, t_position = kernels.transpose_order(indptr, indices, 5, 2,
+                                                                 store_positions=False)
     t_grad = grad[t_order]
     lr, decay = dtype(0.003), dtype(0.01)
     moments = tuple(dtype(b) for b in BETAS)
     expected = _numpy_adam(values.astype(np.float64), first.astype(np.float64),
                            second.astype(np.float64), grad + 0.01 * values.astype(np.float64),
                            0.003, *BETAS)
-    kernels.step_connections(values, first, indptr, indices, t_start, np.empty_like(t_start),
-                             t_grad, lr, dtype(0.9), True, decay, second, moments)
+    kernels.step_connections(values, first, indptr, indices, t_position, t_start,
+                             np.empty_like(t_start), t_grad, lr, dtype(0.9), True, decay,
+                             second, moments)
     # float32: 1 - beta_2 itself is off by 5e-5 relative
     tol = {"rtol": 2e-4} if dtype == np.float32 else {"rtol": 1e-12}
     for got, want in zip((values, first, second), expected):

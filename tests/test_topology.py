@@ -365,7 +365,7 @@ def test_index_arrays_are_compact():
     layer = _layer()
     assert layer.indices.dtype == np.int32
     assert layer.t_order.dtype == np.int32 and layer.t_rows.dtype == np.int32
-    assert layer.t_start.dtype == np.int32 and layer.t_fill.dtype == np.int32
+    assert layer.t_position.dtype == np.int32 and layer.t_start.dtype == np.int32
 
 
 def test_huge_layer_evolution_peak_rss_is_linear_in_connections():
@@ -424,7 +424,7 @@ def test_by_input_view_is_built_lazily_dropped_between_epochs_not_copied_or_pick
     assert second._by_input is not None
     for twin in (second.copy(), pickle.loads(pickle.dumps(second))):
         assert twin._by_input is None
-        for name in ("t_indptr", "t_order", "t_rows", "t_start"):
+        for name in ("t_indptr", "t_order", "t_rows", "t_start", "t_position"):
             np.testing.assert_array_equal(getattr(twin, name), getattr(second, name))
 
 

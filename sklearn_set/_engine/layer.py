@@ -23,17 +23,25 @@ from ._kernels.train import transpose_order
 from .activations import LOGISTIC
 
 
+# Layers of up to this many connections store each one's by-input position
+# (4 bytes, 64 MiB at most) for the step; larger layers count the positions,
+# which takes the step about three times as long (see step_connections).
+STORED_POSITIONS_MAX = 2**24
+
+
 def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     """Memory a connection costs in training: its input id (int32), weight
     and velocity (dtype; Adam's first moment), Adam's second moment (dtype,
     only with ``solver="adam"``), and its by-input entries (position in
-    storage order: int32, or int64 in a layer of 2**31 connections or more;
-    output row: int32; gradient scratch: dtype). An upper bound: only layers
-    with a hidden input have by-input entries, and the network shares one
-    gradient scratch between them."""
+    storage order, and by-input position in layers of up to
+    ``STORED_POSITIONS_MAX`` connections: int32, or int64 in a layer of
+    2**31 connections or more; output row: int32; gradient scratch: dtype).
+    An upper bound: only layers with a hidden input have by-input entries,
+    and the network shares one gradient scratch between them."""
     position = np.dtype(kernels.index_dtype(n_connections)).itemsize
+    positions = 2 if n_connections <= STORED_POSITIONS_MAX else 1
     floats = 4 if solver == "adam" else 3
-    return 4 + floats * np.dtype(dtype).itemsize + position + 4
+    return 4 + floats * np.dtype(dtype).itemsize + positions * position + 4
 
 
 def erdos_renyi_allocation(layer_shapes, sparsity=None, *, epsilon=None):
@@ -198,13 +206,15 @@ class SparseLayer:
     second_moment, bias_second_moment : dtype (nnz,) and (n_out,)
         Adam's second moments of the weights and biases; empty arrays for
         SGD.
-    t_indptr, t_order, t_rows, t_start : by-input view of the
-        connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`),
-        with ``t_fill``, scratch of the shape of ``t_start`` for
+    t_indptr, t_order, t_rows, t_start, t_position : by-input view of the
+        connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`;
+        positions stored in layers of up to ``STORED_POSITIONS_MAX``
+        connections, counted from ``t_start`` in larger ones), with
+        ``t_fill``, scratch of the shape of ``t_start`` for
         :func:`~sklearn_set._engine._kernels.train.step_connections`; built on first
-        use and dropped whenever the topology changes. Only layers with a
-        hidden input need them (the backward pass of the first layer walks
-        by output), so the first layer never pays their 8 bytes per
+        use and dropped at the end of each epoch. Only layers with a hidden
+        input need them (the backward pass of the first layer walks by
+        output), so the first layer never pays their 8-12 bytes per
         connection; neither do copies (snapshots) nor pickles until they
         train again.
     init_bound : float, the Glorot bound used at initialisation.
@@ -238,11 +248,13 @@ class SparseLayer:
     t_order = property(lambda self: self._transpose()[1])
     t_rows = property(lambda self: self._transpose()[2])
     t_start = property(lambda self: self._transpose()[3])
-    t_fill = property(lambda self: self._transpose()[4])
+    t_position = property(lambda self: self._transpose()[4])
+    t_fill = property(lambda self: self._transpose()[5])
 
     def _transpose(self):
         if self._by_input is None:
-            view = transpose_order(self.indptr, self.indices, self.n_in)
+            view = transpose_order(self.indptr, self.indices, self.n_in,
+                                   store_positions=self.n_connections <= STORED_POSITIONS_MAX)
             self._by_input = view + (np.empty_like(view[3]),)
         return self._by_input
 

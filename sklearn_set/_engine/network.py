@@ -371,9 +371,9 @@ class SparseMLP:
                 below.bias_velocity) + fused + (views["x"], below.bias_second_moment,
                                                  fused_second, moments)))
             calls.append((kernels.step_connections, (
-                layer.values, layer.velocity, layer.indptr, layer.indices, layer.t_start,
-                layer.t_fill, grad, lr, mom, nesterov, decay, layer.second_moment,
-                moments)))
+                layer.values, layer.velocity, layer.indptr, layer.indices, layer.t_position,
+                layer.t_start, layer.t_fill, grad, lr, mom, nesterov, decay,
+                layer.second_moment, moments)))
         return calls
 
     def train_epoch(self, X, y, sample_weight, *, batch_size, learning_rate,

@@ -18,11 +18,11 @@ Layout conventions
   (empty for SGD, which selects the SGD step).
 * The backward pass of a layer with a hidden input walks the connections
   grouped by *input* through a permutation (``t_indptr``, ``t_order``,
-  ``t_rows``, and per chunk of outputs the first by-input position of each
-  input, ``t_start``, from which the step recovers the inverse
-  permutation) rebuilt only when the topology changes. One sweep yields
-  the weight gradient (in by-input order) and the input delta of each
-  connection without write races: every
+  ``t_rows``, and its inverse ``t_position``, or for large layers per chunk
+  of outputs the first by-input position of each input, ``t_start``, from
+  which the step counts the inverse) rebuilt only when the topology
+  changes. One sweep yields the weight gradient (in by-input
+  order) and the input delta of each connection without write races: every
   thread owns whole input rows. A second, sequential sweep takes the
   steps.
 
@@ -544,33 +544,41 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def step_connections(values, velocity, indptr, indices, t_start, t_fill, t_grad, lr, momentum,
-                     nesterov, decay, second, moments):
+def step_connections(values, velocity, indptr, indices, t_position, t_start, t_fill, t_grad,
+                     lr, momentum, nesterov, decay, second, moments):
     """SGD (Nesterov) momentum step, or Adam step when ``second`` is not
     empty (:func:`_step`), of every connection ``k`` of a layer, with
     gradient ``t_grad[p] + decay * w_k``, ``p`` being the connection's
     by-input position (the gradients :func:`backward_update` left in
-    by-input order).
+    by-input order). Writes are sequential; only the gradient reads are
+    scattered.
 
-    Connections are walked in storage order, ``p`` counted per input as
-    :func:`transpose_order` counted it: the outputs are split into
-    ``len(t_start)`` chunks, one task each, and ``t_start[c, i]`` is the
-    position of input ``i``'s first connection in chunk ``c``; ``t_fill``
-    (same shape) is the running count. That costs ``2 * n_chunks * n_in``
-    positions instead of a stored position per connection. Writes are
-    sequential; only the gradient reads are scattered."""
-    n_chunks = t_start.shape[0]
-    n_out = indptr.shape[0] - 1
-    for c in prange(n_chunks):
-        fill = t_fill[c]
-        fill[:] = t_start[c]
-        for j in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
-            for k in range(indptr[j], indptr[j + 1]):
-                i = indices[k]
-                p = fill[i]
-                fill[i] = p + 1
-                _step(values, velocity, second, k, values[k], t_grad[p], lr, momentum,
-                      nesterov, decay, moments)
+    ``p`` is ``t_position[k]`` when the positions are stored (not empty).
+    Otherwise the connections are walked in storage order and ``p`` counted
+    per input as :func:`transpose_order` counted it: the outputs are split
+    into ``len(t_start)`` chunks, one task each, ``t_start[c, i]`` is the
+    position of input ``i``'s first connection in chunk ``c`` and ``t_fill``
+    (same shape) the running count. That costs ``2 * n_chunks * n_in``
+    positions instead of one per connection, and about three times the
+    time of this step (a chain of dependent loads per connection instead of
+    a vector gather)."""
+    if t_position.shape[0] > 0:
+        for k in prange(values.shape[0]):
+            _step(values, velocity, second, k, values[k], t_grad[t_position[k]], lr,
+                  momentum, nesterov, decay, moments)
+    else:
+        n_chunks = t_start.shape[0]
+        n_out = indptr.shape[0] - 1
+        for c in prange(n_chunks):
+            fill = t_fill[c]
+            fill[:] = t_start[c]
+            for j in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+                for k in range(indptr[j], indptr[j + 1]):
+                    i = indices[k]
+                    p = fill[i]
+                    fill[i] = p + 1
+                    _step(values, velocity, second, k, values[k], t_grad[p], lr, momentum,
+                          nesterov, decay, moments)
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -618,11 +626,12 @@ def gather_csr(data, indices, indptr, rows, out):
 
 
 @njit(cache=True)
-def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start):
+def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start, t_position):
     nnz = indices.shape[0]
     n_in = t_indptr.shape[0] - 1
     n_out = indptr.shape[0] - 1
-    n_chunks = t_start.shape[0]
+    n_chunks = max(t_start.shape[0], 1)
+    positions = t_position.shape[0] > 0
     t_indptr[:] = 0
     for k in range(nnz):
         t_indptr[indices[k] + 1] += 1
@@ -630,38 +639,46 @@ def _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start):
         t_indptr[i + 1] += t_indptr[i]
     fill = t_indptr[:-1].copy()
     for c in range(n_chunks):
-        t_start[c] = fill
+        if c < t_start.shape[0]:
+            t_start[c] = fill
         for j in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
             for k in range(indptr[j], indptr[j + 1]):
                 i = indices[k]
                 p = fill[i]
                 t_order[p] = k
                 t_rows[p] = j
+                if positions:
+                    t_position[k] = p
                 fill[i] = p + 1
 
 
-def transpose_order(indptr, indices, n_in, n_chunks=None):
+def transpose_order(indptr, indices, n_in, n_chunks=None, store_positions=True):
     """Group connections by input with a counting sort, O(nnz).
 
     Returns ``t_indptr`` (int64, n_in + 1), ``t_order`` (position of each
     connection in the output-grouped arrays; int32 while positions fit, else
-    int64), ``t_rows`` (int32, its output neuron) and ``t_start`` (shape
-    ``(n_chunks, n_in)``, dtype of ``t_order``): with the outputs split into
-    ``n_chunks`` equal ranges (default: numba's most threads), the by-input
-    position of the first connection from input ``i`` whose output lies in
-    range ``c`` or later. :func:`step_connections` recovers each
-    connection's by-input position from it, so no position is stored per
-    connection. Within one input the connections keep their output order.
+    int64), ``t_rows`` (int32, its output neuron), ``t_start`` and
+    ``t_position`` (dtype of ``t_order``). With ``store_positions``,
+    ``t_position`` is the inverse of ``t_order`` (the by-input position of
+    each connection) and ``t_start`` has no row. Without, ``t_position`` is
+    empty and ``t_start`` has shape ``(n_chunks, n_in)`` (default: numba's
+    most threads): with the outputs split into ``n_chunks`` equal ranges,
+    the by-input position of the first connection from input ``i`` whose
+    output lies in range ``c`` or later, from which
+    :func:`step_connections` counts the positions. Within one input the
+    connections keep their output order.
     """
     if n_chunks is None:
         n_chunks = numba.config.NUMBA_NUM_THREADS
     nnz = indices.shape[0]
+    dtype = index_dtype(nnz)
     t_indptr = np.empty(n_in + 1, dtype=np.int64)
-    t_order = np.empty(nnz, dtype=index_dtype(nnz))
+    t_order = np.empty(nnz, dtype=dtype)
     t_rows = np.empty(nnz, dtype=np.int32)
-    t_start = np.empty((max(1, int(n_chunks)), n_in), dtype=index_dtype(nnz))
-    _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start)
-    return t_indptr, t_order, t_rows, t_start
+    t_start = np.empty((0 if store_positions else max(1, int(n_chunks)), n_in), dtype=dtype)
+    t_position = np.empty(nnz if store_positions else 0, dtype=dtype)
+    _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start, t_position)
+    return t_indptr, t_order, t_rows, t_start, t_position
 
 
 def index_dtype(n):
