@@ -22,7 +22,6 @@ from ._kernels.topology import input_strength
 from ._kernels.train import transpose_order
 from .activations import LOGISTIC
 
-
 # Layers of up to this many connections store each one's by-input position
 # (4 bytes, 64 MiB at most) for the step; larger layers count the positions,
 # which takes the step about three times as long (see step_connections).
