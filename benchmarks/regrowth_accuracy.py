@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, SparsityCurveRegressor
-from sklearn_set.cli import DEFAULT_SPARSITIES
+from sklearn_set.cli.sweep import DEFAULT_SPARSITIES
 
 RULES = ("random", "connected", "gradient")
 

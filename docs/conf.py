@@ -10,6 +10,8 @@ import sys
 import warnings
 
 sys.path.insert(0, os.path.abspath(".."))
+# docs/_ext: the directive that shows the command line's --help
+sys.path.insert(0, os.path.abspath("_ext"))
 
 import sklearn_set  # noqa: E402
 
@@ -25,6 +27,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "cli_help",
 ]
 
 templates_path = ["_templates"]

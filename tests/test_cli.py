@@ -14,7 +14,8 @@ import pytest
 from _cli_helpers import sweep_rows
 from sklearn.datasets import load_wine
 
-from sklearn_set.cli import DEFAULT_SPARSITIES, main
+from sklearn_set.cli import main
+from sklearn_set.cli.sweep import DEFAULT_SPARSITIES
 
 # The types docs/cli.rst lists for loading a model of 'sklearn-set train' with
 # skops.io.load (a SETClassifier with the default random regrowth).
@@ -782,16 +783,16 @@ def test_export_int8_needs_the_data(files, tmp_path, capsys):
 def test_train_uses_the_estimator_defaults_and_sweep_its_own():
     from sklearn_set import AccSETClassifier, SETClassifier
     from sklearn_set.cli import build_parser
-    from sklearn_set.cli.pipeline import make_pipeline
+    from sklearn_set.cli.pipeline import scaled_set_pipeline
 
     args = build_parser().parse_args(["train", "--save", "m.skops"])
-    model = make_pipeline(args, args.sparsity)[-1]
+    model = scaled_set_pipeline(args, args.sparsity)[-1]
     defaults = SETClassifier().get_params()
     # what train sets on purpose: the seed, and nothing else of the network
     assert {k: v for k, v in model.get_params().items() if v != defaults[k]} == {
         "random_state": 0}
     args = build_parser().parse_args(["train", "--accset", "--save", "m.skops"])
-    assert make_pipeline(args, args.sparsity)[-1].max_iter == AccSETClassifier().max_iter
+    assert scaled_set_pipeline(args, args.sparsity)[-1].max_iter == AccSETClassifier().max_iter
     args = build_parser().parse_args(["sweep"])
-    model = make_pipeline(args, 0.9)[-1]
+    model = scaled_set_pipeline(args, 0.9)[-1]
     assert model.hidden_layer_sizes == (256, 256) and model.max_iter == 100

@@ -88,18 +88,22 @@ def test_predict_refuses_a_crafted_model_file_and_runs_nothing(name, corpus, mon
 
 
 def test_a_protocol_0_pickle_is_a_pickle(wine, tmp_path):
-    """A protocol-0 pickle is text (its arrays aside): this one, in the
-    format older versions saved, starts with 13 long feature names, so its
-    first 4 KB are ASCII. It is a pickle all the same: refused as one without
+    """A protocol-0 pickle is text (its arrays aside): this one starts with
+    13 long feature names (its scaler's first attribute), so its first 4 KB
+    are ASCII. It is a pickle all the same: refused as one without
     --trust-pickle, loaded with it."""
+    import numpy as np
     import skops.io
 
     model = skops.io.load(wine / "wine.skops",
                           trusted=skops.io.get_untrusted_types(file=wine / "wine.skops"))
     names = [f"measurement {i} " + "of the wine, as the laboratory reported it " * 8
              for i in range(13)]
+    scaler = model[0]
+    scaler.__dict__ = {"feature_names_in_": np.asarray(names, dtype=object),
+                       **{k: v for k, v in vars(scaler).items() if k != "feature_names_in_"}}
     path = tmp_path / "model.pkl"
-    path.write_bytes(pickle.dumps({"feature_names": names, "model": model}, protocol=0))
+    path.write_bytes(pickle.dumps(model, protocol=0))
     assert path.read_bytes()[:4096].isascii()
     write_data(tmp_path / "data.csv")
     argv = ["predict", str(path), str(tmp_path / "data.csv"), "--no-header"]

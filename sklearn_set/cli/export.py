@@ -1,9 +1,68 @@
-"""``sklearn-set export``: write a saved model as portable C (``NAME.h`` and
-``NAME.c``) with :func:`sklearn_set.export_c`, and print what it takes on
-the device: flash for the constant tables, RAM for the work buffers. With
-``--dataset`` (required by ``--int8``), the split of ``sklearn-set train``
-calibrates the int8 model and the held-out accuracy of the float32 and int8
-models is printed."""
+"""``sklearn-set export``: write a saved model for small devices in one of
+the formats of :data:`sklearn_set._export.formats.EXPORTERS` (today portable
+C, ``NAME.h`` and ``NAME.c``, by :func:`sklearn_set.export_c`), and print
+what it takes on the device: flash for the constant tables, RAM for the work
+buffers. With ``--dataset`` (required by ``--int8``), the split of
+``sklearn-set train`` calibrates the int8 model and the held-out accuracy of
+the float32 and int8 models is printed.
+
+A format's own options live in :data:`FORMAT_OPTIONS`, one argument group
+per format."""
+
+from .._export.formats import EXPORTERS
+from . import _options
+
+
+def _c_arguments(group):
+    group.add_argument("--int8", action="store_true", help=(
+        "integer-only int8 inference (default: float32); needs --dataset to calibrate on"))
+    group.add_argument("--header-only", action="store_true",
+                       help="write NAME.h alone, the definitions included")
+
+
+def _c_keywords(args):
+    return {"weights": "int8" if args.int8 else "float32", "header_only": args.header_only}
+
+
+def _c_report(exported, args):
+    files = exported.header if exported.source is None else \
+        f"{exported.header} and {exported.source}"
+    return [f"Wrote {files} ({'int8 weights and activations' if args.int8 else 'float32'})",
+            f"  flash  {exported.flash_bytes:>9} bytes  (constant tables: weights, indices, "
+            "biases, scales)",
+            f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)"]
+
+
+# format (a key of EXPORTERS): (its options' group title, the function that
+# adds them, the exporter's keywords from them, the lines that say what it wrote)
+FORMAT_OPTIONS = {
+    "c": ("C (--format c)", _c_arguments, _c_keywords, _c_report),
+}
+
+
+def add_arguments(parser):
+    """The arguments of ``sklearn-set export``: those of every format, and
+    per format an argument group of its own."""
+    parser.add_argument("model", help="model file written by 'sklearn-set train'")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder to write the files into")
+    parser.add_argument("--format", choices=sorted(EXPORTERS), default="c", help=(
+        "; ".join(f"{name}: {EXPORTERS[name][2]}" for name in sorted(EXPORTERS))
+        + " (default: c)"))
+    parser.add_argument("--name", default="set_model", help=(
+        "the files' name and the prefix of the identifiers in them (default: set_model)"))
+    _options.dataset_options(parser, default=None, help=(
+        "the data the model was trained on, as given to 'sklearn-set train': its training "
+        "split calibrates --int8, and the held-out accuracy is printed"))
+    _options.random_state_option(parser, help=(
+        "the --random-state (--seed) of 'sklearn-set train', for the same split "
+        "(default: 0)"))
+    parser.add_argument("--allow-disconnected", action="store_true", help=(
+        "export a model whose network has no input-to-output path (it predicts the "
+        "same for every input; refused by default)"))
+    _options.trust_pickle_option(parser)
+    for title, add_format_arguments, _, _ in FORMAT_OPTIONS.values():
+        add_format_arguments(parser.add_argument_group(title))
 
 
 def _held_out(args, model):
@@ -37,10 +96,12 @@ def run(args):
     from .._export.formats import exporter
     from .io import UsageError, last_line, load_model, prepare_output_folder
 
-    export_c = exporter("c")
+    _, _, keywords, report = FORMAT_OPTIONS[args.format]
+    export = exporter(args.format)
     if args.int8 and args.dataset is None:
         raise UsageError("--int8 calibrates the int8 activations on data: give --dataset "
-                         "(with --target and --seed as given to 'sklearn-set train')")
+                         "(with --target and --random-state as given to 'sklearn-set "
+                         "train')")
     model, _ = load_model(args.model, trust_pickle=args.trust_pickle)
     network = model[-1] if hasattr(model, "steps") else model
     topology = getattr(network, "topology_", None)
@@ -52,20 +113,13 @@ def run(args):
             "--allow-disconnected to export it anyway")
     data = None if args.dataset is None else _held_out(args, model)
     prepare_output_folder(args.out, "--out folder")
-    weights = "int8" if args.int8 else "float32"
     try:
         network = quantize(model, data[0]) if args.int8 else model
-        exported = export_c(network, args.out, name=args.name, weights=weights,
-                            header_only=args.header_only)
+        exported = export(network, args.out, name=args.name, **keywords(args))
         accuracies = None if data is None else _accuracies(model, network, data[1], data[3])
     except (TypeError, ValueError) as exc:  # an estimator, name or data it cannot export
         raise UsageError(f"cannot export {args.model!r}: {last_line(exc)}") from None
-    files = exported.header if exported.source is None else \
-        f"{exported.header} and {exported.source}"
-    print(f"Wrote {files} ({'int8 weights and activations' if args.int8 else 'float32'})")
-    print(f"  flash  {exported.flash_bytes:>9} bytes  (constant tables: weights, indices, "
-          "biases, scales)")
-    print(f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)")
+    print("\n".join(report(exported, args)))
     if accuracies is not None:
         float_accuracy, int8_accuracy = accuracies
         line = f"  held-out accuracy  float32 {float_accuracy:.4f}"

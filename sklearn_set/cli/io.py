@@ -309,10 +309,7 @@ def load_model(path, *, trust_pickle=False):
             raise UsageError(f"{exc} (the model comes first: sklearn-set predict MODEL "
                              "DATA.csv)") from None
         raise UsageError(str(exc)) from None
-    if isinstance(model, dict) and "model" in model:  # the dict older versions saved
-        names, model = list(model.get("feature_names") or []), model["model"]
-    else:
-        names = [str(n) for n in getattr(model, "feature_names_in_", [])]
+    names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     if not hasattr(model, "predict"):
         raise UsageError(f"{path!r} does not hold a fitted model")
     return model, names

@@ -13,7 +13,14 @@ FIRST_RUN = ("First run: numba is compiling the kernels, once per installation (
              "minute or more")
 
 
-def make_pipeline(args, sparsity, n_jobs=None):
+# the options that set an estimator parameter: args.DEST -> parameter; None
+# (an option not given, without a default of its own) keeps the estimator's
+ESTIMATOR_PARAMETERS = {"hidden": "hidden_layer_sizes", "epochs": "max_iter",
+                        "seed": "random_state", "regrowth": "regrowth",
+                        "activation": "activation"}
+
+
+def scaled_set_pipeline(args, sparsity, n_jobs=None):
     """``StandardScaler`` + the SET estimator the arguments describe."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -21,11 +28,9 @@ def make_pipeline(args, sparsity, n_jobs=None):
     from .. import AccSETClassifier, SETClassifier
 
     cls = AccSETClassifier if args.accset else SETClassifier
-    # options left at None keep the estimator's defaults
-    given = {"hidden_layer_sizes": args.hidden, "max_iter": args.epochs}
+    given = {parameter: getattr(args, dest) for dest, parameter in ESTIMATOR_PARAMETERS.items()}
     return make_pipeline(StandardScaler(), cls(
-        sparsity=sparsity, regrowth=args.regrowth, activation=args.activation,
-        random_state=args.seed, n_jobs=n_jobs,
+        sparsity=sparsity, n_jobs=n_jobs,
         **{name: value for name, value in given.items() if value is not None}))
 
 

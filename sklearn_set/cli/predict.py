@@ -1,6 +1,25 @@
 """``sklearn-set predict``: predict each row of a CSV file with a saved
 model, its features found by name (or, without a header, by position)."""
 
+from . import _options
+
+
+def add_arguments(parser):
+    """The arguments of ``sklearn-set predict``."""
+    parser.add_argument("model", help="model file written by 'sklearn-set train'")
+    parser.add_argument("data", help=(
+        "CSV file with a header row naming the model's features (other columns are "
+        "ignored)"))
+    parser.add_argument("--no-header", action="store_true", help=(
+        "the CSV file has no header row: its columns are the model's features, in "
+        "training order"))
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="write predictions to this CSV file (default: print them)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the --out file if it exists")
+    _options.trust_pickle_option(parser)
+    _options.kernel_threads_option(parser, "predict")
+
 
 def run(args):
     import csv

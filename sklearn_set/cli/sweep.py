@@ -14,6 +14,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .._names import CURVE_FAMILIES
+from . import _options
+
+DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
+                      0.999, 0.9995)
+
 # what a sweep writes into its output folder
 OUTPUT_FILES = ("fits.csv", "results.csv", "curve.json", "sparsity_curve.png")
 # the folder inside --out where an --overwrite sweep writes until it is done
@@ -87,6 +93,47 @@ class Curve:
     achieved: object  # final sparsities of AccSET fits, else None
 
 
+def add_arguments(parser):
+    """The options of ``sklearn-set sweep``."""
+    _options.model_options(parser, hidden=(256, 256), epochs=100, why=(
+        ", the sweep's own: a network wide enough to show the collapse, within "
+        "minutes on digits"))
+    # default None, so that --adaptive can tell an explicit list from the default
+    parser.add_argument("--sparsities", type=_options.sparsity_list, default=None,
+                        metavar="LEVELS", help=(
+                            "comma-separated sparsity levels in [0, 1) (default: "
+                            + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")"))
+    parser.add_argument("--adaptive", type=_options.positive_int, default=None,
+                        metavar="N", help=(
+                            "measure N levels chosen adaptively between the default "
+                            "levels' ends: a coarse grid, then levels where the curve is "
+                            "least certain (instead of --sparsities)"))
+    parser.add_argument("--cv", type=_options.folds, default=5, metavar="K",
+                        help="cross-validation folds, at least 2 (default: 5)")
+    parser.add_argument("--n-jobs", type=_options.n_jobs, default=None, metavar="J",
+                        help=_options.N_JOBS_MEANING["sweep"] + ", -1 for all cores "
+                             "(default: all cores)")
+    parser.add_argument("--family", choices=("auto", *CURVE_FAMILIES), default="auto",
+                        metavar="FAMILY", help=(
+                            "curve family, one of %(choices)s (default: auto, the best "
+                            "by AICc)"))
+    parser.add_argument("--no-baseline", action="store_true", help=(
+        "skip the dense networks of the same sizes (by default each level is also "
+        "compared with a dense network of as many parameters, on the same folds)"))
+    parser.add_argument("--no-loo", action="store_true", help=(
+        "skip the leave-one-level-out refits of the curve (the table's last column "
+        "and the summary's last line)"))
+    parser.add_argument("--out", default="sklearn-set-results", metavar="DIR",
+                        help="output folder (default: ./sklearn-set-results)")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help=(
+        "go on with the sweep in --out: fit only the (level, fold) pairs missing from "
+        "its fits.csv; the settings must be the same"))
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace what --out holds (without it a non-empty --out is "
+                            "refused)")
+
+
 def run(args):
     plan_ = plan(args)
     announce(plan_)
@@ -110,9 +157,8 @@ def plan(args):
     :class:`~.io.UsageError`."""
     from joblib import effective_n_jobs
 
-    from . import DEFAULT_SPARSITIES
     from .io import UsageError, load_dataset
-    from .pipeline import check_classification_data, check_network_sizes, make_pipeline
+    from .pipeline import check_classification_data, check_network_sizes, scaled_set_pipeline
 
     if args.adaptive is not None and args.sparsities is not None:
         raise UsageError("--adaptive chooses its own levels: drop --sparsities")
@@ -128,7 +174,7 @@ def plan(args):
     adaptive = _adaptive_options(args, levels, chance)
     if len(levels) < 5:
         raise UsageError("--sparsities needs at least 5 distinct levels to fit a curve")
-    estimator = make_pipeline(args, levels[0])
+    estimator = scaled_set_pipeline(args, levels[0])
     n_levels = args.adaptive or len(levels)
     n_jobs = args.n_jobs if args.n_jobs is not None else -1
     # the fits that run at once must fit in memory together

@@ -4,6 +4,22 @@ report its accuracy on the other 25% and save the fitted pipeline."""
 import sys
 import time
 
+from . import _options
+
+
+def add_arguments(parser):
+    """The options of ``sklearn-set train``."""
+    _options.model_options(parser)
+    parser.add_argument("--sparsity", type=_options.sparsity, default="auto", metavar="S",
+                        help=(
+                            "sparsity in [0, 1), or auto: each layer's density by the "
+                            "Erdos-Renyi rule from its shape, dense where it is narrow "
+                            "(default: auto, as SETClassifier's)"))
+    parser.add_argument("--save", required=True, metavar="FILE", help=(
+        "file to save the model to: .skops (safe to load) or .joblib/.pkl (a pickle); "
+        "missing folders are created"))
+    _options.kernel_threads_option(parser, "train")
+
 
 def run(args):
     import warnings
@@ -25,7 +41,7 @@ def run(args):
         check_classification_data,
         check_network_sizes,
         kernels_need_compiling,
-        make_pipeline,
+        scaled_set_pipeline,
     )
 
     prepare_output_file(args.save, "--save file")
@@ -43,7 +59,7 @@ def run(args):
     except ValueError as exc:  # too few samples for a stratified split of all classes
         raise UsageError(f"{description}: cannot hold out a stratified 25% to measure the "
                          f"accuracy: {last_line(exc)}") from None
-    model = make_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
+    model = scaled_set_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
     check_network_sizes(model, [args.sparsity], X_train, classes.size)
     if kernels_need_compiling():
         print(FIRST_RUN + "; the fit time below includes it)", flush=True)
@@ -73,7 +89,7 @@ def run(args):
     print(f"  fit time           {seconds:.1f} s")
     print(f"  saved to           {args.save}", flush=True)
     for message in dict.fromkeys(last_line(w.message) for w in caught):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {_options.in_cli_terms(message, args)}", file=sys.stderr)
     if args.interrupts.count:
         print(f"sklearn-set train: interrupted during epoch {clf.n_iter_ + 1} of at most "
               f"{clf.max_iter}; the model as of epoch {clf.n_iter_} was saved to "
