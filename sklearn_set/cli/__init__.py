@@ -105,9 +105,10 @@ class Parser(argparse.ArgumentParser):
         # an invalid choice (or command) with the closest valid one
         if action.choices is not None and value not in action.choices:
             choices = ", ".join(map(repr, action.choices))
-            close = difflib.get_close_matches(str(value), list(map(str, action.choices)),
-                                              n=1, cutoff=_CLOSE_ENOUGH)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            by_case = {str(choice).lower(): choice for choice in action.choices}
+            close = difflib.get_close_matches(str(value).lower(), by_case, n=1,
+                                              cutoff=_CLOSE_ENOUGH)
+            hint = f"; did you mean {by_case[close[0]]!r}?" if close else ""
             raise argparse.ArgumentError(
                 action, f"invalid choice: {value!r} (choose from {choices}){hint}")
 
