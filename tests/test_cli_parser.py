@@ -75,14 +75,6 @@ def test_the_convergence_warning_names_the_option_as_typed(typed, flag):
     assert in_cli_terms("something else", args) == "something else"
 
 
-def test_train_says_the_convergence_warning_in_the_users_terms(tmp_path):
-    code, out, err = command(["train", "--dataset", "wine", "--hidden", "8", "--epochs", "2",
-                              "--save", str(tmp_path / "m.skops")])
-    assert code == 0, err
-    assert "warning: the fit reached --epochs 2 before converging (a larger --epochs" in err
-    assert "Maximum iterations" not in err
-
-
 @pytest.mark.parametrize("argv, said", [
     # a level list, not one level; the single level is train's option
     (["sweep", "--sparsity", "0.9"],

@@ -102,7 +102,8 @@ class Parser(argparse.ArgumentParser):
                 if option.startswith("--")]
 
     def _check_value(self, action, value):
-        # an invalid choice (or command) with the closest valid one
+        # argparse's check of choices and commands (a private method, the one
+        # Python 3.14's suggest_on_error extends): with the closest valid one
         if action.choices is not None and value not in action.choices:
             choices = ", ".join(map(repr, action.choices))
             by_case = {str(choice).lower(): choice for choice in action.choices}
