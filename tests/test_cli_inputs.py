@@ -89,7 +89,7 @@ def test_predict_refuses_a_crafted_model_file_and_runs_nothing(name, corpus, mon
 
 def test_a_protocol_0_pickle_is_a_pickle(wine, tmp_path):
     """A protocol-0 pickle is text (its arrays aside): this one, in the
-    format older versions saved, starts with 13 long feature names, so its
+    format of Python's first pickles, starts with 13 long feature names, so its
     first 4 KB are ASCII. It is a pickle all the same: refused as one without
     --trust-pickle, loaded with it."""
     import skops.io
