@@ -29,34 +29,44 @@ LOGISTIC = 4
 LEAKY_SLOPE = 0.01
 ALLRELU_SLOPE = 0.6
 
-Function = namedtuple("Function", ["name", "c_expression", "c_math", "glorot_factor"])
-Function.__doc__ = """A function the kernels compute, ``f(z)`` of a pre-activation ``z``.
+class Function(namedtuple("Function", "name c_expression c_math glorot_factor")):
+    """A function the kernels compute, ``f(z)`` of a pre-activation ``z``.
 
-name : str
-    What errors call it.
-c_expression : str
-    ``f(z)`` as a C expression of the ``float z``; ``{slope}`` stands for
-    the layer's negative-side slope, written as a C float.
-c_math : bool
-    Whether ``c_expression`` calls a ``<math.h>`` function.
-glorot_factor : float
-    The numerator of the Glorot-uniform bound ``sqrt(factor / (fan_in +
-    fan_out))``: 2 for logistic units and 6 otherwise, as in scikit-learn's
-    MLP.
-"""
+    Attributes
+    ----------
+    name : str
+        What messages call it.
+    c_expression : str
+        ``f(z)`` as a C expression of the ``float z``; ``{slope}`` stands
+        for the layer's negative-side slope, written as a C float.
+    c_math : bool
+        Whether ``c_expression`` calls a ``<math.h>`` function.
+    glorot_factor : float
+        The numerator of the Glorot-uniform bound ``sqrt(factor / (fan_in
+        + fan_out))``: 2 for logistic units and 6 otherwise, as in
+        scikit-learn's MLP.
+    """
 
-Activation = namedtuple("Activation", ["code", "slopes", "mlp_name"])
-Activation.__doc__ = """A hidden activation, an estimator's ``activation``.
+    __slots__ = ()
 
-code : int
-    The kernel code of its function, a key of :data:`FUNCTIONS`.
-slopes : tuple of float
-    Negative-side slopes of hidden layers 1, 2, 3, ... in turn, repeated
-    (read by the leaky ReLU only).
-mlp_name : str or None
-    The ``activation`` of scikit-learn's MLPClassifier and MLPRegressor that
-    computes the same function, None if they have none.
-"""
+
+class Activation(namedtuple("Activation", "code slopes mlp_name")):
+    """A hidden activation, the value of an estimator's ``activation``.
+
+    Attributes
+    ----------
+    code : int
+        The kernel code of its function, a key of :data:`FUNCTIONS`.
+    slopes : tuple of float
+        Negative-side slopes of hidden layers 1, 2, 3, ... in turn, repeated
+        (read by the leaky ReLU only).
+    mlp_name : str or None
+        The ``activation`` of scikit-learn's MLPClassifier and MLPRegressor
+        that computes the same function; None where they have none.
+    """
+
+    __slots__ = ()
+
 
 #: The kernels' functions, by kernel code.
 FUNCTIONS = {
