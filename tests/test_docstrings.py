@@ -1,11 +1,14 @@
-"""Run the Examples sections of the public docstrings, so they cannot rot."""
+"""Run the Examples sections of the public docstrings, so they cannot rot, and
+check what they list against the tables they document."""
 
 import doctest
 import importlib
+import re
 
 import pytest
 
 import sklearn_set
+from sklearn_set._engine.activations import ACTIVATIONS
 
 MODULES = sorted({getattr(sklearn_set, name).__module__
                   for name in sklearn_set.__all__ if name != "__version__"})
@@ -48,3 +51,13 @@ def test_numpydoc_validation(qualname):
     errors = [f"{code}: {message}" for code, message in validate(qualname)["errors"]
               if code in CHECKS]
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("estimator", ["SETClassifier", "SETRegressor", "AccSETClassifier"])
+def test_documented_activations_are_the_table(estimator):
+    """The ``activation`` choices a docstring lists are the table's rows: a
+    row added to ``_engine/activations.py`` is documented too."""
+    doc = getattr(sklearn_set, estimator).__doc__
+    choices = re.search(r"activation : \{([^}]*)\}", doc.replace("\\\n", ""))
+    assert choices is not None, "no activation parameter documented"
+    assert sorted(re.findall(r'"(\w+)"', choices.group(1))) == sorted(ACTIVATIONS)

@@ -28,8 +28,7 @@ from sklearn_set import (
     export_c,
     to_mlp,
 )
-from sklearn_set._engine._kernels import train as kernels
-from sklearn_set._engine.activations import ACTIVATIONS
+from sklearn_set._engine.activations import ACTIVATIONS, FUNCTIONS
 from sklearn_set._export.c_api import model_kind
 from sklearn_set._export.compact import prune
 from sklearn_set._export.quantize import QuantizedNetwork, quantize
@@ -131,11 +130,9 @@ def _toy_network(activation_code, slope=0.0):
         hidden_units=[np.arange(3), np.arange(2)])
 
 
-@pytest.mark.parametrize("code, slope", [(kernels.RELU, 0.0), (kernels.LEAKY_RELU, -0.6),
-                                         (kernels.TANH, 0.0), (kernels.LOGISTIC, 0.0),
-                                         (kernels.IDENTITY, 0.0)])
-def test_prune_folds_constants_and_drops_useless_units(code, slope):
-    network = _toy_network(code, slope)
+@pytest.mark.parametrize("code", FUNCTIONS)
+def test_prune_folds_constants_and_drops_useless_units(code):
+    network = _toy_network(code, -0.6)  # the slope is read by the leaky ReLU only
     pruned = prune(network)
     assert pruned.layer_sizes == (2, 1, 2, 1)
     np.testing.assert_array_equal(pruned.hidden_units[0], [0])
@@ -465,7 +462,7 @@ def test_quantize_checks_its_data(digits):
     assert network.score(X_test, y_test) == np.mean(network.predict(X_test) == y_test)
 
 
-@pytest.mark.parametrize("name", ["1model", "my-model", "", "a b", None, "_model", "x\u00e9"])
+@pytest.mark.parametrize("name", ["1model", "my-model", "", "a b", "_model", "x\u00e9"])
 def test_export_c_rejects_bad_names(digits, name, tmp_path):
     X_train, _, y_train, _ = digits
     model = _classifier("relu").fit(X_train[:100], y_train[:100])
@@ -505,8 +502,19 @@ def test_export_c_refuses_non_finite_constants(digits, tmp_path):
 def test_export_c_errors(digits, tmp_path):
     X_train, _, y_train, _ = digits
     model = _classifier("relu").fit(X_train[:200], y_train[:200])
-    with pytest.raises(ValueError, match=r"weights must be one of \['float32', 'int8'\]"):
+    with pytest.raises(ValueError, match=r"The 'weights' parameter of export_c must be a str "
+                       r"among \{.*'int8'.*\}. Got 'float16' instead"):
         export_c(model, tmp_path, weights="float16")
+    with pytest.raises(TypeError, match=r"The 'directory' parameter of export_c must be an "
+                       r"instance of 'str' or an instance of 'os.PathLike'. Got 3 instead"):
+        export_c(model, 3)
+    for name in (None, b"model"):
+        with pytest.raises(TypeError, match="The 'name' parameter of export_c must be an "
+                           "instance of 'str'"):
+            export_c(model, tmp_path, name=name)
+    with pytest.raises(TypeError, match="The 'header_only' parameter of export_c must be an "
+                       "instance of 'bool'"):
+        export_c(model, tmp_path, header_only="yes")
     for other in (LogisticRegression(max_iter=50).fit(X_train[:200], y_train[:200]),
                   MLPClassifier(max_iter=5).fit(X_train[:200], y_train[:200])):
         with pytest.raises(TypeError, match="SETClassifier, AccSETClassifier or SETRegressor"):
@@ -519,6 +527,15 @@ def test_export_c_errors(digits, tmp_path):
             X_train[:200], y_train[:200]), tmp_path)
     with pytest.raises(NotFittedError):
         export_c(_classifier("relu"), tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("function", [compact, to_mlp, export_c, quantize])
+def test_export_functions_refuse_what_is_not_a_model(function, tmp_path):
+    args = {export_c: (tmp_path,), quantize: (np.zeros((2, 4)),)}.get(function, ())
+    with pytest.raises(TypeError, match=f"The 'model' parameter of {function.__name__} must "
+                       "be an object implementing 'predict'. Got 'model.skops' instead"):
+        function("model.skops", *args)
     assert not any(tmp_path.iterdir())
 
 
@@ -603,13 +620,19 @@ def test_to_mlp_digits_agrees_within_1e6(digits, digits_model):
     assert mlp.hidden_layer_sizes == compact(digits_model).layer_sizes[1:-1]
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+# The activations MLPClassifier has too, and those to_mlp refuses.
+MLP_NAMED = [name for name, row in ACTIVATIONS.items() if row.mlp_name is not None]
+MLP_LACKING = [name for name, row in ACTIVATIONS.items() if row.mlp_name is None]
+
+
+@pytest.mark.parametrize("activation", MLP_NAMED)
 def test_to_mlp_classifiers(digits, activation):
     X_train, X_test, y_train, _ = digits
     labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
                        "eight", "nine"])[y_train]
     clf = _classifier(activation).fit(X_train / 16, labels)
     mlp = to_mlp(clf)
+    assert mlp.activation == ACTIVATIONS[activation].mlp_name
     np.testing.assert_allclose(mlp.predict_proba(X_test / 16), clf.predict_proba(X_test / 16),
                                atol=1e-5)
     np.testing.assert_array_equal(mlp.predict(X_test / 16), clf.predict(X_test / 16))
@@ -638,11 +661,12 @@ def test_to_mlp_multilabel_and_regressor():
     assert mlp.score(X, y * 10 + 300) == pytest.approx(reg.score(X, y * 10 + 300), abs=1e-6)
 
 
-@pytest.mark.parametrize("activation", ["allrelu", "leaky_relu"])
+@pytest.mark.parametrize("activation", MLP_LACKING)
 def test_to_mlp_refuses_activations_sklearn_lacks(digits, activation):
     X_train, _, y_train, _ = digits
     clf = _classifier(activation).fit(X_train[:200] / 16, y_train[:200])
-    with pytest.raises(ValueError, match="to_mlp supports identity, logistic, tanh, relu"):
+    with pytest.raises(ValueError, match=f"activation='{activation}' has no scikit-learn MLP "
+                       "counterpart; to_mlp supports identity, relu, tanh, logistic"):
         to_mlp(clf)
 
 

@@ -4,12 +4,23 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from sklearn_set._engine import activations
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import SparseMLP
 from sklearn_set._engine.threads import kernel_threads
 
-ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
+ACTIVATIONS = list(activations.ACTIVATIONS)
+
+# The functions of the kernels' codes, written plainly in NumPy: a function
+# added to the table needs its reference here.
+REFERENCE_FUNCTIONS = {
+    activations.IDENTITY: lambda z, slope: z,
+    activations.RELU: lambda z, slope: np.maximum(z, 0),
+    activations.LEAKY_RELU: lambda z, slope: np.where(z > 0, z, slope * z),
+    activations.TANH: lambda z, slope: np.tanh(z),
+    activations.LOGISTIC: lambda z, slope: 1 / (1 + np.exp(-z)),
+}
 
 
 def dense_weights(layer):
@@ -21,15 +32,7 @@ def dense_weights(layer):
 
 
 def reference_activation(z, code, slope):
-    if code == kernels.RELU:
-        return np.maximum(z, 0)
-    if code == kernels.LEAKY_RELU:
-        return np.where(z > 0, z, slope * z)
-    if code == kernels.TANH:
-        return np.tanh(z)
-    if code == kernels.LOGISTIC:
-        return 1 / (1 + np.exp(-z))
-    return z
+    return REFERENCE_FUNCTIONS[code](z, slope)
 
 
 def reference_loss(net, weights, biases, X, y, sw, alpha, masks=None, rate=0.0):
@@ -85,6 +88,20 @@ def test_forward_matches_dense_reference(activation, dtype):
     got = net.predict_output(X)
     rtol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_every_function_of_the_table_has_its_kernel_branch():
+    """Each kernel code computes its function (a code without a branch of
+    its own would fall through to the identity), and the table's functions
+    are exactly those with a reference here."""
+    assert set(REFERENCE_FUNCTIONS) == set(activations.FUNCTIONS)
+    assert {row.code for row in activations.ACTIVATIONS.values()} == set(activations.FUNCTIONS)
+    z = np.linspace(-6.0, 6.0, 101)
+    for code in activations.FUNCTIONS:
+        a = z.copy()
+        kernels.activate_inplace(a, code, -0.3)
+        np.testing.assert_allclose(a, reference_activation(z, code, -0.3), rtol=1e-14,
+                                   atol=1e-300, err_msg=activations.FUNCTIONS[code].name)
 
 
 def _analytic_gradients(net, X, y, sw, alpha, dropout=0.0, seed=0):

@@ -253,6 +253,24 @@ def test_files_that_are_no_model_are_refused_before_reading(tmp_path, wine_model
         assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
 
 
+def test_load_and_save_model_validate_their_arguments(wine_model):
+    """A string is not a yes: trust_pickle="False" would be true."""
+    for kwargs, message in [
+            ({"trust_pickle": "False"}, "The 'trust_pickle' parameter of load_model must be "
+             "an instance of 'bool'"),
+            ({"max_bytes": 0}, "The 'max_bytes' parameter of load_model must be an int in "
+             "the range \\[1, inf\\)"),
+            ({"max_bytes": 1.5e9}, "The 'max_bytes' parameter of load_model must be an int")]:
+        with pytest.raises(ValueError, match=message):
+            load_model(wine_model, **kwargs)
+    with pytest.raises(TypeError, match="The 'path' parameter of load_model must be an "
+                       "instance of 'str' or an instance of 'os.PathLike'. Got 3 instead"):
+        load_model(3)
+    with pytest.raises(TypeError, match="The 'path' parameter of save_model must be an "
+                       "instance of 'str' or an instance of 'os.PathLike'"):
+        save_model(load_model(wine_model), None)
+
+
 def _deep_schema(depth):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st  # noqa: E402
 from test_kernels import dense_weights, make_net, reference_activation  # noqa: E402
 from test_regrowth import keys_of  # noqa: E402
 
+from sklearn_set._engine import activations  # noqa: E402
 from sklearn_set._engine._kernels import train as kernels  # noqa: E402
 from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation  # noqa: E402
 from sklearn_set._engine.threads import kernel_threads  # noqa: E402
@@ -22,7 +23,7 @@ from sklearn_set._evolution.rules import (  # noqa: E402
     prune_weakest,
 )
 
-ACTIVATIONS = ["identity", "relu", "leaky_relu", "allrelu", "tanh", "logistic"]
+ACTIVATIONS = list(activations.ACTIVATIONS)
 DTYPES = [np.float32, np.float64]
 # numba compiles a kernel once per signature, so the first example of each
 # dtype is slow: no per-example deadline.

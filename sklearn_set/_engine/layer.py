@@ -20,7 +20,7 @@ from ._kernels import topology as topology_kernels
 from ._kernels import train as kernels
 from ._kernels.topology import input_strength
 from ._kernels.train import transpose_order
-from .activations import LOGISTIC
+from .activations import FUNCTIONS
 
 # Layers of up to this many connections store each one's by-input position
 # (4 bytes, 64 MiB at most) for the step; larger layers count the positions,
@@ -182,12 +182,12 @@ def glorot_bound(n_in, n_out, n_connections, activation_code):
 
     A sparse layer of density d behaves like a dense layer with fan-in
     ``d * n_in``; using the nominal fan-in would make initial weights far too
-    small. The factor is 2 for logistic units and 6 otherwise, as in
-    scikit-learn's MLP.
+    small. The factor is the function's ``glorot_factor`` (2 for logistic
+    units and 6 otherwise, as in scikit-learn's MLP).
     """
     fan_in = n_connections / n_out
     fan_out = n_connections / n_in
-    factor = 2.0 if activation_code == LOGISTIC else 6.0
+    factor = FUNCTIONS[activation_code].glorot_factor
     return math.sqrt(factor / (fan_in + fan_out))
 
 

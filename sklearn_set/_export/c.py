@@ -3,10 +3,14 @@
 ``NAME.c``, or one header: constant tables in CSR order by output unit,
 static buffers, no allocation."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
+
 from .._docstrings import fill_doc
+from .._engine.activations import FUNCTIONS
 from . import c_api
 from .c_float import float_forward
 from .c_int8 import int8_forward
@@ -75,7 +79,7 @@ def generate_c(network, prefix, *, header_only=False):
         forward, ram_bytes = float_forward(network, prefix, tables)
     functions = c_api.functions(prefix, kind, sizes[-1], sizes[0], int8)
     needs_math = kind != "regressor" or any(
-        code in c_api.FLOAT_MATH_ACTIVATIONS for code, _ in compact_network.hidden_activations)
+        FUNCTIONS[code].c_math for code, _ in compact_network.hidden_activations)
     includes = "#include <float.h>\n" + ("#include <math.h>\n" if needs_math else "")
     include_header = "" if header_only else f'#include "{prefix}.h"\n'
     classes = "" if kind == "regressor" else "\n" + c_api.classes_array(prefix, compact_network)
@@ -91,6 +95,17 @@ def generate_c(network, prefix, *, header_only=False):
     return header, source, tables.flash_bytes, ram_bytes
 
 
+@validate_params(
+    {
+        "model": [HasMethods(["predict"])],
+        "directory": [str, os.PathLike],
+        "name": [str],
+        "weights": [StrOptions(set(WEIGHTS))],
+        "X": ["array-like", None],
+        "header_only": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def export_c(model, directory, *, name="set_model", weights="float32", X=None,
              header_only=False):
     """Write a fitted sparse MLP as portable C99: ``NAME.h`` and ``NAME.c``.
@@ -184,8 +199,6 @@ def export_c(model, directory, *, name="set_model", weights="float32", X=None,
     True
     """
     check_name(name)
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {list(WEIGHTS)}, got {weights!r}.")
     if isinstance(model, QuantizedNetwork):
         if weights != "int8":
             raise ValueError("A QuantizedNetwork is exported with weights=\"int8\".")

@@ -2,11 +2,7 @@
 calls, for the float32 and the int8 forward passes and each kind of model
 (classifier, multilabel classifier, regressor)."""
 
-from .._engine import activations
 from .ctext import c_string
-
-# Hidden activations whose float C code calls <math.h>.
-FLOAT_MATH_ACTIVATIONS = (activations.TANH, activations.LOGISTIC)
 
 
 def model_kind(network):

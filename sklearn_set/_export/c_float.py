@@ -1,22 +1,13 @@
 """The float32 forward pass of a C export: CSR tables of float weights and
 biases (the scalers folded in), two static float buffers."""
 
-from .._engine import activations
+from .._engine.activations import FUNCTIONS
 from .ctext import c_float, index_type
-
-_HIDDEN_C = {
-    activations.IDENTITY: "z",
-    activations.RELU: "(z > 0.0f ? z : 0.0f)",
-    activations.TANH: "tanhf(z)",
-    activations.LOGISTIC: "(1.0f / (1.0f + expf(-z)))",
-}
 
 
 def _activation_c(code, slope):
     """C expression of a hidden activation of the float ``z``."""
-    if code == activations.LEAKY_RELU:
-        return f"(z > 0.0f ? z : {c_float(slope)} * z)"
-    return _HIDDEN_C[code]
+    return FUNCTIONS[code].c_expression.format(slope=c_float(slope))
 
 
 def _layer_code(w, b, prefix, layer, src, dst, activation, tables):

@@ -17,53 +17,25 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+from sklearn.utils._param_validation import HasMethods, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseSparseMLP
 from .._docstrings import fill_doc
-from .._engine import activations
+from .._engine._kernels.train import activate_inplace
 from .._engine.activations import hidden_activation_codes
+from .._engine.network import output_kind
 from .._set import _SparseClassifierMixin, _SparseRegressorMixin
 
 
-def _relu(z, slope):
-    return np.maximum(z, 0.0)
-
-
-def _leaky_relu(z, slope):
-    return np.where(z > 0, z, slope * z)
-
-
-def _tanh(z, slope):
-    return np.tanh(z)
-
-
-def _logistic(z, slope):
-    # 1 / (1 + exp(-z)) without overflow warnings for very negative z
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
-def _identity(z, slope):
-    return z
-
-
-# Kernel activation code -> the same function on float64 arrays.
-HIDDEN_FUNCTIONS = {
-    activations.IDENTITY: _identity,
-    activations.RELU: _relu,
-    activations.LEAKY_RELU: _leaky_relu,
-    activations.TANH: _tanh,
-    activations.LOGISTIC: _logistic,
-}
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-OUTPUT_FUNCTIONS = {"softmax": _softmax, "logistic": lambda z: _logistic(z, 0.0),
-                    "identity": lambda z: z}
+def activate(z, code, slope):
+    """``f(z)`` of the hidden activation ``(code, slope)`` as a new float64
+    array: the kernels' own function
+    (:func:`~sklearn_set._engine._kernels.train.activate_inplace`), so that
+    a compact network computes what the estimator does."""
+    a = np.array(z, dtype=np.float64, order="C")
+    activate_inplace(a.reshape(-1), code, slope)
+    return a
 
 
 def _scaler_affine(scaler):
@@ -231,8 +203,10 @@ class CompactNetwork:
             z = np.asarray(a @ w) + b if w.nnz else np.broadcast_to(b, (a.shape[0], b.shape[0]))
             if layer < last:
                 code, slope = self.hidden_activations[layer]
-                a = HIDDEN_FUNCTIONS[code](z, slope)
-        return OUTPUT_FUNCTIONS[self.output](np.array(z, dtype=np.float64))
+                a = activate(z, code, slope)
+        out = np.array(z, dtype=np.float64, order="C")
+        output_kind(self.output).activate(out.T)  # as predict does, feature-major
+        return out
 
 
 def _drop_constant_units(coefs, intercepts, activations, kept):
@@ -245,7 +219,7 @@ def _drop_constant_units(coefs, intercepts, activations, kept):
         if reached.all():
             continue
         code, slope = activations[layer]
-        constant = HIDDEN_FUNCTIONS[code](intercepts[layer][~reached], slope)
+        constant = activate(intercepts[layer][~reached], code, slope)
         nxt = coefs[layer + 1].tocsr()
         intercepts[layer + 1] = intercepts[layer + 1] + nxt[~reached].T @ constant
         coefs[layer + 1] = nxt[reached].tocsc()
@@ -267,6 +241,7 @@ def _drop_useless_units(coefs, intercepts, kept):
         kept[layer - 1] = kept[layer - 1][useful]
 
 
+@validate_params({"model": [HasMethods(["predict"])]}, prefer_skip_nested_validation=True)
 def compact(model):
     """The network a fitted sparse MLP computes, without its dead units.
 

@@ -36,7 +36,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 def check_name(name):
     """Refuse a model name that is not a plain C identifier or that collides
     with a C keyword, a standard header or a C library name."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not _IDENTIFIER.match(name):
         raise ValueError(f"name must be a C identifier (letters, digits and underscores, "
                          f"starting with a letter), got {name!r}.")
     for names, what in ((C_KEYWORDS, "a C keyword"), (C_HEADERS, "a C standard header"),

@@ -4,11 +4,10 @@ for the tools that read those (emlearn, skl2onnx, ...)."""
 import numpy as np
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import HasMethods, validate_params
 
+from .._engine.activations import ACTIVATIONS
 from .compact import compact, split_pipeline
-
-# Hidden activations MLPClassifier and MLPRegressor implement.
-MLP_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
 
 def _dense_layers(network):
@@ -25,6 +24,7 @@ def _dense_layers(network):
     return coefs, intercepts
 
 
+@validate_params({"model": [HasMethods(["predict"])]}, prefer_skip_nested_validation=True)
 def to_mlp(model):
     """A fitted dense scikit-learn MLP with a sparse model's predictions.
 
@@ -40,8 +40,8 @@ def to_mlp(model):
     ----------
     model : estimator or Pipeline
         A fitted :class:`SETClassifier`, :class:`AccSETClassifier` or
-        :class:`SETRegressor` whose ``activation`` is one of MLPClassifier's
-        ("identity", "logistic", "tanh", "relu"), or a
+        :class:`SETRegressor` whose ``activation`` MLPClassifier has too
+        ("identity", "relu", "tanh" or "logistic"), or a
         :class:`~sklearn.pipeline.Pipeline` of ``StandardScaler``,
         ``MinMaxScaler`` or ``MaxAbsScaler`` steps ending in one.
 
@@ -62,17 +62,19 @@ def to_mlp(model):
     ('MLPClassifier', True)
     """
     estimator, _ = split_pipeline(model)
-    if estimator.activation not in MLP_ACTIVATIONS:
+    mlp_activation = ACTIVATIONS[estimator.activation].mlp_name
+    if mlp_activation is None:
+        supported = [name for name, row in ACTIVATIONS.items() if row.mlp_name is not None]
         raise ValueError(f"activation={estimator.activation!r} has no scikit-learn MLP "
-                         f"counterpart; to_mlp supports {', '.join(MLP_ACTIVATIONS)}.")
+                         f"counterpart; to_mlp supports {', '.join(supported)}.")
     network = compact(model)
     coefs, intercepts = _dense_layers(network)
     hidden = tuple(w.shape[1] for w in coefs[:-1])
     if network.classes is None:
-        mlp = MLPRegressor(hidden_layer_sizes=hidden, activation=estimator.activation)
+        mlp = MLPRegressor(hidden_layer_sizes=hidden, activation=mlp_activation)
         out_activation = "identity"
     else:
-        mlp = MLPClassifier(hidden_layer_sizes=hidden, activation=estimator.activation)
+        mlp = MLPClassifier(hidden_layer_sizes=hidden, activation=mlp_activation)
         binarizer = LabelBinarizer()
         if network.output == "logistic":  # multilabel: an indicator matrix of the labels
             n_labels = network.classes.shape[0]

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import HasMethods, validate_params
 from sklearn.utils.validation import check_array
 
 from .._docstrings import fill_doc
 from .._engine import activations
-from .compact import HIDDEN_FUNCTIONS, compact
+from .compact import activate, compact
 
 INT8_LEVELS = 127
 # Levels of the int32 output tensor over its calibrated range: classes are
@@ -213,7 +214,7 @@ def _slope_fixed_point(code, slope):
 def _table(code, s_z, z_z, s_out, z_out):
     """int8 output of the activation for every int8 pre-activation."""
     z = s_z * (np.arange(-128, 128) - z_z)
-    values = HIDDEN_FUNCTIONS[code](z, 0.0)
+    values = activate(z, code, 0.0)
     return np.clip(np.rint(values / s_out) + z_out, -128, INT8_LEVELS).astype(np.int8)
 
 
@@ -434,7 +435,7 @@ class QuantizedNetwork:
             raise AttributeError("A regressor has no predict_proba.")
         z = self.decision_function(X).astype(np.float64)
         if self.output == "logistic":
-            return HIDDEN_FUNCTIONS[activations.LOGISTIC](z, 0.0)
+            return activate(z, activations.LOGISTIC, 0.0)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
@@ -469,6 +470,8 @@ def _input_map(network, X):
     return -c / a, a
 
 
+@validate_params({"model": [HasMethods(["predict"])], "X": ["array-like"]},
+                 prefer_skip_nested_validation=True)
 def quantize(model, X):
     """The int8 network the int8 C export runs, calibrated on ``X``.
 
@@ -534,7 +537,7 @@ def quantize(model, X):
             layers.append(_layer(w, b, s_in, z_in, scale, 0, 0, 0.0, -128))
             break
         code, slope = network.hidden_activations[index]
-        a = HIDDEN_FUNCTIONS[code](z, slope)
+        a = activate(z, code, slope)
         if ACTIVATION_KINDS[code] == TABLE:
             s_z, z_z = _affine_int8(*_quantile_range(z))
             s_out, z_out = TABLE_OUTPUT[code]

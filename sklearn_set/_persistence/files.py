@@ -62,6 +62,22 @@ class ModelFileError(ValueError):
         self.untrusted_pickle = untrusted_pickle
 
 
+def _validate(caller, **params):
+    """scikit-learn's ``validate_params`` check of ``params``, made when
+    called rather than by a decorator: importing this module, as the command
+    line does to check a file name before a fit, loads no scikit-learn."""
+    from numbers import Integral
+
+    from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+
+    constraints = {
+        "path": [str, os.PathLike],
+        "trust_pickle": ["boolean"],
+        "max_bytes": [Interval(Integral, 1, None, closed="left")],
+    }
+    validate_parameter_constraints(constraints, params, caller_name=caller)
+
+
 def _suffix_format(path):
     name = os.fspath(path).lower()
     if name.endswith(SKOPS_SUFFIXES):
@@ -93,7 +109,8 @@ def save_model(model, path):
     Raises
     ------
     ValueError
-        If the suffix of ``path`` is none of the above.
+        If ``path`` is not a str or path-like, or its suffix is none of the
+        above.
     ModelFileError
         If ``model`` holds something a ``.skops`` model file may not hold
         (a function, say): such a file could not be loaded.
@@ -119,6 +136,7 @@ def save_model(model, path):
     >>> bool((load_model(path).predict(X) == model.predict(X)).all())
     True
     """
+    _validate("save_model", path=path)
     kind = _suffix_format(path)
     if kind is None:
         raise ValueError(f"cannot save a model to {os.fspath(path)!r}: name a .skops file "
@@ -177,6 +195,10 @@ def load_model(path, *, trust_pickle=False, max_bytes=MAX_MODEL_BYTES):
 
     Raises
     ------
+    ValueError
+        If ``path`` is not a str or path-like, ``trust_pickle`` not a bool
+        or ``max_bytes`` not a positive int (scikit-learn's
+        ``InvalidParameterError``, naming the parameter).
     ModelFileError
         If the file does not exist, is not a regular file, is larger than
         ``max_bytes``, is damaged, holds something that is not allowed, is
@@ -205,6 +227,7 @@ def load_model(path, *, trust_pickle=False, max_bytes=MAX_MODEL_BYTES):
     ...     print(str(exc).split(": ", 1)[1])
     it holds shutil.rmtree, a function: a model file may hold data only, never code
     """
+    _validate("load_model", path=path, trust_pickle=trust_pickle, max_bytes=max_bytes)
     path = os.fspath(path)
     data = _read_model_file(path, max_bytes)
     if data[:4] == b"PK\x03\x04" or zipfile.is_zipfile(io.BytesIO(data)):

@@ -28,9 +28,10 @@ gathers) rather than across the batch.
   it would replace, so that loop stays.)
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
-loops free of spills. numba's on-disk cache of the kernels is keyed by
-``_kernels.py`` alone: after editing this file, touch ``_kernels.py`` (or
-clear ``__pycache__``), or the old loops keep being loaded. Every sum is
+loops free of spills. numba's on-disk cache of a kernel is keyed by the
+file that defines it (``train.py``) alone: after editing this file, touch
+``train.py`` (or clear ``__pycache__``), or the old loops keep being
+loaded. Every sum is
 formed in a fixed order that depends neither on the number of threads nor
 on where a column falls in the batch. Nothing here knows about layers.
 """

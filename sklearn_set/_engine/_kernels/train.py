@@ -85,6 +85,14 @@ def _activate_row(z, a, code, slope):
             a[b] = z[b]
 
 
+@njit(cache=True)
+def activate_inplace(z, code, slope):
+    """``z = f(z)`` for a 1-D array, as the forward pass computes it:
+    compaction and quantisation evaluate the activations with it, so they
+    compute the kernels' own function."""
+    _activate_row(z, z, code, slope)
+
+
 @njit(inline="always")
 def _scale_by_derivative_row(d, z, a, code, slope):
     """d *= f'(z) for one feature row (a = f(z) is given too)."""
