@@ -247,6 +247,28 @@ def test_c_int8_on_raw_sensor_features_is_exact(sensor, activation, tmp_path):
 
 
 @needs_cc
+@pytest.mark.parametrize("activation", ["allrelu", "relu"])
+def test_c_int8_saturated_inputs_are_exact(activation, tmp_path):
+    """Raw features far outside the calibration range saturate every int8
+    input at -128 or 127, driving the accumulators to the extremes that the
+    export's range proofs (no clamp on the int32 outputs, the high word of
+    the product plus a constant) rely on: the int32 outputs of the C
+    regressor are still bit for bit quantize()'s."""
+    X, y = make_regression(n_samples=300, n_features=8, n_targets=2, noise=1.0, random_state=0)
+    model = make_pipeline(StandardScaler(), SETRegressor(
+        hidden_layer_sizes=(32, 16), activation=activation, sparsity=0.5, **FAST)).fit(X, y)
+    network = quantize(model, X)
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size=(200, X.shape[1]))
+    extreme = np.vstack([signs * 1e6, np.full((1, X.shape[1]), 1e6),
+                         np.full((1, X.shape[1]), -1e6)])
+    _, _, lines = _run_c(network, extreme, tmp_path, name="reg", weights="int8")
+    xq, yq = _parse_quantized(lines)
+    assert set(np.unique(xq)) == {-128, 127}
+    np.testing.assert_array_equal(yq, network.predict_q(xq))
+    assert np.abs(yq).max() > np.abs(network.predict_q(network.quantize_input(X))).max()
+
+
+@needs_cc
 def test_c_int8_multilabel_and_regressor_are_exact(tmp_path):
     X, Y = make_multilabel_classification(n_samples=300, n_features=12, n_classes=4,
                                           random_state=0)
