@@ -11,9 +11,10 @@ INT32_LIMIT = 2 ** 31 - 1
 SATURATED = 2 ** 24
 
 
-def _requantize(product, shift, limit, offset=0, bound=None):
+def _requantize(prefix, factors, shift, limit, offset=0, bound=None):
     """C statements setting the int32 ``r`` to ``floor((product + 2^(shift-1))
-    / 2^shift) + offset``, where ``bound`` is the largest ``|product|``:
+    / 2^shift) + offset`` for the product of ``factors`` (two C expressions
+    of int32 values), where ``bound`` is the largest ``|product|``:
     with a shift above 32, the product's high word plus the constant's
     (whose low word is 0) shifted by a constant (one 32x32->64 multiply, no
     64-bit addition or shift); with a shift of 32, the high word of the
@@ -22,7 +23,9 @@ def _requantize(product, shift, limit, offset=0, bound=None):
     high = half >> 32
     if shift > 32 and (bound >> 32) + 1 + abs(high) < INT32_LIMIT:
         sign = "-" if high < 0 else "+"
-        return [f"        r = ((int32_t)(({product}) >> 32) {sign} {abs(high)}L) >> {shift - 32};"]
+        return [f"        r = ({prefix}_mul_high({factors[0]}, {factors[1]}) {sign} {abs(high)}L)"
+                f" >> {shift - 32};"]
+    product = f"(int64_t){factors[0]} * {factors[1]}"
     if shift >= 32:
         tail = f" >> {shift - 32}" if shift > 32 else ""
         return [f"        r = (int32_t)(({product} + INT64_C({half})) >> 32){tail};"]
@@ -30,6 +33,30 @@ def _requantize(product, shift, limit, offset=0, bound=None):
         return [f"        r = (int32_t)(({product} + INT64_C({half})) >> {shift});"]
     return [f"        t = ({product} + INT64_C({half})) >> {shift};",
             f"        r = (int32_t)(t > {limit} ? {limit} : t < -{limit} - 1 ? -{limit} - 1 : t);"]
+
+
+def _mul_high(prefix):
+    """C of ``NAME_mul_high(a, b)``, ``floor(a * b / 2^32)`` of two int32:
+    one instruction where the core multiplies 32x32->64 (``smull``), four
+    16x16 multiplies on ARMv6-M, which has none (where the compiler calls a
+    64x64 library routine, twice as long)."""
+    return f"""
+/* floor(a * b / 2^32) of two int32. */
+#if defined(__ARM_ARCH_6M__)
+static int32_t {prefix}_mul_high(int32_t a, int32_t b)
+{{
+    /* a b = ah bh 2^32 + (ah bl + al bh) 2^16 + al bl, the halves al, bl
+     * unsigned; every partial product fits 32 bits */
+    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    int32_t ah = a >> 16, bh = b >> 16;
+    int32_t lh = ah * (int32_t)bl, hl = (int32_t)al * bh;
+    uint32_t mid = ((al * bl) >> 16) + ((uint32_t)lh & 0xFFFFu) + ((uint32_t)hl & 0xFFFFu);
+    return ah * bh + (lh >> 16) + (hl >> 16) + (int32_t)(mid >> 16);
+}}
+#else
+#define {prefix}_mul_high(a, b) ((int32_t)(((int64_t)(a) * (b)) >> 32))
+#endif
+"""
 
 
 def _product_bound(layer):
@@ -90,15 +117,16 @@ def _layer_code(layer, index, prefix, src, dst, tables, last, pointers):
                   "        } while (w != end);"]
     # leaky ReLU: the negative accumulators' multiplier is the next one
     column = "1 + (acc < 0)" if len(columns) == 3 else "1"
-    product = f"(int64_t)acc * {macro}_READ_I32(&u[{column}])"
+    factors = ("acc", f"{macro}_READ_I32(&u[{column}])")
     bound = _product_bound(layer)
     if last:
-        lines += _requantize(product, layer.shift, INT32_LIMIT, bound=bound)
+        lines += _requantize(prefix, factors, layer.shift, INT32_LIMIT, bound=bound)
         lines.append(f"        {dst}[j] = r;")
     else:
         # the zero point rides in the rounding constant; one unsigned
         # comparison finds the values outside [lowest, 127]
-        lines += _requantize(product, layer.shift, 65536, layer.zero_point, bound=bound)
+        lines += _requantize(prefix, factors, layer.shift, 65536, layer.zero_point,
+                             bound=bound)
         low = layer.lowest
         lines += [f"        if ((uint32_t)(r - ({low})) > {127 - low}u)",
                   f"            r = r < {low} ? {low} : 127;"]
@@ -185,6 +213,8 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
     text += (f"/* The requantisation shifts negative numbers right: arithmetic shifts, as\n"
              f" * every C compiler for these targets does them (checked here). */\n"
              f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 ? 1 : -1];\n")
+    if f"{prefix}_mul_high(" in code:
+        text += _mul_high(prefix)
     text += (f"\n/* The int32 outputs of the int8 inputs xq: integer arithmetic only. */\n"
              f"static const int32_t *{prefix}_forward_q(const int8_t *xq)\n{{\n{body}"
              f"    return {prefix}_out;\n}}\n" + quantize)
