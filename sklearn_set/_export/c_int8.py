@@ -212,7 +212,8 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
     text += f"static int8_t {prefix}_xq[{n_features}];\n\n"
     text += (f"/* The requantisation shifts negative numbers right: arithmetic shifts, as\n"
              f" * every C compiler for these targets does them (checked here). */\n"
-             f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 ? 1 : -1];\n")
+             f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 && "
+             f"(INT32_C(-3) >> 1) == -2 ? 1 : -1];\n")
     if f"{prefix}_mul_high(" in code:
         text += _mul_high(prefix)
     text += (f"\n/* The int32 outputs of the int8 inputs xq: integer arithmetic only. */\n"
