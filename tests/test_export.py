@@ -244,6 +244,63 @@ def test_c_int8_on_raw_sensor_features_is_exact(sensor, activation, tmp_path):
 
 
 @needs_cc
+@pytest.mark.parametrize("activation", ["allrelu", "relu"])
+def test_c_int8_saturated_inputs_are_exact(activation, tmp_path):
+    """Raw features far outside the calibration range saturate every int8
+    input at -128 or 127, driving the accumulators to the extremes that the
+    export's range proofs (no clamp on the int32 outputs, the high word of
+    the product plus a constant) rely on: the int32 outputs of the C
+    regressor are still bit for bit quantize()'s."""
+    X, y = make_regression(n_samples=300, n_features=8, n_targets=2, noise=1.0, random_state=0)
+    model = make_pipeline(StandardScaler(), SETRegressor(
+        hidden_layer_sizes=(32, 16), activation=activation, sparsity=0.5, **FAST)).fit(X, y)
+    network = quantize(model, X)
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size=(200, X.shape[1]))
+    extreme = np.vstack([signs * 1e6, np.full((1, X.shape[1]), 1e6),
+                         np.full((1, X.shape[1]), -1e6)])
+    _, _, lines = _run_c(network, extreme, tmp_path, name="reg", weights="int8")
+    xq, yq = _parse_quantized(lines)
+    assert set(np.unique(xq)) == {-128, 127}
+    np.testing.assert_array_equal(yq, network.predict_q(xq))
+    assert np.abs(yq).max() > np.abs(network.predict_q(network.quantize_input(X))).max()
+
+
+@needs_cc
+def test_c_mul_high_is_the_high_word_of_the_64_bit_product(tmp_path):
+    """NAME_mul_high, the requantisation's multiply, is floor(a b / 2^32)
+    for int32 extremes and random pairs: the 64-bit version, and the
+    16-bit-halves one that ARMv6-M (Cortex-M0/M0+) compiles, forced here
+    on the host."""
+    from sklearn_set._export.c_int8 import _mul_high
+
+    edges = [-2 ** 31, -2 ** 31 + 1, -65537, -65536, -32769, -32768, -1, 0, 1, 32767, 32768,
+             65535, 65536, 2 ** 31 - 1]
+    rng = np.random.default_rng(0)
+    pairs = [(a, b) for a in edges for b in edges]
+    pairs += [tuple(map(int, pair)) for pair in rng.integers(-2 ** 31, 2 ** 31, (3000, 2))]
+    expected = [(a * b) >> 32 for a, b in pairs]
+    source = tmp_path / "mul.c"
+    source.write_text("#include <stdint.h>\n#include <stdio.h>\n" + _mul_high("t") + """
+int main(void)
+{
+    long long a, b;
+    while (scanf("%lld %lld", &a, &b) == 2)
+        printf("%ld\\n", (long)t_mul_high((int32_t)a, (int32_t)b));
+    return 0;
+}
+""")
+    rows = "\n".join(f"{a} {b}" for a, b in pairs)
+    for flags in ([], ["-D__ARM_ARCH_6M__"]):
+        program = tmp_path / f"mul{len(flags)}"
+        compiled = subprocess.run([CC, *CFLAGS, *flags, "-o", str(program), str(source)],
+                                  capture_output=True, text=True)
+        assert compiled.returncode == 0, compiled.stderr
+        printed = subprocess.run([str(program)], input=rows, capture_output=True, text=True,
+                                 check=True).stdout.split()
+        assert [int(v) for v in printed] == expected
+
+
+@needs_cc
 def test_c_int8_multilabel_and_regressor_are_exact(tmp_path):
     X, Y = make_multilabel_classification(n_samples=300, n_features=12, n_classes=4,
                                           random_state=0)

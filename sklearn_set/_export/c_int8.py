@@ -11,85 +11,122 @@ INT32_LIMIT = 2 ** 31 - 1
 SATURATED = 2 ** 24
 
 
-def _requantize(product, shift, limit, offset=0):
+def _requantize(prefix, factors, shift, limit, offset=0, bound=None):
     """C statements setting the int32 ``r`` to ``floor((product + 2^(shift-1))
-    / 2^shift) + offset``, saturated to +-limit when it might not fit: with a
-    shift of 32 or more, the high word shifted by a constant (no 64-bit
-    shift)."""
-    half = f"INT64_C({(1 << (shift - 1)) + (offset << shift)})"
+    / 2^shift) + offset`` for the product of ``factors`` (two C expressions
+    of int32 values), where ``bound`` is the largest ``|product|``:
+    with a shift above 32, the product's high word plus the constant's
+    (whose low word is 0) shifted by a constant (one 32x32->64 multiply, no
+    64-bit addition or shift); with a shift of 32, the high word of the
+    64-bit sum; else saturated to +-limit, unless the bound proves it fits."""
+    half = (1 << (shift - 1)) + (offset << shift)
+    high = half >> 32
+    if shift > 32 and (bound >> 32) + 1 + abs(high) < INT32_LIMIT:
+        sign = "-" if high < 0 else "+"
+        return [f"        r = ({prefix}_mul_high({factors[0]}, {factors[1]}) {sign} {abs(high)}L)"
+                f" >> {shift - 32};"]
+    product = f"(int64_t){factors[0]} * {factors[1]}"
     if shift >= 32:
         tail = f" >> {shift - 32}" if shift > 32 else ""
-        return [f"        r = (int32_t)(({product} + {half}) >> 32){tail};"]
-    return [f"        t = ({product} + {half}) >> {shift};",
+        return [f"        r = (int32_t)(({product} + INT64_C({half})) >> 32){tail};"]
+    if ((bound + abs(half)) >> shift) < limit:
+        return [f"        r = (int32_t)(({product} + INT64_C({half})) >> {shift});"]
+    return [f"        t = ({product} + INT64_C({half})) >> {shift};",
             f"        r = (int32_t)(t > {limit} ? {limit} : t < -{limit} - 1 ? -{limit} - 1 : t);"]
 
 
-def _dot_function(prefix, itype):
-    """``sum w[k] x[i[k]]`` over ``n > 0`` weights, for one index type: a
-    function of its own (not inlined), so that compilers optimising for size
-    keep its loop in registers."""
-    macro = prefix.upper()
-    suffix = C_TYPES[itype][1]
+def _mul_high(prefix):
+    """C of ``NAME_mul_high(a, b)``, ``floor(a * b / 2^32)`` of two int32:
+    one instruction where the core multiplies 32x32->64 (``smull``), four
+    16x16 multiplies on ARMv6-M, which has none (where the compiler calls a
+    64x64 library routine, twice as long)."""
     return f"""
-{macro}_NOINLINE static int32_t {prefix}_dot_{suffix.lower()}({macro}_POINTEE int8_t *w,
-    {macro}_POINTEE {itype} *i, const int8_t *x, uint32_t n)
+/* floor(a * b / 2^32) of two int32. */
+#if defined(__ARM_ARCH_6M__)
+static int32_t {prefix}_mul_high(int32_t a, int32_t b)
 {{
-    int32_t sum = 0;
-    do {{
-        sum += (int32_t){macro}_READ_I8(w) * x[{macro}_READ_{suffix}(i)];
-        ++w;
-        ++i;
-    }} while (--n);
-    return sum;
+    /* a b = ah bh 2^32 + (ah bl + al bh) 2^16 + al bl, the halves al, bl
+     * unsigned; every partial product fits 32 bits */
+    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    int32_t ah = a >> 16, bh = b >> 16;
+    int32_t lh = ah * (int32_t)bl, hl = (int32_t)al * bh;
+    uint32_t mid = ((al * bl) >> 16) + ((uint32_t)lh & 0xFFFFu) + ((uint32_t)hl & 0xFFFFu);
+    return ah * bh + (lh >> 16) + (hl >> 16) + (int32_t)(mid >> 16);
 }}
+#else
+#define {prefix}_mul_high(a, b) ((int32_t)(((int64_t)(a) * (b)) >> 32))
+#endif
 """
+
+
+def _product_bound(layer):
+    """The largest ``|acc * m|`` of a layer over every int8 input (|x| <= 128)."""
+    units = np.repeat(np.arange(layer.shape[1]), np.diff(layer.indptr))
+    weights = np.bincount(units, np.abs(layer.weights.astype(np.int64)),
+                          minlength=layer.shape[1]).astype(np.int64)
+    acc = np.abs(layer.bias.astype(np.int64)) + 128 * weights
+    m = np.abs(layer.multiplier)
+    if layer.negative_multiplier is not None:
+        m = np.maximum(m, np.abs(layer.negative_multiplier))
+    return max((int(a) * int(b) for a, b in zip(acc, m)), default=0)
 
 
 def _layer_code(layer, index, prefix, src, dst, tables, last, pointers):
     """Tables and loop of one integer layer. Each unit reads its number of
-    weights (at least one) and its (bias, multiplier) pair; one running
-    offset walks through the weights and their input indices."""
+    weights (at least one) and its row of int32 constants (bias,
+    multiplier, and for leaky ReLU the negative accumulators' multiplier);
+    one pointer walks through the weights, one through their input
+    indices."""
+    macro = prefix.upper()
     p = f"{prefix}_l{index}"
     n_in, n_out = layer.shape
     nnz = layer.weights.shape[0]
     counts = np.diff(layer.indptr)
+    columns = [layer.bias, layer.multiplier]
+    if layer.negative_multiplier is not None:
+        columns.append(layer.negative_multiplier)
     if nnz:
         itype, ntype = index_type(n_in - 1), index_type(counts.max())
         tables.add("int8_t", f"{p}_w", layer.weights, f"layer {index + 1} int8 weights")
         tables.add(itype, f"{p}_i", layer.indices, "input unit of each weight")
         tables.add(ntype, f"{p}_n", counts, "number of weights of each unit")
-    tables.add("int32_t", f"{p}_bm", np.column_stack([layer.bias, layer.multiplier]),
-               f"layer {index + 1}: int32 bias and requantisation multiplier of each unit "
-               f"(shift {layer.shift})")
+    tables.add("int32_t", f"{p}_u", np.column_stack(columns),
+               f"layer {index + 1}: int32 bias, requantisation multiplier"
+               + (" and negative accumulators' multiplier" if len(columns) == 3 else "")
+               + f" of each unit (shift {layer.shift})")
     if layer.table is not None:
         tables.add("int8_t", f"{p}_t", layer.table, "activation of each pre-activation + 128")
     if not n_out:
         return ""
-    lines = [f"    /* layer {index + 1}: {n_in} -> {n_out} units, {nnz} connections */"]
+    lines = [f"    /* layer {index + 1}: {n_in} -> {n_out} units, {nnz} connections */",
+             f"    u = {p}_u;"]
     if nnz:
+        suffix = C_TYPES[itype][1]
+        index_pointer = f"i{suffix.lower()}"
         pointers.add(itype)
-        lines.append("    k = 0;")
-    lines += [f"    for (j = 0; j < {n_out}u; ++j) {{",
-              f"        acc = {tables.read('int32_t', f'{p}_bm[2 * j]')};"]
+        lines += [f"    w = {p}_w;", f"    {index_pointer} = {p}_i;"]
+    lines += [f"    for (j = 0; j < {n_out}u; ++j, u += {len(columns)}) {{",
+              f"        acc = {macro}_READ_I32(&u[0]);"]
     if nnz:
-        lines += [f"        n = {tables.read(ntype, f'{p}_n[j]')};",
-                  f"        acc += {prefix}_dot_{C_TYPES[itype][1].lower()}({p}_w + k, "
-                  f"{p}_i + k, {src}, n);",
-                  "        k += n;"]
-    m, shift = layer.slope
-    if m:
-        lines.append("        if (acc < 0) {")
-        lines += ["    " + line for line in _requantize(f"(int64_t)acc * {m}L", shift,
-                                                          INT32_LIMIT)]
-        lines += ["            acc = r;", "        }"]
-    product = f"(int64_t)acc * {tables.read('int32_t', f'{p}_bm[2 * j + 1]')}"
+        lines += [f"        end = w + {tables.read(ntype, f'{p}_n[j]')};",
+                  "        do {",
+                  f"            acc += (int32_t){macro}_READ_I8(w) * "
+                  f"{src}[{macro}_READ_{suffix}({index_pointer})];",
+                  "            ++w;",
+                  f"            ++{index_pointer};",
+                  "        } while (w != end);"]
+    # leaky ReLU: the negative accumulators' multiplier is the next one
+    column = "1 + (acc < 0)" if len(columns) == 3 else "1"
+    factors = ("acc", f"{macro}_READ_I32(&u[{column}])")
+    bound = _product_bound(layer)
     if last:
-        lines += _requantize(product, layer.shift, INT32_LIMIT)
+        lines += _requantize(prefix, factors, layer.shift, INT32_LIMIT, bound=bound)
         lines.append(f"        {dst}[j] = r;")
     else:
         # the zero point rides in the rounding constant; one unsigned
         # comparison finds the values outside [lowest, 127]
-        lines += _requantize(product, layer.shift, 65536, layer.zero_point)
+        lines += _requantize(prefix, factors, layer.shift, 65536, layer.zero_point,
+                             bound=bound)
         low = layer.lowest
         lines += [f"        if ((uint32_t)(r - ({low})) > {127 - low}u)",
                   f"            r = r < {low} ? {low} : 127;"]
@@ -157,25 +194,28 @@ int {prefix}_quantize_input(const float *x, int8_t *xq)
             used.append(dst)
             src = dst
     n_buffers = len(set(used))
+    code = "".join(loops)
     uses = ["int32_t acc, r;", "uint32_t j;"]
-    if min(layer.shift for layer in qnet.layers) < 32 or any(
-            0 < layer.slope[1] < 32 for layer in qnet.layers):
+    if code:
+        uses.append(f"{macro}_POINTEE int32_t *u;")
+    if "t = (" in code:  # a requantisation that saturates
         uses.append("int64_t t;")
-    dots = "".join(_dot_function(prefix, ctype) for ctype in sorted(pointers))
     if pointers:
-        uses.append("uint32_t k, n;")
+        uses.append(f"{macro}_POINTEE int8_t *w, *end;")
+    uses += [f"{macro}_POINTEE {ctype} *i{C_TYPES[ctype][1].lower()};"
+             for ctype in sorted(pointers)]
     if not qnet.layers[0].weights.shape[0]:
         uses.append("(void)xq;")
-    body = "\n".join("    " + u for u in uses) + "\n" + "".join(loops)
+    body = "\n".join("    " + u for u in uses) + "\n" + code
     text = "".join(f"static int8_t {prefix}_buf{i}[{widest}];\n" for i in range(n_buffers))
     text += f"static int32_t {prefix}_out[{n_out}];\n"
     text += f"static int8_t {prefix}_xq[{n_features}];\n\n"
-    if dots:
-        text += (f"\n#if defined(__GNUC__)\n#define {macro}_NOINLINE __attribute__((noinline))\n"
-                 f"#else\n#define {macro}_NOINLINE\n#endif\n") + dots
     text += (f"/* The requantisation shifts negative numbers right: arithmetic shifts, as\n"
              f" * every C compiler for these targets does them (checked here). */\n"
-             f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 ? 1 : -1];\n")
+             f"typedef char {prefix}_arithmetic_shift[(INT64_C(-3) >> 1) == -2 && "
+             f"(INT32_C(-3) >> 1) == -2 ? 1 : -1];\n")
+    if f"{prefix}_mul_high(" in code:
+        text += _mul_high(prefix)
     text += (f"\n/* The int32 outputs of the int8 inputs xq: integer arithmetic only. */\n"
              f"static const int32_t *{prefix}_forward_q(const int8_t *xq)\n{{\n{body}"
              f"    return {prefix}_out;\n}}\n" + quantize)

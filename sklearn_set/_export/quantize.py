@@ -14,13 +14,15 @@ weights of unit ``j`` are symmetric int8, ``w_ij = sw_j q_ij`` with
 ``s_in sw_j acc_j`` is the pre-activation. The requantisation to the next
 tensor's scale multiplies by ``s_in sw_j / s_out`` in fixed point: a 31-bit
 multiplier per unit and one right shift per layer, rounding half up, in 64
-bits.
-ReLU is the clamp at the output's zero point, leaky ReLU and allReLU scale
-negative accumulators by their slope in fixed point first, tanh and
-logistic are a 256-entry int8 table indexed by the requantised
-pre-activation. The output layer is requantised to int32 at a fine scale
-(2^20 levels over its calibrated range), so that the classes compare
-exactly; only turning those into probabilities or targets uses float.
+bits (on a 32-bit core, the high word of one 32x32->64 multiply plus a
+constant, shifted).
+ReLU is the clamp at the output's zero point; leaky ReLU and allReLU
+requantise a negative accumulator with a second multiplier per unit, the
+slope folded in (one rounding, the same shift); tanh and logistic are a
+256-entry int8 table indexed by the requantised pre-activation. The output
+layer is requantised to int32 at a fine scale (2^20 levels over its
+calibrated range), so that the classes compare exactly; only turning those
+into probabilities or targets uses float.
 
 The input is quantised in float32 from the raw features: ``(x - mu) * m``
 with ``mu`` the feature's offset (the scalers' map ``x a + c`` has its zero
@@ -132,9 +134,10 @@ class QuantizedLayer:
         activation).
     lowest : int
         Smallest output value: the zero point for ReLU, else -128.
-    slope : tuple of int
-        ``(m, shift)``: leaky ReLU's negative slope in fixed point, or
-        ``(0, 0)``.
+    negative_multiplier : ndarray of int64 or None
+        Leaky ReLU: the multiplier of each unit's negative accumulators (its
+        multiplier times the slope, with the same shift); ``None`` for the
+        other activations.
     table : ndarray of int8 or None
         Output for each pre-activation value + 128 (tanh, logistic).
     """
@@ -148,7 +151,7 @@ class QuantizedLayer:
     shift: int
     zero_point: int
     lowest: int
-    slope: tuple
+    negative_multiplier: object = None
     table: object = None
 
     @property
@@ -165,10 +168,10 @@ class QuantizedLayer:
     def forward(self, xq):
         """int8 outputs of int8 inputs (hidden layers)."""
         acc = self.accumulate(xq)
-        m, shift = self.slope
-        if m:
-            acc = np.where(acc < 0, requantize(acc, m, shift), acc)
-        out = np.clip(requantize(acc, self.multiplier, self.shift) + self.zero_point,
+        m = self.multiplier
+        if self.negative_multiplier is not None:
+            m = np.where(acc < 0, self.negative_multiplier, m)
+        out = np.clip(requantize(acc, m, self.shift) + self.zero_point,
                       self.lowest, INT8_LEVELS)
         if self.table is not None:
             out = self.table[out + 128]
@@ -204,13 +207,6 @@ def _weights_int8(w, s_in, bias):
     return np.clip(q, -INT8_LEVELS, INT8_LEVELS).astype(np.int8), scale
 
 
-def _slope_fixed_point(code, slope):
-    if code != activations.LEAKY_RELU:
-        return (0, 0)
-    m, shift = fixed_point([slope])
-    return (int(m[0]), shift)
-
-
 def _table(code, s_z, z_z, s_out, z_out):
     """int8 output of the activation for every int8 pre-activation."""
     z = s_z * (np.arange(-128, 128) - z_z)
@@ -223,7 +219,14 @@ def _layer(w, b, s_in, z_in, out_scale, out_zero, code, slope, lowest, table=Non
     units = np.repeat(np.arange(w.shape[1]), np.diff(w.indptr))
     sums = np.bincount(units, q.astype(np.int64), minlength=w.shape[1]).astype(np.int64)
     bias = np.rint(b / (s_in * sw)) - z_in * sums
-    m, shift = fixed_point(s_in * sw / out_scale)
+    real = s_in * sw / out_scale
+    negative = None
+    if code == activations.LEAKY_RELU:
+        # both multipliers of a unit share the layer's shift
+        m, shift = fixed_point(np.concatenate([real, slope * real]))
+        m, negative = m[:real.size], m[real.size:]
+    else:
+        m, shift = fixed_point(real)
     # a weight that rounds to 0 adds nothing to any accumulator: drop it; but
     # every unit keeps one weight (0 on input 0 if need be), so that the C
     # loops over a unit's weights need no test for none
@@ -242,7 +245,7 @@ def _layer(w, b, s_in, z_in, out_scale, out_zero, code, slope, lowest, table=Non
         n_inputs=w.shape[0], weights=q, indices=indices.astype(np.int64),
         indptr=indptr.astype(np.int64),
         bias=bias.astype(np.int32), multiplier=m, shift=shift, zero_point=int(out_zero),
-        lowest=int(lowest), slope=_slope_fixed_point(code, slope), table=table)
+        lowest=int(lowest), negative_multiplier=negative, table=table)
 
 
 @dataclass(frozen=True, eq=False)
