@@ -297,6 +297,41 @@ def test_predict_matches_columns_by_name_in_any_order(files, capsys):
     assert len(set(straight)) > 1
 
 
+def test_predict_proba_gives_a_column_per_class_named_by_its_label(files, tmp_path, capsys):
+    argv = ["predict", str(files / "wine.skops"), str(files / "wine.csv"), "--proba"]
+    assert main(argv) == 0
+    printed = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert printed[0] == ["prediction", "class_0", "class_1", "class_2"]
+    assert len(printed) == 1 + 178
+    probabilities = np.array([row[1:] for row in printed[1:]], dtype=float)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+    # each prediction is the class of the highest probability
+    assert [row[0] for row in printed[1:]] == [
+        printed[0][1 + i] for i in probabilities.argmax(axis=1)]
+    assert main(argv + ["--out", str(tmp_path / "p.csv")]) == 0
+    assert capsys.readouterr().out == f"178 predictions written to {tmp_path / 'p.csv'}\n"
+    with open(tmp_path / "p.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == printed
+    # without --proba: the predictions alone, as before
+    assert main(argv[:-1]) == 0
+    assert capsys.readouterr().out.split() == [row[0] for row in printed[1:]]
+
+
+def test_predict_proba_of_a_model_without_probabilities_is_refused(files, tmp_path, capsys):
+    import skops.io
+
+    from sklearn_set import SETRegressor
+
+    data = load_wine()
+    path = tmp_path / "regressor.skops"
+    skops.io.dump(SETRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(
+        data.data, data.target.astype(float)), path)
+    code = main(["predict", str(path), str(files / "noheader.csv"), "--no-header", "--proba"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--proba: the model in" in err and "(SETRegressor) gives no class probabilities" in err
+
+
 def test_headerless_csv_keeps_its_first_row(files, capsys, monkeypatch):
     from sklearn_set import SETClassifier
 
@@ -426,6 +461,30 @@ def test_missing_target_column(tmp_path, capsys):
     assert main(["sweep", "--dataset", str(path), "--target", "y"]) == 2
     err = capsys.readouterr().err
     assert "has no target column 'y'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_target_shows_every_column_and_the_closest_name(tmp_path, capsys):
+    names = [f"feature {i}" for i in range(13)] + ["Cultivar"]
+    path = tmp_path / "wine.csv"
+    path.write_text(",".join(names) + "\n" + ",".join(["1"] * 14) + "\n")
+    assert main(["train", "--dataset", str(path), "--target", "cultivar",
+                 "--save", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'Cultivar'? (names are case-sensitive)" in err
+    assert all(repr(name) in err for name in names) and "more" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_target_of_a_wide_file_shows_the_last_columns(tmp_path, capsys):
+    names = [f"pixel{i}" for i in range(784)] + ["label"]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join(["1"] * 785) + "\n")
+    assert main(["train", "--dataset", str(path), "--target", "lable",
+                 "--save", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'label'?" in err and "its 785 columns: 'pixel0'" in err
+    assert err.rstrip().endswith("'pixel783', 'label'); name it with --target")
+    assert "'pixel100'" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_non_numeric_csv_feature(tmp_path, capsys):

@@ -226,6 +226,9 @@ def build_parser():
     predict.add_argument("--no-header", action="store_true", help=(
         "the CSV file has no header row: its columns are the model's features, in "
         "training order"))
+    predict.add_argument("--proba", action="store_true", help=(
+        "also give each class's probability: a CSV table with the prediction and one "
+        "column per class, named by the class label (for classifiers)"))
     predict.add_argument("--out", default=None,
                          help="write predictions to this CSV file (default: print them)")
     predict.add_argument("--overwrite", action="store_true",
