@@ -56,7 +56,13 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     # by default every level is compared with a dense network of its size
     assert "dense same size" in out and "parameters) fold 1: accuracy" in out
     assert "against dense networks of the same size: " in out
-    assert re.search(r"18 fits and \d+ of dense networks of the same sizes in", out)
+    n_dense = int(re.search(r"18 fits and (\d+) of dense networks of the same sizes in",
+                            out).group(1))
+    # the dense fits are counted as the sparse ones, with the time left
+    dense_lines = [line for line in out.splitlines() if "parameters) fold" in line]
+    assert [line.split("]")[0].strip() for line in dense_lines] == [
+        f"[{i:>{len(str(n_dense))}}/{n_dense}" for i in range(1, n_dense + 1)]
+    assert "s left" in dense_lines[-1]
     assert all(0 <= float(r["dense_same_size_accuracy"]) <= 1 for r in rows)
     assert all(int(r["dense_same_size_parameters"]) > 0 for r in rows)
     assert curve["curve"]["sparse_vs_dense"].startswith("sparsity ")

@@ -224,51 +224,87 @@ def _checkpoint_problem(plan):
 
 # -- the fits --------------------------------------------------------------------
 
-class Progress:
-    """The progress line of each finished fit, with the time left estimated
-    from the fits after the first (whose time includes loading the kernels in
-    each worker process), and the reasons of failed fits.
+class FitCounter:
+    """The ``[n/N]`` counter of finished fits of one kind (the swept
+    networks, or the dense baseline's) and the time left for the others,
+    estimated from the fits after the first (whose time includes loading the
+    kernels in each worker process).
 
     The estimate starts once more fits than ``workers`` are done: the first
     fits of parallel workers end together and would make it far too short.
+    ``kept`` fits (read back by a resumed sweep) count as done but took no
+    time here.
     """
 
-    def __init__(self, n_fits, workers, kept=0):
-        self.n_fits = n_fits
+    def __init__(self, total, workers, kept=0):
+        self.total = total
         self.workers = workers
-        self.kept = kept  # fits a resumed sweep read back, not reported here
+        self.kept = kept
         self.done = kept
         self.first_done_at = None
-        self.failures = []
-        self.dense_done = 0  # fits of the dense baseline
 
-    def __call__(self, level, fold, score, seconds, error=None, baseline=None):
-        from .io import last_line
-
-        if baseline is not None:  # a dense network of a level's size
-            self.dense_done += 1
-            sizes = "-".join(map(str, baseline))
-            print(f"  dense {sizes} ({level:,.0f} parameters) fold {fold + 1}: "
-                  + (f"accuracy {score:.4f} in {seconds:.1f} s" if math.isfinite(seconds)
-                     else f"failed: {last_line(error) if error else 'no error text'}"),
-                  flush=True)
-            return
+    def count(self):
+        """Count a finished fit; return its ``[n/N]`` tag and the time left
+        (an empty string until it can be estimated)."""
         now = time.perf_counter()
         self.done += 1
         if self.first_done_at is None:
             self.first_done_at = now
-        line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
-                f"sparsity {level:<7g} fold {fold + 1}:")
-        if error is not None or not math.isfinite(seconds):
-            reason = last_line(error) if error is not None else "see the note at the end"
-            self.failures.append((level, reason))
-            line += f" failed: {reason}"
+        tag = f"[{self.done:>{len(str(self.total))}}/{self.total}]"
+        if self.done - self.kept <= self.workers:
+            return tag, ""
+        per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
+        return tag, f", about {per_fit * (self.total - self.done):.0f} s left"
+
+
+class Progress:
+    """The progress line of each finished fit, counted (see
+    :class:`FitCounter`), and the reasons of failed fits."""
+
+    def __init__(self, n_fits, workers, kept=0):
+        self.workers = workers
+        self.sparse = FitCounter(n_fits, workers, kept)
+        self.dense = None  # the baseline's counter, from its first fit
+        self.failures = []
+
+    @property
+    def kept(self):
+        """Fits a resumed sweep read back, not reported here."""
+        return self.sparse.kept
+
+    @property
+    def done(self):
+        return self.sparse.done
+
+    @property
+    def dense_done(self):
+        """Fits of the dense baseline run here."""
+        return 0 if self.dense is None else self.dense.done
+
+    def restart(self):
+        """Forget the kept fits: the sweep starts anew."""
+        self.sparse = FitCounter(self.sparse.total, self.workers)
+
+    def __call__(self, level, fold, score, seconds, error=None, baseline=None,
+                 n_baseline_fits=None):
+        from .io import last_line
+
+        failed = error is not None or not math.isfinite(seconds)
+        if baseline is not None:  # a dense network of a level's size
+            if self.dense is None:
+                self.dense = FitCounter(n_baseline_fits, self.workers)
+            tag, left = self.dense.count()
+            sizes = "-".join(map(str, baseline))
+            line = f"  {tag} dense {sizes} ({level:,.0f} parameters) fold {fold + 1}:"
+            reason = last_line(error) if error else "no error text"
         else:
-            line += f" accuracy {score:.4f} in {seconds:.1f} s"
-        if self.done - self.kept > self.workers:
-            per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
-            line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
-        print(line, flush=True)
+            tag, left = self.sparse.count()
+            line = f"  {tag} sparsity {level:<7g} fold {fold + 1}:"
+            reason = last_line(error) if error is not None else "see the note at the end"
+            if failed:
+                self.failures.append((level, reason))
+        line += f" failed: {reason}" if failed else f" accuracy {score:.4f} in {seconds:.1f} s"
+        print(line + left, flush=True)
 
 
 def fit_levels(plan):
@@ -306,7 +342,7 @@ def fit_levels(plan):
                     raise
                 # fits an earlier --overwrite kept, of other settings: start anew
                 os.remove(plan.fits_csv)
-                progress.done = progress.kept = 0
+                progress.restart()
                 result = _sparsity_curve(plan, progress)
         except KeyboardInterrupt:
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
