@@ -3,8 +3,10 @@ curve, a table and a summary on screen and files in the output folder.
 
 The steps: :func:`plan` (every check that can be made before a fit),
 :func:`announce`, the kernels compiled once, :func:`fit_levels` (the sweep
-itself, each finished fit reported), :func:`fit_curve` (the curve and its
-leave-one-level-out check), :func:`write` and :func:`print_report`.
+itself, each finished fit reported), :func:`summarize` (the curve, fitted
+by :meth:`~sklearn_set.SparsityCurveResult.fit_curve`, its
+leave-one-level-out check and the table's rows), :func:`write` and
+:func:`print_report`.
 """
 
 import contextlib
@@ -97,7 +99,7 @@ def run(args):
     if fitted is None:  # interrupted: said so
         return 130
     result, progress, seconds = fitted
-    curve = fit_curve(plan_, result, progress)
+    curve = summarize(plan_, result, progress)
     written = write(plan_, result, curve)
     print_report(plan_, curve, written, seconds, progress.kept, progress.dense_done)
     return 1 if any(row["failed_fits"] for row in curve.rows) else 0
@@ -397,16 +399,15 @@ def _kept_line(plan):
 
 # -- after the fits ----------------------------------------------------------------
 
-def fit_curve(plan, result, progress):
+def summarize(plan, result, progress):
     """The curve on every fold's score, the table's rows and, unless
     ``--no-loo``, the curve refitted without each level."""
-    import numpy as np
-
     from . import report
 
     achieved = result.measured_sparsities if plan.args.accset else None
-    x = (achieved if achieved is not None else
-         np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
+    # AccSET moves the sparsity in training: its scores lie where it ended
+    sparsity = "requested" if achieved is None else "measured"
+    x = result.curve_data(sparsity=sparsity)[0].reshape(result.test_scores.shape)
     loo = not plan.args.no_loo
     print("Fitting the sparsity curve"
           + (f", and refitting it without each of the {result.n_levels} levels" if loo else "")
@@ -417,7 +418,7 @@ def fit_curve(plan, result, progress):
         curve_params["layer_sizes"] = (plan.X.shape[1], *plan.args.hidden, plan.n_classes)
     # A collapsed network predicts one class: its accuracy is the majority
     # class's share, so the curve's low plateau is fixed there.
-    curve, notes = report.fit_curve(x, result.test_scores, plan.chance, curve_params)
+    curve, notes = _fit_curve(result, sparsity, plan.chance, curve_params)
     rows = report.result_rows(result, achieved)
     failed = [row for row in rows if row["failed_fits"]]
     if failed:
@@ -440,6 +441,27 @@ def fit_curve(plan, result, progress):
         else:
             notes.insert(0, report.baseline_verdict(result))
     return Curve(rows, curve, summary, notes, achieved)
+
+
+def _fit_curve(result, sparsity, chance, curve_params):
+    """The curve fitted by the library on the scores that are not NaN, or
+    None, and the warnings it gave (or why it could not be fitted)."""
+    import warnings
+
+    from .._curve import SparsityCurveWarning
+    from .io import last_line
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # the failed fits have a note of their own (see summarize)
+        warnings.filterwarnings("ignore", message=r"Dropping \d+ .*\(failed fits\)",
+                                category=SparsityCurveWarning)
+        try:
+            curve = result.fit_curve(sparsity=sparsity, collapse_accuracy=chance,
+                                     **curve_params)
+        except ValueError as exc:
+            return None, [f"no curve: {last_line(exc)}"]
+    return curve, sorted({last_line(w.message) for w in caught})
 
 
 def write(plan, result, curve):
