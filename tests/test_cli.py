@@ -764,6 +764,62 @@ def test_train_shows_the_warnings_of_the_fit(tmp_path, capsys):
     assert "warning: " in err and "Maximum iterations (2) reached" in err
 
 
+def test_train_prints_progress_lines_unless_quiet(tmp_path, capsys):
+    import skops.io
+
+    path = tmp_path / "m.skops"
+    argv = ["train", "--dataset", "wine", "--hidden", "16", "--epochs", "30",
+            "--save", str(path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("  epoch ")]
+    # the first epoch's line at once, with the time left; the last one's without
+    assert re.fullmatch(r"  epoch  1/30: loss \d+\.\d{4}, held-out accuracy \d\.\d{4}, "
+                        r"at most \d+ s left \(\d+\.\d\d s an epoch\)", lines[0])
+    last = re.fullmatch(r"  epoch 30/30: loss \d+\.\d{4}, held-out accuracy (\d\.\d{4})",
+                        lines[-1])
+    assert last is not None
+    # the last epoch's model is the saved one: the same held-out accuracy
+    assert f"held-out accuracy  {last.group(1)} (45 samples" in out
+    # the model is saved without the callback
+    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    assert not hasattr(model[-1], "_skl_callbacks")
+    assert main(argv + ["-q"]) == 0
+    assert "epoch " not in capsys.readouterr().out.replace("epochs             30", "")
+
+
+def test_train_shows_the_validation_score_of_accset(tmp_path, capsys):
+    assert main(["train", "--dataset", "wine", "--accset", "--hidden", "16", "--epochs", "5",
+                 "--save", str(tmp_path / "m.skops")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "  epoch " in line]
+    assert lines[0].startswith("  epoch 1/5: loss ") and "validation accuracy" in lines[0]
+    assert lines[-1].startswith("  epoch 5/5: loss ") and "held-out" not in "".join(lines)
+
+
+def test_progress_lines_come_at_most_once_an_interval(monkeypatch, capsys):
+    """Epochs of 0.3 s and lines at least 1 s apart: the first epoch's line,
+    then every fourth, and the last epoch's, which early stopping may make
+    any epoch (shown when the fit ends)."""
+    from types import SimpleNamespace
+
+    from sklearn_set.cli import train
+
+    clock = iter(np.arange(0, 100, 0.3))
+    monkeypatch.setattr(train.time, "perf_counter", lambda: next(clock))
+    lines = train.EpochLines(lambda model: 0.5, interval=1.0)
+    estimator = SimpleNamespace(max_iter=50, loss_curve_=[], validation_scores_=None)
+    epoch, root = SimpleNamespace(task_name="epoch"), SimpleNamespace(task_name="fit")
+    lines.setup(estimator, root)
+    for n in range(1, 12):  # the fit stops after epoch 11
+        lines.on_fit_task_begin(estimator, epoch)
+        estimator.n_iter_ = n
+        estimator.loss_curve_.append(1 / n)
+        assert lines.on_fit_task_end(estimator, epoch, fitted_estimator=None) is False
+    lines.on_fit_task_end(estimator, root)
+    shown = [int(line.split("/")[0].split()[-1]) for line in capsys.readouterr().out.splitlines()]
+    assert shown == [1, 5, 9, 11]
+
+
 def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeypatch):
     import signal
 
@@ -784,6 +840,8 @@ def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeyp
     assert ("sklearn-set train: interrupted during epoch 4 of at most 50; the model as of "
             f"epoch 3 was saved to {path}") in captured.err
     assert "epochs             3" in captured.out
+    # the progress line of the last finished epoch, the saved model's
+    assert "  epoch  3/50: loss " in captured.out and "epoch  4/50" not in captured.out
     import skops.io
 
     assert skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))[-1].n_iter_ == 3

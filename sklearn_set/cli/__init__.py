@@ -216,6 +216,9 @@ def build_parser():
     train.add_argument("--save", required=True, help=(
         "file to save the model to: .skops (safe to load) or .joblib/.pkl (a pickle); "
         "missing folders are created"))
+    train.add_argument("-q", "--quiet", action="store_true", help=(
+        "print no progress lines while fitting (by default about one a second: the "
+        "epoch, the training loss, a validation score and the time left at most)"))
     _kernel_threads_option(train)
 
     predict = commands.add_parser("predict", help="predict a CSV file with a saved model")
