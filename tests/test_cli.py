@@ -796,6 +796,18 @@ def test_train_shows_the_validation_score_of_accset(tmp_path, capsys):
     assert lines[-1].startswith("  epoch 5/5: loss ") and "held-out" not in "".join(lines)
 
 
+def test_train_without_the_callback_api_says_why_it_shows_no_progress(
+        tmp_path, capsys, monkeypatch):
+    callback = pytest.importorskip("sklearn.callback")
+    # scikit-learn < 1.9: the estimators have no set_callbacks
+    monkeypatch.delattr(callback.CallbackSupportMixin, "set_callbacks")
+    assert main(["train", "--dataset", "wine", "--hidden", "8", "--epochs", "3",
+                 "--save", str(tmp_path / "m.skops")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("(no progress lines while fitting: they need scikit-learn 1.9 or "
+                          "later)\n") and "  epoch " not in out
+
+
 def test_progress_lines_come_at_most_once_an_interval(monkeypatch, capsys):
     """Epochs of 0.3 s and lines at least 1 s apart: the first epoch's line,
     then every fourth, and the last epoch's, which early stopping may make
