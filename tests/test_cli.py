@@ -816,11 +816,11 @@ def test_progress_lines_come_at_most_once_an_interval(monkeypatch, capsys):
     any epoch (shown when the fit ends)."""
     from types import SimpleNamespace
 
-    from sklearn_set.cli import train
+    from sklearn_set.cli import progress
 
     clock = iter(np.arange(0, 100, 0.3))
-    monkeypatch.setattr(train.time, "perf_counter", lambda: next(clock))
-    lines = train.EpochLines(lambda model: 0.5, interval=1.0)
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    lines = progress.EpochLines(lambda model: 0.5, interval=1.0)
     estimator = SimpleNamespace(max_iter=50, loss_curve_=[], validation_scores_=None)
     epoch, root = SimpleNamespace(task_name="epoch"), SimpleNamespace(task_name="fit")
     lines.setup(estimator, root)
@@ -832,6 +832,13 @@ def test_progress_lines_come_at_most_once_an_interval(monkeypatch, capsys):
     lines.on_fit_task_end(estimator, root)
     shown = [int(line.split("/")[0].split()[-1]) for line in capsys.readouterr().out.splitlines()]
     assert shown == [1, 5, 9, 11]
+
+
+def test_time_left_is_said_in_seconds_minutes_or_hours():
+    from sklearn_set.cli.progress import duration
+
+    assert [duration(s) for s in (0.4, 42, 99.4, 1500, 5900, 3 * 3600)] == [
+        "0 s", "42 s", "99 s", "25 min", "98 min", "3.0 h"]
 
 
 def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeypatch):

@@ -16,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .progress import FitCounter
+
 # what a sweep writes into its output folder
 OUTPUT_FILES = ("fits.csv", "results.csv", "curve.json", "sparsity_curve.png")
 # the folder inside --out where an --overwrite sweep writes until it is done
@@ -226,42 +228,9 @@ def _checkpoint_problem(plan):
 
 # -- the fits --------------------------------------------------------------------
 
-class FitCounter:
-    """The ``[n/N]`` counter of finished fits of one kind (the swept
-    networks, or the dense baseline's) and the time left for the others,
-    estimated from the fits after the first (whose time includes loading the
-    kernels in each worker process).
-
-    The estimate starts once more fits than ``workers`` are done: the first
-    fits of parallel workers end together and would make it far too short.
-    ``kept`` fits (read back by a resumed sweep) count as done but took no
-    time here.
-    """
-
-    def __init__(self, total, workers, kept=0):
-        self.total = total
-        self.workers = workers
-        self.kept = kept
-        self.done = kept
-        self.first_done_at = None
-
-    def count(self):
-        """Count a finished fit; return its ``[n/N]`` tag and the time left
-        (an empty string until it can be estimated)."""
-        now = time.perf_counter()
-        self.done += 1
-        if self.first_done_at is None:
-            self.first_done_at = now
-        tag = f"[{self.done:>{len(str(self.total))}}/{self.total}]"
-        if self.done - self.kept <= self.workers:
-            return tag, ""
-        per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
-        return tag, f", about {per_fit * (self.total - self.done):.0f} s left"
-
-
 class Progress:
     """The progress line of each finished fit, counted (see
-    :class:`FitCounter`), and the reasons of failed fits."""
+    :class:`~.progress.FitCounter`), and the reasons of failed fits."""
 
     def __init__(self, n_fits, workers, kept=0):
         self.workers = workers
