@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from _cli_helpers import sweep_rows
+from _cli_helpers import command, said_in_one_line, sweep_rows
 from sklearn.datasets import load_wine
 
 from sklearn_set.cli import main
@@ -57,7 +57,13 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     # by default every level is compared with a dense network of its size
     assert "dense same size" in out and "parameters) fold 1: accuracy" in out
     assert "against dense networks of the same size: " in out
-    assert re.search(r"18 fits and \d+ of dense networks of the same sizes in", out)
+    n_dense = int(re.search(r"18 fits and (\d+) of dense networks of the same sizes in",
+                            out).group(1))
+    # the dense fits are counted as the sparse ones, with the time left
+    dense_lines = [line for line in out.splitlines() if "parameters) fold" in line]
+    assert [line.split("]")[0].strip() for line in dense_lines] == [
+        f"[{i:>{len(str(n_dense))}}/{n_dense}" for i in range(1, n_dense + 1)]
+    assert "s left" in dense_lines[-1]
     assert all(0 <= float(r["dense_same_size_accuracy"]) <= 1 for r in rows)
     assert all(int(r["dense_same_size_parameters"]) > 0 for r in rows)
     assert curve["curve"]["sparse_vs_dense"].startswith("sparsity ")
@@ -298,6 +304,41 @@ def test_predict_matches_columns_by_name_in_any_order(files, capsys):
     assert len(set(straight)) > 1
 
 
+def test_predict_proba_gives_a_column_per_class_named_by_its_label(files, tmp_path, capsys):
+    argv = ["predict", str(files / "wine.skops"), str(files / "wine.csv"), "--proba"]
+    assert main(argv) == 0
+    printed = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert printed[0] == ["prediction", "class_0", "class_1", "class_2"]
+    assert len(printed) == 1 + 178
+    probabilities = np.array([row[1:] for row in printed[1:]], dtype=float)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+    # each prediction is the class of the highest probability
+    assert [row[0] for row in printed[1:]] == [
+        printed[0][1 + i] for i in probabilities.argmax(axis=1)]
+    assert main(argv + ["--out", str(tmp_path / "p.csv")]) == 0
+    assert capsys.readouterr().out == f"178 predictions written to {tmp_path / 'p.csv'}\n"
+    with open(tmp_path / "p.csv", newline="") as handle:
+        assert list(csv.reader(handle)) == printed
+    # without --proba: the predictions alone, as before
+    assert main(argv[:-1]) == 0
+    assert capsys.readouterr().out.split() == [row[0] for row in printed[1:]]
+
+
+def test_predict_proba_of_a_model_without_probabilities_is_refused(files, tmp_path, capsys):
+    import skops.io
+
+    from sklearn_set import SETRegressor
+
+    data = load_wine()
+    path = tmp_path / "regressor.skops"
+    skops.io.dump(SETRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(
+        data.data, data.target.astype(float)), path)
+    code = main(["predict", str(path), str(files / "noheader.csv"), "--no-header", "--proba"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--proba: the model in" in err and "(SETRegressor) gives no class probabilities" in err
+
+
 def test_headerless_csv_keeps_its_first_row(files, capsys, monkeypatch):
     from sklearn_set import SETClassifier
 
@@ -325,7 +366,9 @@ def test_train_creates_the_folder_of_save_and_passes_n_jobs(files, tmp_path, cap
     assert model.n_jobs == 1 and model.regrowth == "connected"
 
 
-def test_sweep_with_failed_fits_writes_what_succeeded(tmp_path, capsys, monkeypatch):
+# AccSET's curve is fitted on the measured sparsities, SET's on the requested ones
+@pytest.mark.parametrize("accset", [[], ["--accset"]])
+def test_sweep_with_failed_fits_writes_what_succeeded(accset, tmp_path, capsys, monkeypatch):
     from sklearn_set import SETClassifier
 
     fit = SETClassifier.fit
@@ -337,7 +380,7 @@ def test_sweep_with_failed_fits_writes_what_succeeded(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(SETClassifier, "fit", fails_when_very_sparse)
     code = main(FAST_SWEEP[:4] + ["0.3,0.5,0.6,0.8,0.9,0.95,0.99"] + FAST_SWEEP[5:]
-                + ["--out", str(tmp_path)])
+                + accset + ["--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 1  # the results are written, but not every fit succeeded
     assert "Traceback" not in captured.out + captured.err
@@ -345,6 +388,8 @@ def test_sweep_with_failed_fits_writes_what_succeeded(tmp_path, capsys, monkeypa
     assert len(failed) == 3
     assert all("MemoryError: pretend this network is too large" in line for line in failed)
     assert "3 of the 21 fits failed (at sparsity 0.99)" in captured.out
+    # said once: the curve's own warning of the dropped fits is not repeated
+    assert captured.out.count("fits failed") == 1 and "Dropping" not in captured.out
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["failed_fits"]) for r in rows] == [0, 0, 0, 0, 0, 0, 3]
@@ -427,6 +472,32 @@ def test_missing_target_column(tmp_path, capsys):
     assert main(["sweep", "--dataset", str(path), "--target", "y"]) == 2
     err = capsys.readouterr().err
     assert "has no target column 'y'" in err and len(err.strip().splitlines()) == 1
+
+
+def _missing_target_error(folder, names, target):
+    """The error of ``train`` on a one-row CSV file of columns ``names``
+    given a ``--target`` that is not among them."""
+    path = folder / "data.csv"
+    path.write_text(",".join(names) + "\n" + ",".join(["1"] * len(names)) + "\n")
+    code, _, err = command(["train", "--dataset", str(path), "--target", target,
+                            "--save", str(folder / "m.skops")])
+    said_in_one_line(code, err)
+    return err
+
+
+def test_a_missing_target_shows_every_column_and_the_closest_name(tmp_path):
+    names = [f"feature {i}" for i in range(13)] + ["Cultivar"]
+    err = _missing_target_error(tmp_path, names, "cultivar")
+    assert "did you mean 'Cultivar'? (names are case-sensitive)" in err
+    assert all(repr(name) in err for name in names) and "more" not in err
+
+
+def test_a_missing_target_of_a_wide_file_shows_the_last_columns(tmp_path):
+    err = _missing_target_error(tmp_path, [f"pixel{i}" for i in range(784)] + ["label"],
+                                "lable")
+    assert "did you mean 'label'?" in err and "its 785 columns: 'pixel0'" in err
+    assert err.rstrip().endswith("'pixel783', 'label'); name it with --target")
+    assert "'pixel100'" not in err
 
 
 def test_non_numeric_csv_feature(tmp_path, capsys):
@@ -698,6 +769,81 @@ def test_train_shows_the_warnings_of_the_fit(tmp_path, capsys):
     assert "Maximum iterations" not in err
 
 
+def test_train_prints_progress_lines_unless_quiet(tmp_path, capsys):
+    import skops.io
+
+    path = tmp_path / "m.skops"
+    argv = ["train", "--dataset", "wine", "--hidden", "16", "--epochs", "30",
+            "--save", str(path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("  epoch ")]
+    # the first epoch's line at once, with the time left; the last one's without
+    assert re.fullmatch(r"  epoch  1/30: loss \d+\.\d{4}, held-out accuracy \d\.\d{4}, "
+                        r"at most \d+ s left \(\d+\.\d\d s an epoch\)", lines[0])
+    last = re.fullmatch(r"  epoch 30/30: loss \d+\.\d{4}, held-out accuracy (\d\.\d{4})",
+                        lines[-1])
+    assert last is not None
+    # the last epoch's model is the saved one: the same held-out accuracy
+    assert f"held-out accuracy  {last.group(1)} (45 samples" in out
+    # the model is saved without the callback
+    model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    assert not hasattr(model[-1], "_skl_callbacks")
+    assert main(argv + ["-q"]) == 0
+    assert "epoch " not in capsys.readouterr().out.replace("epochs             30", "")
+
+
+def test_train_shows_the_validation_score_of_accset(tmp_path, capsys):
+    assert main(["train", "--dataset", "wine", "--accset", "--hidden", "16", "--epochs", "5",
+                 "--save", str(tmp_path / "m.skops")]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "  epoch " in line]
+    assert lines[0].startswith("  epoch 1/5: loss ") and "validation accuracy" in lines[0]
+    assert lines[-1].startswith("  epoch 5/5: loss ") and "held-out" not in "".join(lines)
+
+
+def test_train_without_the_callback_api_says_why_it_shows_no_progress(
+        tmp_path, capsys, monkeypatch):
+    callback = pytest.importorskip("sklearn.callback")
+    # scikit-learn < 1.9: the estimators have no set_callbacks
+    monkeypatch.delattr(callback.CallbackSupportMixin, "set_callbacks")
+    assert main(["train", "--dataset", "wine", "--hidden", "8", "--epochs", "3",
+                 "--save", str(tmp_path / "m.skops")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("(no progress lines while fitting: they need scikit-learn 1.9 or "
+                          "later)\n") and "  epoch " not in out
+
+
+def test_progress_lines_come_at_most_once_an_interval(monkeypatch, capsys):
+    """Epochs of 0.3 s and lines at least 1 s apart: the first epoch's line,
+    then every fourth, and the last epoch's, which early stopping may make
+    any epoch (shown when the fit ends)."""
+    from types import SimpleNamespace
+
+    from sklearn_set.cli import progress
+
+    clock = iter(np.arange(0, 100, 0.3))
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    lines = progress.EpochLines(lambda model: 0.5, interval=1.0)
+    estimator = SimpleNamespace(max_iter=50, loss_curve_=[], validation_scores_=None)
+    epoch, root = SimpleNamespace(task_name="epoch"), SimpleNamespace(task_name="fit")
+    lines.setup(estimator, root)
+    for n in range(1, 12):  # the fit stops after epoch 11
+        lines.on_fit_task_begin(estimator, epoch)
+        estimator.n_iter_ = n
+        estimator.loss_curve_.append(1 / n)
+        assert lines.on_fit_task_end(estimator, epoch, fitted_estimator=None) is False
+    lines.on_fit_task_end(estimator, root)
+    shown = [int(line.split("/")[0].split()[-1]) for line in capsys.readouterr().out.splitlines()]
+    assert shown == [1, 5, 9, 11]
+
+
+def test_time_left_is_said_in_seconds_minutes_or_hours():
+    from sklearn_set.cli.progress import duration
+
+    assert [duration(s) for s in (0.4, 42, 99.4, 1500, 5900, 3 * 3600)] == [
+        "0 s", "42 s", "99 s", "25 min", "98 min", "3.0 h"]
+
+
 def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeypatch):
     import signal
 
@@ -718,6 +864,8 @@ def test_interrupted_train_says_so_saves_and_exits_130(tmp_path, capsys, monkeyp
     assert ("sklearn-set train: interrupted during epoch 4 of at most 50; the model as of "
             f"epoch 3 was saved to {path}") in captured.err
     assert "epochs             3" in captured.out
+    # the progress line of the last finished epoch, the saved model's
+    assert "  epoch  3/50: loss " in captured.out and "epoch  4/50" not in captured.out
     import skops.io
 
     assert skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))[-1].n_iter_ == 3

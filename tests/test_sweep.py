@@ -313,6 +313,27 @@ def test_progress_reports_every_fit_once():
         assert score == result.test_scores[row, fold]
 
 
+def test_progress_of_the_baseline_gets_the_number_of_dense_fits(tmp_path):
+    from sklearn_set import SETClassifier
+
+    X, y = make_classification(n_samples=90, n_features=8, random_state=0)
+    est = SETClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    dense = []
+
+    def progress(level, fold, score, seconds, baseline=None, n_baseline_fits=None):
+        if baseline is not None:
+            dense.append(n_baseline_fits)
+
+    args = dict(sparsities=[0.5, 0.8], cv=3, baseline="dense", progress=progress)
+    result = sparsity_curve(est, X, y, **args, checkpoint=tmp_path / "fits.csv")
+    n_dense = len(set(result.baseline_hidden_layer_sizes)) * 3
+    assert dense == [n_dense] * n_dense
+    # the fits a checkpoint holds are not fitted again, nor counted
+    dense.clear()
+    sparsity_curve(est, X, y, **args, checkpoint=tmp_path / "fits.csv")
+    assert dense == []
+
+
 # ----------------------------------------------------------------- adaptive
 
 

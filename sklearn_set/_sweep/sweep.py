@@ -409,7 +409,9 @@ def sparsity_curve(
         this data. Levels whose dense networks coincide share their fits.
         The dense fits run after the sparse ones. ``progress`` is called for them too if it takes a
         ``baseline`` keyword (the dense hidden layer sizes; its first
-        argument is then the dense network's parameter count).
+        argument is then the dense network's parameter count), and with an
+        ``n_baseline_fits`` keyword it also gets the number of dense fits
+        that run (those the checkpoint does not hold), for a counter.
 
     Returns
     -------
@@ -574,7 +576,7 @@ def _measure(setup, levels):
              for level in levels for fold, split in enumerate(setup.splits)]
     wants_error = progress is not None and "error" in inspect.signature(progress).parameters
 
-    def report(key, out):
+    def report(key, out, n_fitted):
         if progress is not None:
             level, fold, _ = key
             error = {"error": out.get("error")} if wants_error else {}
@@ -590,7 +592,8 @@ def _fit_all(setup, tasks, report):
 
     Fits the checkpoint holds are read from it; the others run in parallel,
     are appended to the checkpoint as they finish (by the process that ran
-    them, where it can) and are passed to ``report(key, output)``.
+    them, where it can) and are passed to ``report(key, output, n_fitted)``,
+    ``n_fitted`` the number of tasks fitted (not read from the checkpoint).
     """
     checkpoint, verbose = setup.checkpoint, setup.verbose
     outputs = [None if checkpoint is None else checkpoint.get(key) for key, _, _ in tasks]
@@ -609,7 +612,7 @@ def _fit_all(setup, tasks, report):
         key = tasks[index][0]
         if checkpoint is not None:
             checkpoint.append(key, out, written=written)
-        report(key, out)
+        report(key, out, len(jobs))
     return outputs
 
 
@@ -638,12 +641,13 @@ def _measure_baseline(setup, result, baseline, outputs):
               split) for w in distinct for fold, split in enumerate(splits)]
     accepted = inspect.signature(progress).parameters if progress is not None else {}
 
-    def report(key, out):
+    def report(key, out, n_fitted):
         if "baseline" in accepted:
             _, fold, w = key
-            error = {"error": out.get("error")} if "error" in accepted else {}
+            extra = {"error": out.get("error"), "n_baseline_fits": n_fitted}
             progress(dense_parameters(n_inputs, w, n_outputs), fold, out["test_" + _SCORE],
-                     out["fit_time"], baseline=w, **error)
+                     out["fit_time"], baseline=w,
+                     **{name: value for name, value in extra.items() if name in accepted})
 
     dense_outputs = _fit_all(setup, tasks, report)
     by_width = {w: [dense_outputs[i * len(splits) + j]["test_" + _SCORE]

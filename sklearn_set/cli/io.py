@@ -3,6 +3,7 @@ locations, each checked so that a mistake becomes one clear line
 (:class:`UsageError`) before any work is done."""
 
 import csv
+import difflib
 import io
 import math
 import os
@@ -47,6 +48,34 @@ def _listing(names, limit=5):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+# A header of at most this many columns is listed whole when a name is not in
+# it; a wider one by its first and last columns (the target is usually last).
+_LISTED_COLUMNS = 30
+_ENDS_SHOWN = (3, 5)
+
+
+def _columns_listing(names):
+    """All the column names, or for a wide file its first and last ones."""
+    if len(names) <= _LISTED_COLUMNS:
+        return f"its columns: {_listing(names, len(names))}"
+    first, last = _ENDS_SHOWN
+    return (f"its {len(names)} columns: {', '.join(map(repr, names[:first]))}, ..., "
+            f"{', '.join(map(repr, names[-last:]))}")
+
+
+def did_you_mean(name, names):
+    """A hint naming the entries of ``names`` closest to ``name`` (one that
+    differs only in case first), or an empty string."""
+    same_but_case = [n for n in names if n.lower() == name.lower()]
+    if same_but_case:
+        return f"did you mean {same_but_case[0]!r}? (names are case-sensitive)"
+    lower = {n.lower(): n for n in names}
+    close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3)]
+    if not close:
+        return ""
+    return "did you mean " + " or ".join(map(repr, close)) + "?"
+
+
 # -- datasets ------------------------------------------------------------------
 
 def load_dataset(name, target=None):
@@ -81,8 +110,10 @@ def _load_csv(path, target):
     header = table.header
     target = target or "target"
     if target not in header:
-        raise UsageError(f"CSV file {path!r} has no target column {target!r} "
-                         f"(columns: {_listing(header, 10)}); name it with --target")
+        hint = did_you_mean(target, header)
+        raise UsageError(f"CSV file {path!r} has no target column {target!r}"
+                         + (f"; {hint}" if hint else "") + f" ({_columns_listing(header)}); "
+                         "name it with --target")
     t = header.index(target)
     features = [i for i in range(len(header)) if i != t]
     if not features:

@@ -1,5 +1,5 @@
-"""What ``sklearn-set sweep`` makes of its fits: the fitted curve and its
-leave-one-level-out check, the table on screen, ``results.csv``,
+"""What ``sklearn-set sweep`` makes of its fits: the leave-one-level-out
+check of the fitted curve, the table on screen, ``results.csv``,
 ``curve.json`` and the plot."""
 
 import csv
@@ -11,25 +11,6 @@ import warnings
 import numpy as np
 
 from .._atomic import atomic_write
-from .io import last_line
-
-
-def fit_curve(x, scores, chance, curve_params=None):
-    """The curve (a :class:`SparsityCurveRegressor` with ``curve_params``)
-    fitted on the finite scores, or None, and the warnings it gave (or why
-    it could not be fitted)."""
-    from .._curve import SparsityCurveRegressor
-
-    x, scores = np.asarray(x, dtype=float).ravel(), np.asarray(scores, dtype=float).ravel()
-    finite = np.isfinite(x) & np.isfinite(scores)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            curve = SparsityCurveRegressor(collapse_accuracy=chance, **(curve_params or {})).fit(
-                x[finite].reshape(-1, 1), scores[finite])
-        except ValueError as exc:
-            return None, [f"no curve: {last_line(exc)}"]
-    return curve, sorted({last_line(w.message) for w in caught})
 
 
 def leave_one_level_out(curve, x, scores):

@@ -3,8 +3,10 @@ curve, a table and a summary on screen and files in the output folder.
 
 The steps: :func:`plan` (every check that can be made before a fit),
 :func:`announce`, the kernels compiled once, :func:`fit_levels` (the sweep
-itself, each finished fit reported), :func:`fit_curve` (the curve and its
-leave-one-level-out check), :func:`write` and :func:`print_report`.
+itself, each finished fit reported), :func:`summarize` (the curve, fitted
+by :meth:`~sklearn_set.SparsityCurveResult.fit_curve`, its
+leave-one-level-out check and the table's rows), :func:`write` and
+:func:`print_report`.
 """
 
 import contextlib
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .._names import CURVE_FAMILIES
 from . import _options
+from .progress import FitCounter
 
 DEFAULT_SPARSITIES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998,
                       0.999, 0.9995)
@@ -144,7 +147,7 @@ def run(args):
     if fitted is None:  # interrupted: said so
         return 130
     result, progress, seconds = fitted
-    curve = fit_curve(plan_, result, progress)
+    curve = summarize(plan_, result, progress)
     written = write(plan_, result, curve)
     print_report(plan_, curve, written, seconds, progress.kept, progress.dense_done)
     return 1 if any(row["failed_fits"] for row in curve.rows) else 0
@@ -271,50 +274,53 @@ def _checkpoint_problem(plan):
 # -- the fits --------------------------------------------------------------------
 
 class Progress:
-    """The progress line of each finished fit, with the time left estimated
-    from the fits after the first (whose time includes loading the kernels in
-    each worker process), and the reasons of failed fits.
-
-    The estimate starts once more fits than ``workers`` are done: the first
-    fits of parallel workers end together and would make it far too short.
-    """
+    """The progress line of each finished fit, counted (see
+    :class:`~.progress.FitCounter`), and the reasons of failed fits."""
 
     def __init__(self, n_fits, workers, kept=0):
-        self.n_fits = n_fits
         self.workers = workers
-        self.kept = kept  # fits a resumed sweep read back, not reported here
-        self.done = kept
-        self.first_done_at = None
+        self.sparse = FitCounter(n_fits, workers, kept)
+        self.dense = None  # the baseline's counter, from its first fit
         self.failures = []
-        self.dense_done = 0  # fits of the dense baseline
 
-    def __call__(self, level, fold, score, seconds, error=None, baseline=None):
+    @property
+    def kept(self):
+        """Fits a resumed sweep read back, not reported here."""
+        return self.sparse.kept
+
+    @property
+    def done(self):
+        return self.sparse.done
+
+    @property
+    def dense_done(self):
+        """Fits of the dense baseline run here."""
+        return 0 if self.dense is None else self.dense.done
+
+    def restart(self):
+        """Forget the kept fits: the sweep starts anew."""
+        self.sparse = FitCounter(self.sparse.total, self.workers)
+
+    def __call__(self, level, fold, score, seconds, error=None, baseline=None,
+                 n_baseline_fits=None):
         from .io import last_line
 
+        failed = error is not None or not math.isfinite(seconds)
         if baseline is not None:  # a dense network of a level's size
-            self.dense_done += 1
+            if self.dense is None:
+                self.dense = FitCounter(n_baseline_fits, self.workers)
+            tag, left = self.dense.count()
             sizes = "-".join(map(str, baseline))
-            print(f"  dense {sizes} ({level:,.0f} parameters) fold {fold + 1}: "
-                  + (f"accuracy {score:.4f} in {seconds:.1f} s" if math.isfinite(seconds)
-                     else f"failed: {last_line(error) if error else 'no error text'}"),
-                  flush=True)
-            return
-        now = time.perf_counter()
-        self.done += 1
-        if self.first_done_at is None:
-            self.first_done_at = now
-        line = (f"  [{self.done:>{len(str(self.n_fits))}}/{self.n_fits}] "
-                f"sparsity {level:<7g} fold {fold + 1}:")
-        if error is not None or not math.isfinite(seconds):
-            reason = last_line(error) if error is not None else "see the note at the end"
-            self.failures.append((level, reason))
-            line += f" failed: {reason}"
+            line = f"  {tag} dense {sizes} ({level:,.0f} parameters) fold {fold + 1}:"
+            reason = last_line(error) if error else "no error text"
         else:
-            line += f" accuracy {score:.4f} in {seconds:.1f} s"
-        if self.done - self.kept > self.workers:
-            per_fit = (now - self.first_done_at) / (self.done - self.kept - 1)
-            line += f", about {per_fit * (self.n_fits - self.done):.0f} s left"
-        print(line, flush=True)
+            tag, left = self.sparse.count()
+            line = f"  {tag} sparsity {level:<7g} fold {fold + 1}:"
+            reason = last_line(error) if error is not None else "see the note at the end"
+            if failed:
+                self.failures.append((level, reason))
+        line += f" failed: {reason}" if failed else f" accuracy {score:.4f} in {seconds:.1f} s"
+        print(line + left, flush=True)
 
 
 def fit_levels(plan):
@@ -352,7 +358,7 @@ def fit_levels(plan):
                     raise
                 # fits an earlier --overwrite kept, of other settings: start anew
                 os.remove(plan.fits_csv)
-                progress.done = progress.kept = 0
+                progress.restart()
                 result = _sparsity_curve(plan, progress)
         except KeyboardInterrupt:
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
@@ -407,16 +413,15 @@ def _kept_line(plan):
 
 # -- after the fits ----------------------------------------------------------------
 
-def fit_curve(plan, result, progress):
+def summarize(plan, result, progress):
     """The curve on every fold's score, the table's rows and, unless
     ``--no-loo``, the curve refitted without each level."""
-    import numpy as np
-
     from . import report
 
     achieved = result.measured_sparsities if plan.args.accset else None
-    x = (achieved if achieved is not None else
-         np.repeat(result.sparsities, result.n_folds).reshape(result.test_scores.shape))
+    # AccSET moves the sparsity in training: its scores lie where it ended
+    sparsity = "requested" if achieved is None else "measured"
+    x = result.curve_data(sparsity=sparsity)[0].reshape(result.test_scores.shape)
     loo = not plan.args.no_loo
     print("Fitting the sparsity curve"
           + (f", and refitting it without each of the {result.n_levels} levels" if loo else "")
@@ -427,7 +432,7 @@ def fit_curve(plan, result, progress):
         curve_params["layer_sizes"] = (plan.X.shape[1], *plan.args.hidden, plan.n_classes)
     # A collapsed network predicts one class: its accuracy is the majority
     # class's share, so the curve's low plateau is fixed there.
-    curve, notes = report.fit_curve(x, result.test_scores, plan.chance, curve_params)
+    curve, notes = _fit_curve(result, sparsity, plan.chance, curve_params)
     rows = report.result_rows(result, achieved)
     failed = [row for row in rows if row["failed_fits"]]
     if failed:
@@ -450,6 +455,27 @@ def fit_curve(plan, result, progress):
         else:
             notes.insert(0, report.baseline_verdict(result))
     return Curve(rows, curve, summary, notes, achieved)
+
+
+def _fit_curve(result, sparsity, chance, curve_params):
+    """The curve fitted by the library on the scores that are not NaN, or
+    None, and the warnings it gave (or why it could not be fitted)."""
+    import warnings
+
+    from .._curve import SparsityCurveWarning
+    from .io import last_line
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # the failed fits have a note of their own (see summarize)
+        warnings.filterwarnings("ignore", message=r"Dropping \d+ .*\(failed fits\)",
+                                category=SparsityCurveWarning)
+        try:
+            curve = result.fit_curve(sparsity=sparsity, collapse_accuracy=chance,
+                                     **curve_params)
+        except ValueError as exc:
+            return None, [f"no curve: {last_line(exc)}"]
+    return curve, sorted({last_line(w.message) for w in caught})
 
 
 def write(plan, result, curve):
