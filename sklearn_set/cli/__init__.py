@@ -26,14 +26,13 @@ that fails removes the folders it created, if they are empty.
 """
 
 import argparse
-import difflib
 import importlib
 import re
 import signal
 import sys
 
 from .._export.formats import EXPORTERS
-from ._options import N_JOBS_MEANING
+from ._options import N_JOBS_MEANING, closest_names
 
 # The commands: name (also the module under sklearn_set.cli whose
 # add_arguments(parser) declares its options and whose run(args) runs it)
@@ -48,11 +47,6 @@ COMMANDS = {
 
 
 # -- the parser ----------------------------------------------------------------
-
-# difflib's similarity from which a name is suggested for a mistyped one:
-# --epoch gives --epochs and --sparsity --sparsities, --save not --seed
-_CLOSE_ENOUGH = 0.75
-
 
 class Parser(argparse.ArgumentParser):
     """argparse's parser, whose errors name an option as the user typed it
@@ -87,8 +81,7 @@ class Parser(argparse.ArgumentParser):
         if not unknown:
             return message
         typed = unknown[0].split("=", 1)[0]
-        close = difflib.get_close_matches(typed, self._option_strings(), n=1,
-                                          cutoff=_CLOSE_ENOUGH)
+        close = closest_names(typed, self._option_strings())
         if close:
             message += f"; did you mean {close[0]}?"
         elsewhere = [name for name, parser in commands.items()
@@ -106,10 +99,8 @@ class Parser(argparse.ArgumentParser):
         # Python 3.14's suggest_on_error extends): with the closest valid one
         if action.choices is not None and value not in action.choices:
             choices = ", ".join(map(repr, action.choices))
-            by_case = {str(choice).lower(): choice for choice in action.choices}
-            close = difflib.get_close_matches(str(value).lower(), by_case, n=1,
-                                              cutoff=_CLOSE_ENOUGH)
-            hint = f"; did you mean {by_case[close[0]]!r}?" if close else ""
+            close = closest_names(value, action.choices)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise argparse.ArgumentError(
                 action, f"invalid choice: {value!r} (choose from {choices}){hint}")
 

@@ -10,6 +10,7 @@ Nothing here imports NumPy, scikit-learn or numba (see :mod:`sklearn_set.cli`).
 """
 
 import argparse
+import difflib
 import re
 
 from .._engine.activations import ACTIVATIONS
@@ -101,6 +102,21 @@ def n_jobs(text):
         raise argparse.ArgumentTypeError(
             "0: give a count >= 1, or -1 for all cores (-2 all but one, ...)")
     return value
+
+
+# -- names close to a mistyped one ------------------------------------------------
+
+# difflib's similarity from which a name is suggested for a mistyped one:
+# --epoch gives --epochs and --sparsity --sparsities, --save not --seed
+CLOSE_ENOUGH = 0.75
+
+
+def closest_names(typed, names, *, n=1, cutoff=CLOSE_ENOUGH):
+    """The (at most ``n``) entries of ``names`` closest to ``typed``, letter
+    case ignored, best first."""
+    by_case = {str(name).lower(): name for name in names}
+    return [by_case[close] for close in
+            difflib.get_close_matches(str(typed).lower(), list(by_case), n=n, cutoff=cutoff)]
 
 
 # -- the spelling the user typed -------------------------------------------------

@@ -3,13 +3,14 @@ locations, each checked so that a mistake becomes one clear line
 (:class:`UsageError`) before any work is done."""
 
 import csv
-import difflib
 import io
 import math
 import os
 import tempfile
 
 import numpy as np
+
+from ._options import closest_names
 
 DATASETS = ("digits", "breast_cancer", "wine", "mnist5k")
 
@@ -69,8 +70,7 @@ def did_you_mean(name, names):
     same_but_case = [n for n in names if n.lower() == name.lower()]
     if same_but_case:
         return f"did you mean {same_but_case[0]!r}? (names are case-sensitive)"
-    lower = {n.lower(): n for n in names}
-    close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3)]
+    close = closest_names(name, names, n=3, cutoff=0.6)
     if not close:
         return ""
     return "did you mean " + " or ".join(map(repr, close)) + "?"
