@@ -22,9 +22,9 @@ import numpy as np
 from _common import footer, header, peak_rss_bytes, table
 
 from sklearn_set import SETClassifier
-from sklearn_set._interrupt import InterruptGuard
 from sklearn_set._engine import network as _network
 from sklearn_set._evolution.policies import ConnectivityPolicy
+from sklearn_set._interrupt import InterruptGuard
 
 TARGET_BYTES_PER_CONNECTION = 30
 

@@ -111,6 +111,31 @@ def _scale_by_derivative_row(d, z, a, code, slope):
             d[b] = d[b] * (a[b] * (one - a[b]))
 
 
+@njit(inline="always")
+def _derivative_times_row(out, d, z, a, code, slope):
+    """out = d * f'(z) for one feature row, with the arithmetic of
+    :func:`_scale_by_derivative_row`; ``out`` may be ``z`` or ``a``
+    (each entry is read before it is written)."""
+    n = d.shape[0]
+    zero = d.dtype.type(0)
+    one = d.dtype.type(1)
+    if code == RELU:
+        for b in range(n):
+            out[b] = d[b] if z[b] > 0 else d[b] * zero
+    elif code == LEAKY_RELU:
+        for b in range(n):
+            out[b] = d[b] if z[b] > 0 else d[b] * slope
+    elif code == TANH:
+        for b in range(n):
+            out[b] = d[b] * (one - a[b] * a[b])
+    elif code == LOGISTIC:
+        for b in range(n):
+            out[b] = d[b] * (a[b] * (one - a[b]))
+    else:
+        for b in range(n):
+            out[b] = d[b]
+
+
 @njit(cache=True)
 def scale_by_derivative(d, z, a, code, slope):
     """``d *= f'(z)`` for a feature-major array (``a = f(z)`` given too)."""
@@ -520,8 +545,9 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
     n_chunks = min(n_in, _BACKWARD_CHUNKS)
     for c in prange(n_chunks):
         # delta_in[i] is summed in a row of its own, 64-byte aligned, and
-        # copied out last: delta_in may be a_in itself (the engine's deltas
-        # take the place of activations no longer needed)
+        # written out by the derivative's pass: delta_in may be a_in itself
+        # (the engine's deltas take the place of activations no longer
+        # needed)
         buffer = np.empty(n_batch + 64 // delta_in.itemsize, dtype=delta_in.dtype)
         offset = (-buffer.ctypes.data % 64) // delta_in.itemsize
         acc = buffer[offset:offset + n_batch]
@@ -532,6 +558,7 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
             order = t_order[start:start + count]
             _gather_dots(src, delta_out, t_rows[start:start + count], values, order, count,
                          t_grad[start:start + count], acc)
+            delta = delta_in[i]
             if drop_rate > 0:
                 mask = keep_mask[i]
                 _drop_out_row(acc, mask, drop_rate, drop_scale)
@@ -548,14 +575,15 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                         # dropped units already have acc[b] == 0
                 else:
                     _scale_by_derivative_row(acc, z_in[i], src, code, slope)
+                delta[:] = acc
             else:
-                _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-            _bias_step(bias_in, bias_in_velocity, bias_in_second, i, acc, lr, momentum,
+                # the derivative's pass writes the row out: no copy
+                _derivative_times_row(delta, acc, z_in[i], src, code, slope)
+            _bias_step(bias_in, bias_in_velocity, bias_in_second, i, delta, lr, momentum,
                        nesterov, moments)
             if fuse_first:
                 _update_row(first_indptr, first_indices, first_values, first_velocity,
-                            first_second, x, acc, i, lr, momentum, nesterov, decay, moments)
-            delta_in[i, :] = acc
+                            first_second, x, delta, i, lr, momentum, nesterov, decay, moments)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
