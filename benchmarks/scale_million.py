@@ -24,6 +24,7 @@ from _common import footer, header, peak_rss_bytes, table
 from sklearn_set import SETClassifier
 from sklearn_set._engine import network as _network
 from sklearn_set._evolution.policies import ConnectivityPolicy
+from sklearn_set._interrupt import InterruptGuard
 
 TARGET_BYTES_PER_CONNECTION = 30
 
@@ -44,6 +45,11 @@ def time_phases(phases):
     _network.SparseMLP.train_epoch = timed("train epoch", _network.SparseMLP.train_epoch)
     ConnectivityPolicy.evolve = timed("evolve (prune + regrow)", ConnectivityPolicy.evolve)
     _network.SparseMLP.predict_output = timed("predict", _network.SparseMLP.predict_output)
+    # the Ctrl-C copy at the end of each epoch (to a temporary file above
+    # IN_MEMORY_COPY_MAX_BYTES)
+    original_copy = InterruptGuard._copy
+    copy = timed("Ctrl-C copy of the epoch", lambda _, network: original_copy(network))
+    InterruptGuard._copy = staticmethod(lambda network: copy(None, network))
 
 
 def run(hidden, sparsity, *, n_samples=640, n_predict=640, max_iter=2, batch_size="auto",

@@ -22,13 +22,13 @@ from sklearn.utils.validation import (
 from . import _names, _preflight
 from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._engine.activations import ACTIVATIONS
-from ._engine.layer import bytes_per_connection, erdos_renyi_allocation
+from ._engine.layer import erdos_renyi_allocation
 from ._engine.network import SparseMLP, network_memory_bytes
 from ._engine.threads import kernel_n_jobs as _kernel_n_jobs
 from ._engine.threads import kernel_threads
 from ._evolution.policies import ZETA_SCHEDULES, SETPolicy
 from ._evolution.rules import make_regrowth
-from ._interrupt import InterruptGuard
+from ._interrupt import IN_MEMORY_COPY_MAX_BYTES, InterruptGuard
 from ._topology_history import append_record, empty_history, record_dict
 from ._warnings import DisconnectedNetworkWarning
 
@@ -556,9 +556,14 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         counts, _ = erdos_renyi_allocation(shapes, sparsity, epsilon=epsilon)
         dtype = _DTYPES[self.dtype]
         batch = min(n_samples, _AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size)
-        # the network with its workspaces, and the snapshot fit keeps of an epoch
+        # the network with its workspaces, and the snapshot fit keeps of an
+        # epoch unless it goes to a file: input ids, weights, optimizer state
+        floats = 3 if self.solver == "adam" else 2
+        snapshot = int(counts.sum()) * (4 + floats * np.dtype(dtype).itemsize)
+        if snapshot > IN_MEMORY_COPY_MAX_BYTES:
+            snapshot = 0
         need = n_fits * (network_memory_bytes(layer_sizes, counts, dtype, batch, self.solver)
-                         + int(counts.sum()) * bytes_per_connection(dtype, solver=self.solver))
+                         + snapshot)
         available = _preflight.available_memory_bytes()
         if available is not None and need > available:
             what = (f"{type(self).__name__} with layer sizes {list(layer_sizes)} and "

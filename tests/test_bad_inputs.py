@@ -30,6 +30,7 @@ from sklearn_set import (
     SETClassifier,
     SETRegressor,
     SparsityCurveRegressor,
+    _interrupt,
     _preflight,
 )
 from sklearn_set._engine.layer import erdos_renyi_allocation
@@ -620,6 +621,48 @@ def test_keyboard_interrupt_returns_the_last_finished_epoch(monkeypatch, name, e
     for m in (model, reference_model):
         m.set_params(warm_start=True, max_iter=2).fit(Xd, yd)
     _same_model(model, reference_model, Xd)
+
+
+@pytest.mark.parametrize("name", ["classifier", "accset"])
+def test_keyboard_interrupt_with_the_copy_in_a_file(monkeypatch, name):
+    """A network above IN_MEMORY_COPY_MAX_BYTES keeps its Ctrl-C copy in a
+    temporary file: the same model comes back, and trains on the same."""
+    monkeypatch.setattr(_interrupt, "IN_MEMORY_COPY_MAX_BYTES", 0)
+    to_file = {"n": 0}
+    original = SparseMLP.snapshot_to_file
+
+    def counted(self):
+        to_file["n"] += 1
+        return original(self)
+
+    monkeypatch.setattr(SparseMLP, "snapshot_to_file", counted)
+    make, Xd, yd = INTERRUPTIBLE[name]
+    _interrupt_at(monkeypatch, "train_epoch", 5)
+    with pytest.warns(UserWarning, match="after epoch 4"):
+        model = make(max_iter=8).fit(Xd, yd)
+    assert to_file["n"] == 4  # one copy per finished epoch, all of them in files
+    monkeypatch.undo()
+    reference_model = make(max_iter=4).fit(Xd, yd)
+    _same_model(model, reference_model, Xd)
+    for m in (model, reference_model):
+        m.set_params(warm_start=True, max_iter=2).fit(Xd, yd)
+    _same_model(model, reference_model, Xd)
+
+
+def test_copy_kept_in_memory_when_its_file_cannot_be_written(monkeypatch):
+    monkeypatch.setattr(_interrupt, "IN_MEMORY_COPY_MAX_BYTES", 0)
+
+    def no_room(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SparseMLP, "snapshot_to_file", no_room)
+    make, Xd, yd = INTERRUPTIBLE["classifier"]
+    _interrupt_at(monkeypatch, "train_epoch", 3)
+    with pytest.warns(UserWarning, match="could not be written to a temporary file"):
+        with pytest.warns(UserWarning, match="after epoch 2"):
+            model = make(max_iter=8).fit(Xd, yd)
+    monkeypatch.undo()
+    _same_model(model, make(max_iter=2).fit(Xd, yd), Xd)
 
 
 def test_keyboard_interrupt_while_an_epoch_is_committed(monkeypatch):

@@ -361,11 +361,18 @@ def test_regrowth_after_prune_reuses_the_pruned_arrays(momentum):
 
 def test_index_arrays_are_compact():
     """Per-connection index arrays are 32-bit, and so are the step's by-input
-    counters."""
+    counters; the by-input output ids are 16-bit while the outputs fit."""
     layer = _layer()
     assert layer.indices.dtype == np.int32
-    assert layer.t_order.dtype == np.int32 and layer.t_rows.dtype == np.int32
+    assert layer.t_order.dtype == np.int32 and layer.t_rows.dtype == np.uint16
     assert layer.t_position.dtype == np.int32 and layer.t_start.dtype == np.int32
+    rng = np.random.default_rng(0)
+    for n_out, rows in [(2**16, np.uint16), (2**16 + 1, np.int32)]:
+        wide = SparseLayer.random(3, n_out, 500, rng, activation_code=RELU, dtype=np.float32)
+        assert wide.t_rows.dtype == rows
+        # every output id survives the narrowing
+        expected = np.repeat(np.arange(n_out), np.diff(wide.indptr))[wide.t_order]
+        np.testing.assert_array_equal(wide.t_rows, expected)
 
 
 def test_huge_layer_evolution_peak_rss_is_linear_in_connections():

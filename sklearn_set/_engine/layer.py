@@ -34,7 +34,8 @@ def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     only with ``solver="adam"``), and its by-input entries (position in
     storage order, and by-input position in layers of up to
     ``STORED_POSITIONS_MAX`` connections: int32, or int64 in a layer of
-    2**31 connections or more; output row: int32; gradient scratch: dtype).
+    2**31 connections or more; output row: int32, uint16 in layers of up to
+    2**16 outputs; gradient scratch: dtype).
     An upper bound: only layers with a hidden input have by-input entries,
     and the network shares one gradient scratch between them."""
     position = np.dtype(kernels.index_dtype(n_connections)).itemsize
@@ -213,7 +214,7 @@ class SparseLayer:
         :func:`~sklearn_set._engine._kernels.train.step_connections`; built on first
         use and dropped at the end of each epoch. Only layers with a hidden
         input need them (the backward pass of the first layer walks by
-        output), so the first layer never pays their 8-12 bytes per
+        output), so the first layer never pays their 6-12 bytes per
         connection; neither do copies (snapshots) nor pickles until they
         train again.
     init_bound : float, the Glorot bound used at initialisation.
@@ -435,6 +436,15 @@ class SparseLayer:
 
     def input_strength(self):
         return input_strength(self.indices, self.values, self.n_in)
+
+    # the arrays that hold the layer's state, in the constructor's order
+    STATE_ARRAYS = ("indptr", "indices", "values", "velocity", "bias", "bias_velocity",
+                    "second_moment", "bias_second_moment")
+
+    @property
+    def state_nbytes(self):
+        """Bytes of the arrays a copy of the layer holds."""
+        return sum(getattr(self, name).nbytes for name in self.STATE_ARRAYS)
 
     def copy(self):
         twin = SparseLayer(self.n_in, self.n_out, self.indptr.copy(),

@@ -9,6 +9,8 @@ estimators. Data flows estimator -> engine -> kernels.
 
 import copy
 import math
+import os
+import tempfile
 from collections import namedtuple
 
 import numpy as np
@@ -133,6 +135,71 @@ def network_memory_bytes(layer_sizes, n_connections, dtype, batch_size, solver="
     return total
 
 
+class FileSnapshot:
+    """A copy of a network's layers in an anonymous temporary file.
+
+    The arrays are written to a file that ``tempfile`` creates in its
+    directory (``TMPDIR``, else ``/tmp``) and that has no name: the system
+    removes it when the snapshot is released or the process ends. The
+    written pages are synced and dropped from the page cache where the
+    system allows (``posix_fadvise``), so the copy holds no memory, only
+    disk space; :meth:`load` reads it back as new layers.
+
+    Parameters
+    ----------
+    layers : list of SparseLayer
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (no room in the temporary directory).
+    """
+
+    def __init__(self, layers):
+        self._file = tempfile.TemporaryFile()
+        self._layers = []
+        try:
+            for layer in layers:
+                sizes = []
+                for name in SparseLayer.STATE_ARRAYS:
+                    array = np.ascontiguousarray(getattr(layer, name))
+                    self._file.write(array.view(np.uint8))
+                    sizes.append((array.dtype, array.shape[0]))
+                # last_regrown is never changed in place: shared, as layer copies do
+                self._layers.append((layer.n_in, layer.n_out, layer.init_bound, sizes,
+                                     layer.last_regrown))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def load(self):
+        """New layers with the copied arrays."""
+        self._file.seek(0)
+        layers = []
+        for n_in, n_out, init_bound, sizes, last_regrown in self._layers:
+            arrays = []
+            for dtype, n in sizes:
+                array = np.empty(n, dtype=dtype)
+                if self._file.readinto(array.view(np.uint8)) != array.nbytes:
+                    raise OSError("the temporary file of a network snapshot is truncated")
+                arrays.append(array)
+            (indptr, indices, values, velocity, bias, bias_velocity, second_moment,
+             bias_second_moment) = arrays
+            layer = SparseLayer(n_in, n_out, indptr, indices, values, velocity, bias,
+                                bias_velocity, init_bound, second_moment, bias_second_moment)
+            layer.last_regrown = last_regrown
+            layers.append(layer)
+        return layers
+
+    def close(self):
+        """Release the file (also done when the snapshot is collected)."""
+        self._file.close()
+
+
 class SparseMLP:
     """A multilayer perceptron whose every layer is a :class:`SparseLayer`.
 
@@ -211,11 +278,31 @@ class SparseMLP:
         twin._workspace = {}
         return twin
 
+    @property
+    def state_nbytes(self):
+        """Bytes of the arrays a copy of the network holds."""
+        return sum(layer.state_nbytes for layer in self.layers)
+
     def snapshot(self):
+        """A copy of the layers, in memory."""
         return [layer.copy() for layer in self.layers]
 
+    def snapshot_to_file(self):
+        """A copy of the layers kept in a temporary file, not in memory
+        (see :class:`FileSnapshot`)."""
+        return FileSnapshot(self.layers)
+
     def restore(self, snapshot):
-        self.layers = [layer.copy() for layer in snapshot]
+        """Take the layers of a :meth:`snapshot` (copied: it stays usable)
+        or of a :meth:`snapshot_to_file`."""
+        if isinstance(snapshot, FileSnapshot):
+            # the layers (and the workspaces, sized for them) go first, so a
+            # restore never holds two networks
+            self.layers = []
+            self._workspace = {}
+            self.layers = snapshot.load()
+        else:
+            self.layers = [layer.copy() for layer in snapshot]
 
     # -- workspaces -------------------------------------------------------
     def _buffers(self, batch_size, training, dropout):
@@ -234,9 +321,10 @@ class SparseMLP:
                    for l, n in enumerate(hidden)]
         ws["out"] = empty(sizes[-1] * batch_size, dt)
         if training:
-            widest = max(hidden + (sizes[-1],))
-            # deltas ping-pong between two buffers as backprop walks down
-            ws["delta"] = [empty(widest * batch_size, dt) for _ in range(2)]
+            # the output delta; a hidden layer's delta takes the place of its
+            # activations, which backprop reads for the last time as it
+            # writes the delta (see backward_update)
+            ws["delta"] = empty(sizes[-1] * batch_size, dt)
             ws["proba"] = empty(sizes[-1] * batch_size, dt)
             ws["keep"] = ([empty(n * batch_size, dt) for n in hidden]
                           if dropout > 0 else None)
@@ -287,11 +375,9 @@ class SparseMLP:
             "out": view(ws["out"], sizes[-1]),
         }
         if "delta" in ws:
-            n_layers = len(sizes) - 1
-            # delta of the units of layer u (1 .. n_layers); consecutive
-            # layers alternate between the two buffers
-            views["delta"] = [None] + [view(ws["delta"][(n_layers - u) % 2], sizes[u])
-                                       for u in range(1, n_layers + 1)]
+            # delta of the units of layer u (1 .. n_layers): hidden ones in
+            # their activations' place
+            views["delta"] = [None] + views["a"] + [view(ws["delta"], sizes[-1])]
             views["proba"] = view(ws["proba"], sizes[-1])
             views["keep"] = ([view(buf, n) for buf, n in zip(ws["keep"], sizes[1:-1])]
                              if ws["keep"] is not None else None)
@@ -351,7 +437,7 @@ class SparseMLP:
                 first.indptr, first.indices, first.values, first.velocity, first.bias,
                 first.bias_velocity, views["x"], views["delta"][1], lr, mom,
                 nesterov, decay, first.second_moment, first.bias_second_moment, moments))]
-        # the output delta's buffer is reused two layers down: its bias first
+        # the output biases first, then layer by layer downwards
         calls = [(kernels.update_bias, (last.bias, last.bias_velocity, views["delta"][n_layers],
                                   lr, mom, nesterov, last.bias_second_moment, moments))]
         for l in range(n_layers - 1, 0, -1):

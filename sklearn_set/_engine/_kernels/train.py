@@ -61,6 +61,10 @@ from .simd import (
 # inf semantics are kept so divergence stays detectable.
 _FASTMATH = {"reassoc", "contract", "arcp"}
 
+# Tasks of backward_update's parallel loop over inputs: each sums its
+# inputs' deltas in a scratch row of its own.
+_BACKWARD_CHUNKS = 64
+
 
 @njit(inline="always")
 def _activate_row(z, a, code, slope):
@@ -113,6 +117,31 @@ def _scale_by_derivative_row(d, z, a, code, slope):
     elif code == LOGISTIC:
         for b in range(n):
             d[b] = d[b] * (a[b] * (one - a[b]))
+
+
+@njit(inline="always")
+def _derivative_times_row(out, d, z, a, code, slope):
+    """out = d * f'(z) for one feature row, with the arithmetic of
+    :func:`_scale_by_derivative_row`; ``out`` may be ``z`` or ``a``
+    (each entry is read before it is written)."""
+    n = d.shape[0]
+    zero = d.dtype.type(0)
+    one = d.dtype.type(1)
+    if code == RELU:
+        for b in range(n):
+            out[b] = d[b] if z[b] > 0 else d[b] * zero
+    elif code == LEAKY_RELU:
+        for b in range(n):
+            out[b] = d[b] if z[b] > 0 else d[b] * slope
+    elif code == TANH:
+        for b in range(n):
+            out[b] = d[b] * (one - a[b] * a[b])
+    elif code == LOGISTIC:
+        for b in range(n):
+            out[b] = d[b] * (a[b] * (one - a[b]))
+    else:
+        for b in range(n):
+            out[b] = d[b]
 
 
 @njit(cache=True)
@@ -512,43 +541,57 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
     layer to update here. ``bias_in_second`` and ``first_second`` are the
     second moments of those biases and weights (empty: SGD; see
     :func:`_step`).
+
+    ``delta_in`` may be ``a_in`` itself: row ``i`` is written after its
+    last read, so the deltas need no memory of their own.
     """
     fuse_first = first_indptr.shape[0] > 0
     # typed constants: an integer literal would promote float32 math to float64
     one = delta_in.dtype.type(1)
     n_in = delta_in.shape[0]
     n_batch = delta_in.shape[1]
-    for i in prange(n_in):
-        acc = delta_in[i]
-        src = a_in[i]
-        start = t_indptr[i]
-        count = t_indptr[i + 1] - start
-        order = t_order[start:start + count]
-        _gather_dots(src, delta_out, t_rows[start:start + count], values, order, count,
-                     t_grad[start:start + count], acc)
-        if drop_rate > 0:
-            mask = keep_mask[i]
-            _drop_out_row(acc, mask, drop_rate, drop_scale)
-            # a_in holds the dropped-out activation; the derivative needs
-            # f(z), which only matters for tanh and logistic.
-            if code == TANH or code == LOGISTIC:
-                for b in range(n_batch):
-                    if mask[b] >= drop_rate:
-                        fz = src[b] / drop_scale
-                        if code == TANH:
-                            acc[b] *= one - fz * fz
-                        else:
-                            acc[b] *= fz * (one - fz)
-                    # dropped units already have acc[b] == 0
+    n_chunks = min(n_in, _BACKWARD_CHUNKS)
+    for c in prange(n_chunks):
+        # delta_in[i] is summed in a row of its own, 64-byte aligned, and
+        # written out by the derivative's pass: delta_in may be a_in itself
+        # (the engine's deltas take the place of activations no longer
+        # needed)
+        buffer = np.empty(n_batch + 64 // delta_in.itemsize, dtype=delta_in.dtype)
+        offset = (-buffer.ctypes.data % 64) // delta_in.itemsize
+        acc = buffer[offset:offset + n_batch]
+        for i in range(c * n_in // n_chunks, (c + 1) * n_in // n_chunks):
+            src = a_in[i]
+            start = t_indptr[i]
+            count = t_indptr[i + 1] - start
+            order = t_order[start:start + count]
+            _gather_dots(src, delta_out, t_rows[start:start + count], values, order, count,
+                         t_grad[start:start + count], acc)
+            delta = delta_in[i]
+            if drop_rate > 0:
+                mask = keep_mask[i]
+                _drop_out_row(acc, mask, drop_rate, drop_scale)
+                # a_in holds the dropped-out activation; the derivative needs
+                # f(z), which only matters for tanh and logistic.
+                if code == TANH or code == LOGISTIC:
+                    for b in range(n_batch):
+                        if mask[b] >= drop_rate:
+                            fz = src[b] / drop_scale
+                            if code == TANH:
+                                acc[b] *= one - fz * fz
+                            else:
+                                acc[b] *= fz * (one - fz)
+                        # dropped units already have acc[b] == 0
+                else:
+                    _scale_by_derivative_row(acc, z_in[i], src, code, slope)
+                delta[:] = acc
             else:
-                _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-        else:
-            _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-        _bias_step(bias_in, bias_in_velocity, bias_in_second, i, acc, lr, momentum, nesterov,
-                   moments)
-        if fuse_first:
-            _update_row(first_indptr, first_indices, first_values, first_velocity,
-                        first_second, x, acc, i, lr, momentum, nesterov, decay, moments)
+                # the derivative's pass writes the row out: no copy
+                _derivative_times_row(delta, acc, z_in[i], src, code, slope)
+            _bias_step(bias_in, bias_in_velocity, bias_in_second, i, delta, lr, momentum,
+                       nesterov, moments)
+            if fuse_first:
+                _update_row(first_indptr, first_indices, first_values, first_velocity,
+                            first_second, x, delta, i, lr, momentum, nesterov, decay, moments)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -665,7 +708,8 @@ def transpose_order(indptr, indices, n_in, n_chunks=None, store_positions=True):
 
     Returns ``t_indptr`` (int64, n_in + 1), ``t_order`` (position of each
     connection in the output-grouped arrays; int32 while positions fit, else
-    int64), ``t_rows`` (int32, its output neuron), ``t_start`` and
+    int64), ``t_rows`` (its output neuron: uint16 for up to 2**16
+    outputs, else int32), ``t_start`` and
     ``t_position`` (dtype of ``t_order``). With ``store_positions``,
     ``t_position`` is the inverse of ``t_order`` (the by-input position of
     each connection) and ``t_start`` has no row. Without, ``t_position`` is
@@ -682,7 +726,11 @@ def transpose_order(indptr, indices, n_in, n_chunks=None, store_positions=True):
     dtype = index_dtype(nnz)
     t_indptr = np.empty(n_in + 1, dtype=np.int64)
     t_order = np.empty(nnz, dtype=dtype)
-    t_rows = np.empty(nnz, dtype=np.int32)
+    # output ids of up to 2**16 outputs (as in 1000-unit layers or towards
+    # the classes) in 2 bytes: less memory, and 2 bytes less read per
+    # connection by each backward pass
+    n_out = indptr.shape[0] - 1
+    t_rows = np.empty(nnz, dtype=np.uint16 if n_out <= 2**16 else np.int32)
     t_start = np.empty((0 if store_positions else max(1, int(n_chunks)), n_in), dtype=dtype)
     t_position = np.empty(nnz if store_positions else 0, dtype=dtype)
     _transpose_fill(indptr, indices, t_indptr, t_order, t_rows, t_start, t_position)
