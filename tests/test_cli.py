@@ -149,6 +149,10 @@ def files(tmp_path_factory):
     _write_csv(folder / "narrow.csv", None, data.data[:5, :5])
     _write_csv(folder / "twice.csv", list(data.feature_names) + ["hue"],
                data.data[:5, list(range(13)) + [10]])
+    # the README's data.csv: its text parses as pickle opcodes up to an early
+    # STOP ("alcohol,..." then "1.423...e+01,..."), yet it is no pickle
+    np.savetxt(folder / "data.csv", data.data, delimiter=",",
+               header=",".join(data.feature_names), comments="")
     (folder / "semi.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
     (folder / "empty.csv").write_text("")
     (folder / "file.txt").write_text("not a folder\n")
@@ -231,6 +235,7 @@ def _write_csv(path, header, rows):
     (["sweep", "--dataset", "noheader.csv"], "looks like data (all numbers), not a header"),
     (["predict", "nothere.skops", "x.csv"], "model file 'nothere.skops' does not exist"),
     (["predict", "wine.csv", "wine.skops"], "'wine.csv' is a text file, not a model"),
+    (["predict", "data.csv", "wine.skops"], "'data.csv' is a text file, not a model"),
     (["predict", "wine.skops", "noheader.csv"], "pass --no-header if the file has no header"),
     (["predict", "wine.skops", "renamed.csv", "--no-header"], "looks like a header"),
     (["predict", "wine.skops", "renamed.csv"],

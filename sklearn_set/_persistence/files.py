@@ -341,11 +341,14 @@ def _looks_like_text(data):
 
 
 def _is_pickle_stream(data):
-    """Whether ``data`` parses as a pickle (read, never run): a protocol-0
-    pickle is ASCII text."""
+    """Whether ``data`` is one whole pickle (read, never run): a protocol-0
+    pickle is ASCII text. It must end where its STOP opcode is: text can
+    parse as opcodes up to an early STOP by chance (a CSV file whose header
+    starts with "alcohol," and whose next lines start with "1.")."""
+    end = 0
     try:
-        for _ in pickletools.genops(io.BytesIO(data)):
-            pass
+        for _, _, position in pickletools.genops(io.BytesIO(data)):
+            end = position + 1  # STOP, the last opcode, takes no argument
     except Exception:  # not a pickle: an unknown opcode, a bad argument, no STOP
         return False
-    return True
+    return not data[end:].strip()
