@@ -1,6 +1,7 @@
 """The sklearn-set command line."""
 
 import csv
+import functools
 import json
 import os
 import re
@@ -677,6 +678,34 @@ def test_interrupted_sweep_keeps_its_fits_and_resumes_to_the_same_result(tmp_pat
     assert main(FAST_SWEEP + ["--out", str(out), "--overwrite"]) == 0
     assert capsys.readouterr().out.count("] sparsity") == 18
     assert sweep_rows(out) == sweep_rows(tmp_path / "whole")
+
+
+def test_a_sweep_interrupted_among_the_dense_fits_says_they_are_missing(
+        tmp_path, capsys, monkeypatch):
+    """Stopped after every sparse fit and 3 dense ones, a sweep is not done:
+    its last line counts the dense fits kept too, and so does --resume."""
+    from sklearn_set.cli import sweep
+
+    progress_call = sweep.Progress.__call__
+
+    @functools.wraps(progress_call)  # its signature: the sweep reads which keywords it takes
+    def ctrl_c_at_the_third_dense_fit(self, *args, **kwargs):
+        progress_call(self, *args, **kwargs)
+        if self.dense_done == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep.Progress, "__call__", ctrl_c_at_the_third_dense_fit)
+    out = tmp_path / "part"
+    assert main(FAST_SWEEP + ["--no-loo", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert (f"interrupted; 18 of the 18 fits and 3 of dense networks of the same sizes are "
+            f"kept in {out / 'fits.csv'}; go on with: ") in err
+    monkeypatch.setattr(sweep.Progress, "__call__", progress_call)
+    assert main(FAST_SWEEP + ["--no-loo", "--out", str(out), "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert ("Resuming: 18 of the 18 fits and 3 of dense networks of the same sizes are kept"
+            in printed)
+    assert "] sparsity" not in printed and "parameters) fold" in printed
 
 
 def test_sweep_appends_each_finished_fit_to_fits_csv(tmp_path, capsys, monkeypatch):

@@ -95,7 +95,7 @@ def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path):
         assert "Traceback" not in err and len(err.splitlines()) == 1, err
         assert err.startswith(f"sklearn-set sweep: error: {message}")
         assert os.strerror(errno.ENOSPC if disk is not None else errno.EFBIG) in err
-        assert f"fits are kept in {out / 'fits.csv'}; go on with: sklearn-set " in err
+        assert f" are kept in {out / 'fits.csv'}; go on with: sklearn-set " in err
         assert err.endswith("--resume")
         _no_partial_files(out)
         if where == "plot":

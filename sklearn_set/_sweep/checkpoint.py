@@ -497,19 +497,21 @@ class _FitRecorder:
         return _append_row(self.path, self.key, out, self.file_id)
 
 
-def count_fits(path):
+def count_fits(path, *, baseline=False):
     """Number of finished fits of the swept estimator a checkpoint holds.
 
     Parameters
     ----------
     path : str or path-like
         A checkpoint written by ``sparsity_curve(..., checkpoint=path)``.
+    baseline : bool, default=False
+        Count the fits of the dense baseline's networks instead.
 
     Returns
     -------
     n_fits : int
-        Its rows of the swept estimator's fits, failed fits included (the
-        dense baseline's fits are not counted); 0 if the file does not
+        Its rows of the swept estimator's fits (or, with ``baseline``, of
+        the dense baseline's), failed fits included; 0 if the file does not
         exist.
 
     Raises
@@ -529,7 +531,7 @@ def count_fits(path):
     _check_file(path)
     if os.path.getsize(path) == 0:
         return 0
-    return sum(not key[2] for key in _fits(_read(path)[1], os.fspath(path)))
+    return sum(bool(key[2]) == baseline for key in _fits(_read(path)[1], os.fspath(path)))
 
 
 def _float(text):

@@ -239,12 +239,12 @@ def announce(plan):
           + f" x {args.cv} folds = {plan.n_fits} fits", flush=True)
     kept = _kept(plan)
     if args.resume:
-        print(f"Resuming: {kept} of the {plan.n_fits} fits are kept in "
-              f"{plan.fits_csv}; the others are fitted now", flush=True)
+        print(f"Resuming: {_kept_fits(plan)} are kept in {plan.fits_csv}; the others are "
+              "fitted now", flush=True)
     elif args.overwrite and kept:
-        print(f"Going on with an interrupted --overwrite sweep: {kept} of the "
-              f"{plan.n_fits} fits are kept in {plan.fits_csv} (if it had these settings; "
-              "else it starts anew)", flush=True)
+        print(f"Going on with an interrupted --overwrite sweep: {_kept_fits(plan)} are kept "
+              f"in {plan.fits_csv} (if it had these settings; else it starts anew)",
+              flush=True)
 
 
 def _kept(plan):
@@ -256,6 +256,23 @@ def _kept(plan):
         return count_fits(plan.fits_csv)
     except (CheckpointError, OSError):
         return None
+
+
+def _kept_fits(plan):
+    """What fits.csv holds, in words: "40 of the 65 fits", and "and 12 of
+    dense networks of the same sizes" once the dense baseline has begun (a
+    sweep interrupted there kept every sparse fit, yet is not finished)."""
+    from .._sweep.checkpoint import CheckpointError, count_fits
+
+    kept = _kept(plan)
+    if kept is None:
+        return "the fits that finished"
+    try:
+        dense = count_fits(plan.fits_csv, baseline=True)
+    except (CheckpointError, OSError):
+        dense = 0
+    return f"{kept} of the {plan.n_fits} fits" + (
+        f" and {dense} of dense networks of the same sizes" if dense else "")
 
 
 def _checkpoint_problem(plan):
@@ -403,11 +420,9 @@ def _sparsity_curve(plan, progress):
 
 
 def _kept_line(plan):
-    kept = _kept(plan)
-    fits = "the fits that finished" if kept is None else f"{kept} of the {plan.n_fits} fits"
     earlier = (f" (the earlier results in {plan.args.out} are untouched)"
                if plan.args.overwrite else "")
-    return (f"{fits} are kept in {plan.fits_csv}{earlier}; go on with: "
+    return (f"{_kept_fits(plan)} are kept in {plan.fits_csv}{earlier}; go on with: "
             f"{plan.resume_command()}")
 
 
