@@ -230,6 +230,10 @@ def _write_csv(path, header, rows):
      "does not fit in memory"),
     (["sweep", "--dataset", "wine", "--hidden", "4", "--sparsities", "0.5,0.8,0.9,0.95,0.99"],
      "sparsity 0.99: sparsity=0.99 leaves layer"),
+    # every level that leaves a layer empty is named, the default levels too
+    (["sweep", "--dataset", "wine", "--hidden", "64"],
+     "sparsity 0.999, 0.9995: sparsity=0.999 leaves layer 1 (shape 64x3) with no connection: "
+     "the whole network would have 1 connection. Lower"),
     # files
     (["sweep", "--dataset", "semi.csv"], "looks delimited by ';'"),
     (["sweep", "--dataset", "empty.csv"], "'empty.csv' is empty"),

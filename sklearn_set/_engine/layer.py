@@ -115,7 +115,8 @@ def erdos_renyi_allocation(layer_shapes, sparsity=None, *, epsilon=None):
         raise ValueError(
             f"sparsity={sparsity!r} leaves layer {l} "
             f"(shape {layer_shapes[l][0]}x{layer_shapes[l][1]}) with no "
-            f"connection: the whole network would have {target} connections. "
+            f"connection: the whole network would have {target} "
+            f"connection{'' if target == 1 else 's'}. "
             "Lower the sparsity or widen the layers."
         )
     return counts, float(epsilon)

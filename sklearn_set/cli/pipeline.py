@@ -48,15 +48,18 @@ def check_network_sizes(pipeline, levels, X, n_classes, n_fits=1):
     once) too large for the memory, by the estimator's own check."""
     from sklearn.base import clone
 
-    refused = []
+    refused, empty = [], []
     for level in levels:
         try:
             check_fits_memory(clone(pipeline[-1]).set_params(sparsity=level), *X.shape,
                               n_classes, n_fits=n_fits)
         except ValueError as exc:  # a layer left without connections
-            raise UsageError(f"sparsity {_level(level)}: {last_line(exc)}") from None
+            empty.append((level, last_line(exc)))
         except MemoryError as exc:
             refused.append((level, str(exc)))
+    if empty:  # every such level at once, so that one correction suffices
+        which = ", ".join(_level(level) for level, _ in empty)
+        raise UsageError(f"sparsity {which}: {empty[0][1]}")
     if refused:
         which = ", ".join(_level(level) for level, _ in refused)
         fitting = [level for level in levels if level > refused[-1][0]]
