@@ -191,9 +191,14 @@ def _write_csv(path, header, rows):
     (["sweep", "--dataset", "missing.csv"], "cannot read CSV file 'missing.csv'"),
     # the library's sparsity validator, shared by the command line
     (["train", "--sparsity", "1.0", "--save", "m.joblib"],
-     "must lie in [0, 1); got maximum 1 (sparsity 1 leaves no connection)"),
-    (["train", "--sparsity", "-0.2", "--save", "m.joblib"], "must lie in [0, 1); got minimum -0.2"),
-    (["sweep", "--sparsities", "0.5,0.9,1.5"], "must lie in [0, 1); got maximum 1.5"),
+     "argument --sparsity: sparsity 1.0 is outside [0, 1) (0 is dense; 1 would leave no "
+     "connection)"),
+    (["train", "--sparsity", "-0.2", "--save", "m.joblib"],
+     "argument --sparsity: sparsity -0.2 is outside [0, 1)"),
+    (["sweep", "--sparsities", "0.5,0.9,1.5"],
+     "argument --sparsities: sparsity 1.5 is outside [0, 1)"),
+    (["sweep", "--sparsities", "0.5,0.9,nan"],
+     "argument --sparsities: sparsity nan is outside [0, 1)"),
     (["sweep", "--sparsities", "0.5,abc"], "sparsity 'abc' is not a number"),
     (["sweep", "--sparsities", "0.5,,0.9,0.95,0.99,0.999"], "has an empty item"),
     (["sweep", "--hidden", "64,,64"], "has an empty item"),

@@ -38,8 +38,10 @@ def sparsity(text):
 
     try:
         check_sparsity_levels([value], what="the command line")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:  # its message speaks of arrays of levels ("got maximum 1")
+        raise argparse.ArgumentTypeError(
+            f"sparsity {text} is outside [0, 1) (0 is dense; 1 would leave no "
+            "connection)") from None
     return value
 
 
