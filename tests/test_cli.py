@@ -947,6 +947,9 @@ def test_export_int8_prints_held_out_accuracy_of_float32_and_int8(files, tmp_pat
                       printed)
     assert found, printed
     assert [p.name for p in out.iterdir()] == ["wine8.h"]
+    # the one header links only where a file defines its implementation macro
+    assert ("  #define WINE8_IMPLEMENTATION before including wine8.h in exactly one C file"
+            in printed)
     assert "int8_t" in (out / "wine8.h").read_text()
     model = skops.io.load(files / "wine.skops",
                           trusted=skops.io.get_untrusted_types(file=files / "wine.skops"))

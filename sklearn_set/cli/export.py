@@ -9,6 +9,8 @@ the float32 and int8 models is printed.
 A format's own options live in :data:`FORMAT_OPTIONS`, one argument group
 per format."""
 
+import os
+
 from .._export.formats import EXPORTERS
 from . import _options
 
@@ -16,8 +18,9 @@ from . import _options
 def _c_arguments(group):
     group.add_argument("--int8", action="store_true", help=(
         "integer-only int8 inference (default: float32); needs --dataset to calibrate on"))
-    group.add_argument("--header-only", action="store_true",
-                       help="write NAME.h alone, the definitions included")
+    group.add_argument("--header-only", action="store_true", help=(
+        "write NAME.h alone, the definitions included: #define NAME_IMPLEMENTATION (NAME in "
+        "capitals) before including it in exactly one C file"))
 
 
 def _c_keywords(args):
@@ -27,10 +30,15 @@ def _c_keywords(args):
 def _c_report(exported, args):
     files = exported.header if exported.source is None else \
         f"{exported.header} and {exported.source}"
-    return [f"Wrote {files} ({'int8 weights and activations' if args.int8 else 'float32'})",
-            f"  flash  {exported.flash_bytes:>9} bytes  (constant tables: weights, indices, "
-            "biases, scales)",
-            f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)"]
+    lines = [f"Wrote {files} ({'int8 weights and activations' if args.int8 else 'float32'})",
+             f"  flash  {exported.flash_bytes:>9} bytes  (constant tables: weights, indices, "
+             "biases, scales)",
+             f"  RAM    {exported.ram_bytes:>9} bytes  (work buffers)"]
+    if exported.source is None:  # without it, every file that includes it links nothing
+        lines.append(f"  #define {args.name.upper()}_IMPLEMENTATION before including "
+                     f"{os.path.basename(exported.header)} in exactly one C file: it then "
+                     "holds the definitions")
+    return lines
 
 
 # format (a key of EXPORTERS): (its options' group title, the function that
