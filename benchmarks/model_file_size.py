@@ -1,13 +1,14 @@
 """Size of saved models: the ``.skops`` file (and its ``schema.json``) and the
 pickle of fitted digits pipelines, against their connection counts.
 
-The model is the one ``sklearn-set train --dataset digits`` fits and saves:
-``StandardScaler`` + ``SETClassifier(hidden_layer_sizes=(256, 256),
-max_iter=200, random_state=0)`` (or ``AccSETClassifier`` with ``--accset``)
-on a stratified 75% of digits, at each sparsity of ``--sparsities``. The
-file is written with ``skops.io.dump`` as the command line writes it (no
-compression); ``deflated`` is the same file written with
-``compression=zipfile.ZIP_DEFLATED``. ``arrays`` is the bytes of the
+The model is the one ``sklearn-set train --dataset digits --hidden 256,256
+--epochs 200 --sparsity S`` fits: ``StandardScaler`` +
+``SETClassifier(hidden_layer_sizes=(256, 256), max_iter=200,
+random_state=0)`` (or ``AccSETClassifier`` with ``--accset``) on a
+stratified 75% of digits, at each sparsity of ``--sparsities``. The file is
+written with ``skops.io.dump`` (no compression); ``deflated`` is the same
+file written with ``compression=zipfile.ZIP_DEFLATED``, as the command line
+writes it (which also stores the feature names). ``arrays`` is the bytes of the
 ``.npy`` members, ``members`` their count.
 
     nice python benchmarks/model_file_size.py
