@@ -155,3 +155,18 @@ def test_every_export_format_has_its_options():
     assert sorted(formats.choices) == sorted(EXPORTERS)
     titles = {group.title for group in export._action_groups}
     assert {title for title, *_ in FORMAT_OPTIONS.values()} <= titles
+
+
+@pytest.mark.parametrize("width", [60, 79, 100])
+def test_the_default_levels_in_the_help_wrap_between_levels(width):
+    """The help (and docs/cli.rst, which shows it at 79 columns) lists the
+    default levels whole: "0.5" was broken into "0." and "5,0.8,...". """
+    import functools
+
+    from sklearn_set.cli.sweep import DEFAULT_SPARSITIES
+
+    sweep = build_parser().commands["sweep"]
+    sweep.formatter_class = functools.partial(sweep.formatter_class, width=width)
+    words = sweep.format_help().split()
+    levels = ", ".join(map(str, DEFAULT_SPARSITIES))
+    assert f"(default: {levels})" in " ".join(words)

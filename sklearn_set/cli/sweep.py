@@ -105,7 +105,8 @@ def add_arguments(parser):
     parser.add_argument("--sparsities", type=_options.sparsity_list, default=None,
                         metavar="LEVELS", help=(
                             "comma-separated sparsity levels in [0, 1) (default: "
-                            + ",".join(str(s) for s in DEFAULT_SPARSITIES) + ")"))
+                            # ", ": the help wraps between levels, not inside one
+                            + ", ".join(str(s) for s in DEFAULT_SPARSITIES) + ")"))
     parser.add_argument("--adaptive", type=_options.positive_int, default=None,
                         metavar="N", help=(
                             "measure N levels chosen adaptively between the default "
