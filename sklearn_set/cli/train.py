@@ -88,6 +88,8 @@ def run(args):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # an interrupted fit's warning, said in this command's own terms below
+        warnings.filterwarnings("ignore", message=r".*\.fit was interrupted by KeyboardInterrupt")
         try:
             model.fit(X_train, y_train)
         except ValueError as exc:  # e.g. training diverged: the estimator says why
