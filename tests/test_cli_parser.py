@@ -75,6 +75,30 @@ def test_the_convergence_warning_names_the_option_as_typed(typed, flag):
     assert in_cli_terms("something else", args) == "something else"
 
 
+@pytest.mark.parametrize("typed, flag", [("--hidden", "--hidden"),
+                                         (None, "--hidden-layer-sizes")])
+def test_the_disconnection_warning_names_the_options(typed, flag):
+    """train shows the warning of a network left without an input-to-output
+    path; its advice names the options, not the estimator's parameters."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+
+    from sklearn_set import DisconnectedNetworkWarning, SETClassifier
+    from sklearn_set.cli._options import in_cli_terms
+
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SETClassifier(hidden_layer_sizes=(256, 256), sparsity=0.9995, max_iter=2,
+                      random_state=0).fit(X, y)
+    message, = [str(w.message) for w in caught if w.category is DisconnectedNetworkWarning]
+    argv = ["train", "--save", "m.skops"] + ([typed, "256,256"] if typed else [])
+    said = in_cli_terms(message, build_parser().parse_args(argv))
+    assert said.startswith("SETClassifier ended with no path from an input to an output")
+    assert said.endswith(f"Lower --sparsity, narrow {flag} or use --regrowth connected.")
+
+
 @pytest.mark.parametrize("argv, said", [
     # a level list, not one level; the single level is train's option
     (["sweep", "--sparsity", "0.9"],

@@ -153,6 +153,10 @@ _ESTIMATOR_TERMS = (
                 r"optimization hasn't converged yet\.?"),
      "epochs", "--max-iter",
      "the fit reached {flag} {0} before converging (a larger {flag} trains longer)"),
+    (re.compile(r"(.* ended with .*)\. Lower sparsity, narrow hidden_layer_sizes or use "
+                r"regrowth='connected'\."),
+     "hidden", "--hidden-layer-sizes",
+     "{0}. Lower --sparsity, narrow {flag} or use --regrowth connected."),
 )
 
 
