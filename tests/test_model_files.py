@@ -234,6 +234,8 @@ def test_files_that_are_no_model_are_refused_before_reading(tmp_path, wine_model
     (tmp_path / "empty.skops").write_bytes(b"")
     (tmp_path / "text.skops").write_text("a,b\n1,2\n")
     (tmp_path / "binary.skops").write_bytes(bytes(range(256)))
+    # a picture given for the model: neither format, so --trust-pickle is no way out
+    (tmp_path / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     _zip_bomb(tmp_path / "bomb.skops", 10**7)
     (tmp_path / "deep.skops").write_bytes(_deep_schema(10**5))
     for path, kwargs, message in [
@@ -244,6 +246,10 @@ def test_files_that_are_no_model_are_refused_before_reading(tmp_path, wine_model
             (tmp_path / "empty.skops", {}, "is empty"),
             (tmp_path / "text.skops", {}, "is a text file, not a model file"),
             (tmp_path / "binary.skops", {}, "is not a .skops file (not a zip archive)"),
+            (tmp_path / "plot.png", {}, "is not a model file: neither a .skops file nor "
+             "a pickle"),
+            (tmp_path / "plot.png", {"trust_pickle": True}, "neither a .skops file nor a "
+             "pickle"),
             (wine_model, {"max_bytes": 1000}, "more than the 1000 a model file may have"),
             (tmp_path / "bomb.skops", {"max_bytes": 10**6},
              "would unpack to 10000002 bytes, more than the 1000000"),

@@ -202,7 +202,8 @@ def load_model(path, *, trust_pickle=False, max_bytes=MAX_MODEL_BYTES):
     ModelFileError
         If the file does not exist, is not a regular file, is larger than
         ``max_bytes``, is damaged, holds something that is not allowed, is
-        a text file, or is a pickle and ``trust_pickle`` is False. The
+        a text file, is neither a ``.skops`` file nor a pickle, or is a
+        pickle and ``trust_pickle`` is False. The
         message names the file and the reason; nothing from the file was
         run.
 
@@ -236,6 +237,9 @@ def load_model(path, *, trust_pickle=False, max_bytes=MAX_MODEL_BYTES):
     if _suffix_format(path) == "skops" or text:
         raise ModelFileError(f"{path!r} is a text file, not a model file" if text else
                              f"model file {path!r} is not a .skops file (not a zip archive)")
+    if not _may_be_pickle(data):  # an image, an archive, ...: no reason to trust it
+        raise ModelFileError(f"model file {path!r} is not a model file: neither a .skops "
+                             "file nor a pickle")
     if not trust_pickle:
         raise ModelFileError(
             f"model file {path!r} is not a .skops file but a pickle (or unknown), and "
@@ -338,6 +342,22 @@ def _looks_like_text(data):
     except UnicodeDecodeError:
         return False
     return b"\0" not in start
+
+
+# How the files joblib.load reads begin: a pickle of protocol 2 or later
+# (its PROTO opcode), or one of joblib's compressors (zlib, gzip, bz2, xz,
+# lzma, lz4, and the "ZF" of joblib before 0.9.3).
+_PICKLE_STARTS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_JOBLIB_COMPRESSED_STARTS = (b"\x78", b"\x1f\x8b", b"BZ", b"\xfd7zXZ", b"\x5d\x00",
+                             b"\x04\x22\x4d\x18", b"ZF")
+
+
+def _may_be_pickle(data):
+    """Whether ``data`` may be a file of joblib or pickle (read, never run):
+    by how it begins, or, for protocols 0 and 1, which have no mark, as one
+    whole pickle stream."""
+    return (data.startswith(_PICKLE_STARTS + _JOBLIB_COMPRESSED_STARTS)
+            or _is_pickle_stream(data))
 
 
 def _is_pickle_stream(data):
