@@ -233,6 +233,11 @@ def _write_csv(path, header, rows):
      "the network does not fit in memory at sparsity 0.5, 0.9"),
     (["train", "--hidden", "1000000,1000000", "--sparsity", "0.9", "--save", "m.joblib"],
      "does not fit in memory"),
+    # the estimator's advice in the options' terms, as typed
+    (["train", "--hidden-layer-sizes", "2000000000,2000000000", "--sparsity", "0.5", "--save",
+      "m.joblib"], "and --sparsity 0.5 needs more than"),
+    (["train", "--hidden", "2000000000,2000000000", "--sparsity", "0.5", "--save", "m.joblib"],
+     "Raise sparsity or narrow --hidden."),
     (["sweep", "--dataset", "wine", "--hidden", "4", "--sparsities", "0.5,0.8,0.9,0.95,0.99"],
      "sparsity 0.99: sparsity=0.99 leaves layer"),
     # every level that leaves a layer empty is named, the default levels too
@@ -674,7 +679,8 @@ def test_interrupted_sweep_keeps_its_fits_and_resumes_to_the_same_result(tmp_pat
     assert main(FAST_SWEEP + ["--out", str(out), "--resume"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
-    assert "max_iter is 60 there and 15 here" in err
+    # named by the option as typed, not the pipeline's parameter
+    assert "--epochs is 60 there and 15 here" in err and "max_iter" not in err
     # the same settings (another --n-jobs is fine): only the missing fits are fitted
     assert main(argv[:-4] + ["--n-jobs", "2", "--out", str(out), "--resume"]) == 0
     printed = capsys.readouterr().out

@@ -1,12 +1,14 @@
 """The model that ``sweep`` and ``train`` fit (``StandardScaler`` and a SET
 estimator), and the checks they run before fitting it."""
 
+import re
 import time
 import warnings
 
 import numpy as np
 
 from .._preflight import check_fits_memory, kernels_need_compiling
+from ._options import flag
 from .io import UsageError, last_line
 
 FIRST_RUN = ("First run: numba is compiling the kernels, once per installation (half a "
@@ -18,6 +20,18 @@ FIRST_RUN = ("First run: numba is compiling the kernels, once per installation (
 ESTIMATOR_PARAMETERS = {"hidden": "hidden_layer_sizes", "epochs": "max_iter",
                         "seed": "random_state", "regrowth": "regrowth",
                         "activation": "activation"}
+
+
+def in_option_terms(text, args):
+    """``text`` with the estimator parameters that an option sets named by
+    that option, as the user typed it (or would type it): "estimator
+    parameter STEP__NAME" of a checkpoint, and the names with an underscore
+    (``hidden_layer_sizes``; not ``activation``, also an English word)."""
+    for dest, parameter in ESTIMATOR_PARAMETERS.items():
+        option = flag(args, dest, "--" + parameter.replace("_", "-"))
+        bare = rf"|\b{parameter}\b" if "_" in parameter else ""
+        text = re.sub(rf"estimator parameter \w+__{parameter}\b{bare}", option, text)
+    return re.sub(r"\bsparsity=", "--sparsity ", text)
 
 
 def scaled_set_pipeline(args, sparsity, n_jobs=None):
@@ -42,10 +56,11 @@ def check_classification_data(y, what):
     return classes, counts
 
 
-def check_network_sizes(pipeline, levels, X, n_classes, n_fits=1):
+def check_network_sizes(pipeline, levels, X, n_classes, args, n_fits=1):
     """Refuse, before any fit, the levels whose network cannot be built: no
     connection left in a layer, or ``n_fits`` of them (the fits that run at
-    once) too large for the memory, by the estimator's own check."""
+    once) too large for the memory, by the estimator's own check (its
+    message in the terms of the options ``args``)."""
     from sklearn.base import clone
 
     refused, empty = [], []
@@ -66,7 +81,7 @@ def check_network_sizes(pipeline, levels, X, n_classes, n_fits=1):
         hint = (f" (from sparsity {fitting[0]:g} on it fits: drop the lower levels)"
                 if len(levels) > 1 and fitting else "")
         raise UsageError(f"the network does not fit in memory at sparsity {which}{hint}: "
-                         f"{refused[0][1]}")
+                         + in_option_terms(refused[0][1], args))
 
 
 def _level(level):

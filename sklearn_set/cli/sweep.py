@@ -183,7 +183,7 @@ def plan(args):
     n_jobs = args.n_jobs if args.n_jobs is not None else -1
     # the fits that run at once must fit in memory together
     at_once = min(n_levels * args.cv, effective_n_jobs(n_jobs))
-    check_network_sizes(estimator, levels, X, classes.size, n_fits=at_once)
+    check_network_sizes(estimator, levels, X, classes.size, args, n_fits=at_once)
     plan_ = Plan(args, X, y, description, levels, classes.size, chance, adaptive, estimator,
                  n_levels, n_jobs)
     if args.overwrite:  # the earlier files stay until the new ones are all written
@@ -354,6 +354,7 @@ def fit_levels(plan):
     from .._sweep.checkpoint import CheckpointError
     from .._warnings import DisconnectedNetworkWarning
     from .io import RunFailed, UsageError, last_line
+    from .pipeline import in_option_terms
 
     args, n_fits = plan.args, plan.n_fits
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
@@ -383,7 +384,8 @@ def fit_levels(plan):
                   flush=True)
             return None
         except CheckpointError as exc:  # fits.csv changed since plan() read it
-            reason = str(exc).split("; give another checkpoint path")[0]
+            reason = in_option_terms(str(exc).split("; give another checkpoint path")[0],
+                                     args)
             hint = ("run with that sweep's settings" if exc.settings_differ
                     else "repair or remove it")
             raise UsageError(f"--resume: {reason}; {hint}, or pass --overwrite (or another "

@@ -73,7 +73,7 @@ def run(args):
         raise UsageError(f"{description}: cannot hold out a stratified 25% to measure the "
                          f"accuracy: {last_line(exc)}") from None
     model = scaled_set_pipeline(args, args.sparsity, n_jobs=args.n_jobs)
-    check_network_sizes(model, [args.sparsity], X_train, classes.size)
+    check_network_sizes(model, [args.sparsity], X_train, classes.size, args)
     if kernels_need_compiling():
         print(FIRST_RUN + "; the fit time below includes it)", flush=True)
     clf = model[-1]
