@@ -45,6 +45,7 @@ def test_sweep_writes_results_curve_and_plot(tmp_path, capsys):
     with open(tmp_path / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [float(r["sparsity"]) for r in rows] == [0.3, 0.6, 0.8, 0.9, 0.95, 0.99]
+    assert b"\r" not in (tmp_path / "results.csv").read_bytes()  # "\n" as in fits.csv
     connections = [float(r["connections"]) for r in rows]
     assert connections == sorted(connections, reverse=True)
     assert all(0 <= float(r["mean_accuracy"]) <= 1 for r in rows)
@@ -339,6 +340,8 @@ def test_predict_proba_gives_a_column_per_class_named_by_its_label(files, tmp_pa
     assert capsys.readouterr().out == f"178 predictions written to {tmp_path / 'p.csv'}\n"
     with open(tmp_path / "p.csv", newline="") as handle:
         assert list(csv.reader(handle)) == printed
+    # lines end as printed and as in fits.csv, with "\n" alone
+    assert b"\r" not in (tmp_path / "p.csv").read_bytes()
     # without --proba: the predictions alone, as before
     assert main(argv[:-1]) == 0
     assert capsys.readouterr().out.split() == [row[0] for row in printed[1:]]

@@ -81,7 +81,7 @@ def run(args):
     if args.out:
         try:
             with atomic_write(args.out, "w", newline="") as handle:
-                writer = csv.writer(handle)
+                writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(header)
                 writer.writerows(rows)
         except OSError as exc:  # the folder was checked first: it changed, or a full disk

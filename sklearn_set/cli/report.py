@@ -68,7 +68,7 @@ def write_sweep(folder, rows, settings, summary, notes):
     """Write results.csv and curve.json into ``folder``, each whole or not
     at all; return their names. An OSError (a full disk) propagates."""
     with atomic_write(os.path.join(folder, "results.csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     with atomic_write(os.path.join(folder, "curve.json"), "w") as handle:
