@@ -365,7 +365,7 @@ def test_gather_csr_matches_dense(index_dtype):
 
 
 def test_gather_dense_many_features():
-    """Feature blocks of 16 with a partial last block."""
+    """A whole block of 16 samples and a partial one."""
     rng = np.random.default_rng(2)
     x = rng.normal(size=(50, 37)).astype(np.float32)
     rows = rng.integers(0, 50, size=19).astype(np.int64)
