@@ -4,7 +4,7 @@ rest (Python between the kernel calls, input validation, shuffling).
 The eps=20 784-1000-1000-1000-10 network of ``epoch_time.py`` (random
 Fashion-MNIST-shaped float32 data, batch 128, SGD with momentum 0.9), one
 ``partial_fit(X, y)`` epoch per round. Every kernel the epoch calls is
-wrapped in a timer (about 0.2 us a call); the topology evolution
+wrapped in a timer (about 0.3 us a call); the topology evolution
 (prune + regrow) is timed as a whole; ``rest`` is the epoch minus all of
 these: the Python loop over batches and the numba dispatch of each call
 (argument type checks), validation, the per-epoch permutation and copies
