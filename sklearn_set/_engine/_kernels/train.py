@@ -209,7 +209,7 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     # With a_out the same array as z_out, a piecewise-linear activation is
     # applied to the row as one array: given two, LLVM checks them for
     # overlap at run time, finds it and runs its scalar loop (the kernel
-    # took 1.15-1.3x the time at batch 32-128). Vector and scalar code give
+    # took 1.14-1.18x the time at batch 32-128). Vector and scalar code give
     # these activations the same bits; tanh and logistic keep their path.
     in_place = (a_out.ctypes.data == z_out.ctypes.data
                 and (code == RELU or code == LEAKY_RELU))
