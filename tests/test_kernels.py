@@ -365,7 +365,7 @@ def test_gather_csr_matches_dense(index_dtype):
 
 
 def test_gather_dense_many_features():
-    """Feature blocks of 16 with a partial last block."""
+    """A whole block of 16 samples and a partial one."""
     rng = np.random.default_rng(2)
     x = rng.normal(size=(50, 37)).astype(np.float32)
     rows = rng.integers(0, 50, size=19).astype(np.int64)
@@ -498,6 +498,62 @@ def _vector_loops(asm):
     blocks.append(current)
     return [(sum("vfmadd" in x and "%ymm" in x for x in b),
              sum("(%rsp)" in x and "%ymm" in x for x in b)) for b in blocks]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("batch", [5, 128])
+def test_kernels_give_the_same_bits_in_place(activation, batch):
+    """The forward kernel with ``a_out`` the same array as ``z_out``, and the
+    backward kernel with ``delta_in``, ``z_in`` and ``a_in`` one array (as
+    the engine passes them), give the bits of separate arrays: their
+    shared-row path only lets the activation loops vectorise."""
+    dtype = np.float32
+    rng = np.random.default_rng(batch)
+    code, slope = activations.hidden_activation_codes(activation, 1)[0]
+    slope = dtype(slope)
+    n_in, n_out = 41, 23
+    net = SparseMLP((n_in, n_out), activation="relu", output="identity", dtype=dtype)
+    net.initialize(0.5, rng)
+    layer = net.layers[0]
+    layer.bias[:] = rng.normal(size=n_out)
+    a_in = rng.normal(size=(n_in, batch)).astype(dtype)
+    one, zero = dtype(1), dtype(0)
+    no_mask = np.empty((0, 0), dtype)
+    forward_args = (layer.indptr, layer.indices, layer.values, layer.bias, a_in)
+    z, a = np.empty((n_out, batch), dtype), np.empty((n_out, batch), dtype)
+    kernels.sparse_forward(*forward_args, z, a, code, slope, no_mask, zero, one)
+    shared = np.empty((n_out, batch), dtype)
+    kernels.sparse_forward(*forward_args, shared, shared, code, slope, no_mask, zero, one)
+    expected = a if code != activations.IDENTITY else z
+    np.testing.assert_array_equal(shared.view(np.int32), expected.view(np.int32))
+
+    # backward: the input's pre-activations and activations, then the delta
+    z_in = rng.normal(size=(n_in, batch)).astype(dtype)
+    f_z = z_in.copy()
+    kernels.activate_inplace(f_z.reshape(-1), code, slope)
+    d_out = rng.normal(size=(n_out, batch)).astype(dtype)
+    sgd = (zero, zero, zero)
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0, dtype)
+    deltas = []
+    for in_place in (False, True):
+        values = layer.values.copy()
+        grad = np.empty(layer.n_connections, dtype)
+        if in_place:
+            # the engine's layout where f(z) reveals z's sign: one array
+            rows = z_in if code == activations.IDENTITY else f_z.copy()
+            z_arg, a_arg, delta_in = rows, rows, rows
+        else:
+            z_arg, a_arg, delta_in = z_in, f_z.copy(), np.empty((n_in, batch), dtype)
+        kernels.backward_update(layer.t_indptr, layer.t_order, layer.t_rows, grad, values,
+                                a_arg, z_arg, d_out, delta_in, code, slope, no_mask, zero,
+                                one, one, zero, False, zero, np.zeros(n_in, dtype),
+                                np.zeros(n_in, dtype), empty_i, empty_i.astype(np.int32),
+                                empty_f, empty_f, a_arg, empty_f, empty_f, sgd)
+        deltas.append((delta_in.copy(), grad))
+    if slope >= 0:
+        # the engine shares the rows only where f(z) shows z's sign
+        np.testing.assert_array_equal(deltas[1][0].view(np.int32), deltas[0][0].view(np.int32))
+        np.testing.assert_array_equal(deltas[1][1].view(np.int32), deltas[0][1].view(np.int32))
 
 
 def test_tiles_stay_in_vector_registers():

@@ -206,10 +206,19 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     Each output row is formed tile by tile, the tile's partial sums held in
     registers across all of the output's connections and written once.
     """
+    # With a_out the same array as z_out, a piecewise-linear activation is
+    # applied to the row as one array: given two, LLVM checks them for
+    # overlap at run time, finds it and runs its scalar loop (the kernel
+    # took 1.14-1.18x the time at batch 32-128). Vector and scalar code give
+    # these activations the same bits; tanh and logistic keep their path.
+    in_place = (a_out.ctypes.data == z_out.ctypes.data
+                and (code == RELU or code == LEAKY_RELU))
     for j in prange(z_out.shape[0]):
         z = z_out[j]
         _weighted_rows_sum(indptr, indices, values, a_in, z, j, bias[j])
-        if code != IDENTITY:
+        if in_place:
+            _activate_row(z, z, code, slope)
+        elif code != IDENTITY:
             _activate_row(z, a_out[j], code, slope)
         if drop_rate > 0:
             _drop_out_row(a_out[j], uniform[j], drop_rate, drop_scale)
@@ -546,6 +555,12 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
     last read, so the deltas need no memory of their own.
     """
     fuse_first = first_indptr.shape[0] > 0
+    # delta_in, z_in and a_in one array (as the engine passes them for these
+    # activations): the derivative's pass gets that row as one array, as in
+    # sparse_forward (bit-identical: the same select per entry, vectorised)
+    in_place = (delta_in.ctypes.data == a_in.ctypes.data
+                and z_in.ctypes.data == a_in.ctypes.data
+                and (code == RELU or code == LEAKY_RELU))
     # typed constants: an integer literal would promote float32 math to float64
     one = delta_in.dtype.type(1)
     n_in = delta_in.shape[0]
@@ -584,8 +599,10 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                 else:
                     _scale_by_derivative_row(acc, z_in[i], src, code, slope)
                 delta[:] = acc
-            else:
+            elif in_place:
                 # the derivative's pass writes the row out: no copy
+                _derivative_times_row(delta, acc, delta, delta, code, slope)
+            else:
                 _derivative_times_row(delta, acc, z_in[i], src, code, slope)
             _bias_step(bias_in, bias_in_velocity, bias_in_second, i, delta, lr, momentum,
                        nesterov, moments)
@@ -648,21 +665,28 @@ def update_bias(bias, velocity, delta_out, lr, momentum, nesterov, second, momen
 def gather_dense(x, rows, out):
     """``out[f, b] = x[rows[b], f]``: a batch of rows, transposed.
 
-    Tiles of 16 samples x 64 features: the 64 output rows being written stay
-    in L1 and each sample row is read sequentially; a task owns 16 whole
-    columns (one 64-byte line of each output row), so threads never write
-    to the same cache line.
+    A task owns 16 whole columns (one 64-byte line of each output row at
+    batch sizes that are multiples of 16), so threads never write to the
+    same cache line. A whole block is written feature by feature: one
+    16-wide vector store per feature, its entries gathered from the 16
+    sample rows, which stay in L1 (1.5x faster than reading each sample
+    row in turn and storing its features one by one, 16 output rows apart:
+    82 against 125 us for 128 rows of 784 float32 features, one thread).
     """
     n_features = x.shape[1]
     n_batch = rows.shape[0]
     for blk in prange((n_batch + 15) // 16):
         b0 = blk * 16
         b1 = min(b0 + 16, n_batch)
-        for f0 in range(0, n_features, 64):
-            f1 = min(f0 + 64, n_features)
+        if b1 - b0 == 16:
+            for f in range(n_features):
+                row = out[f]
+                for b in range(16):
+                    row[b0 + b] = x[rows[b0 + b], f]
+        else:
             for b in range(b0, b1):
                 src = x[rows[b]]
-                for f in range(f0, f1):
+                for f in range(n_features):
                     out[f, b] = src[f]
 
 

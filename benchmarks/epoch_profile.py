@@ -1,0 +1,129 @@
+"""Where the time of one SET training epoch goes: kernels, evolution and the
+rest (Python between the kernel calls, input validation, shuffling).
+
+The eps=20 784-1000-1000-1000-10 network of ``epoch_time.py`` (random
+Fashion-MNIST-shaped float32 data, batch 128, SGD with momentum 0.9), one
+``partial_fit(X, y)`` epoch per round. Every kernel the epoch calls is
+wrapped in a timer (about 0.3 us a call); the topology evolution
+(prune + regrow) is timed as a whole; ``rest`` is the epoch minus all of
+these: the Python loop over batches and the numba dispatch of each call
+(argument type checks), validation, the per-epoch permutation and copies
+of labels and weights. Medians over ``--rounds``, per epoch and per batch.
+
+    python benchmarks/epoch_profile.py --n-jobs 1
+    python benchmarks/epoch_profile.py --n-jobs 2 --rounds 5
+"""
+
+import argparse
+import time
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from _common import OtherLoad, footer, header, median, set_eps20_sparsity, table
+
+from sklearn_set import SETClassifier
+from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._evolution.policies import ConnectivityPolicy
+
+LAYERS = (784, 1000, 1000, 1000, 10)
+
+# kernels called once or more per batch (train_epoch looks them up in the
+# module at each call, so replacing the module attribute times them)
+BATCH_KERNELS = ("gather_dense", "sparse_forward", "update_bias", "backward_update",
+                 "step_connections", "update_first_layer", "sum_of_squares")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=60000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args()
+
+    header(f"epoch profile: SET eps=20 {'-'.join(map(str, LAYERS))}, batch 128, "
+           f"n_jobs={args.n_jobs}")
+    rng = np.random.default_rng(0)
+    X = rng.random((args.n_samples, LAYERS[0]), dtype=np.float32)
+    y = rng.integers(0, LAYERS[-1], args.n_samples)
+    eps20, _ = set_eps20_sparsity(LAYERS)
+    model = SETClassifier(hidden_layer_sizes=LAYERS[1:-1], sparsity=eps20, batch_size=128,
+                          learning_rate_init=0.01, momentum=0.9, random_state=0,
+                          n_jobs=args.n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.partial_fit(X[:2048], y[:2048], classes=np.arange(LAYERS[-1]))
+
+    spent = defaultdict(float)
+
+    def timed(name, function):
+        def call(*a, **k):
+            t = time.perf_counter()
+            out = function(*a, **k)
+            spent[name] += time.perf_counter() - t
+            return out
+        return call
+
+    def layer_timed(name, function, values_arg):
+        # one entry per layer, named by its number of connections
+        def call(*a):
+            t = time.perf_counter()
+            out = function(*a)
+            spent[f"{name} ({a[values_arg].shape[0]} conn.)"] += time.perf_counter() - t
+            return out
+        return call
+
+    originals = {name: getattr(kernels, name) for name in BATCH_KERNELS}
+    kernels.gather_dense = timed("gather_dense (inputs)", originals["gather_dense"])
+    kernels.sparse_forward = layer_timed("forward", originals["sparse_forward"], 2)
+    kernels.backward_update = layer_timed("backward", originals["backward_update"], 4)
+    kernels.step_connections = timed("step_connections", originals["step_connections"])
+    kernels.update_bias = timed("update_bias (output)", originals["update_bias"])
+    kernels.update_first_layer = timed("update_first_layer", originals["update_first_layer"])
+    kernels.sum_of_squares = timed("sum_of_squares (loss)", originals["sum_of_squares"])
+    original_evolve = ConnectivityPolicy.evolve
+    ConnectivityPolicy.evolve = timed("evolve (prune+regrow)", original_evolve)
+    network = model._network
+    network.output = network.output._replace(
+        loss=timed("softmax_cross_entropy", network.output.loss))
+
+    per_round = []
+    epochs = []
+    loads = []
+    for _ in range(args.rounds):
+        time.sleep(1.0)
+        spent.clear()
+        t = time.perf_counter()
+        with warnings.catch_warnings(), OtherLoad() as other:
+            warnings.simplefilter("ignore")
+            model.partial_fit(X, y)
+        epochs.append(time.perf_counter() - t)
+        loads.append(other.cores)
+        per_round.append(dict(spent))
+
+    n_batches = -(-args.n_samples // 128)
+    names = list(per_round[0])
+    rows = []
+    for name in names:
+        s = median([r.get(name, 0.0) for r in per_round])
+        rows.append({"part": name, "s/epoch": s, "us/batch": 1e6 * s / n_batches,
+                     "% of epoch": f"{100 * s / median(epochs):.1f}"})
+    rests = [e - sum(r.values()) for e, r in zip(epochs, per_round)]
+    rest = median(rests)
+    rows.append({"part": "rest (Python, dispatch, copies)", "s/epoch": rest,
+                 "us/batch": 1e6 * rest / n_batches,
+                 "% of epoch": f"{100 * rest / median(epochs):.1f}"})
+    rows.append({"part": "epoch", "s/epoch": median(epochs),
+                 "us/batch": 1e6 * median(epochs) / n_batches, "% of epoch": "100"})
+    print(f"# {args.n_samples} samples ({n_batches} batches), {args.rounds} rounds, "
+          f"medians; epochs {', '.join(f'{e:.3f}' for e in epochs)} s; "
+          f"other load (max) {max(loads):.2f}")
+    table(rows, ["part", "s/epoch", "us/batch", "% of epoch"])
+    footer()
+    ConnectivityPolicy.evolve = original_evolve
+    for name, function in originals.items():
+        setattr(kernels, name, function)
+
+
+if __name__ == "__main__":
+    main()
