@@ -71,6 +71,25 @@ FULL = {
 }
 
 
+def _without_loky_shutdown_warnings(stderr):
+    """``stderr`` without the warning that joblib's worker pool (loky) prints
+    when a process ends before its workers had released their semaphores:
+    seen once in several runs on a loaded machine, from loky's own resource
+    tracker process, not from the command line."""
+    lines = stderr.splitlines(keepends=True)
+    kept, skip_next = [], False
+    for line in lines:
+        if "resource_tracker:" in line and "UserWarning" in line:
+            skip_next = True  # and its "  warnings.warn(" source line
+            continue
+        if skip_next and line.lstrip().startswith("warnings.warn("):
+            skip_next = False
+            continue
+        skip_next = False
+        kept.append(line)
+    return "".join(kept)
+
+
 @pytest.mark.parametrize("how", ["tmpfs", "file size limit"])
 @pytest.mark.parametrize("where", list(FULL))
 def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path):
@@ -90,7 +109,7 @@ def test_a_full_disk_gives_one_line_and_the_resume_line(where, how, tmp_path):
             [sys.executable, "-m", "sklearn_set", *argv, "--out", str(out)],
             capture_output=True, text=True, timeout=600,
             preexec_fn=None if disk is not None else _limit_file_size(limit))
-        err = done.stderr.strip()
+        err = _without_loky_shutdown_warnings(done.stderr).strip()
         assert done.returncode == 1, done.stdout[-2000:] + err
         assert "Traceback" not in err and len(err.splitlines()) == 1, err
         assert err.startswith(f"sklearn-set sweep: error: {message}")
