@@ -92,8 +92,8 @@ def backward_and_step(layer, a_in, d_out, d_in, lr, mom, decay, grad):
                             layer.bias_velocity, *_NO_FIRST, a_in, _NO_FIRST[2], _NO_FIRST[2],
                             _SGD)
     kernels.step_connections(layer.values, layer.velocity, layer.indptr, layer.indices,
-                             layer.t_position, layer.t_start, layer.t_fill, grad, lr, mom, True, decay,
-                             _NO_FIRST[2], _SGD)
+                             layer.t_position, layer.t_start, layer.t_fill, grad, lr, mom, True,
+                             decay, _NO_FIRST[2], _SGD)
 
 
 def timeit(fn, min_time=0.02):

@@ -305,8 +305,9 @@ def cost(args, tiny):
                                   bias_v, empty_i64, empty_i32, empty_f, empty_f, a, empty_f,
                                   empty_f, (f32(0), f32(0), f32(0)))
                 kernels.step_connections(values, velocity, layer.indptr, layer.indices,
-                                         layer.t_position, layer.t_start, layer.t_fill, grad, lr, mom, True,
-                                         decay, empty_f, (f32(0), f32(0), f32(0)))
+                                         layer.t_position, layer.t_start, layer.t_fill, grad,
+                                         lr, mom, True, decay, empty_f,
+                                         (f32(0), f32(0), f32(0)))
 
             timed = {k: fn for k, fn in (("forward", lambda a, d: forward(a)),
                                            ("backward", backward))
