@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_set._engine import activations
+from sklearn_set._engine._kernels import layout
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import SparseMLP
@@ -247,8 +248,8 @@ def test_step_with_counted_positions_equals_stored_positions(n_chunks):
     rng = np.random.default_rng(3)
     layer = SparseLayer.random(40, 30, 500, rng, activation_code=kernels.RELU,
                                dtype=np.float32)
-    _, t_order, _, _, t_position = kernels.transpose_order(layer.indptr, layer.indices, 40)
-    counted = kernels.transpose_order(layer.indptr, layer.indices, 40, n_chunks,
+    _, t_order, _, _, t_position = layout.transpose_order(layer.indptr, layer.indices, 40)
+    counted = layout.transpose_order(layer.indptr, layer.indices, 40, n_chunks,
                                       store_positions=False)
     grad = rng.normal(size=500).astype(np.float32)
     f32, sgd = np.float32, (np.float32(0), np.float32(0), np.float32(0))
@@ -322,7 +323,7 @@ def test_transpose_order_groups_by_input():
     M = sp.random(20, 30, density=0.2, random_state=0, format="csr")  # rows: outputs
     indptr, indices = M.indptr.astype(np.int64), M.indices.astype(np.int32)
     for n_chunks in (1, 3, 20, 25):
-        t_indptr, t_order, t_rows, t_start, t_position = kernels.transpose_order(
+        t_indptr, t_order, t_rows, t_start, t_position = layout.transpose_order(
             indptr, indices, 30, n_chunks, store_positions=False)
         assert t_position.shape == (0,)
         T = M.tocsc()
@@ -342,7 +343,7 @@ def test_transpose_order_groups_by_input():
                 later = p[t_rows[p] >= first_output]
                 assert t_start[c, i] == (later[0] if later.size else t_indptr[i + 1])
         # stored, the positions are the inverse permutation
-        stored = kernels.transpose_order(indptr, indices, 30, n_chunks)
+        stored = layout.transpose_order(indptr, indices, 30, n_chunks)
         for a, b in zip(stored[:3], (t_indptr, t_order, t_rows)):
             np.testing.assert_array_equal(a, b)
         assert stored[3].shape == (0, 30)
@@ -357,10 +358,10 @@ def test_gather_csr_matches_dense(index_dtype):
     X.indptr = X.indptr.astype(index_dtype)
     rows = np.array([3, 0, 14, 3, 7], dtype=np.int64)
     out = np.full((9, 5), np.nan, dtype=np.float32)
-    kernels.gather_csr(X.data, X.indices, X.indptr, rows, out)
+    layout.gather_csr(X.data, X.indices, X.indptr, rows, out)
     np.testing.assert_array_equal(out, X.toarray()[rows].T)
     dense = np.empty((9, 5), dtype=np.float32)
-    kernels.gather_dense(X.toarray(), rows, dense)
+    layout.gather_dense(X.toarray(), rows, dense)
     np.testing.assert_array_equal(dense, out)
 
 
@@ -370,7 +371,7 @@ def test_gather_dense_many_features():
     x = rng.normal(size=(50, 37)).astype(np.float32)
     rows = rng.integers(0, 50, size=19).astype(np.int64)
     out = np.empty((37, 19), dtype=np.float32)
-    kernels.gather_dense(x, rows, out)
+    layout.gather_dense(x, rows, out)
     np.testing.assert_array_equal(out, x[rows].T)
 
 

@@ -13,6 +13,7 @@ from test_kernels import dense_weights, make_net, reference_activation  # noqa: 
 from test_regrowth import keys_of  # noqa: E402
 
 from sklearn_set._engine import activations  # noqa: E402
+from sklearn_set._engine._kernels import layout  # noqa: E402
 from sklearn_set._engine._kernels import train as kernels  # noqa: E402
 from sklearn_set._engine.layer import SparseLayer, erdos_renyi_allocation  # noqa: E402
 from sklearn_set._engine.threads import kernel_threads  # noqa: E402
@@ -197,7 +198,7 @@ def _check_structure(layer):
     assert np.all(np.diff(keys) > 0), "duplicate or unsorted connections"
     assert layer.indices.min(initial=0) >= 0 and layer.indices.max(initial=-1) < layer.n_in
     assert layer.values.shape == layer.velocity.shape == layer.indices.shape
-    t_indptr, t_order, t_rows, t_start, t_position = kernels.transpose_order(
+    t_indptr, t_order, t_rows, t_start, t_position = layout.transpose_order(
         layer.indptr, layer.indices, layer.n_in)
     np.testing.assert_array_equal(layer.t_indptr, t_indptr)
     np.testing.assert_array_equal(layer.t_order, t_order)

@@ -12,6 +12,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_set import SETClassifier, SETRegressor
+from sklearn_set._engine._kernels import layout
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine.network import SparseMLP, adam_rate
 from sklearn_set._evolution.policies import ZETA_SCHEDULES
@@ -39,7 +40,7 @@ def test_adam_step_of_a_few_connections_matches_numpy(dtype):
     # k at its by-input position
     indptr = np.array([0, 3, 5, n], np.int64)
     indices = np.array([0, 2, 4, 1, 2, 0, 3], np.int32)
-    _, t_order, _, t_start, t_position = kernels.transpose_order(indptr, indices, 5, 2,
+    _, t_order, _, t_start, t_position = layout.transpose_order(indptr, indices, 5, 2,
                                                                  store_positions=False)
     t_grad = grad[t_order]
     lr, decay = dtype(0.003), dtype(0.01)

@@ -17,9 +17,8 @@ import math
 import numpy as np
 
 from ._kernels import topology as topology_kernels
-from ._kernels import train as kernels
+from ._kernels.layout import index_dtype, transpose_order
 from ._kernels.topology import input_strength
-from ._kernels.train import transpose_order
 from .activations import FUNCTIONS
 
 # Layers of up to this many connections store each one's by-input position
@@ -38,7 +37,7 @@ def bytes_per_connection(dtype, n_connections=0, solver="sgd"):
     2**16 outputs; gradient scratch: dtype).
     An upper bound: only layers with a hidden input have by-input entries,
     and the network shares one gradient scratch between them."""
-    position = np.dtype(kernels.index_dtype(n_connections)).itemsize
+    position = np.dtype(index_dtype(n_connections)).itemsize
     positions = 2 if n_connections <= STORED_POSITIONS_MAX else 1
     floats = 4 if solver == "adam" else 3
     return 4 + floats * np.dtype(dtype).itemsize + positions * position + 4
@@ -208,7 +207,7 @@ class SparseLayer:
         Adam's second moments of the weights and biases; empty arrays for
         SGD.
     t_indptr, t_order, t_rows, t_start, t_position : by-input view of the
-        connections (see :func:`~sklearn_set._engine._kernels.train.transpose_order`;
+        connections (see :func:`~sklearn_set._engine._kernels.layout.transpose_order`;
         positions stored in layers of up to ``STORED_POSITIONS_MAX``
         connections, counted from ``t_start`` in larger ones), with
         ``t_fill``, scratch of the shape of ``t_start`` for

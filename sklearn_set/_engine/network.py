@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import layout
 from ._kernels import train as kernels
 from .activations import IDENTITY, LEAKY_RELU, hidden_activation_codes
 from .connectivity import network_topology
@@ -389,9 +390,9 @@ class SparseMLP:
     # -- passes -----------------------------------------------------------
     def _load_inputs(self, X, rows, xb):
         if hasattr(X, "indptr"):
-            kernels.gather_csr(X.data, X.indices, X.indptr, rows, xb)
+            layout.gather_csr(X.data, X.indices, X.indptr, rows, xb)
         else:
-            kernels.gather_dense(X, rows, xb)
+            layout.gather_dense(X, rows, xb)
 
     def _forward_calls(self, views, dropout=0.0):
         """The kernel calls of a forward pass, as ``(kernel, args)`` pairs
@@ -546,7 +547,7 @@ class SparseMLP:
                 target = y_all[start:start + nb]
             else:
                 target = views["y"]
-                kernels.gather_dense(y, rows, target)
+                layout.gather_dense(y, rows, target)
             loss = loss_of(out, target, weight, views["proba"], delta)
             if not math.isfinite(loss):
                 raise FloatingPointError(

@@ -1,2 +1,3 @@
 """numba kernels over flat arrays: training (``train``), topology
-(``topology``) and the register-tiled inner loops they share (``simd``)."""
+(``topology``), the data layouts they read (``layout``) and the
+register-tiled inner loops they share (``simd``)."""
