@@ -7,14 +7,20 @@ module that writes one, or call a function replaced here by a spy that
 writes one. Every model this package and its usual pipelines make loads.
 """
 
+import bz2
+import gzip
 import importlib
 import io
 import json
+import lzma
 import os
+import pickle
 import sys
 import warnings
 import zipfile
+import zlib
 
+import joblib
 import numpy as np
 import pytest
 from _crafted_models import (
@@ -257,6 +263,39 @@ def test_files_that_are_no_model_are_refused_before_reading(tmp_path, wine_model
         with pytest.raises(ModelFileError, match=None) as info:
             load_model(path, **kwargs)
         assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+_CSV = b"alcohol,malic_acid,label\n" + b"14.2,1.71,0\n" * 200
+_COMPRESSORS = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
+                "zlib": zlib.compress}
+
+
+@pytest.mark.parametrize("compressor", sorted(_COMPRESSORS))
+def test_a_compressed_file_of_no_model_is_no_pickle(compressor, tmp_path):
+    """A compressed CSV begins as joblib's compressed files begin; what it
+    holds decides, so --trust-pickle is not offered as the way out."""
+    path = tmp_path / "data.csv.z"
+    path.write_bytes(_COMPRESSORS[compressor](_CSV))
+    for kwargs in ({}, {"trust_pickle": True}):
+        with pytest.raises(ModelFileError, match="is not a model file: neither a .skops file "
+                           "nor a pickle"):
+            load_model(path, **kwargs)
+
+
+@pytest.mark.parametrize("compress", [0, "gzip", "bz2", "xz", "lzma", "zlib"])
+@pytest.mark.parametrize("protocol", [0, 1, pickle.HIGHEST_PROTOCOL])
+def test_every_joblib_file_is_a_pickle(compress, protocol, tmp_path):
+    """joblib's files of every compressor and protocol: untrusted, refused as
+    pickles; trusted, loaded. Protocols 0 and 1 have no mark, and joblib
+    writes array bytes amid the opcodes, so no parse reaches a STOP."""
+    X, y = _wine()
+    model = SETClassifier(**SMALL).fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path, compress=(compress, 3) if compress else 0, protocol=protocol)
+    with pytest.raises(ModelFileError, match="trust_pickle=True"):
+        load_model(path)
+    np.testing.assert_array_equal(load_model(path, trust_pickle=True).predict(X),
+                                  model.predict(X))
 
 
 def test_load_and_save_model_validate_their_arguments(wine_model):

@@ -1,13 +1,16 @@
 """Saving and loading model files: ``.skops`` files checked against the
 allow-list before anything in them is imported, pickles only when trusted."""
 
+import bz2
 import codecs
 import io
 import json
+import lzma
 import os
 import pickletools
 import stat
 import zipfile
+import zlib
 
 from .._atomic import atomic_write, write_bytes
 from .audit import RefusedContent, check_resolved, check_schema
@@ -345,29 +348,62 @@ def _looks_like_text(data):
 
 
 # How the files joblib.load reads begin: a pickle of protocol 2 or later
-# (its PROTO opcode), or one of joblib's compressors (zlib, gzip, bz2, xz,
-# lzma, lz4, and the "ZF" of joblib before 0.9.3).
+# (its PROTO opcode), or one of joblib's compressors. Those in Python's
+# standard library are opened to look at what they hold (a gzip file of a
+# CSV is not a pickle); lz4 and the "ZF" of joblib before 0.9.3 are taken on
+# their first bytes.
 _PICKLE_STARTS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-_JOBLIB_COMPRESSED_STARTS = (b"\x78", b"\x1f\x8b", b"BZ", b"\xfd7zXZ", b"\x5d\x00",
-                             b"\x04\x22\x4d\x18", b"ZF")
+_DECOMPRESSORS = {
+    b"\x1f\x8b": lambda: zlib.decompressobj(wbits=31),  # gzip
+    b"\x78": zlib.decompressobj,
+    b"BZ": bz2.BZ2Decompressor,
+    b"\xfd7zXZ": lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ),
+    b"\x5d\x00": lambda: lzma.LZMADecompressor(format=lzma.FORMAT_ALONE),
+}
+_OPAQUE_COMPRESSED_STARTS = (b"\x04\x22\x4d\x18", b"ZF")
+# a larger content is left to joblib (and trust_pickle) unread
+_MAX_DECOMPRESSED_BYTES = 256 * 2**20
 
 
 def _may_be_pickle(data):
     """Whether ``data`` may be a file of joblib or pickle (read, never run):
     by how it begins, or, for protocols 0 and 1, which have no mark, as one
-    whole pickle stream."""
-    return (data.startswith(_PICKLE_STARTS + _JOBLIB_COMPRESSED_STARTS)
+    whole pickle stream; a compressed file by what it decompresses to."""
+    for start, decompressor in _DECOMPRESSORS.items():
+        if data.startswith(start):
+            content = _decompressed(decompressor(), data, _MAX_DECOMPRESSED_BYTES)
+            return content is None or _may_be_pickle(content)
+    return (data.startswith(_PICKLE_STARTS + _OPAQUE_COMPRESSED_STARTS)
             or _is_pickle_stream(data))
+
+
+def _decompressed(decompressor, data, max_bytes):
+    """What ``data`` decompresses to (b"" if it is damaged), or None if that
+    is over ``max_bytes`` (joblib then decides)."""
+    try:
+        content = decompressor.decompress(data, max_bytes + 1)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b""
+    return None if len(content) > max_bytes else content
+
+
+# joblib writes each array's bytes right after the pickled wrapper that
+# describes it, so a parse of its opcodes stops there.
+_JOBLIB_ARRAY_GLOBAL = "joblib.numpy_pickle NumpyArrayWrapper"
 
 
 def _is_pickle_stream(data):
     """Whether ``data`` is one whole pickle (read, never run): a protocol-0
     pickle is ASCII text. It must end where its STOP opcode is: text can
     parse as opcodes up to an early STOP by chance (a CSV file whose header
-    starts with "alcohol," and whose next lines start with "1.")."""
+    starts with "alcohol," and whose next lines start with "1."). Or a file
+    of joblib of protocol 0 or 1, whose opcodes parse up to its first
+    array."""
     end = 0
     try:
-        for _, _, position in pickletools.genops(io.BytesIO(data)):
+        for opcode, arg, position in pickletools.genops(io.BytesIO(data)):
+            if opcode.name == "GLOBAL" and arg == _JOBLIB_ARRAY_GLOBAL:
+                return True
             end = position + 1  # STOP, the last opcode, takes no argument
     except Exception:  # not a pickle: an unknown opcode, a bad argument, no STOP
         return False
