@@ -95,10 +95,44 @@ def set_eps20_sparsity(layer_sizes, eps=20.0):
     return 1.0 - n / total, int(round(n))
 
 
+def _proc_status_bytes(field):
+    """A ``kB`` field of /proc/self/status in bytes, or None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def rss_bytes():
+    """This process's resident memory now (Linux), else its peak."""
+    now = _proc_status_bytes("VmRSS")
+    return peak_rss_bytes() if now is None else now
+
+
 def peak_rss_bytes():
+    """This process's peak resident memory since it started or since the
+    last successful :func:`reset_peak_rss`."""
+    peak = _proc_status_bytes("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss():
+    """Set the peak resident memory back to the current one (Linux's
+    ``/proc/self/clear_refs``); returns False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
 
 
 class OtherLoad:

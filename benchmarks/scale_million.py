@@ -9,19 +9,28 @@ each phase, and the training memory per connection: (peak RSS at the end of
 ``fit`` - RSS before fitting) / connections. Targets: at most 30 bytes per
 connection, and finite probabilities.
 
+Before the measured fit, a small fit of the same configuration compiles the
+kernels it uses (numba's cache makes that quick after the first run); the
+peak RSS is then reset to the current one (Linux), so LLVM's memory while
+compiling does not count as training memory. ``--no-warm-up`` leaves it out:
+on a machine where numba's cache is cold, the fit then compiles kernels
+itself and its peak includes the compiler's memory.
+
     python benchmarks/scale_million.py
     python benchmarks/scale_million.py --n-jobs 1
     python benchmarks/scale_million.py --regrowth connected
 """
 
 import argparse
+import gc
 import time
 import warnings
 
 import numpy as np
-from _common import footer, header, peak_rss_bytes, table
+from _common import footer, header, peak_rss_bytes, reset_peak_rss, rss_bytes, table
 
 from sklearn_set import SETClassifier
+from sklearn_set._engine import layer as _layer
 from sklearn_set._engine import network as _network
 from sklearn_set._evolution.policies import ConnectivityPolicy
 from sklearn_set._interrupt import InterruptGuard
@@ -52,18 +61,50 @@ def time_phases(phases):
     InterruptGuard._copy = staticmethod(lambda network: copy(None, network))
 
 
+def warm_up(X, y, *, batch_size, n_jobs, regrowth):
+    """Fit a small network through the code paths of a large one, so that
+    every kernel the measured fit calls is compiled (or loaded from numba's
+    cache) before it: hidden layers over 65,536 units (32-bit output ids),
+    and the by-input positions counted per chunk rather than stored (the
+    path of layers over ``STORED_POSITIONS_MAX`` connections)."""
+    stored_max = _layer.STORED_POSITIONS_MAX
+    _layer.STORED_POSITIONS_MAX = 0
+    try:
+        clf = SETClassifier(hidden_layer_sizes=(70000, 70000), sparsity=0.99999,
+                            max_iter=2, batch_size=batch_size, random_state=0,
+                            n_jobs=n_jobs, regrowth=regrowth)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X[:64], y[:64])
+    finally:
+        _layer.STORED_POSITIONS_MAX = stored_max
+    del clf
+    gc.collect()
+
+
 def run(hidden, sparsity, *, n_samples=640, n_predict=640, max_iter=2, batch_size="auto",
-        n_jobs=None, regrowth="random", target_gib=None):
+        n_jobs=None, regrowth="random", target_gib=None, warm=True):
     """Fit ``SETClassifier(hidden_layer_sizes=hidden, sparsity=sparsity)`` on
     random data of 784 features and 10 classes, predict ``n_predict`` rows,
-    print the tables."""
-    rss_start = peak_rss_bytes()
-    phases = []
-    time_phases(phases)
+    print the tables. With ``warm``, a small fit compiles the kernels first
+    (:func:`warm_up`) and the peak RSS is reset after it."""
     rng = np.random.default_rng(0)
     X = rng.random((n_samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, n_samples)
-    rss_start = max(rss_start, peak_rss_bytes())
+    if warm and not reset_peak_rss():
+        print("# no warm-up: this system cannot reset the peak RSS")
+        warm = False
+    if warm:
+        t = time.perf_counter()
+        warm_up(X, y, batch_size=batch_size, n_jobs=n_jobs, regrowth=regrowth)
+        print(f"# warm-up fit (compiles the kernels): {time.perf_counter() - t:.1f} s, "
+              f"peak RSS {peak_rss_bytes() / 2**30:.3f} GiB, then reset")
+        reset_peak_rss()
+        rss_start = rss_bytes()
+    else:
+        rss_start = peak_rss_bytes()
+    phases = []
+    time_phases(phases)
     clf = SETClassifier(hidden_layer_sizes=hidden, sparsity=sparsity, max_iter=max_iter,
                         batch_size=batch_size, random_state=0, n_jobs=n_jobs,
                         regrowth=regrowth)
@@ -113,10 +154,13 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--regrowth", default="random",
                         choices=["random", "connected", "gradient"])
+    parser.add_argument("--no-warm-up", dest="warm", action="store_false",
+                        help="measure a fit that may compile kernels itself")
     args = parser.parse_args()
     header("SETClassifier(hidden_layer_sizes=(500000, 500000), sparsity=0.99984, "
            f"regrowth={args.regrowth!r}), 640 samples, 2 epochs")
-    run((500000, 500000), 0.99984, n_jobs=args.n_jobs, regrowth=args.regrowth, target_gib=4)
+    run((500000, 500000), 0.99984, n_jobs=args.n_jobs, regrowth=args.regrowth, target_gib=4,
+        warm=args.warm)
     footer()
 
 

@@ -29,6 +29,8 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--connections", type=int, default=None,
                         help="total connections (default: ER epsilon 20)")
+    parser.add_argument("--no-warm-up", dest="warm", action="store_false",
+                        help="measure a fit that may compile kernels itself")
     args = parser.parse_args()
     sizes = (784,) + HIDDEN + (10,)
     sparsity, n = set_eps20_sparsity(sizes)
@@ -37,7 +39,7 @@ def main():
         sparsity = 1.0 - n / sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     header(f"SETClassifier(hidden_layer_sizes={HIDDEN}, sparsity={sparsity!r}) "
            f"({n:,} connections), 640 samples, 2 epochs")
-    run(HIDDEN, sparsity, n_predict=64, n_jobs=args.n_jobs, target_gib=16)
+    run(HIDDEN, sparsity, n_predict=64, n_jobs=args.n_jobs, target_gib=16, warm=args.warm)
     footer()
 
 
