@@ -132,6 +132,22 @@ def test_plot_collapsed(collapsed):
     assert any("extreme-sparsity contour" in text for text in legend)
 
 
+def test_the_legend_covers_no_data_on_its_own_figure(collapsed):
+    """On the figure it makes, the display puts its legend beside the axes
+    (inside, its entries hid the cliff); on axes it is given, inside them."""
+    def overlap(display):
+        display.figure_.canvas.draw()
+        renderer = display.figure_.canvas.get_renderer()
+        legend = display.ax_.get_legend().get_window_extent(renderer)
+        return legend.overlaps(display.ax_.get_window_extent(renderer))
+
+    s, scores, curve = collapsed
+    display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve)
+    assert not overlap(display.plot())
+    _, ax = plt.subplots()
+    assert overlap(display.plot(ax=ax))
+
+
 def test_regime_boundaries_at_knee_and_contour(collapsed):
     s, scores, curve = collapsed
     display = SparsityCurveDisplay(sparsities=s, test_scores=scores, curve=curve).plot()

@@ -144,8 +144,12 @@ def connections_axis(ax, density, n_connections):
     return secax
 
 
-def order_legend(ax):
-    """Legend: measurements, the curve, its interval, the contour, regimes."""
+def order_legend(ax, *, outside=False):
+    """Legend: measurements, the curve, its interval, the contour, regimes.
+
+    ``outside`` puts it right of the axes, where it covers no data (inside,
+    its nine entries hid the cliff of a sweep's curve); inside, it sits in
+    the lower left, for axes in a layout of the caller's."""
     handles, labels = ax.get_legend_handles_labels()
 
     def rank(label):
@@ -155,5 +159,8 @@ def order_legend(ax):
         return 6 if label.endswith(" regime") else 5
 
     ranked = sorted(zip(handles, labels), key=lambda hl: rank(hl[1]))
-    if ranked:
-        ax.legend(*zip(*ranked), loc="lower left", fontsize="small", framealpha=0.9)
+    if not ranked:
+        return
+    place = (dict(loc="upper left", bbox_to_anchor=(1.02, 1.0)) if outside
+             else dict(loc="lower left"))
+    ax.legend(*zip(*ranked), fontsize="small", framealpha=0.9, **place)

@@ -249,7 +249,9 @@ class SparsityCurveDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to plot on; ``None`` creates a figure and axes.
+            Axes to plot on; ``None`` creates a figure and axes, with the
+            legend right of the axes (on given axes it sits in their lower
+            left).
 
         score_name : str, default=None
             Label of the y axis; ``None`` uses the display's ``score_name``
@@ -307,8 +309,9 @@ class SparsityCurveDisplay:
                 raise ValueError(
                     f"score_type={score_type!r} needs train_scores, which are None.")
             train = axes.as_scores(self.train_scores, sparsities.size, "train_scores")
-        if ax is None:
-            _, ax = plt.subplots()
+        own_figure = ax is None
+        if own_figure:  # wide enough for the legend beside the axes
+            _, ax = plt.subplots(figsize=(10.5, 4.8), layout="constrained")
 
         density = 1.0 - sparsities
         # x extent: dense networks on the left, sparse ones on the right
@@ -344,7 +347,7 @@ class SparsityCurveDisplay:
         ax.grid(True, which="major", alpha=0.3)
         if self.n_connections is not None:
             self.connections_axis_ = axes.connections_axis(ax, density, self.n_connections)
-        axes.order_legend(ax)
+        axes.order_legend(ax, outside=own_figure)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
