@@ -239,10 +239,9 @@ def announce(plan):
           + (" (chosen adaptively)" if plan.adaptive else "")
           + f" x {args.cv} folds = {plan.n_fits} fits", flush=True)
     kept = _kept(plan)
-    if args.resume:
-        print(f"Resuming: {_kept_fits(plan)} are kept in {plan.fits_csv}; the others are "
-              "fitted now", flush=True)
-    elif args.overwrite and kept:
+    # --resume's line waits for the sweep to accept fits.csv's settings
+    # (Progress.confirm_resumed)
+    if args.overwrite and kept:
         print(f"Going on with an interrupted --overwrite sweep: {_kept_fits(plan)} are kept "
               f"in {plan.fits_csv} (if it had these settings; else it starts anew)",
               flush=True)
@@ -295,11 +294,20 @@ class Progress:
     """The progress line of each finished fit, counted (see
     :class:`~.progress.FitCounter`), and the reasons of failed fits."""
 
-    def __init__(self, n_fits, workers, kept=0):
+    def __init__(self, n_fits, workers, kept=0, resumed_line=None):
         self.workers = workers
         self.sparse = FitCounter(n_fits, workers, kept)
         self.dense = None  # the baseline's counter, from its first fit
         self.failures = []
+        self.resumed_line = resumed_line
+
+    def confirm_resumed(self):
+        """Say what a resumed sweep kept, once the sweep has accepted the
+        checkpoint (before its first fit, or when none was left to run): a
+        checkpoint of other settings is refused without it."""
+        if self.resumed_line is not None:
+            print(self.resumed_line, flush=True)
+            self.resumed_line = None
 
     @property
     def kept(self):
@@ -323,6 +331,7 @@ class Progress:
                  n_baseline_fits=None):
         from .io import last_line
 
+        self.confirm_resumed()
         failed = error is not None or not math.isfinite(seconds)
         if baseline is not None:  # a dense network of a level's size
             if self.dense is None:
@@ -357,8 +366,10 @@ def fit_levels(plan):
     from .pipeline import in_option_terms
 
     args, n_fits = plan.args, plan.n_fits
+    resumed_line = (f"Resuming: {_kept_fits(plan)} are kept in {plan.fits_csv}; the others "
+                    "are fitted now") if args.resume else None
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
-                        kept=_kept(plan) or 0)
+                        kept=_kept(plan) or 0, resumed_line=resumed_line)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # each fit stops at --epochs by design; each failure has its line; a
@@ -379,6 +390,7 @@ def fit_levels(plan):
                 os.remove(plan.fits_csv)
                 progress.restart()
                 result = _sparsity_curve(plan, progress)
+            progress.confirm_resumed()  # every fit was kept
         except KeyboardInterrupt:
             print(f"sklearn-set sweep: interrupted; {_kept_line(plan)}", file=sys.stderr,
                   flush=True)
