@@ -725,6 +725,9 @@ def test_a_sweep_interrupted_among_the_dense_fits_says_they_are_missing(
     assert ("Resuming: 18 of the 18 fits and 3 of dense networks of the same sizes are kept"
             in printed)
     assert "] sparsity" not in printed and "parameters) fold" in printed
+    # the dense counter goes on from the kept fits, as the sparse one does
+    tags = re.findall(r"\[ *(\d+)/(\d+)\] dense", printed)
+    assert tags[0][0] == "4" and tags[-1][0] == tags[-1][1]
 
 
 def test_sweep_appends_each_finished_fit_to_fits_csv(tmp_path, capsys, monkeypatch):

@@ -262,17 +262,22 @@ def _kept_fits(plan):
     """What fits.csv holds, in words: "40 of the 65 fits", and "and 12 of
     dense networks of the same sizes" once the dense baseline has begun (a
     sweep interrupted there kept every sparse fit, yet is not finished)."""
-    from .._sweep.checkpoint import CheckpointError, count_fits
-
     kept = _kept(plan)
     if kept is None:
         return "the fits that finished"
-    try:
-        dense = count_fits(plan.fits_csv, baseline=True)
-    except (CheckpointError, OSError):
-        dense = 0
+    dense = _kept_dense(plan)
     return f"{kept} of the {plan.n_fits} fits" + (
         f" and {dense} of dense networks of the same sizes" if dense else "")
+
+
+def _kept_dense(plan):
+    """The dense baseline's fits that fits.csv holds (0 if unreadable)."""
+    from .._sweep.checkpoint import CheckpointError, count_fits
+
+    try:
+        return count_fits(plan.fits_csv, baseline=True)
+    except (CheckpointError, OSError):
+        return 0
 
 
 def _checkpoint_problem(plan):
@@ -294,10 +299,11 @@ class Progress:
     """The progress line of each finished fit, counted (see
     :class:`~.progress.FitCounter`), and the reasons of failed fits."""
 
-    def __init__(self, n_fits, workers, kept=0, resumed_line=None):
+    def __init__(self, n_fits, workers, kept=0, dense_kept=0, resumed_line=None):
         self.workers = workers
         self.sparse = FitCounter(n_fits, workers, kept)
         self.dense = None  # the baseline's counter, from its first fit
+        self.dense_kept = dense_kept
         self.failures = []
         self.resumed_line = resumed_line
 
@@ -321,11 +327,12 @@ class Progress:
     @property
     def dense_done(self):
         """Fits of the dense baseline run here."""
-        return 0 if self.dense is None else self.dense.done
+        return 0 if self.dense is None else self.dense.done - self.dense.kept
 
     def restart(self):
         """Forget the kept fits: the sweep starts anew."""
         self.sparse = FitCounter(self.sparse.total, self.workers)
+        self.dense_kept = 0
 
     def __call__(self, level, fold, score, seconds, error=None, baseline=None,
                  n_baseline_fits=None):
@@ -334,8 +341,9 @@ class Progress:
         self.confirm_resumed()
         failed = error is not None or not math.isfinite(seconds)
         if baseline is not None:  # a dense network of a level's size
-            if self.dense is None:
-                self.dense = FitCounter(n_baseline_fits, self.workers)
+            if self.dense is None:  # counted on from the dense fits a resumed sweep kept
+                self.dense = FitCounter(n_baseline_fits + self.dense_kept, self.workers,
+                                        self.dense_kept)
             tag, left = self.dense.count()
             sizes = "-".join(map(str, baseline))
             line = f"  {tag} dense {sizes} ({level:,.0f} parameters) fold {fold + 1}:"
@@ -369,7 +377,9 @@ def fit_levels(plan):
     resumed_line = (f"Resuming: {_kept_fits(plan)} are kept in {plan.fits_csv}; the others "
                     "are fitted now") if args.resume else None
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
-                        kept=_kept(plan) or 0, resumed_line=resumed_line)
+                        kept=_kept(plan) or 0,
+                        dense_kept=_kept_dense(plan) if _kept(plan) is not None else 0,
+                        resumed_line=resumed_line)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # each fit stops at --epochs by design; each failure has its line; a
