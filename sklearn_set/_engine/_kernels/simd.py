@@ -41,6 +41,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .storage import round_to_bfloat16_bits, widen_bfloat16_bits
+
 #: Width of one vector register in bytes (AVX2). LLVM splits wider vectors
 #: on narrower targets (SSE, NEON), so the code stays correct everywhere.
 VECTOR_BYTES = 32
@@ -103,6 +105,25 @@ class _Arrays:
     def vector_pointer(self, pos, vec_type, *indices):
         return self.builder.bitcast(self.pointer(pos, *indices), vec_type.as_pointer())
 
+    def _stored_as_bfloat16(self, pos):
+        return self.arrays[pos][0].dtype == types.uint16
+
+    def load_vector(self, pos, vec_type, *indices):
+        """The vector of ``vec_type`` that starts at ``indices``; bfloat16
+        rows (uint16) are widened to float32 as they are loaded (one
+        ``vpmovzxwd`` and one ``vpslld`` per vector on x86)."""
+        if self._stored_as_bfloat16(pos):
+            bits_type = ir.VectorType(ir.IntType(16), vec_type.count)
+            bits = self.builder.load(self.vector_pointer(pos, bits_type, *indices), align=1)
+            return widen_bfloat16_bits(self.builder, bits, vec_type)
+        return self.builder.load(self.vector_pointer(pos, vec_type, *indices), align=1)
+
+    def store_vector(self, value, pos, *indices):
+        """Store ``value`` at ``indices``, rounded to bfloat16 for uint16 rows."""
+        if self._stored_as_bfloat16(pos):
+            value = round_to_bfloat16_bits(self.builder, value)
+        self.builder.store(value, self.vector_pointer(pos, value.type, *indices), align=1)
+
 
 def _check_contiguous(*arrays):
     # vector loads read consecutive elements of a row
@@ -112,13 +133,21 @@ def _check_contiguous(*arrays):
                             f"C-contiguous, got layout {arr.layout!r}")
 
 
-def _check_float_arrays(*arrays):
-    dtype = arrays[0].dtype
-    for arr in arrays:
+def _check_float_arrays(compute, *rows):
+    """The arithmetic dtype, that of the ``compute`` arrays (weights, sums);
+    each row array has it too, or is a uint16 array of bfloat16 values when
+    it is float32."""
+    dtype = compute[0].dtype
+    for arr in compute:
         if not isinstance(arr, types.Array) or arr.dtype != dtype:
             raise TypeError("the float arrays of a tile intrinsic must share one dtype")
     if not isinstance(dtype, types.Float):
         raise TypeError("tile intrinsics need float arrays")
+    for arr in rows:
+        if not isinstance(arr, types.Array) or not (
+                arr.dtype == dtype or (arr.dtype == types.uint16 and dtype == types.float32)):
+            raise TypeError("the rows of a tile intrinsic hold the dtype of its weights, or "
+                            "bfloat16 (uint16) with float32 weights")
     return dtype
 
 
@@ -127,7 +156,7 @@ def _make_gather_axpy(n_vectors):
     def gather_axpy(typingctx, out, rows, row_ids, weights, start, end, b0, init):
         """``out[b0:b0+T] = init + sum_p weights[p] * rows[row_ids[p], b0:b0+T]``
         for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns."""
-        dtype = _check_float_arrays(out, rows, weights)
+        dtype = _check_float_arrays((weights,), out, rows)
         _check_contiguous(out, rows)
 
         def codegen(context, builder, sig, args):
@@ -145,12 +174,12 @@ def _make_gather_axpy(n_vectors):
                 w = _broadcast(builder, arrays.load(3, p), vec)
                 for v in range(n_vectors):
                     col = builder.add(col0, ir.Constant(intp, v * lanes))
-                    x = builder.load(arrays.vector_pointer(1, vec, row, col), align=1)
+                    x = arrays.load_vector(1, vec, row, col)
                     builder.store(_multiply_add(builder, w, x, builder.load(accs[v]), fma),
                                   accs[v])
             for v in range(n_vectors):
                 col = builder.add(col0, ir.Constant(intp, v * lanes))
-                builder.store(builder.load(accs[v]), arrays.vector_pointer(0, vec, col), align=1)
+                arrays.store_vector(builder.load(accs[v]), 0, col)
             return context.get_dummy_value()
 
         return types.none(out, rows, row_ids, weights, start, end, b0, init), codegen
@@ -209,7 +238,7 @@ def _make_gather_dots(group):
         is its own chain of vector multiply-adds (independent chains hide
         the latency), and ``acc`` is read and written once per vector per
         group."""
-        dtype = _check_float_arrays(fixed, rows, weights, dots, acc)
+        dtype = _check_float_arrays((weights, dots, acc), fixed, rows)
         _check_contiguous(fixed, rows, acc)
 
         def codegen(context, builder, sig, args):
@@ -233,9 +262,8 @@ def _make_gather_dots(group):
                 chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
                 with cgutils.for_range(builder, n_vec) as loop:
                     col = builder.mul(loop.index, ir.Constant(intp, lanes))
-                    f = builder.load(arrays.vector_pointer(0, vec, col), align=1)
-                    xs = [builder.load(arrays.vector_pointer(1, vec, r, col), align=1)
-                          for r in rows_]
+                    f = arrays.load_vector(0, vec, col)
+                    xs = [arrays.load_vector(1, vec, r, col) for r in rows_]
                     for g in range(size):
                         builder.store(_multiply_add(builder, xs[g], f,
                                                     builder.load(chains[g]), fma), chains[g])
