@@ -350,7 +350,7 @@ class SparseMLP:
             # the output delta; a hidden layer's delta takes the place of its
             # activations, which backprop reads for the last time as it
             # writes the delta (see backward_update)
-            ws["delta"] = empty(sizes[-1] * batch_size, dt)
+            ws["delta"] = empty(sizes[-1] * batch_size, rows)
             ws["proba"] = empty(sizes[-1] * batch_size, dt)
             ws["keep"] = ([empty(n * batch_size, dt) for n in hidden]
                           if dropout > 0 else None)

@@ -53,6 +53,7 @@ from .simd import (
     gather_axpy_4,
     gather_axpy_8,
     gather_dots_axpy,
+    interleave_pairs,
     multiply_add,
 )
 from .storage import load, real, store
@@ -261,6 +262,8 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
     ``proba`` receives the probabilities and ``delta`` the gradient of
     ``sum_b weight[b] * CE_b / n_batch`` with respect to ``z``. Returns the
     weighted mean cross-entropy of the batch. ``y`` holds class indices.
+    ``delta`` may hold bfloat16 (see :mod:`.storage`), as may the deltas
+    of the next two kernels.
     """
     n_classes, n_batch = z.shape
     total = 0.0
@@ -269,8 +272,11 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
         total += weight[b] * (log_norm - (z[y[b], b] - zmax))
         scale = weight[b] / n_batch
         for c in range(n_classes):
-            delta[c, b] = proba[c, b] * scale
-        delta[y[b], b] -= scale
+            # in float32 first, as a float32 row would hold it
+            g = real(delta, proba[c, b] * scale)
+            if c == y[b]:
+                g -= scale
+            store(delta[c], b, g)
     return total / n_batch
 
 
@@ -307,7 +313,7 @@ def logistic_cross_entropy(z, y, weight, proba, delta):
             total += weight[b] * (max(x, 0.0) - y[o, b] * x + math.log1p(math.exp(-abs(x))))
             p = _sigmoid(x, one)
             proba[o, b] = p
-            delta[o, b] = (p - y[o, b]) * scale
+            store(delta[o], b, (p - y[o, b]) * scale)
     return total / n_batch
 
 
@@ -334,7 +340,7 @@ def squared_error(z, y, weight, delta):
         for o in range(n_out):
             r = z[o, b] - y[o, b]
             sq += r * r
-            delta[o, b] = r * scale
+            store(delta[o], b, r * scale)
         total += weight[b] * sq
     return total / (2 * n_batch)
 
@@ -445,11 +451,15 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
     vector here."""
     n = fixed.shape[0]
     lanes = VECTOR_BYTES // acc.itemsize  # of the float32 sums, whatever the rows store
-    n_vectors = n // lanes
+    # bfloat16 rows are read two vectors at a time (see gather_dots_axpy)
+    paired = fixed.itemsize == 2 and rows.itemsize == 2
+    n_vectors = n // (2 * lanes) * 2 if paired else n // lanes
     zero = acc.dtype.type(0)
     for b in range(n):
         acc[b] = zero
     gather_dots_axpy(fixed, rows, ids, weights, weight_ids, count, n_vectors, dots, acc)
+    if paired:
+        interleave_pairs(acc, n_vectors)
     b0 = n_vectors * lanes
     if b0 < n:
         for q in range(count):
