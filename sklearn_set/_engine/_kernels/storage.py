@@ -17,7 +17,12 @@ stores of :mod:`.simd` do; a NaN stays a NaN (plain rounding could carry a
 NaN with a small payload into infinity).
 
 :func:`to_bfloat16` and :func:`from_bfloat16` are the same conversions for
-NumPy arrays (tests, and converting data at the edges).
+NumPy arrays (tests, benchmarks).
+
+numba's on-disk cache of a kernel is keyed by the file that defines it:
+after editing this file, touch ``train.py`` and ``layout.py`` (or clear
+``__pycache__``), or kernels compiled with the old helpers keep being
+loaded.
 """
 
 import numpy as np
