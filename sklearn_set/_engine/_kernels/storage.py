@@ -94,6 +94,34 @@ def float32_to_bfloat16(typingctx, value):
     return types.uint16(value), codegen
 
 
+@intrinsic
+def even_bfloat16(typingctx, word):
+    """float32 value of the bfloat16 in the low half of a uint32 ``word``
+    (the even one of two consecutive entries of a little-endian row)."""
+    if word != types.uint32:
+        raise TypeError("even_bfloat16 takes a uint32")
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        return builder.bitcast(builder.shl(args[0], ir.Constant(i32, 16)), ir.FloatType())
+
+    return types.float32(word), codegen
+
+
+@intrinsic
+def odd_bfloat16(typingctx, word):
+    """float32 value of the bfloat16 in the high half of a uint32 ``word``."""
+    if word != types.uint32:
+        raise TypeError("odd_bfloat16 takes a uint32")
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        return builder.bitcast(builder.and_(args[0], ir.Constant(i32, 0xFFFF0000)),
+                               ir.FloatType())
+
+    return types.float32(word), codegen
+
+
 def load(row, b):
     """``row[b]`` as a float: bfloat16 entries (uint16 rows) widened to float32."""
     return row[b]

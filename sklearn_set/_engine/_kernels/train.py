@@ -56,7 +56,7 @@ from .simd import (
     interleave_pairs,
     multiply_add,
 )
-from .storage import load, real, store
+from .storage import even_bfloat16, load, odd_bfloat16, real, store
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
@@ -474,6 +474,45 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
 
 
 @njit(inline="always")
+def _paired_dots(d, s0, s1, s2, s3, count, zero):
+    """Dot products of bfloat16 row ``d`` with the first ``count`` (1 or 4)
+    of rows ``s0 .. s3``, reading two entries per 32-bit word: a shift
+    (even entry) and a mask (odd entry) per two columns, where widening
+    each entry takes a shuffle and a shift."""
+    n_words = d.shape[0] // 2
+    dw = d[:2 * n_words].view(np.uint32)
+    w0 = s0[:2 * n_words].view(np.uint32)
+    g0 = zero
+    g1 = zero
+    g2 = zero
+    g3 = zero
+    if count == 4:
+        w1 = s1[:2 * n_words].view(np.uint32)
+        w2 = s2[:2 * n_words].view(np.uint32)
+        w3 = s3[:2 * n_words].view(np.uint32)
+        for q in range(n_words):
+            de = even_bfloat16(dw[q])
+            do = odd_bfloat16(dw[q])
+            g0 += de * even_bfloat16(w0[q]) + do * odd_bfloat16(w0[q])
+            g1 += de * even_bfloat16(w1[q]) + do * odd_bfloat16(w1[q])
+            g2 += de * even_bfloat16(w2[q]) + do * odd_bfloat16(w2[q])
+            g3 += de * even_bfloat16(w3[q]) + do * odd_bfloat16(w3[q])
+    else:
+        for q in range(n_words):
+            g0 += (even_bfloat16(dw[q]) * even_bfloat16(w0[q])
+                   + odd_bfloat16(dw[q]) * odd_bfloat16(w0[q]))
+    if d.shape[0] % 2:
+        b = d.shape[0] - 1
+        db = load(d, b)
+        g0 += db * load(s0, b)
+        if count == 4:
+            g1 += db * load(s1, b)
+            g2 += db * load(s2, b)
+            g3 += db * load(s3, b)
+    return g0, g1, g2, g3
+
+
+@njit(inline="always")
 def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momentum,
                 nesterov, decay, moments):
     """Weight gradient ``d . a_in[i] + decay * w`` and step (:func:`_step`) of every
@@ -481,6 +520,8 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
     ``d`` (one load of ``d`` serves four dot products)."""
     n_batch = d.shape[0]
     zero = values.dtype.type(0)
+    # bfloat16 rows on both sides: read in pairs (a constant per compiled type)
+    paired = a_in.itemsize == 2 and d.itemsize == 2
     k = indptr[j]
     end = indptr[j + 1]
     while k + 4 <= end:
@@ -492,12 +533,15 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
         g1 = zero
         g2 = zero
         g3 = zero
-        for b in range(n_batch):
-            db = load(d, b)
-            g0 += db * load(s0, b)
-            g1 += db * load(s1, b)
-            g2 += db * load(s2, b)
-            g3 += db * load(s3, b)
+        if paired:
+            g0, g1, g2, g3 = _paired_dots(d, s0, s1, s2, s3, 4, zero)
+        else:
+            for b in range(n_batch):
+                db = load(d, b)
+                g0 += db * load(s0, b)
+                g1 += db * load(s1, b)
+                g2 += db * load(s2, b)
+                g3 += db * load(s3, b)
         _step(values, velocity, second, k, values[k], g0, lr, momentum, nesterov,
               decay, moments)
         _step(values, velocity, second, k + 1, values[k + 1], g1, lr, momentum, nesterov,
@@ -510,8 +554,11 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
     while k < end:
         src = a_in[indices[k]]
         g = zero
-        for b in range(n_batch):
-            g += load(d, b) * load(src, b)
+        if paired:
+            g = _paired_dots(d, src, src, src, src, 1, zero)[0]
+        else:
+            for b in range(n_batch):
+                g += load(d, b) * load(src, b)
         _step(values, velocity, second, k, values[k], g, lr, momentum, nesterov, decay,
               moments)
         k += 1
