@@ -639,7 +639,9 @@ class SparseMLP:
         of layer ``l`` is ``activations[l][i] @ deltas[l][j]``.
 
         Fresh arrays, not the training workspace (which holds the thread
-        chooser and would be reallocated for another batch size)."""
+        chooser and would be reallocated for another batch size), in
+        ``dtype`` whatever the row storage: the gradient-guided regrowth
+        that reads them gets float32 values, as prediction does."""
         dt = self.dtype
         nb = rows.shape[0]
         hidden = self.layer_sizes[1:-1]

@@ -70,56 +70,64 @@ def widen_bfloat16_bits(builder, bits, float_type):
     return builder.bitcast(builder.shl(builder.zext(bits, i32), sixteen), float_type)
 
 
+def _scalar_conversion(argument, result, emit):
+    """An intrinsic ``result(x)`` for one scalar ``x`` of type ``argument``,
+    its LLVM code ``emit(builder, x)``."""
+    @intrinsic
+    def conversion(typingctx, x):
+        if x != argument:
+            raise TypeError(f"this conversion takes a {argument}, got {x}")
+
+        def codegen(context, builder, sig, args):
+            return emit(builder, args[0])
+
+        return result(x), codegen
+
+    return conversion
+
+
+def _even_half(builder, word):
+    return builder.bitcast(builder.shl(word, ir.Constant(ir.IntType(32), 16)), ir.FloatType())
+
+
+def _odd_half(builder, word):
+    return builder.bitcast(builder.and_(word, ir.Constant(ir.IntType(32), 0xFFFF0000)),
+                           ir.FloatType())
+
+
+#: float32 value of bfloat16 bits (uint16): exact
+bfloat16_to_float32 = _scalar_conversion(
+    types.uint16, types.float32, lambda builder, bits: widen_bfloat16_bits(
+        builder, bits, ir.FloatType()))
+#: bfloat16 bits (uint16) of a float32, rounded to nearest even
+float32_to_bfloat16 = _scalar_conversion(types.float32, types.uint16, round_to_bfloat16_bits)
+#: float32 value of the bfloat16 in the low half of a uint32 word (the even
+#: one of two consecutive entries of a little-endian row)
+even_bfloat16 = _scalar_conversion(types.uint32, types.float32, _even_half)
+#: float32 value of the bfloat16 in the high half of a uint32 word (the odd one)
+odd_bfloat16 = _scalar_conversion(types.uint32, types.float32, _odd_half)
+
+
 @intrinsic
-def bfloat16_to_float32(typingctx, bits):
-    """The float32 value of bfloat16 ``bits`` (uint16): exact."""
-    if bits != types.uint16:
-        raise TypeError("bfloat16_to_float32 takes uint16 bits")
+def word_at(typingctx, row, q):
+    """Entries ``2q`` and ``2q + 1`` of a C-contiguous uint16 ``row`` as one
+    uint32 word (the even entry in the low half, on little-endian CPUs).
+    No bounds check: ``2q + 1`` must be an index of ``row``. (A uint32
+    view of the row would cost a reference count update per row.)
+
+    Float rows are accepted so that a kernel's bfloat16 branch compiles
+    for every storage; it reads the first ``4q + 4`` bytes, inside any
+    row of ``2q + 2`` entries, and a float row never takes that branch."""
+    if not (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"):
+        raise TypeError("word_at reads a C-contiguous 1-D array")
 
     def codegen(context, builder, sig, args):
-        return widen_bfloat16_bits(builder, args[0], ir.FloatType())
+        arr = context.make_array(sig.args[0])(context, builder, args[0])
+        words = builder.bitcast(arr.data, ir.IntType(32).as_pointer())
+        index = context.cast(builder, args[1], sig.args[1], types.intp)
+        return builder.load(builder.gep(words, [index]), align=2)
 
-    return types.float32(bits), codegen
-
-
-@intrinsic
-def float32_to_bfloat16(typingctx, value):
-    """bfloat16 bits (uint16) of float32 ``value``, rounded to nearest even."""
-    if value != types.float32:
-        raise TypeError("float32_to_bfloat16 takes a float32")
-
-    def codegen(context, builder, sig, args):
-        return round_to_bfloat16_bits(builder, args[0])
-
-    return types.uint16(value), codegen
-
-
-@intrinsic
-def even_bfloat16(typingctx, word):
-    """float32 value of the bfloat16 in the low half of a uint32 ``word``
-    (the even one of two consecutive entries of a little-endian row)."""
-    if word != types.uint32:
-        raise TypeError("even_bfloat16 takes a uint32")
-
-    def codegen(context, builder, sig, args):
-        i32 = ir.IntType(32)
-        return builder.bitcast(builder.shl(args[0], ir.Constant(i32, 16)), ir.FloatType())
-
-    return types.float32(word), codegen
-
-
-@intrinsic
-def odd_bfloat16(typingctx, word):
-    """float32 value of the bfloat16 in the high half of a uint32 ``word``."""
-    if word != types.uint32:
-        raise TypeError("odd_bfloat16 takes a uint32")
-
-    def codegen(context, builder, sig, args):
-        i32 = ir.IntType(32)
-        return builder.bitcast(builder.and_(args[0], ir.Constant(i32, 0xFFFF0000)),
-                               ir.FloatType())
-
-    return types.float32(word), codegen
+    return types.uint32(row, q), codegen
 
 
 def load(row, b):

@@ -56,7 +56,7 @@ from .simd import (
     interleave_pairs,
     multiply_add,
 )
-from .storage import even_bfloat16, load, odd_bfloat16, real, store
+from .storage import even_bfloat16, load, odd_bfloat16, real, store, word_at
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
@@ -479,36 +479,36 @@ def _paired_dots(d, s0, s1, s2, s3, count, zero):
     of rows ``s0 .. s3``, reading two entries per 32-bit word: a shift
     (even entry) and a mask (odd entry) per two columns, where widening
     each entry takes a shuffle and a shift."""
-    n_words = d.shape[0] // 2
-    dw = d[:2 * n_words].view(np.uint32)
-    w0 = s0[:2 * n_words].view(np.uint32)
+    n = d.shape[0]
     g0 = zero
     g1 = zero
     g2 = zero
     g3 = zero
     if count == 4:
-        w1 = s1[:2 * n_words].view(np.uint32)
-        w2 = s2[:2 * n_words].view(np.uint32)
-        w3 = s3[:2 * n_words].view(np.uint32)
-        for q in range(n_words):
-            de = even_bfloat16(dw[q])
-            do = odd_bfloat16(dw[q])
-            g0 += de * even_bfloat16(w0[q]) + do * odd_bfloat16(w0[q])
-            g1 += de * even_bfloat16(w1[q]) + do * odd_bfloat16(w1[q])
-            g2 += de * even_bfloat16(w2[q]) + do * odd_bfloat16(w2[q])
-            g3 += de * even_bfloat16(w3[q]) + do * odd_bfloat16(w3[q])
+        for q in range(n // 2):
+            dw = word_at(d, q)
+            de = even_bfloat16(dw)
+            do = odd_bfloat16(dw)
+            w0 = word_at(s0, q)
+            w1 = word_at(s1, q)
+            w2 = word_at(s2, q)
+            w3 = word_at(s3, q)
+            g0 += de * even_bfloat16(w0) + do * odd_bfloat16(w0)
+            g1 += de * even_bfloat16(w1) + do * odd_bfloat16(w1)
+            g2 += de * even_bfloat16(w2) + do * odd_bfloat16(w2)
+            g3 += de * even_bfloat16(w3) + do * odd_bfloat16(w3)
     else:
-        for q in range(n_words):
-            g0 += (even_bfloat16(dw[q]) * even_bfloat16(w0[q])
-                   + odd_bfloat16(dw[q]) * odd_bfloat16(w0[q]))
-    if d.shape[0] % 2:
-        b = d.shape[0] - 1
-        db = load(d, b)
-        g0 += db * load(s0, b)
+        for q in range(n // 2):
+            dw = word_at(d, q)
+            w0 = word_at(s0, q)
+            g0 += even_bfloat16(dw) * even_bfloat16(w0) + odd_bfloat16(dw) * odd_bfloat16(w0)
+    if n % 2:
+        db = load(d, n - 1)
+        g0 += db * load(s0, n - 1)
         if count == 4:
-            g1 += db * load(s1, b)
-            g2 += db * load(s2, b)
-            g3 += db * load(s3, b)
+            g1 += db * load(s1, n - 1)
+            g2 += db * load(s2, n - 1)
+            g3 += db * load(s3, n - 1)
     return g0, g1, g2, g3
 
 
