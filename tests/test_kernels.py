@@ -306,10 +306,12 @@ def test_minibatch_epoch_equals_sequential_steps():
         np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
 
 
-def test_results_do_not_depend_on_thread_count():
+@pytest.mark.parametrize("storage", [np.float32, np.uint16])
+def test_results_do_not_depend_on_thread_count(storage):
     outputs = []
     for n_jobs in (1, 2):
         net = make_net("relu", "softmax", (30, 64, 64, 4), 0.8, 7, np.float32)
+        net.store_rows_as(storage)
         X, y, sw = make_data(net, 100, 7)
         with kernel_threads(n_jobs):
             for _ in range(3):

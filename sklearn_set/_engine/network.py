@@ -219,10 +219,11 @@ class SparseMLP:
         Compute dtype of weights and activations.
     storage : numpy dtype, default=None
         dtype of the rows that training gathers (the input batch, hidden
-        activations, pre-activations and deltas): ``dtype`` itself (None),
-        or :data:`~._kernels.storage.BFLOAT16` (uint16 arrays of bfloat16
-        values, float32 ``dtype`` only), which halves the bytes the kernels
-        gather. Sums, weights, optimiser state, the output layer and
+        activations, pre-activations and deltas, the output deltas):
+        ``dtype`` itself (None), or :data:`~._kernels.storage.BFLOAT16`
+        (uint16 arrays of bfloat16 values, float32 ``dtype`` only), which
+        halves the bytes the kernels gather. Sums, weights, optimiser
+        state, the output pre-activations (the loss reads them) and
         prediction stay in ``dtype``.
 
     Attributes

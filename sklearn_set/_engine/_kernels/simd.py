@@ -36,12 +36,16 @@ formed in a fixed order that depends neither on the number of threads nor
 on where a column falls in the batch. Nothing here knows about layers.
 """
 
+import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .storage import round_to_bfloat16_bits, widen_bfloat16_bits
+
+# the target is x86 (the asm constraint of _Arrays.odd_mask names its registers)
+_X86 = llvm.get_process_triple().split("-")[0] in ("x86_64", "i386", "i686")
 
 #: Width of one vector register in bytes (AVX2). LLVM splits wider vectors
 #: on narrower targets (SSE, NEON), so the code stays correct everywhere.
@@ -136,9 +140,11 @@ class _Arrays:
         on Zen 4 runs on the two vector pipes that the shifts and FMAs
         need, where ``vpand`` runs on all four."""
         words_type = ir.VectorType(ir.IntType(32), vec_type.count)
+        mask = ir.Constant(words_type, [0xFFFF0000] * vec_type.count)
+        if not _X86:  # "x": an x86 vector register
+            return mask
         return self.builder.asm(ir.FunctionType(words_type, [words_type]), "", "=x,0",
-                                [ir.Constant(words_type, [0xFFFF0000] * vec_type.count)],
-                                side_effect=False)
+                                [mask], side_effect=False)
 
     def load_pair(self, pos, vec_type, mask, *indices):
         """The even and the odd columns of the ``2 * lanes`` bfloat16 entries
