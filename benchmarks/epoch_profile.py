@@ -12,6 +12,10 @@ of labels and weights. Medians over ``--rounds``, per epoch and per batch.
 
     python benchmarks/epoch_profile.py --n-jobs 1
     python benchmarks/epoch_profile.py --n-jobs 2 --rounds 5
+    python benchmarks/epoch_profile.py --n-jobs 1 --dtype float32 bfloat16
+
+With several ``--dtype`` values the models take turns within each round
+and each gets its own table.
 """
 
 import argparse
@@ -41,6 +45,8 @@ def main():
     parser.add_argument("--n-samples", type=int, default=60000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--dtype", nargs="+", default=["float32"],
+                        choices=["float32", "bfloat16", "float64"])
     args = parser.parse_args()
 
     header(f"epoch profile: SET eps=20 {'-'.join(map(str, LAYERS))}, batch 128, "
@@ -49,12 +55,14 @@ def main():
     X = rng.random((args.n_samples, LAYERS[0]), dtype=np.float32)
     y = rng.integers(0, LAYERS[-1], args.n_samples)
     eps20, _ = set_eps20_sparsity(LAYERS)
-    model = SETClassifier(hidden_layer_sizes=LAYERS[1:-1], sparsity=eps20, batch_size=128,
-                          learning_rate_init=0.01, momentum=0.9, random_state=0,
-                          n_jobs=args.n_jobs)
+    models = {dtype: SETClassifier(hidden_layer_sizes=LAYERS[1:-1], sparsity=eps20,
+                                   batch_size=128, learning_rate_init=0.01, momentum=0.9,
+                                   random_state=0, n_jobs=args.n_jobs, dtype=dtype)
+              for dtype in args.dtype}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.partial_fit(X[:2048], y[:2048], classes=np.arange(LAYERS[-1]))
+        for model in models.values():
+            model.partial_fit(X[:2048], y[:2048], classes=np.arange(LAYERS[-1]))
 
     spent = defaultdict(float)
 
@@ -85,24 +93,34 @@ def main():
     kernels.sum_of_squares = timed("sum_of_squares (loss)", originals["sum_of_squares"])
     original_evolve = ConnectivityPolicy.evolve
     ConnectivityPolicy.evolve = timed("evolve (prune+regrow)", original_evolve)
-    network = model._network
-    network.output = network.output._replace(
-        loss=timed("softmax_cross_entropy", network.output.loss))
+    for model in models.values():
+        network = model._network
+        network.output = network.output._replace(
+            loss=timed("softmax_cross_entropy", network.output.loss))
 
-    per_round = []
-    epochs = []
-    loads = []
+    per_round = {dtype: [] for dtype in models}
+    epochs = {dtype: [] for dtype in models}
+    loads = {dtype: [] for dtype in models}
     for _ in range(args.rounds):
-        time.sleep(1.0)
-        spent.clear()
-        t = time.perf_counter()
-        with warnings.catch_warnings(), OtherLoad() as other:
-            warnings.simplefilter("ignore")
-            model.partial_fit(X, y)
-        epochs.append(time.perf_counter() - t)
-        loads.append(other.cores)
-        per_round.append(dict(spent))
+        for dtype, model in models.items():
+            time.sleep(1.0)
+            spent.clear()
+            t = time.perf_counter()
+            with warnings.catch_warnings(), OtherLoad() as other:
+                warnings.simplefilter("ignore")
+                model.partial_fit(X, y)
+            epochs[dtype].append(time.perf_counter() - t)
+            loads[dtype].append(other.cores)
+            per_round[dtype].append(dict(spent))
+    for dtype in models:
+        _report(dtype, per_round[dtype], epochs[dtype], loads[dtype], args)
+    footer()
+    ConnectivityPolicy.evolve = original_evolve
+    for name, function in originals.items():
+        setattr(kernels, name, function)
 
+
+def _report(dtype, per_round, epochs, loads, args):
     n_batches = -(-args.n_samples // 128)
     names = list(per_round[0])
     rows = []
@@ -117,14 +135,10 @@ def main():
                  "% of epoch": f"{100 * rest / median(epochs):.1f}"})
     rows.append({"part": "epoch", "s/epoch": median(epochs),
                  "us/batch": 1e6 * median(epochs) / n_batches, "% of epoch": "100"})
-    print(f"# {args.n_samples} samples ({n_batches} batches), {args.rounds} rounds, "
-          f"medians; epochs {', '.join(f'{e:.3f}' for e in epochs)} s; "
+    print(f"# dtype={dtype}: {args.n_samples} samples ({n_batches} batches), "
+          f"{args.rounds} rounds, medians; epochs {', '.join(f'{e:.3f}' for e in epochs)} s; "
           f"other load (max) {max(loads):.2f}")
     table(rows, ["part", "s/epoch", "us/batch", "% of epoch"])
-    footer()
-    ConnectivityPolicy.evolve = original_evolve
-    for name, function in originals.items():
-        setattr(kernels, name, function)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ after an MLP epoch without the pause).
     python benchmarks/epoch_time.py --n-samples 10000 --rounds 3
     python benchmarks/epoch_time.py --no-mlp --eps20-only \
         --regrowth random connected gradient   # overhead of each regrowth rule
+    python benchmarks/epoch_time.py --eps20-only --dtype float32 bfloat16
 """
 
 import argparse
@@ -46,6 +47,10 @@ def main():
                         help="regrowth rules to time (one SET model per rule and level)")
     parser.add_argument("--eps20-only", action="store_true",
                         help="only the eps=20 sparsity level")
+    parser.add_argument("--dtype", nargs="+", default=["float32"],
+                        choices=["float32", "bfloat16", "float64"],
+                        help="SETClassifier dtypes to time (rows other than float32 "
+                             "are named with a suffix, e.g. 'SET eps=20 bf16')")
     args = parser.parse_args()
 
     header("epoch time: SETClassifier vs MLPClassifier, 784-1000-1000-1000-10, batch 128")
@@ -74,14 +79,15 @@ def main():
 
     models = {}
     levels = [("SET eps=20", eps20), ("SET s=0.99", 0.99), ("SET s=0.999", 0.999)]
+    suffixes = {"float32": "", "bfloat16": " bf16", "float64": " f64"}
     for rule in args.regrowth:
-        for name, s in levels[:1] if args.eps20_only else levels:
-            if len(args.regrowth) > 1:
-                name = f"{name} {rule}"
-            models[name] = SETClassifier(
-                hidden_layer_sizes=LAYERS[1:-1], sparsity=s, batch_size=128,
-                learning_rate_init=0.01, momentum=0.9, random_state=0, n_jobs=args.n_jobs,
-                regrowth=rule)
+        for level, s in levels[:1] if args.eps20_only else levels:
+            for dtype in args.dtype:
+                name = level + (f" {rule}" if len(args.regrowth) > 1 else "") + suffixes[dtype]
+                models[name] = SETClassifier(
+                    hidden_layer_sizes=LAYERS[1:-1], sparsity=s, batch_size=128,
+                    learning_rate_init=0.01, momentum=0.9, random_state=0,
+                    n_jobs=args.n_jobs, regrowth=rule, dtype=dtype)
     if not args.no_mlp:
         models["MLPClassifier"] = MLPClassifier(
             solver="sgd", hidden_layer_sizes=LAYERS[1:-1], batch_size=128,

@@ -30,12 +30,21 @@ Problems (``max_iter=100`` for every SET fit):
 defaults with ``max_iter=300``, and the dense networks of equal size for
 digits.
 
+``--dtype float32 bfloat16`` fits each recipe once per ``dtype`` (the same
+splits and seeds) and adds, per problem, the standard deviation of the
+score over the splits (``sd``) and, for each dtype after the first, the
+mean and standard deviation of its paired difference from the first
+(``diff``: same split, same seed). ``--seeds N`` fits every split with
+``random_state`` 0 to N - 1 (N times the pairs).
+
 Usage::
 
     python benchmarks/recipe.py                      # every recipe, every problem
     python benchmarks/recipe.py --recipes sgd adam --problems mnist digits
     python benchmarks/recipe.py --dense --recipes default
     python benchmarks/recipe.py same-shape --dense --recipes sgd default
+    python benchmarks/recipe.py --recipes default sgd --problems digits mnist madelon \
+        --dtype float32 bfloat16
 """
 
 import argparse
@@ -176,18 +185,24 @@ PROBLEMS = {
 }
 
 
-def mean_score(make, splits):
+def split_scores(make, splits):
     scores = []
     for X_tr, X_te, y_tr, y_te in splits:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             scores.append(make().fit(X_tr, y_tr).score(X_te, y_te))
-    return float(np.mean(scores))
+    return np.array(scores)
 
 
-def recipes(names, problems, dense):
+def mean_score(make, splits):
+    return float(np.mean(split_scores(make, splits)))
+
+
+def recipes(names, problems, dense, dtypes=None, n_seeds=1):
     data = {p: PROBLEMS[p][0]() for p in problems}
     columns = [label for p in problems for label, _, _ in PROBLEMS[p][1]]
+    if dtypes:
+        return _recipes_by_dtype(names, problems, data, columns, dtypes, n_seeds)
     rows = []
     if dense:
         for p in problems:
@@ -207,6 +222,36 @@ def recipes(names, problems, dense):
         print(f"# {name} done: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()
                                               if k != "recipe"), flush=True)
     table(rows, ["recipe"] + columns + ["s"])
+
+
+def _recipes_by_dtype(names, problems, data, columns, dtypes, n_seeds):
+    """Each recipe once per dtype: mean score, its sd over the splits, and
+    the paired difference from the first dtype."""
+    rows = []
+    for name in names:
+        first = {}
+        for dtype in dtypes:
+            row = {"recipe": name, "dtype": dtype}
+            started = time.perf_counter()
+            for p in problems:
+                for label, cls, network in PROBLEMS[p][1]:
+                    params = {**RECIPES[name], **network, "max_iter": 100, "dtype": dtype}
+                    scores = np.concatenate([
+                        split_scores(lambda: cls(**params, random_state=seed), data[p])
+                        for seed in range(n_seeds)])
+                    row[label] = float(scores.mean())
+                    row[f"{label} sd"] = float(scores.std(ddof=1)) if scores.size > 1 else 0.0
+                    first.setdefault(label, scores)
+                    diff = scores - first[label]
+                    row[f"{label} diff"] = (
+                        f"{diff.mean():+.4f} +- {diff.std(ddof=1):.4f}"
+                        if dtype != dtypes[0] else "")
+                    print(f"# {name} {dtype} {label}: "
+                          + " ".join(f"{v:.4f}" for v in scores), flush=True)
+            row["s"] = time.perf_counter() - started
+            rows.append(row)
+    table(rows, ["recipe", "dtype"] + [f"{c}{suffix}" for c in columns
+                                       for suffix in ("", " sd", " diff")] + ["s"])
 
 
 def same_shape(names, dense):
@@ -242,12 +287,16 @@ def main():
                         choices=list(PROBLEMS))
     parser.add_argument("--dense", action="store_true",
                         help="also fit the MLPClassifier/MLPRegressor references")
+    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64", "bfloat16"],
+                        help="fit every recipe with each dtype (see above)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="with --dtype: random_state 0 .. N-1 for every split")
     args = parser.parse_args()
     header("recipe: accuracy of training recipes (" + args.what + ")")
     if args.what == "same-shape":
         same_shape(args.recipes, args.dense)
     else:
-        recipes(args.recipes, args.problems, args.dense)
+        recipes(args.recipes, args.problems, args.dense, args.dtype, args.seeds)
     footer()
 
 

@@ -52,6 +52,11 @@ layers, small batches).
 
     python benchmarks/roofline.py
     python benchmarks/roofline.py --threads 1 --batch 128 --rounds 5
+    python benchmarks/roofline.py --dtype float32 bfloat16
+
+``--dtype bfloat16`` stores the rows (activations, deltas) as the engine's
+bfloat16 path does, 2 bytes each: ``s`` halves in both streams, while the
+backward pass's accumulator row stays float32 (4 bytes).
 """
 
 import argparse
@@ -64,10 +69,13 @@ from kernels import _NO_FIRST, _NO_MASK, _SGD, backward_and_step, timeit
 from numba import njit, prange
 
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine._kernels.storage import BFLOAT16, to_bfloat16
 from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import _aligned_empty
 
 LINE = 64
+# --dtype: storage of the activation and delta rows
+ROW_STORAGE = {"float32": np.float32, "bfloat16": BFLOAT16}
 _FASTMATH = {"reassoc", "contract", "arcp"}
 
 
@@ -185,13 +193,14 @@ ROWS = {"forward": (1, 1), "backward": (3, 1), "first layer": (1, 1)}
 PRODUCTS = {"forward": 1, "backward": 2, "first layer": 1}
 
 
-def gathered_bytes(kernel, batch, itemsize, from_memory):
+def gathered_bytes(kernel, batch, itemsize, from_memory, sum_itemsize=4):
     row = batch * itemsize
     if from_memory:
         row = -(-row // LINE) * LINE
     per_sample = row / batch
     if kernel == "backward":
-        per_sample += 3 * itemsize / 4  # fixed row, accumulator r/w per 4 connections
+        # fixed row, accumulator (float32 sums) r/w, per 4 connections
+        per_sample += (itemsize + 2 * sum_itemsize) / 4
     elif kernel == "first layer":
         per_sample += itemsize / 4      # fixed delta row per 4 connections
     return per_sample
@@ -224,8 +233,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=5,
                         help="repeats of each machine measurement (best kept)")
     parser.add_argument("--triad-mib", type=int, default=256)
+    parser.add_argument("--dtype", nargs="+", default=["float32"],
+                        choices=list(ROW_STORAGE),
+                        help="storage of the activation and delta rows (weights: float32)")
     args = parser.parse_args()
-    header(f"roofline of the sparse kernels, batch {args.batch}, float32")
+    header(f"roofline of the sparse kernels, batch {args.batch}, float32 weights, rows "
+           f"in {' and '.join(args.dtype)}")
     threads = [int(t) for t in args.threads.split(",")]
 
     machine = {}
@@ -249,8 +262,6 @@ def main():
                  "SGEMM GFLOP/s", "other load"])
 
     f32 = np.float32
-    itemsize = 4
-    batch = args.batch
     rng = np.random.default_rng(0)
     l2_bytes, l3_bytes = cache_size(2), cache_size(3)
     results = []
@@ -261,75 +272,88 @@ def main():
         density = float(density)
         layer = SparseLayer.random(n_in, n_out, int(round(density * n_in * n_out)), rng,
                                    activation_code=kernels.RELU, dtype=f32)
-        nnz = layer.n_connections
-
-        def buffer(n, fill):
-            out = _aligned_empty(n * batch, f32).reshape(n, batch)
-            out[:] = fill
-            return out
-
-        a_in = buffer(n_in, rng.random((n_in, batch), dtype=f32))
-        z = buffer(n_out, 0)
-        d_out = buffer(n_out, rng.standard_normal((n_out, batch), dtype=f32) * f32(1e-3))
-        d_in = buffer(n_in, 0)
-        calls = kernel_calls(layer, a_in, z, d_out, d_in)
-        compulsory = layout_bytes(layer)
-        gathered_from = {"forward": n_in, "backward": n_out, "first layer": n_in}
-        for name, fn in calls.items():
-            rows_in, rows_out = ROWS[name]
-            c = compulsory[name]
-            act = (rows_in * n_in + rows_out * n_out) * itemsize / nnz
-            gathered_matrix = gathered_from[name] * batch * itemsize
-            level = ("L2" if gathered_matrix <= l2_bytes
-                     else "L3" if gathered_matrix <= l3_bytes else "memory")
-            g = gathered_bytes(name, batch, itemsize, level == "memory")
-            model_rows.append({
-                "layer": shape, "density": f"{density:g}", "nnz": nnz, "kernel": name,
-                "C B/conn/batch": c, "compulsory B/conn/sample": c / batch + act,
-                "gathered B/conn/sample": g, "gathered from": level,
-                "FLOP/conn/sample": 2 * PRODUCTS[name]})
-            for t in threads:
-                numba.set_num_threads(t)
-                times = []
-                with OtherLoad() as other:
-                    for _ in range(args.rounds):
-                        times.append(timeit(fn, min_time=0.05))
-                # best of the rounds, as the roofs are best of their repeats
-                sec = min(times)
-                m = machine[t]
-                work = nnz * batch
-                flop_t = 2 * PRODUCTS[name] * work / m["sgemm"]
-                comp_t = (c / batch + act) * work / m["triad"]
-                gath_bw = m["triad"] if level == "memory" else m[level]
-                gath_t = g * work / gath_bw
-                bound = max(flop_t, comp_t, gath_t)
-                binding = {flop_t: "FLOP", comp_t: "compulsory", gath_t: f"gathered ({level})"}
-                results.append({
-                    "layer": shape, "kernel": name, "threads": t,
-                    "ms (median)": 1e3 * median(times), "ms (best)": 1e3 * sec,
-                    "GFLOP/s": 2 * PRODUCTS[name] * work / sec / 1e9,
-                    "% FLOP bound": f"{100 * flop_t / sec:.0f}%",
-                    "compulsory GB/s": (c / batch + act) * work / sec / 1e9,
-                    "% memory bound": f"{100 * comp_t / sec:.0f}%",
-                    "gathered GB/s": g * work / sec / 1e9,
-                    "% gather bound": f"{100 * gath_t / sec:.0f}%",
-                    "binding roof": binding[bound],
-                    "% of bound": f"{100 * bound / sec:.0f}%",
-                    "other load": f"{other.cores:.2f}"})
-            print(f"# done {shape} {name}", flush=True)
+        for dtype in args.dtype:
+            _roofline_rows(args, layer, shape, density, dtype, machine, threads, rng,
+                           l2_bytes, l3_bytes, model_rows, results)
     print("# bytes per connection: C from the layout (see layout_bytes), compulsory = "
           "C / batch + activation rows; gathered = one row element per connection")
-    table(model_rows, ["layer", "density", "nnz", "kernel", "FLOP/conn/sample",
+    table(model_rows, ["layer", "density", "nnz", "kernel", "rows", "FLOP/conn/sample",
                        "C B/conn/batch", "compulsory B/conn/sample", "gathered B/conn/sample",
                        "gathered from"])
     print("# achieved (best round): GB/s of each stream; % bound: roof time over measured time "
           "(FLOP: SGEMM; memory: triad; gather: read bandwidth of the level holding the "
           "gathered rows, triad if memory)")
-    table(results, ["layer", "kernel", "threads", "ms (median)", "ms (best)", "GFLOP/s",
+    table(results, ["layer", "kernel", "rows", "threads", "ms (median)", "ms (best)", "GFLOP/s",
                     "% FLOP bound",
                     "compulsory GB/s", "% memory bound", "gathered GB/s", "% gather bound",
                     "binding roof", "% of bound", "other load"])
     footer()
+
+
+def _roofline_rows(args, layer, shape, density, dtype, machine, threads, rng, l2_bytes,
+                   l3_bytes, model_rows, results):
+    """Model and measured rows of one layer's three kernels with rows in ``dtype``."""
+    f32 = np.float32
+    batch = args.batch
+    n_in, n_out, nnz = layer.n_in, layer.n_out, layer.n_connections
+    storage = ROW_STORAGE[dtype]
+    itemsize = np.dtype(storage).itemsize
+
+    def buffer(n, fill):
+        out = _aligned_empty(n * batch, storage).reshape(n, batch)
+        out[:] = to_bfloat16(fill) if storage == BFLOAT16 else fill
+        return out
+
+    a_in = buffer(n_in, rng.random((n_in, batch), dtype=f32))
+    z = buffer(n_out, np.zeros((n_out, batch), f32))
+    d_out = buffer(n_out, rng.standard_normal((n_out, batch), dtype=f32) * f32(1e-3))
+    d_in = buffer(n_in, np.zeros((n_in, batch), f32))
+    calls = kernel_calls(layer, a_in, z, d_out, d_in)
+    compulsory = layout_bytes(layer)
+    gathered_from = {"forward": n_in, "backward": n_out, "first layer": n_in}
+    for name, fn in calls.items():
+        rows_in, rows_out = ROWS[name]
+        c = compulsory[name]
+        act = (rows_in * n_in + rows_out * n_out) * itemsize / nnz
+        gathered_matrix = gathered_from[name] * batch * itemsize
+        level = ("L2" if gathered_matrix <= l2_bytes
+                 else "L3" if gathered_matrix <= l3_bytes else "memory")
+        g = gathered_bytes(name, batch, itemsize, level == "memory")
+        model_rows.append({
+            "layer": shape, "density": f"{density:g}", "nnz": nnz, "kernel": name,
+            "rows": dtype,
+            "C B/conn/batch": c, "compulsory B/conn/sample": c / batch + act,
+            "gathered B/conn/sample": g, "gathered from": level,
+            "FLOP/conn/sample": 2 * PRODUCTS[name]})
+        for t in threads:
+            numba.set_num_threads(t)
+            times = []
+            with OtherLoad() as other:
+                for _ in range(args.rounds):
+                    times.append(timeit(fn, min_time=0.05))
+            # best of the rounds, as the roofs are best of their repeats
+            sec = min(times)
+            m = machine[t]
+            work = nnz * batch
+            flop_t = 2 * PRODUCTS[name] * work / m["sgemm"]
+            comp_t = (c / batch + act) * work / m["triad"]
+            gath_bw = m["triad"] if level == "memory" else m[level]
+            gath_t = g * work / gath_bw
+            bound = max(flop_t, comp_t, gath_t)
+            binding = {flop_t: "FLOP", comp_t: "compulsory", gath_t: f"gathered ({level})"}
+            results.append({
+                "layer": shape, "kernel": name, "rows": dtype, "threads": t,
+                "ms (median)": 1e3 * median(times), "ms (best)": 1e3 * sec,
+                "GFLOP/s": 2 * PRODUCTS[name] * work / sec / 1e9,
+                "% FLOP bound": f"{100 * flop_t / sec:.0f}%",
+                "compulsory GB/s": (c / batch + act) * work / sec / 1e9,
+                "% memory bound": f"{100 * comp_t / sec:.0f}%",
+                "gathered GB/s": g * work / sec / 1e9,
+                "% gather bound": f"{100 * gath_t / sec:.0f}%",
+                "binding roof": binding[bound],
+                "% of bound": f"{100 * bound / sec:.0f}%",
+                "other load": f"{other.cores:.2f}"})
+        print(f"# done {shape} {name} {dtype}", flush=True)
 
 
 if __name__ == "__main__":

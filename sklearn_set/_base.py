@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from . import _names, _preflight
 from ._callbacks import CallbackSupportMixin, with_callbacks
+from ._engine._kernels.storage import BFLOAT16
 from ._engine.activations import ACTIVATIONS
 from ._engine.layer import erdos_renyi_allocation
 from ._engine.network import SparseMLP, network_memory_bytes
@@ -32,7 +33,10 @@ from ._interrupt import IN_MEMORY_COPY_MAX_BYTES, InterruptGuard
 from ._topology_history import append_record, empty_history, record_dict
 from ._warnings import DisconnectedNetworkWarning
 
-_DTYPES = {"float32": np.float32, "float64": np.float64}
+# the dtype parameter: the weights' and arithmetic's dtype, and the dtype
+# the training workspaces store their rows in (bfloat16: uint16 arrays)
+_DTYPES = {"float32": np.float32, "float64": np.float64, "bfloat16": np.float32}
+_ROW_STORAGE = {"float32": np.float32, "float64": np.float64, "bfloat16": BFLOAT16}
 
 # batch_size="auto" means min(_AUTO_BATCH_SIZE, n_samples).
 _AUTO_BATCH_SIZE = 32
@@ -298,6 +302,9 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
             self._initialize(X.shape, hidden, incremental)
         else:
             self._check_same_architecture(hidden)
+            if self._network.dtype == _DTYPES[self.dtype]:
+                # float32 <-> bfloat16 rows: the same weights, trained on
+                self._network.store_rows_as(_ROW_STORAGE[self.dtype])
         data, l2, validation = self._training_split(X, y, sample_weight, incremental)
         self.n_iter_ = 0  # like MLPClassifier: the epochs of this call
         callbacks = self._init_callback_context(
@@ -355,7 +362,8 @@ class BaseSparseMLP(CallbackSupportMixin, BaseEstimator):
         layer_sizes = [n_features] + hidden + [self.n_outputs_]
         self._check_memory(layer_sizes, n_samples)
         self._network = SparseMLP(layer_sizes, activation=self.activation,
-                                  output=self._output, dtype=_DTYPES[self.dtype])
+                                  output=self._output, dtype=_DTYPES[self.dtype],
+                                  storage=_ROW_STORAGE[self.dtype])
         sparsity, epsilon = self._allocation()
         self._network.initialize(sparsity, self._rng, epsilon=epsilon)
         self._policy = self._make_policy()

@@ -292,8 +292,16 @@ _SNIPPETS["execution_parameters"] = """
         all cores, -2 all but one, ... The fitted model does not depend on
         it.
 
-    dtype : {"float32", "float64"}, default="float32"
-        Compute dtype. float32 is about twice as fast.
+    dtype : {"float32", "float64", "bfloat16"}, default="float32"
+        Compute dtype. float32 is about twice as fast as float64.
+        "bfloat16" is mixed precision: float32 weights, biases, optimiser
+        state and arithmetic (every sum is formed in float32), while
+        training stores the activations, pre-activations and deltas it
+        reads back (and each batch of inputs) in bfloat16, float32's upper
+        half: half the memory traffic of the sparse kernels. bfloat16 has
+        float32's exponent range, so no loss scaling is needed; it keeps 8
+        significant bits. Prediction runs in float32 (exact, as the C
+        export), and the fitted weights are float32.
 """
 
 

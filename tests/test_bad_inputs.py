@@ -592,6 +592,8 @@ INTERRUPTIBLE = {
     "classifier-early-stopping": (lambda **kw: clf(early_stopping=True, n_iter_no_change=50,
                                                    **kw), X, Y),
     "regressor": (lambda **kw: reg(**kw), XR, YR),
+    "classifier-bfloat16": (lambda **kw: clf(hidden_layer_sizes=(24, 12), dtype="bfloat16",
+                                             **kw), X, Y),
     # the policy's state (histories, candidates, budget) rolls back too
     "accset": (lambda **kw: AccSETClassifier(hidden_layer_sizes=(24, 12), shrink_rate=0.1,
                                              random_state=0, **kw), X, Y),

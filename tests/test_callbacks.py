@@ -71,15 +71,18 @@ def test_every_epoch_ends_as_a_task(Estimator, digits):
     np.testing.assert_array_equal(first.predict(X), one_epoch.predict(X))
 
 
-@pytest.mark.parametrize("Estimator", [SETClassifier, AccSETClassifier])
-def test_a_callback_stops_the_fit_after_an_epoch(Estimator, digits):
+@pytest.mark.parametrize("Estimator, dtype", [(SETClassifier, "float32"),
+                                             (AccSETClassifier, "float32"),
+                                             (SETClassifier, "bfloat16")])
+def test_a_callback_stops_the_fit_after_an_epoch(Estimator, dtype, digits):
     X, y = digits
-    stopped = small(Estimator, max_iter=10).set_callbacks(EpochRecorder(stop_after=3))
+    stopped = small(Estimator, max_iter=10, dtype=dtype).set_callbacks(
+        EpochRecorder(stop_after=3))
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is no warning
         stopped.fit(X, y)
     assert stopped.n_iter_ == 3
-    three = quiet_fit(small(Estimator, max_iter=3), X, y)
+    three = quiet_fit(small(Estimator, max_iter=3, dtype=dtype), X, y)
     np.testing.assert_array_equal(stopped.predict_proba(X), three.predict_proba(X))
 
 

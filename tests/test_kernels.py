@@ -7,8 +7,10 @@ import scipy.sparse as sp
 from sklearn_set._engine import activations
 from sklearn_set._engine._kernels import layout
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine._kernels.storage import from_bfloat16, to_bfloat16
+from sklearn_set._engine.activations import IDENTITY, LOGISTIC, TANH
 from sklearn_set._engine.layer import SparseLayer
-from sklearn_set._engine.network import SparseMLP
+from sklearn_set._engine.network import OUTPUT_KINDS, SparseMLP
 from sklearn_set._engine.threads import kernel_threads
 
 ACTIVATIONS = list(activations.ACTIVATIONS)
@@ -304,10 +306,12 @@ def test_minibatch_epoch_equals_sequential_steps():
         np.testing.assert_allclose(a.values, b.values, rtol=1e-12)
 
 
-def test_results_do_not_depend_on_thread_count():
+@pytest.mark.parametrize("storage", [np.float32, np.uint16])
+def test_results_do_not_depend_on_thread_count(storage):
     outputs = []
     for n_jobs in (1, 2):
         net = make_net("relu", "softmax", (30, 64, 64, 4), 0.8, 7, np.float32)
+        net.store_rows_as(storage)
         X, y, sw = make_data(net, 100, 7)
         with kernel_threads(n_jobs):
             for _ in range(3):
@@ -486,7 +490,8 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
 
 
 def _vector_loops(asm):
-    """(number of ymm FMAs, number of ymm stack accesses) of each block."""
+    """(number of ymm FMAs, number of ymm stack accesses, number of ymm
+    left shifts of 32-bit words) of each block."""
     import re
 
     blocks, current = [], []
@@ -498,7 +503,8 @@ def _vector_loops(asm):
             current.append(line)
     blocks.append(current)
     return [(sum("vfmadd" in x and "%ymm" in x for x in b),
-             sum("(%rsp)" in x and "%ymm" in x for x in b)) for b in blocks]
+             sum("(%rsp)" in x and "%ymm" in x for x in b),
+             sum("vpslld" in x and "%ymm" in x for x in b)) for b in blocks]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -557,9 +563,12 @@ def test_kernels_give_the_same_bits_in_place(activation, batch):
         np.testing.assert_array_equal(deltas[1][1].view(np.int32), deltas[0][1].view(np.int32))
 
 
-def test_tiles_stay_in_vector_registers():
+@pytest.mark.parametrize("storage", [np.float32, np.uint16])
+def test_tiles_stay_in_vector_registers(storage):
     """On x86-64 with AVX2 and FMA, the tile loops compile to ymm FMAs whose
-    accumulators are not spilled to the stack (the point of _simd.py)."""
+    accumulators are not spilled to the stack (the point of _simd.py). With
+    bfloat16 rows (uint16) the loops widen the rows in vector registers
+    (shifts of ymm words) rather than falling back to scalar code."""
     import platform
 
     import llvmlite.binding as llvm
@@ -575,6 +584,8 @@ def test_tiles_stay_in_vector_registers():
     net.initialize(0.5, rng)
     layer = net.layers[0]
     a = rng.normal(size=(64, 128)).astype(dtype)
+    if storage == np.uint16:
+        a = to_bfloat16(a)
     d, z, d_in = a.copy(), a.copy(), a.copy()
     one, zero = dtype(1), dtype(0)
     no_mask, empty_i, empty_f = np.empty((0, 0), dtype), np.empty(0, np.int64), np.empty(0, dtype)
@@ -598,11 +609,14 @@ def test_tiles_stay_in_vector_registers():
         # a fresh, uncached compilation: cached code cannot be inspected
         kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(kernels, name).py_func)
         kernel(*args)
-        loops = _vector_loops("\n".join(kernel.inspect_asm().values()))
+        asm = "\n".join(kernel.inspect_asm().values())
+        loops = _vector_loops(asm)
         widest = max(loops)
         if name in tiled_kernels:
             assert widest[0] >= 8, name
-        assert all(spills == 0 for fmas, spills in loops if fmas >= 8), name
+        assert all(spills == 0 for fmas, spills, _ in loops if fmas >= 8), name
+        if storage == np.uint16:
+            assert all(shifts > 0 for fmas, _, shifts in loops if fmas >= 4), name
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -658,3 +672,171 @@ def test_predictions_do_not_depend_on_the_rest_of_the_batch(dtype):
     full = net.predict_output(X)
     for n in range(1, 64):
         np.testing.assert_array_equal(net.predict_output(X[:n]), full[:n])
+
+
+# -- bfloat16 storage of the rows (dtype="bfloat16") -------------------------
+# A kernel given bfloat16 rows forms every sum in float32, lane by lane in
+# the order the float32 kernel uses, so each row it stores is the float32
+# kernel's row (fed the same bfloat16 values) rounded to the nearest
+# bfloat16: bit for bit where no transcendental function is involved.
+
+def _bf16_layer(n_in, n_out, seed, sparsity=0.6):
+    rng = np.random.default_rng(seed)
+    net = SparseMLP((n_in, n_out), activation="relu", output="identity", dtype=np.float32)
+    net.initialize(sparsity, rng)
+    layer = net.layers[0]
+    layer.bias[:] = rng.normal(scale=0.1, size=n_out)
+    return layer, rng
+
+
+def _assert_rounded(got16, want32, exact=True):
+    """``got16`` (bfloat16 bits) is ``want32`` rounded to nearest even;
+    not ``exact``: at most one unit apart, for a few entries only (float32
+    tanh and exp may be vectorised differently for the two storages)."""
+    want16 = to_bfloat16(want32)
+    if exact:
+        np.testing.assert_array_equal(got16, want16)
+        return
+    apart = np.abs(got16.astype(np.int64) - want16.astype(np.int64))
+    assert apart.max() <= 1 and np.mean(apart > 0) < 0.01
+
+
+def _activate_rows(z, code, slope):
+    out = np.array(z, dtype=np.float32)
+    for row in out:
+        kernels.activate_inplace(row, code, slope)
+    return out
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("batch", [5, 40, 128, 133])
+@pytest.mark.parametrize("rate", [0.0, 0.3])
+def test_bfloat16_forward_rounds_each_stored_row(activation, batch, rate):
+    """Pre-activations: the float32 sums rounded; activations: f of the
+    stored pre-activations, rounded; dropout: of the stored activations,
+    rounded. The float32 sums agree with a dense float64 product."""
+    code, slope = activations.hidden_activation_codes(activation, 1)[0]
+    slope = np.float32(slope)
+    layer, rng = _bf16_layer(37, 29, batch)
+    a16 = to_bfloat16(rng.normal(size=(37, batch)))
+    uniform = rng.random((29, batch), dtype=np.float32)
+    rate32, scale = np.float32(rate), np.float32(1 / (1 - rate))
+    args = (layer.indptr, layer.indices, layer.values, layer.bias)
+    z16, out16 = np.empty((29, batch), np.uint16), np.empty((29, batch), np.uint16)
+    kernels.sparse_forward(*args, a16, z16, out16, code, slope, uniform, rate32, scale)
+    z32, out32 = np.empty((29, batch), np.float32), np.empty((29, batch), np.float32)
+    kernels.sparse_forward(*args, from_bfloat16(a16), z32, out32, IDENTITY, slope,
+                           uniform, np.float32(0), np.float32(1))
+    _assert_rounded(z16, z32)
+    dense = dense_weights(layer).T @ from_bfloat16(a16).astype(np.float64) + layer.bias[:, None]
+    np.testing.assert_allclose(z32, dense, rtol=1e-5, atol=1e-5)
+    if code == IDENTITY:
+        return  # no activation is written to a row of its own (the engine shares z's)
+    stored = from_bfloat16(to_bfloat16(_activate_rows(from_bfloat16(z16), code, slope)))
+    if rate > 0:
+        stored = np.where(uniform < rate, np.float32(0), stored * scale)
+    _assert_rounded(out16, stored, exact=code not in (TANH, LOGISTIC))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("batch", [5, 40, 128, 133])
+@pytest.mark.parametrize("rate", [0.0, 0.3])
+def test_bfloat16_backward_rounds_the_input_deltas(activation, batch, rate):
+    """The fused backward pass with bfloat16 rows: input deltas are the
+    float32 kernel's rounded; weight gradients, bias step and the fused
+    first layer's step are the float32 sums of the stored values."""
+    code, slope = activations.hidden_activation_codes(activation, 1)[0]
+    slope = np.float32(slope)
+    n_x, n_in, n_out = 23, 37, 29
+    layer, rng = _bf16_layer(n_in, n_out, batch)
+    first, _ = _bf16_layer(n_x, n_in, batch + 1)
+    x16 = to_bfloat16(rng.normal(size=(n_x, batch)))
+    z16 = to_bfloat16(rng.normal(size=(n_in, batch)))
+    a16 = to_bfloat16(_activate_rows(from_bfloat16(z16), code, slope))
+    d_out16 = to_bfloat16(rng.normal(size=(n_out, batch)))
+    keep = rng.random((n_in, batch), dtype=np.float32)
+    if rate > 0:  # a_in holds the dropped-out activations, as the engine's
+        a16 = to_bfloat16(np.where(keep < rate, 0, from_bfloat16(a16) / np.float32(1 - rate)))
+    f32 = np.float32
+    lr, zero = f32(0.1), f32(0)
+    empty = np.empty(0, f32)
+    # the biases of the layer below, whose deltas these are
+    bias16, bias32 = first.bias.copy(), first.bias.copy()
+    first_values = first.values.copy()
+
+    def run(rows, x, d_in, grad, bias, first_arrays):
+        a_in, z_in, d_out = rows
+        kernels.backward_update(
+            layer.t_indptr, layer.t_order, layer.t_rows, grad, layer.values.copy(), a_in, z_in,
+            d_out, d_in, code, slope, keep, f32(rate), f32(1 / (1 - rate)), lr, zero, False,
+            zero, bias, empty, *first_arrays, x, empty, empty, (zero, zero, zero))
+
+    d_in16 = np.empty((n_in, batch), np.uint16)
+    grad16 = np.empty(layer.n_connections, f32)
+    run((a16, z16, d_out16), x16, d_in16, grad16, bias16,
+        (first.indptr, first.indices, first_values, empty))
+    d_in32 = np.empty((n_in, batch), f32)
+    grad32 = np.empty(layer.n_connections, f32)
+    no_first = (np.empty(0, np.int64), np.empty(0, np.int32), empty, empty)
+    run(tuple(from_bfloat16(r) for r in (a16, z16, d_out16)), from_bfloat16(x16), d_in32,
+        grad32, bias32, no_first)
+    _assert_rounded(d_in16, d_in32)
+    # the weight gradients in by-input order, against float64 products
+    A, D = from_bfloat16(a16).astype(np.float64), from_bfloat16(d_out16).astype(np.float64)
+    rows = np.repeat(np.arange(n_out), np.diff(layer.indptr))
+    want = (D @ A.T)[rows, layer.indices]
+    np.testing.assert_allclose(grad16[layer.t_position], want, rtol=1e-5, atol=1e-5)
+    # the steps below read the stored (rounded) deltas
+    delta = from_bfloat16(d_in16).astype(np.float64)
+    np.testing.assert_allclose(bias16, first.bias - 0.1 * delta.sum(axis=1), rtol=1e-5,
+                               atol=1e-5)
+    X = from_bfloat16(x16).astype(np.float64)
+    first_rows = np.repeat(np.arange(n_in), np.diff(first.indptr))
+    step = -0.1 * (delta @ X.T)[first_rows, first.indices]
+    np.testing.assert_allclose(first_values - first.values, step, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("output", ["softmax", "logistic", "identity"])
+def test_bfloat16_output_deltas_are_the_float32_ones_rounded(output):
+    rng = np.random.default_rng(3)
+    n_out, batch = 7, 45
+    z = rng.normal(size=(n_out, batch)).astype(np.float32)
+    weight = rng.uniform(0.5, 1.5, size=batch).astype(np.float32)
+    if output == "softmax":
+        target = rng.integers(0, n_out, size=batch).astype(np.int32)
+    else:
+        target = (rng.random((n_out, batch)) < 0.5).astype(np.float32)
+    loss = OUTPUT_KINDS[output].loss
+    proba = np.empty_like(z)
+    d32, d16 = np.empty_like(z), np.empty((n_out, batch), np.uint16)
+    assert loss(z, target, weight, proba, d16) == loss(z, target, weight, proba, d32)
+    _assert_rounded(d16, d32)
+
+
+def test_bfloat16_gathers_round_the_inputs():
+    rng = np.random.default_rng(4)
+    X = sp.random(40, 33, density=0.4, random_state=4, format="csr", dtype=np.float32)
+    rows = rng.integers(0, 40, size=21).astype(np.int64)
+    dense16, csr16 = np.empty((33, 21), np.uint16), np.empty((33, 21), np.uint16)
+    layout.gather_dense(X.toarray(), rows, dense16)
+    layout.gather_csr(X.data, X.indices, X.indptr, rows, csr16)
+    _assert_rounded(dense16, X.toarray()[rows].T)
+    np.testing.assert_array_equal(csr16, dense16)
+
+
+@pytest.mark.parametrize("batch", [5, 128])
+def test_bfloat16_first_layer_update_sums_the_stored_rows(batch):
+    layer, rng = _bf16_layer(31, 19, batch)
+    x16 = to_bfloat16(rng.normal(size=(31, batch)))
+    d16 = to_bfloat16(rng.normal(size=(19, batch)))
+    values, bias = layer.values.copy(), layer.bias.copy()
+    f32, empty = np.float32, np.empty(0, np.float32)
+    zero = f32(0)
+    kernels.update_first_layer(layer.indptr, layer.indices, values, empty, bias, empty, x16,
+                               d16, f32(0.1), zero, False, zero, empty, empty,
+                               (zero, zero, zero))
+    X, D = from_bfloat16(x16).astype(np.float64), from_bfloat16(d16).astype(np.float64)
+    rows = np.repeat(np.arange(19), np.diff(layer.indptr))
+    np.testing.assert_allclose(values - layer.values, -0.1 * (D @ X.T)[rows, layer.indices],
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bias - layer.bias, -0.1 * D.sum(axis=1), rtol=1e-5, atol=1e-6)

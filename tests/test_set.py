@@ -394,3 +394,66 @@ def test_every_parameter_reaches_its_attribute(Estimator):
     assert Estimator(**values).get_params(deep=False) == values
     defaults = Estimator().get_params(deep=False)
     assert set(defaults) == set(names)
+
+
+@pytest.mark.parametrize("Estimator", [SETClassifier, SETRegressor, AccSETClassifier])
+@pytest.mark.parametrize("solver, activation, dropout", [
+    ("sgd", "relu", 0.0), ("adam", "tanh", 0.2), ("sgd", "allrelu", 0.0),
+    ("adam", "logistic", 0.0), ("sgd", "leaky_relu", 0.1)])
+def test_bfloat16_rows_train_like_float32(small_problem, Estimator, solver, activation,
+                                          dropout):
+    """float32 weights trained on bfloat16 rows: a model of its own (not the
+    float32 one), as good on the training data, with float32 parameters."""
+    X, y = small_problem
+    if Estimator is SETRegressor:
+        y = X[:, :3] @ np.array([1.0, -2.0, 0.5])
+    params = dict(hidden_layer_sizes=(48, 32), max_iter=15, random_state=0, solver=solver,
+                  activation=activation, dropout=dropout)
+    if Estimator is AccSETClassifier:
+        params.pop("hidden_layer_sizes")
+        params["max_iter"] = 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        single = Estimator(**params).fit(X, y)
+        half = Estimator(dtype="bfloat16", **params).fit(X, y)
+    assert half._network.storage == np.uint16 and single._network.storage == np.float32
+    assert all(c.dtype == np.float32 for c in half.coefs_ + half.intercepts_)
+    assert not np.array_equal(half.coefs_[0].toarray(), single.coefs_[0].toarray())
+    assert half.score(X, y) >= single.score(X, y) - 0.1
+
+
+def test_bfloat16_sparse_input_trains_the_dense_model(small_problem):
+    X, y = small_problem
+    X = np.where(np.abs(X) < 0.8, 0.0, X)
+    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0, dtype="bfloat16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = SETClassifier(**params).fit(X, y)
+        sparse = SETClassifier(**params).fit(sp.csr_matrix(X), y)
+    for a, b in zip(dense.coefs_, sparse.coefs_):
+        np.testing.assert_array_equal(a.toarray(), b.toarray())
+
+
+def test_bfloat16_warm_start_and_partial_fit_switch_the_rows(small_problem):
+    """The weights are float32 either way: a warm start or partial_fit may
+    change dtype between float32 and bfloat16 and train on."""
+    X, y = small_problem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SETClassifier(hidden_layer_sizes=(32,), max_iter=3, random_state=0,
+                            warm_start=True).fit(X, y)
+        before = clf.coefs_[0].toarray()
+        clf.set_params(dtype="bfloat16").fit(X, y)
+        assert clf._network.storage == np.uint16
+        assert not np.array_equal(before, clf.coefs_[0].toarray())
+        clf.set_params(dtype="float32").partial_fit(X, y)
+    assert clf._network.storage == np.float32
+    assert pickle.loads(pickle.dumps(clf)).score(X, y) == clf.score(X, y)
+
+
+def test_bfloat16_divergence_stops_with_a_clear_error(small_problem):
+    X, y = small_problem
+    clf = SETClassifier(hidden_layer_sizes=(64,), learning_rate_init=1e6, sparsity=0.5,
+                        max_iter=50, random_state=0, dtype="bfloat16")
+    with pytest.raises(ValueError, match=r"Training diverged in epoch \d+.*learning_rate_init"):
+        clf.fit(X * 1e3, y)

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from ._kernels import layout
 from ._kernels import train as kernels
+from ._kernels.storage import BFLOAT16
 from .activations import IDENTITY, LEAKY_RELU, hidden_activation_codes
 from .connectivity import network_topology
 from .layer import SparseLayer, bytes_per_connection, erdos_renyi_allocation
@@ -216,6 +217,14 @@ class SparseMLP:
         label) or "identity" (squared error).
     dtype : numpy dtype
         Compute dtype of weights and activations.
+    storage : numpy dtype, default=None
+        dtype of the rows that training gathers (the input batch, hidden
+        activations, pre-activations and deltas, the output deltas):
+        ``dtype`` itself (None), or :data:`~._kernels.storage.BFLOAT16`
+        (uint16 arrays of bfloat16 values, float32 ``dtype`` only), which
+        halves the bytes the kernels gather. Sums, weights, optimiser
+        state, the output pre-activations (the loss reads them) and
+        prediction stay in ``dtype``.
 
     Attributes
     ----------
@@ -225,16 +234,29 @@ class SparseMLP:
         one spared (set by the evolution; NaN before).
     """
 
-    def __init__(self, layer_sizes, *, activation, output, dtype=np.float32):
+    def __init__(self, layer_sizes, *, activation, output, dtype=np.float32, storage=None):
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.activation = activation
         self.output = output_kind(output)
         self.dtype = np.dtype(dtype)
+        self.store_rows_as(storage)
         self.hidden_codes = hidden_activation_codes(activation, len(self.layer_sizes) - 2)
         self.layers = []
         self.epsilon = math.nan
         self.turnover = math.nan
         self._workspace = {}
+
+    def store_rows_as(self, storage):
+        """Train with the gathered rows in ``storage`` from now on (see the
+        class's parameter; None: ``dtype``). A warm start may switch
+        between float32 and bfloat16 rows: the weights are the same."""
+        storage = self.dtype if storage is None else np.dtype(storage)
+        if storage != self.dtype and not (storage == BFLOAT16 and self.dtype == np.float32):
+            raise ValueError(f"the rows of a {self.dtype} network can be stored in "
+                             f"{self.dtype}, or in bfloat16 when it is float32; got {storage}")
+        if storage != getattr(self, "storage", None):
+            self.storage = storage
+            self._workspace = {}
 
     # -- construction -----------------------------------------------------
     def initialize(self, sparsity, rng, *, epsilon=None):
@@ -313,19 +335,23 @@ class SparseMLP:
         if ws is not None and ws["key"] == key:
             return ws
         dt = self.dtype
+        # the rows the kernels gather: in the storage dtype while training
+        # (prediction stays in dtype, exact like the C export)
+        # (networks saved before bfloat16 storage have no storage attribute)
+        rows = getattr(self, "storage", dt) if training else dt
         sizes = self.layer_sizes
         hidden = sizes[1:-1]
         empty = _aligned_empty
-        ws = {"key": key, "x": empty(sizes[0] * batch_size, dt)}
-        ws["a"] = [empty(n * batch_size, dt) for n in hidden]
-        ws["z"] = [empty(n * batch_size, dt) if self._keeps_z(l) else ws["a"][l]
+        ws = {"key": key, "x": empty(sizes[0] * batch_size, rows)}
+        ws["a"] = [empty(n * batch_size, rows) for n in hidden]
+        ws["z"] = [empty(n * batch_size, rows) if self._keeps_z(l) else ws["a"][l]
                    for l, n in enumerate(hidden)]
         ws["out"] = empty(sizes[-1] * batch_size, dt)
         if training:
             # the output delta; a hidden layer's delta takes the place of its
             # activations, which backprop reads for the last time as it
             # writes the delta (see backward_update)
-            ws["delta"] = empty(sizes[-1] * batch_size, dt)
+            ws["delta"] = empty(sizes[-1] * batch_size, rows)
             ws["proba"] = empty(sizes[-1] * batch_size, dt)
             ws["keep"] = ([empty(n * batch_size, dt) for n in hidden]
                           if dropout > 0 else None)
@@ -614,7 +640,9 @@ class SparseMLP:
         of layer ``l`` is ``activations[l][i] @ deltas[l][j]``.
 
         Fresh arrays, not the training workspace (which holds the thread
-        chooser and would be reallocated for another batch size)."""
+        chooser and would be reallocated for another batch size), in
+        ``dtype`` whatever the row storage: the gradient-guided regrowth
+        that reads them gets float32 values, as prediction does."""
         dt = self.dtype
         nb = rows.shape[0]
         hidden = self.layer_sizes[1:-1]

@@ -72,6 +72,11 @@ def check_network(network, where):
     dtype = getattr(network, "dtype", None)
     if dtype not in _FLOATS:
         raise RefusedContent(f"{where}: its dtype is not float32 or float64")
+    # older files have no storage: their rows were stored in dtype
+    storage = getattr(network, "storage", dtype)
+    if storage != dtype and not (storage == np.uint16 and dtype == np.float32):
+        raise RefusedContent(f"{where}: its rows are stored neither in its dtype nor "
+                             "in bfloat16 with float32 weights")
     for i, layer in enumerate(layers):
         check_layer(layer, f"{where}, layer {i + 1}", (sizes[i], sizes[i + 1]), dtype)
     activation = getattr(network, "activation", None)

@@ -10,6 +10,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .storage import load, store
+
 
 @njit(parallel=True, cache=True)
 def gather_dense(x, rows, out):
@@ -32,22 +34,23 @@ def gather_dense(x, rows, out):
             for f in range(n_features):
                 row = out[f]
                 for b in range(16):
-                    row[b0 + b] = x[rows[b0 + b], f]
+                    store(row, b0 + b, x[rows[b0 + b], f])
         else:
             for b in range(b0, b1):
                 src = x[rows[b]]
                 for f in range(n_features):
-                    out[f, b] = src[f]
+                    store(out[f], b, src[f])
 
 
 @njit(cache=True)
 def gather_csr(data, indices, indptr, rows, out):
     """Like :func:`gather_dense` for a CSR matrix given by its arrays."""
-    out[:, :] = 0
+    out[:, :] = 0  # +0.0 in bfloat16 (uint16) rows too
     for b in range(rows.shape[0]):
         r = rows[b]
         for p in range(indptr[r], indptr[r + 1]):
-            out[indices[p], b] += data[p]
+            row = out[indices[p]]
+            store(row, b, load(row, b) + data[p])
 
 
 @njit(cache=True)

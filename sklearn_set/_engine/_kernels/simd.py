@@ -36,10 +36,16 @@ formed in a fixed order that depends neither on the number of threads nor
 on where a column falls in the batch. Nothing here knows about layers.
 """
 
+import llvmlite.binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .storage import round_to_bfloat16_bits, widen_bfloat16_bits
+
+# the target is x86 (the asm constraint of _Arrays.odd_mask names its registers)
+_X86 = llvm.get_process_triple().split("-")[0] in ("x86_64", "i386", "i686")
 
 #: Width of one vector register in bytes (AVX2). LLVM splits wider vectors
 #: on narrower targets (SSE, NEON), so the code stays correct everywhere.
@@ -103,6 +109,71 @@ class _Arrays:
     def vector_pointer(self, pos, vec_type, *indices):
         return self.builder.bitcast(self.pointer(pos, *indices), vec_type.as_pointer())
 
+    def _stored_as_bfloat16(self, pos):
+        return self.arrays[pos][0].dtype == types.uint16
+
+    def load_vector(self, pos, vec_type, *indices):
+        """The vector of ``vec_type`` that starts at ``indices``; bfloat16
+        rows (uint16) are widened to float32 as they are loaded (one
+        ``vpmovzxwd`` and one ``vpslld`` per vector on x86)."""
+        if self._stored_as_bfloat16(pos):
+            bits_type = ir.VectorType(ir.IntType(16), vec_type.count)
+            bits = self.builder.load(self.vector_pointer(pos, bits_type, *indices), align=1)
+            return widen_bfloat16_bits(self.builder, bits, vec_type)
+        return self.builder.load(self.vector_pointer(pos, vec_type, *indices), align=1)
+
+    def store_vector(self, value, pos, *indices):
+        """Store ``value`` at ``indices``, rounded to bfloat16 for uint16 rows."""
+        if self._stored_as_bfloat16(pos):
+            value = round_to_bfloat16_bits(self.builder, value)
+        self.builder.store(value, self.vector_pointer(pos, value.type, *indices), align=1)
+
+    def paired(self, *positions):
+        """Whether the rows at ``positions`` all hold bfloat16: then they are
+        read (and written) in pairs of columns, see :meth:`load_pair`."""
+        return all(self._stored_as_bfloat16(pos) for pos in positions)
+
+    def odd_mask(self, vec_type):
+        """The mask of the high halves of 32-bit words, for :meth:`load_pair`,
+        made once before a loop. It passes through an empty asm statement:
+        given the constant, LLVM turns the ``and`` into a word blend, which
+        on Zen 4 runs on the two vector pipes that the shifts and FMAs
+        need, where ``vpand`` runs on all four."""
+        words_type = ir.VectorType(ir.IntType(32), vec_type.count)
+        mask = ir.Constant(words_type, [0xFFFF0000] * vec_type.count)
+        if not _X86:  # "x": an x86 vector register
+            return mask
+        return self.builder.asm(ir.FunctionType(words_type, [words_type]), "", "=x,0",
+                                [mask], side_effect=False)
+
+    def load_pair(self, pos, vec_type, mask, *indices):
+        """The even and the odd columns of the ``2 * lanes`` bfloat16 entries
+        that start at ``indices``, as two float32 vectors. One plain load
+        of 32 bytes, then a shift (even: low halves of the 32-bit words) and
+        a mask (odd: high halves): two cheap integer operations per two
+        vectors, where widening each vector would take a shuffle
+        (``vpmovzxwd``) and a shift. Sums over connections are the same
+        lane by lane, so the order of the columns does not matter until they
+        are stored (:meth:`store_pair`)."""
+        words_type = ir.VectorType(ir.IntType(32), vec_type.count)
+        words = self.builder.load(self.vector_pointer(pos, words_type, *indices), align=1)
+        even = self.builder.shl(words, ir.Constant(words_type, [16] * vec_type.count))
+        odd = self.builder.and_(words, mask)
+        return self.builder.bitcast(even, vec_type), self.builder.bitcast(odd, vec_type)
+
+    def store_pair(self, even, odd, pos, *indices):
+        """Store the columns :meth:`load_pair` split, each rounded to
+        bfloat16, back in their order: the rounded bits of an even column
+        go to the low half of its word, those of an odd one to the high
+        half (no shuffle)."""
+        words_type = ir.VectorType(ir.IntType(32), even.type.count)
+        low = self.builder.zext(round_to_bfloat16_bits(self.builder, even), words_type)
+        high = self.builder.shl(
+            self.builder.zext(round_to_bfloat16_bits(self.builder, odd), words_type),
+            ir.Constant(words_type, [16] * even.type.count))
+        self.builder.store(self.builder.or_(low, high),
+                           self.vector_pointer(pos, words_type, *indices), align=1)
+
 
 def _check_contiguous(*arrays):
     # vector loads read consecutive elements of a row
@@ -112,13 +183,21 @@ def _check_contiguous(*arrays):
                             f"C-contiguous, got layout {arr.layout!r}")
 
 
-def _check_float_arrays(*arrays):
-    dtype = arrays[0].dtype
-    for arr in arrays:
+def _check_float_arrays(compute, *rows):
+    """The arithmetic dtype, that of the ``compute`` arrays (weights, sums);
+    each row array has it too, or is a uint16 array of bfloat16 values when
+    it is float32."""
+    dtype = compute[0].dtype
+    for arr in compute:
         if not isinstance(arr, types.Array) or arr.dtype != dtype:
             raise TypeError("the float arrays of a tile intrinsic must share one dtype")
     if not isinstance(dtype, types.Float):
         raise TypeError("tile intrinsics need float arrays")
+    for arr in rows:
+        if not isinstance(arr, types.Array) or not (
+                arr.dtype == dtype or (arr.dtype == types.uint16 and dtype == types.float32)):
+            raise TypeError("the rows of a tile intrinsic hold the dtype of its weights, or "
+                            "bfloat16 (uint16) with float32 weights")
     return dtype
 
 
@@ -127,7 +206,7 @@ def _make_gather_axpy(n_vectors):
     def gather_axpy(typingctx, out, rows, row_ids, weights, start, end, b0, init):
         """``out[b0:b0+T] = init + sum_p weights[p] * rows[row_ids[p], b0:b0+T]``
         for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns."""
-        dtype = _check_float_arrays(out, rows, weights)
+        dtype = _check_float_arrays((weights,), out, rows)
         _check_contiguous(out, rows)
 
         def codegen(context, builder, sig, args):
@@ -140,17 +219,26 @@ def _make_gather_axpy(n_vectors):
             accs = [cgutils.alloca_once_value(builder, init_vec) for _ in range(n_vectors)]
             start = context.cast(builder, args[4], sig.args[4], types.intp)
             stop = context.cast(builder, args[5], sig.args[5], types.intp)
+            # bfloat16 rows in and out: two vectors of columns per load
+            # (accumulators 2q and 2q + 1: the even and odd columns)
+            step = 2 if n_vectors % 2 == 0 and arrays.paired(0, 1) else 1
+            mask = arrays.odd_mask(vec) if step == 2 else None
             with cgutils.for_range_slice(builder, start, stop, ir.Constant(intp, 1)) as (p, _):
                 row = arrays.load(2, p, to=types.intp)
                 w = _broadcast(builder, arrays.load(3, p), vec)
-                for v in range(n_vectors):
+                for v in range(0, n_vectors, step):
                     col = builder.add(col0, ir.Constant(intp, v * lanes))
-                    x = builder.load(arrays.vector_pointer(1, vec, row, col), align=1)
-                    builder.store(_multiply_add(builder, w, x, builder.load(accs[v]), fma),
-                                  accs[v])
-            for v in range(n_vectors):
+                    xs = (arrays.load_pair(1, vec, mask, row, col) if step == 2
+                          else [arrays.load_vector(1, vec, row, col)])
+                    for u, x in enumerate(xs):
+                        builder.store(_multiply_add(builder, w, x, builder.load(accs[v + u]),
+                                                    fma), accs[v + u])
+            for v in range(0, n_vectors, step):
                 col = builder.add(col0, ir.Constant(intp, v * lanes))
-                builder.store(builder.load(accs[v]), arrays.vector_pointer(0, vec, col), align=1)
+                if step == 2:
+                    arrays.store_pair(builder.load(accs[v]), builder.load(accs[v + 1]), 0, col)
+                else:
+                    arrays.store_vector(builder.load(accs[v]), 0, col)
             return context.get_dummy_value()
 
         return types.none(out, rows, row_ids, weights, start, end, b0, init), codegen
@@ -208,8 +296,14 @@ def _make_gather_dots(group):
         load of each vector of ``fixed`` serves the group, each dot product
         is its own chain of vector multiply-adds (independent chains hide
         the latency), and ``acc`` is read and written once per vector per
-        group."""
-        dtype = _check_float_arrays(fixed, rows, weights, dots, acc)
+        group.
+
+        When ``fixed`` and ``rows`` both hold bfloat16, ``n_vectors`` must be
+        even: each load then brings two vectors of columns, split into even
+        and odd columns (:meth:`_Arrays.load_pair`), and ``acc`` holds each
+        block of ``2 * lanes`` columns in that order, the even columns
+        first; :func:`interleave_pairs` puts them back in order."""
+        dtype = _check_float_arrays((weights, dots, acc), fixed, rows)
         _check_contiguous(fixed, rows, acc)
 
         def codegen(context, builder, sig, args):
@@ -223,6 +317,15 @@ def _make_gather_dots(group):
             zero = ir.Constant(vec, [ir.Constant(scalar, 0.0)] * lanes)
             n_grouped = builder.mul(builder.sdiv(count, ir.Constant(intp, group)),
                                     ir.Constant(intp, group))
+            paired = arrays.paired(0, 1)
+            mask = arrays.odd_mask(vec) if paired else None
+            n_loads = builder.sdiv(n_vec, ir.Constant(intp, 2)) if paired else n_vec
+            width = 2 * lanes if paired else lanes
+
+            def columns(pos, *indices):
+                if paired:
+                    return arrays.load_pair(pos, vec, mask, *indices)
+                return [arrays.load_vector(pos, vec, *indices)]
 
             def connections(first, size):
                 rows_ = [arrays.load(2, builder.add(first, ir.Constant(intp, g)), to=types.intp)
@@ -231,19 +334,21 @@ def _make_gather_dots(group):
                         4, builder.add(first, ir.Constant(intp, g)), to=types.intp)), vec)
                         for g in range(size)]
                 chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
-                with cgutils.for_range(builder, n_vec) as loop:
-                    col = builder.mul(loop.index, ir.Constant(intp, lanes))
-                    f = builder.load(arrays.vector_pointer(0, vec, col), align=1)
-                    xs = [builder.load(arrays.vector_pointer(1, vec, r, col), align=1)
-                          for r in rows_]
-                    for g in range(size):
-                        builder.store(_multiply_add(builder, xs[g], f,
-                                                    builder.load(chains[g]), fma), chains[g])
-                    acc_ptr = arrays.vector_pointer(8, vec, col)
-                    total = builder.load(acc_ptr, align=1)
-                    for g in range(size):
-                        total = _multiply_add(builder, ws[g], xs[g], total, fma)
-                    builder.store(total, acc_ptr, align=1)
+                with cgutils.for_range(builder, n_loads) as loop:
+                    col = builder.mul(loop.index, ir.Constant(intp, width))
+                    fs = columns(0, col)
+                    xs = [columns(1, r, col) for r in rows_]
+                    for half, f in enumerate(fs):
+                        for g in range(size):
+                            builder.store(_multiply_add(builder, xs[g][half], f,
+                                                        builder.load(chains[g]), fma),
+                                          chains[g])
+                        acc_ptr = arrays.vector_pointer(
+                            8, vec, builder.add(col, ir.Constant(intp, half * lanes)))
+                        total = builder.load(acc_ptr, align=1)
+                        for g in range(size):
+                            total = _multiply_add(builder, ws[g], xs[g][half], total, fma)
+                        builder.store(total, acc_ptr, align=1)
                 for g in range(size):
                     builder.store(_horizontal_sum(builder, builder.load(chains[g])),
                                   arrays.pointer(7, builder.add(first, ir.Constant(intp, g))))
@@ -259,6 +364,38 @@ def _make_gather_dots(group):
                           acc), codegen
 
     return gather_dots
+
+
+@intrinsic
+def interleave_pairs(typingctx, acc, n_vectors):
+    """Put the columns of the first ``n_vectors`` (even) vectors of ``acc``
+    back in order where :func:`gather_dots_axpy` left each block of two
+    vectors as its even columns, then its odd ones: two shuffles per block,
+    once per row rather than once per connection."""
+    dtype = _check_float_arrays((acc,))
+    _check_contiguous(acc)
+
+    def codegen(context, builder, sig, args):
+        arrays = _Arrays(context, builder, sig, args)
+        _, vec, lanes = _vector_type(context, dtype)
+        intp = context.get_value_type(types.intp)
+        i32 = ir.IntType(32)
+        n_vec = context.cast(builder, args[1], sig.args[1], types.intp)
+        low = ir.Constant(ir.VectorType(i32, lanes),
+                          [k // 2 + (lanes if k % 2 else 0) for k in range(lanes)])
+        high = ir.Constant(ir.VectorType(i32, lanes),
+                           [lanes // 2 + k // 2 + (lanes if k % 2 else 0) for k in range(lanes)])
+        with cgutils.for_range(builder, builder.sdiv(n_vec, ir.Constant(intp, 2))) as loop:
+            col = builder.mul(loop.index, ir.Constant(intp, 2 * lanes))
+            even_ptr = arrays.vector_pointer(0, vec, col)
+            odd_ptr = arrays.vector_pointer(0, vec, builder.add(col, ir.Constant(intp, lanes)))
+            even = builder.load(even_ptr, align=1)
+            odd = builder.load(odd_ptr, align=1)
+            builder.store(builder.shuffle_vector(even, odd, low), even_ptr, align=1)
+            builder.store(builder.shuffle_vector(even, odd, high), odd_ptr, align=1)
+        return context.get_dummy_value()
+
+    return types.none(acc, n_vectors), codegen
 
 
 # One intrinsic per tile width: a kernel covers a batch with the widest tiles

@@ -53,8 +53,10 @@ from .simd import (
     gather_axpy_4,
     gather_axpy_8,
     gather_dots_axpy,
+    interleave_pairs,
     multiply_add,
 )
+from .storage import even_bfloat16, load, odd_bfloat16, real, store, word_at
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
@@ -67,25 +69,28 @@ _BACKWARD_CHUNKS = 64
 
 @njit(inline="always")
 def _activate_row(z, a, code, slope):
-    """a = f(z) for one feature row."""
+    """a = f(z) for one feature row (rows of bfloat16 too: see
+    :mod:`.storage`)."""
     n = z.shape[0]
-    zero = z.dtype.type(0)
-    one = z.dtype.type(1)
+    zero = real(z, 0)
+    one = real(z, 1)
     if code == RELU:
         for b in range(n):
-            a[b] = z[b] if z[b] > 0 else z[b] * zero
+            v = load(z, b)
+            store(a, b, v if v > 0 else v * zero)
     elif code == LEAKY_RELU:
         for b in range(n):
-            a[b] = z[b] if z[b] > 0 else slope * z[b]
+            v = load(z, b)
+            store(a, b, v if v > 0 else slope * v)
     elif code == TANH:
         for b in range(n):
-            a[b] = math.tanh(z[b])
+            store(a, b, math.tanh(load(z, b)))
     elif code == LOGISTIC:
         for b in range(n):
-            a[b] = one / (one + math.exp(-z[b]))
+            store(a, b, one / (one + math.exp(-load(z, b))))
     else:
         for b in range(n):
-            a[b] = z[b]
+            store(a, b, load(z, b))
 
 
 @njit(cache=True)
@@ -100,22 +105,24 @@ def activate_inplace(z, code, slope):
 def _scale_by_derivative_row(d, z, a, code, slope):
     """d *= f'(z) for one feature row (a = f(z) is given too)."""
     n = d.shape[0]
-    zero = d.dtype.type(0)
-    one = d.dtype.type(1)
+    zero = real(d, 0)
+    one = real(d, 1)
     if code == RELU:
         for b in range(n):
-            if not z[b] > 0:
-                d[b] = d[b] * zero
+            if not load(z, b) > 0:
+                store(d, b, load(d, b) * zero)
     elif code == LEAKY_RELU:
         for b in range(n):
-            if not z[b] > 0:
-                d[b] = d[b] * slope
+            if not load(z, b) > 0:
+                store(d, b, load(d, b) * slope)
     elif code == TANH:
         for b in range(n):
-            d[b] = d[b] * (one - a[b] * a[b])
+            ab = load(a, b)
+            store(d, b, load(d, b) * (one - ab * ab))
     elif code == LOGISTIC:
         for b in range(n):
-            d[b] = d[b] * (a[b] * (one - a[b]))
+            ab = load(a, b)
+            store(d, b, load(d, b) * (ab * (one - ab)))
 
 
 @njit(inline="always")
@@ -124,23 +131,27 @@ def _derivative_times_row(out, d, z, a, code, slope):
     :func:`_scale_by_derivative_row`; ``out`` may be ``z`` or ``a``
     (each entry is read before it is written)."""
     n = d.shape[0]
-    zero = d.dtype.type(0)
-    one = d.dtype.type(1)
+    zero = real(d, 0)
+    one = real(d, 1)
     if code == RELU:
         for b in range(n):
-            out[b] = d[b] if z[b] > 0 else d[b] * zero
+            db = load(d, b)
+            store(out, b, db if load(z, b) > 0 else db * zero)
     elif code == LEAKY_RELU:
         for b in range(n):
-            out[b] = d[b] if z[b] > 0 else d[b] * slope
+            db = load(d, b)
+            store(out, b, db if load(z, b) > 0 else db * slope)
     elif code == TANH:
         for b in range(n):
-            out[b] = d[b] * (one - a[b] * a[b])
+            ab = load(a, b)
+            store(out, b, load(d, b) * (one - ab * ab))
     elif code == LOGISTIC:
         for b in range(n):
-            out[b] = d[b] * (a[b] * (one - a[b]))
+            ab = load(a, b)
+            store(out, b, load(d, b) * (ab * (one - ab)))
     else:
         for b in range(n):
-            out[b] = d[b]
+            store(out, b, load(d, b))
 
 
 @njit(cache=True)
@@ -156,7 +167,7 @@ def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
     ``k`` of output ``j``: register tiles of 8, 4, 2, 1 vectors across the
     batch (see :mod:`sklearn_set._engine._kernels.simd`), then single columns."""
     n = z.shape[0]
-    lanes = VECTOR_BYTES // z.itemsize
+    lanes = VECTOR_BYTES // values.itemsize  # of the float32 sums, whatever z stores
     start = indptr[j]
     end = indptr[j + 1]
     b0 = 0
@@ -175,8 +186,8 @@ def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
     for b in range(b0, n):
         total = init
         for k in range(start, end):
-            total = multiply_add(values[k], a_in[indices[k], b], total)
-        z[b] = total
+            total = multiply_add(values[k], load(a_in[indices[k]], b), total)
+        store(z, b, total)
 
 
 @njit(inline="always")
@@ -185,11 +196,12 @@ def _drop_out_row(row, uniform, drop_rate, drop_scale):
     ``uniform`` draw is below ``drop_rate`` become 0, the others are scaled
     by ``drop_scale = 1 / (1 - drop_rate)``. The forward pass applies it to
     activations, the backward pass to their deltas (same draws)."""
+    zero = real(row, 0)
     for b in range(row.shape[0]):
         if uniform[b] < drop_rate:
-            row[b] = 0
+            store(row, b, zero)
         else:
-            row[b] *= drop_scale
+            store(row, b, load(row, b) * drop_scale)
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
@@ -250,6 +262,8 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
     ``proba`` receives the probabilities and ``delta`` the gradient of
     ``sum_b weight[b] * CE_b / n_batch`` with respect to ``z``. Returns the
     weighted mean cross-entropy of the batch. ``y`` holds class indices.
+    ``delta`` may hold bfloat16 (see :mod:`.storage`), as may the deltas
+    of the next two kernels.
     """
     n_classes, n_batch = z.shape
     total = 0.0
@@ -258,8 +272,11 @@ def softmax_cross_entropy(z, y, weight, proba, delta):
         total += weight[b] * (log_norm - (z[y[b], b] - zmax))
         scale = weight[b] / n_batch
         for c in range(n_classes):
-            delta[c, b] = proba[c, b] * scale
-        delta[y[b], b] -= scale
+            # in float32 first, as a float32 row would hold it
+            g = real(delta, proba[c, b] * scale)
+            if c == y[b]:
+                g -= scale
+            store(delta[c], b, g)
     return total / n_batch
 
 
@@ -296,7 +313,7 @@ def logistic_cross_entropy(z, y, weight, proba, delta):
             total += weight[b] * (max(x, 0.0) - y[o, b] * x + math.log1p(math.exp(-abs(x))))
             p = _sigmoid(x, one)
             proba[o, b] = p
-            delta[o, b] = (p - y[o, b]) * scale
+            store(delta[o], b, (p - y[o, b]) * scale)
     return total / n_batch
 
 
@@ -323,7 +340,7 @@ def squared_error(z, y, weight, delta):
         for o in range(n_out):
             r = z[o, b] - y[o, b]
             sq += r * r
-            delta[o, b] = r * scale
+            store(delta[o], b, r * scale)
         total += weight[b] * sq
     return total / (2 * n_batch)
 
@@ -417,9 +434,9 @@ def _step(values, velocity, second, k, w, grad, lr, momentum, nesterov, decay, m
 def _bias_step(bias, velocity, second, j, d, lr, momentum, nesterov, moments):
     """Step of bias ``j`` (SGD or Adam, as :func:`_step`); its gradient is
     the batch sum of ``d``."""
-    g = d.dtype.type(0)
+    g = bias.dtype.type(0)
     for b in range(d.shape[0]):
-        g += d[b]
+        g += load(d, b)
     if second.shape[0] > 0:
         bias[j] -= _adam_change(velocity, second, j, g, lr, moments)
     else:
@@ -433,12 +450,16 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
     columns in :mod:`sklearn_set._engine._kernels.simd`, the few columns past the last whole
     vector here."""
     n = fixed.shape[0]
-    lanes = VECTOR_BYTES // fixed.itemsize
-    n_vectors = n // lanes
-    zero = fixed.dtype.type(0)
+    lanes = VECTOR_BYTES // acc.itemsize  # of the float32 sums, whatever the rows store
+    # bfloat16 rows are read two vectors at a time (see gather_dots_axpy)
+    paired = fixed.itemsize == 2 and rows.itemsize == 2
+    n_vectors = n // (2 * lanes) * 2 if paired else n // lanes
+    zero = acc.dtype.type(0)
     for b in range(n):
         acc[b] = zero
     gather_dots_axpy(fixed, rows, ids, weights, weight_ids, count, n_vectors, dots, acc)
+    if paired:
+        interleave_pairs(acc, n_vectors)
     b0 = n_vectors * lanes
     if b0 < n:
         for q in range(count):
@@ -446,9 +467,49 @@ def _gather_dots(fixed, rows, ids, weights, weight_ids, count, dots, acc):
             total = dots[q]
             w = weights[weight_ids[q]]
             for b in range(b0, n):
-                total += row[b] * fixed[b]
-                acc[b] = multiply_add(w, row[b], acc[b])
+                rb = load(row, b)
+                total += rb * load(fixed, b)
+                acc[b] = multiply_add(w, rb, acc[b])
             dots[q] = total
+
+
+@njit(inline="always")
+def _paired_dots(d, s0, s1, s2, s3, count, zero):
+    """Dot products of bfloat16 row ``d`` with the first ``count`` (1 or 4)
+    of rows ``s0 .. s3``, reading two entries per 32-bit word: a shift
+    (even entry) and a mask (odd entry) per two columns, where widening
+    each entry takes a shuffle and a shift."""
+    n = d.shape[0]
+    g0 = zero
+    g1 = zero
+    g2 = zero
+    g3 = zero
+    if count == 4:
+        for q in range(n // 2):
+            dw = word_at(d, q)
+            de = even_bfloat16(dw)
+            do = odd_bfloat16(dw)
+            w0 = word_at(s0, q)
+            w1 = word_at(s1, q)
+            w2 = word_at(s2, q)
+            w3 = word_at(s3, q)
+            g0 += de * even_bfloat16(w0) + do * odd_bfloat16(w0)
+            g1 += de * even_bfloat16(w1) + do * odd_bfloat16(w1)
+            g2 += de * even_bfloat16(w2) + do * odd_bfloat16(w2)
+            g3 += de * even_bfloat16(w3) + do * odd_bfloat16(w3)
+    else:
+        for q in range(n // 2):
+            dw = word_at(d, q)
+            w0 = word_at(s0, q)
+            g0 += even_bfloat16(dw) * even_bfloat16(w0) + odd_bfloat16(dw) * odd_bfloat16(w0)
+    if n % 2:
+        db = load(d, n - 1)
+        g0 += db * load(s0, n - 1)
+        if count == 4:
+            g1 += db * load(s1, n - 1)
+            g2 += db * load(s2, n - 1)
+            g3 += db * load(s3, n - 1)
+    return g0, g1, g2, g3
 
 
 @njit(inline="always")
@@ -458,7 +519,9 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
     connection ``i -> j`` of output ``j``, four connections per pass over
     ``d`` (one load of ``d`` serves four dot products)."""
     n_batch = d.shape[0]
-    zero = d.dtype.type(0)
+    zero = values.dtype.type(0)
+    # bfloat16 rows on both sides: read in pairs (a constant per compiled type)
+    paired = a_in.itemsize == 2 and d.itemsize == 2
     k = indptr[j]
     end = indptr[j + 1]
     while k + 4 <= end:
@@ -470,12 +533,15 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
         g1 = zero
         g2 = zero
         g3 = zero
-        for b in range(n_batch):
-            db = d[b]
-            g0 += db * s0[b]
-            g1 += db * s1[b]
-            g2 += db * s2[b]
-            g3 += db * s3[b]
+        if paired:
+            g0, g1, g2, g3 = _paired_dots(d, s0, s1, s2, s3, 4, zero)
+        else:
+            for b in range(n_batch):
+                db = load(d, b)
+                g0 += db * load(s0, b)
+                g1 += db * load(s1, b)
+                g2 += db * load(s2, b)
+                g3 += db * load(s3, b)
         _step(values, velocity, second, k, values[k], g0, lr, momentum, nesterov,
               decay, moments)
         _step(values, velocity, second, k + 1, values[k + 1], g1, lr, momentum, nesterov,
@@ -488,8 +554,11 @@ def _update_row(indptr, indices, values, velocity, second, a_in, d, j, lr, momen
     while k < end:
         src = a_in[indices[k]]
         g = zero
-        for b in range(n_batch):
-            g += d[b] * src[b]
+        if paired:
+            g = _paired_dots(d, src, src, src, src, 1, zero)[0]
+        else:
+            for b in range(n_batch):
+                g += load(d, b) * load(src, b)
         _step(values, velocity, second, k, values[k], g, lr, momentum, nesterov, decay,
               moments)
         k += 1
@@ -561,7 +630,7 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                 and z_in.ctypes.data == a_in.ctypes.data
                 and (code == RELU or code == LEAKY_RELU))
     # typed constants: an integer literal would promote float32 math to float64
-    one = delta_in.dtype.type(1)
+    one = values.dtype.type(1)
     n_in = delta_in.shape[0]
     n_batch = delta_in.shape[1]
     n_chunks = min(n_in, _BACKWARD_CHUNKS)
@@ -569,9 +638,10 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
         # delta_in[i] is summed in a row of its own, 64-byte aligned, and
         # written out by the derivative's pass: delta_in may be a_in itself
         # (the engine's deltas take the place of activations no longer
-        # needed)
-        buffer = np.empty(n_batch + 64 // delta_in.itemsize, dtype=delta_in.dtype)
-        offset = (-buffer.ctypes.data % 64) // delta_in.itemsize
+        # needed). The sum is in the weights' dtype even where the rows
+        # are stored in bfloat16.
+        buffer = np.empty(n_batch + 64 // values.itemsize, dtype=values.dtype)
+        offset = (-buffer.ctypes.data % 64) // values.itemsize
         acc = buffer[offset:offset + n_batch]
         for i in range(c * n_in // n_chunks, (c + 1) * n_in // n_chunks):
             src = a_in[i]
@@ -589,7 +659,7 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                 if code == TANH or code == LOGISTIC:
                     for b in range(n_batch):
                         if mask[b] >= drop_rate:
-                            fz = src[b] / drop_scale
+                            fz = load(src, b) / drop_scale
                             if code == TANH:
                                 acc[b] *= one - fz * fz
                             else:
@@ -597,7 +667,8 @@ def backward_update(t_indptr, t_order, t_rows, t_grad, values, a_in, z_in,
                         # dropped units already have acc[b] == 0
                 else:
                     _scale_by_derivative_row(acc, z_in[i], src, code, slope)
-                delta[:] = acc
+                for b in range(n_batch):
+                    store(delta, b, acc[b])
             elif in_place:
                 # the derivative's pass writes the row out: no copy
                 _derivative_times_row(delta, acc, delta, delta, code, slope)
