@@ -16,7 +16,8 @@ import os
 
 # the modules that hold the numba kernels (compiled on first use, cached on disk)
 _KERNEL_MODULES = ("._engine._kernels.train", "._engine._kernels.topology",
-                   "._engine._kernels.layout", "._engine._kernels.simd")
+                   "._engine._kernels.layout", "._engine._kernels.losses",
+                   "._engine._kernels.simd")
 
 
 def available_memory_bytes():

@@ -133,7 +133,7 @@ def dense_signals(net, X, y, weight, rows):
     """Activations entering and deltas leaving each layer (feature-major,
     float64) of a relu network, by dense numpy: softmax cross-entropy or
     squared error, each sample weighted by ``weight`` and the sum divided by
-    the number of samples (as ``_kernels.softmax_cross_entropy`` and
+    the number of samples (as ``_kernels.losses.softmax_cross_entropy`` and
     ``squared_error``)."""
     a = np.asarray(X, dtype=np.float64)[rows].T
     activations, pre = [], []

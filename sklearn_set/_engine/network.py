@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import layout
+from ._kernels import layout, losses
 from ._kernels import train as kernels
 from ._kernels.storage import BFLOAT16
 from .activations import IDENTITY, LEAKY_RELU, hidden_activation_codes
@@ -55,7 +55,7 @@ class OutputKind(namedtuple("OutputKind", "name class_indices loss activate pred
 
 
 def _squared_error(z, target, weight, proba, delta):
-    return kernels.squared_error(z, target, weight, delta)
+    return losses.squared_error(z, target, weight, delta)
 
 
 def _keep_outputs(z):
@@ -76,10 +76,10 @@ def _outputs_themselves(out):
 
 OUTPUT_KINDS = {kind.name: kind for kind in (
     # one softmax over classes, trained with cross-entropy
-    OutputKind("softmax", True, kernels.softmax_cross_entropy, kernels.softmax_inplace,
+    OutputKind("softmax", True, losses.softmax_cross_entropy, losses.softmax_inplace,
                _most_probable_class),
     # independent sigmoids over labels (multilabel), binary cross-entropy
-    OutputKind("logistic", False, kernels.logistic_cross_entropy, kernels.logistic_inplace,
+    OutputKind("logistic", False, losses.logistic_cross_entropy, losses.logistic_inplace,
                _labels_above_half),
     # linear outputs (regression), squared error
     OutputKind("identity", False, _squared_error, _keep_outputs, _outputs_themselves),
@@ -592,7 +592,7 @@ class SparseMLP:
             layer.refresh_transpose()
         ws["grad"] = None
         ws.pop("views", None)
-        penalty = sum(kernels.sum_of_squares(layer.values) for layer in self.layers)
+        penalty = sum(losses.sum_of_squares(layer.values) for layer in self.layers)
         mean_loss = total_loss / n_samples + 0.5 * alpha * penalty / batch_size
         if not math.isfinite(mean_loss):
             raise FloatingPointError(f"the training loss became {mean_loss}")
