@@ -282,6 +282,19 @@ def test_a_compressed_file_of_no_model_is_no_pickle(compressor, tmp_path):
             load_model(path, **kwargs)
 
 
+def test_a_file_compressed_over_and_over_is_refused_in_one_line(tmp_path):
+    """A crafted file of 1,500 nested gzip layers (35 KB): one look inside,
+    as joblib compresses once; it once raised RecursionError."""
+    data = _CSV
+    for _ in range(1500):
+        data = gzip.compress(data, compresslevel=0)
+    path = tmp_path / "nested.gz"
+    path.write_bytes(data)
+    with pytest.raises(ModelFileError, match="is not a model file: neither a .skops file "
+                       "nor a pickle"):
+        load_model(path)
+
+
 @pytest.mark.parametrize("compress", [0, "gzip", "bz2", "xz", "lzma", "zlib"])
 @pytest.mark.parametrize("protocol", [0, 1, pickle.HIGHEST_PROTOCOL])
 def test_every_joblib_file_is_a_pickle(compress, protocol, tmp_path):

@@ -368,13 +368,19 @@ _MAX_DECOMPRESSED_BYTES = 256 * 2**20
 def _may_be_pickle(data):
     """Whether ``data`` may be a file of joblib or pickle (read, never run):
     by how it begins, or, for protocols 0 and 1, which have no mark, as one
-    whole pickle stream; a compressed file by what it decompresses to."""
+    whole pickle stream; a compressed file by what it decompresses to (once:
+    joblib compresses once, and a file compressed again and again is no
+    model)."""
     for start, decompressor in _DECOMPRESSORS.items():
         if data.startswith(start):
             content = _decompressed(decompressor(), data, _MAX_DECOMPRESSED_BYTES)
-            return content is None or _may_be_pickle(content)
-    return (data.startswith(_PICKLE_STARTS + _OPAQUE_COMPRESSED_STARTS)
-            or _is_pickle_stream(data))
+            return content is None or _is_pickle(content)
+    return data.startswith(_OPAQUE_COMPRESSED_STARTS) or _is_pickle(data)
+
+
+def _is_pickle(data):
+    """Whether uncompressed ``data`` is a pickle (or joblib's pickle stream)."""
+    return data.startswith(_PICKLE_STARTS) or _is_pickle_stream(data)
 
 
 def _decompressed(decompressor, data, max_bytes):
