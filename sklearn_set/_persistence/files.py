@@ -363,6 +363,7 @@ _DECOMPRESSORS = {
 _OPAQUE_COMPRESSED_STARTS = (b"\x04\x22\x4d\x18", b"ZF")
 # a larger content is left to joblib (and trust_pickle) unread
 _MAX_DECOMPRESSED_BYTES = 256 * 2**20
+_DECOMPRESSION_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 
 
 def _may_be_pickle(data):
@@ -373,6 +374,10 @@ def _may_be_pickle(data):
     model)."""
     for start, decompressor in _DECOMPRESSORS.items():
         if data.startswith(start):
+            # joblib's files of protocol 2 and later show it in their first
+            # bytes: a large model is not decompressed here and again by joblib
+            if _decompressed_start(decompressor(), data).startswith(_PICKLE_STARTS):
+                return True
             content = _decompressed(decompressor(), data, _MAX_DECOMPRESSED_BYTES)
             return content is None or _is_pickle(content)
     return data.startswith(_OPAQUE_COMPRESSED_STARTS) or _is_pickle(data)
@@ -383,13 +388,19 @@ def _is_pickle(data):
     return data.startswith(_PICKLE_STARTS) or _is_pickle_stream(data)
 
 
+def _decompressed_start(decompressor, data, n_bytes=2):
+    """The first ``n_bytes`` that ``data`` decompresses to (fewer, or b"", if
+    it is short or damaged)."""
+    try:
+        return decompressor.decompress(data, n_bytes)
+    except _DECOMPRESSION_ERRORS:
+        return b""
+
+
 def _decompressed(decompressor, data, max_bytes):
     """What ``data`` decompresses to (b"" if it is damaged), or None if that
     is over ``max_bytes`` (joblib then decides)."""
-    try:
-        content = decompressor.decompress(data, max_bytes + 1)
-    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
-        return b""
+    content = _decompressed_start(decompressor, data, max_bytes + 1)
     return None if len(content) > max_bytes else content
 
 
