@@ -135,6 +135,19 @@ def reset_peak_rss():
     return True
 
 
+def timed_epoch(model, X, y):
+    """One epoch, ``model.partial_fit(X, y)`` with its warnings silenced
+    (a ConvergenceWarning each epoch): its seconds and the other load
+    meanwhile (:class:`OtherLoad`)."""
+    import warnings
+
+    t = time.perf_counter()
+    with warnings.catch_warnings(), OtherLoad() as other:
+        warnings.simplefilter("ignore")
+        model.partial_fit(X, y)
+    return time.perf_counter() - t, other.cores
+
+
 class OtherLoad:
     """CPU time used by *other* processes (and stolen by the hypervisor)
     while a block runs, in cores: 0 on a quiet machine, 1 when another

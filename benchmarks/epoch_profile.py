@@ -24,7 +24,7 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
-from _common import OtherLoad, footer, header, median, set_eps20_sparsity, table
+from _common import footer, header, median, set_eps20_sparsity, table, timed_epoch
 
 from sklearn_set import SETClassifier
 from sklearn_set._engine._kernels import layout, losses
@@ -91,7 +91,8 @@ def main():
     kernels.step_connections = timed("step_connections", originals["step_connections"])
     kernels.update_bias = timed("update_bias (output)", originals["update_bias"])
     kernels.update_first_layer = timed("update_first_layer", originals["update_first_layer"])
-    losses.sum_of_squares = timed("sum_of_squares (loss)", losses.sum_of_squares)
+    original_penalty = losses.sum_of_squares
+    losses.sum_of_squares = timed("sum_of_squares (loss)", original_penalty)
     original_evolve = ConnectivityPolicy.evolve
     ConnectivityPolicy.evolve = timed("evolve (prune+regrow)", original_evolve)
     for model in models.values():
@@ -106,12 +107,9 @@ def main():
         for dtype, model in models.items():
             time.sleep(1.0)
             spent.clear()
-            t = time.perf_counter()
-            with warnings.catch_warnings(), OtherLoad() as other:
-                warnings.simplefilter("ignore")
-                model.partial_fit(X, y)
-            epochs[dtype].append(time.perf_counter() - t)
-            loads[dtype].append(other.cores)
+            seconds, other_load = timed_epoch(model, X, y)
+            epochs[dtype].append(seconds)
+            loads[dtype].append(other_load)
             per_round[dtype].append(dict(spent))
     for dtype in models:
         _report(dtype, per_round[dtype], epochs[dtype], loads[dtype], args)
@@ -119,6 +117,7 @@ def main():
     ConnectivityPolicy.evolve = original_evolve
     for name, function in originals.items():
         setattr(kernels, name, function)
+    losses.sum_of_squares = original_penalty
 
 
 def _report(dtype, per_round, epochs, loads, args):

@@ -25,7 +25,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import OtherLoad, footer, header, median, set_eps20_sparsity, table
+from _common import footer, header, median, set_eps20_sparsity, table, timed_epoch
 
 from sklearn_set import SETClassifier
 from sklearn_set._evolution.policies import ConnectivityPolicy
@@ -107,12 +107,9 @@ def main():
             time.sleep(args.pause)
             net = getattr(model, "_network", None)
             before = evolve_time.get(id(net), 0.0)
-            t = time.perf_counter()
-            with warnings.catch_warnings(), OtherLoad() as other:
-                warnings.simplefilter("ignore")
-                model.partial_fit(X, y)
-            times[name].append(time.perf_counter() - t)
-            others[name].append(other.cores)
+            seconds, other_load = timed_epoch(model, X, y)
+            times[name].append(seconds)
+            others[name].append(other_load)
             net = getattr(model, "_network", None)
             evolves[name].append(evolve_time.get(id(net), 0.0) - before)
         print(f"# round {r + 1}: " + ", ".join(
