@@ -377,8 +377,7 @@ def fit_levels(plan):
     resumed_line = (f"Resuming: {_kept_fits(plan)} are kept in {plan.fits_csv}; the others "
                     "are fitted now") if args.resume else None
     progress = Progress(n_fits, min(n_fits, effective_n_jobs(plan.n_jobs)),
-                        kept=_kept(plan) or 0,
-                        dense_kept=_kept_dense(plan) if _kept(plan) is not None else 0,
+                        kept=_kept(plan) or 0, dense_kept=_kept_dense(plan),
                         resumed_line=resumed_line)
     started = time.perf_counter()
     with warnings.catch_warnings():
