@@ -57,6 +57,39 @@ def _use_fma(context):
     return "-fma" not in context.codegen()._tm_features.split(",")
 
 
+if _X86:
+    # numba's JIT does not set up the assembly parser, which the inline
+    # assembly of dot_bfloat16_pairs needs
+    llvm.initialize_native_asmparser()
+
+
+def use_bfloat16_dot(context):
+    """Whether the target CPU has ``vdpbf16ps`` on 256-bit vectors
+    (AVX512_BF16 with AVX512VL: AMD Zen 4 and later, Intel Cooper Lake,
+    Sapphire Rapids and later). numba's on-disk cache is keyed by the CPU
+    and its features, so code that uses it is never loaded elsewhere."""
+    features = context.codegen()._tm_features.split(",")
+    return _X86 and "+avx512bf16" in features and "+avx512vl" in features
+
+
+def dot_bfloat16_pairs(builder, acc, a, b):
+    """``acc + a_odd * b_odd + a_even * b_even``, lane by lane, in one
+    ``vdpbf16ps`` (call only where :func:`use_bfloat16_dot`).
+
+    ``a`` and ``b`` are vectors of 32-bit words, each holding two bfloat16
+    values (the even entry in the low half, as a row stores them); ``acc``
+    is a float32 vector of as many lanes. The products of two bfloat16
+    values are exact in float32; the odd product is added first, then the
+    even one, each addition rounded to nearest, ties to even. Unlike the
+    FMA path, subnormal inputs and results count as zero (the instruction
+    ignores MXCSR). LLVM has the instruction only for its ``bfloat`` type,
+    which llvmlite cannot name, so it goes in as inline assembly: LLVM
+    cannot reorder it, which the tile loops do not need."""
+    fnty = ir.FunctionType(acc.type, [acc.type, a.type, b.type])
+    return builder.asm(fnty, "vdpbf16ps $3, $2, $0", "=x,0,x,x", [acc, a, b],
+                       side_effect=False)
+
+
 def _vector_type(context, dtype):
     scalar = context.get_value_type(dtype)
     lanes = VECTOR_BYTES // (dtype.bitwidth // 8)

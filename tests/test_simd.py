@@ -1,0 +1,89 @@
+"""The LLVM building blocks of the tile loops (``_engine/_kernels/simd.py``)."""
+
+import numpy as np
+import pytest
+from llvmlite import ir
+from numba import njit, types
+from numba.core.registry import cpu_target
+from numba.extending import intrinsic
+
+from sklearn_set._engine._kernels import simd
+from sklearn_set._engine._kernels.storage import from_bfloat16, to_bfloat16
+
+LANES = 8
+
+requires_bfloat16_dot = pytest.mark.skipif(
+    not simd.use_bfloat16_dot(cpu_target.target_context),
+    reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
+
+
+@intrinsic
+def _dot_pairs(typingctx, acc, a, b):
+    """acc[:8] += pairwise dot of the 16 bfloat16 entries of a and b."""
+    def codegen(context, builder, sig, args):
+        arrays = simd._Arrays(context, builder, sig, args)
+        floats = ir.VectorType(ir.FloatType(), LANES)
+        words = ir.VectorType(ir.IntType(32), LANES)
+        zero = ir.Constant(context.get_value_type(types.intp), 0)
+        total = simd.dot_bfloat16_pairs(
+            builder, builder.load(arrays.vector_pointer(0, floats, zero), align=1),
+            builder.load(arrays.vector_pointer(1, words, zero), align=1),
+            builder.load(arrays.vector_pointer(2, words, zero), align=1))
+        builder.store(total, arrays.vector_pointer(0, floats, zero), align=1)
+        return context.get_dummy_value()
+
+    return types.none(acc, a, b), codegen
+
+
+@njit
+def _dot_pairs_into(acc, a, b):
+    _dot_pairs(acc, a, b)
+
+
+def _expected(acc, a, b):
+    """float32 emulation: exact products, the odd one added first, each sum
+    rounded; subnormal inputs and results flushed to zero."""
+    def flush(v):
+        v = v.astype(np.float32)
+        v[np.abs(v) < np.finfo(np.float32).tiny] = 0
+        return v
+
+    x, y = flush(from_bfloat16(a)), flush(from_bfloat16(b))
+    total = flush(acc.copy())
+    total = flush(total + x[1::2] * y[1::2])
+    return flush(total + x[0::2] * y[0::2])
+
+
+@requires_bfloat16_dot
+@pytest.mark.parametrize("seed", range(20))
+def test_dot_bfloat16_pairs_rounds_like_its_emulation(seed):
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.integers(-30, 30, size=2 * LANES)
+    a = to_bfloat16(rng.standard_normal(2 * LANES).astype(np.float32) * scale)
+    b = to_bfloat16(rng.standard_normal(2 * LANES).astype(np.float32))
+    acc = (rng.standard_normal(LANES) * 10.0 ** rng.integers(-30, 30, size=LANES)).astype(
+        np.float32)
+    out = acc.copy()
+    _dot_pairs_into(out, a, b)
+    np.testing.assert_array_equal(out, _expected(acc, a, b))
+
+
+@requires_bfloat16_dot
+def test_dot_bfloat16_pairs_adds_the_odd_product_first():
+    # 1 + 2^-24 (odd) rounds to 1 (a tie, to even), then -1 (even) gives 0;
+    # the even product first would give 2^-24
+    a = to_bfloat16(np.tile(np.float32([-1.0, 2.0 ** -24]), LANES))
+    b = to_bfloat16(np.ones(2 * LANES, np.float32))
+    out = np.ones(LANES, np.float32)
+    _dot_pairs_into(out, a, b)
+    np.testing.assert_array_equal(out, np.zeros(LANES, np.float32))
+    np.testing.assert_array_equal(out, _expected(np.ones(LANES, np.float32), a, b))
+
+
+@requires_bfloat16_dot
+def test_dot_bfloat16_pairs_keeps_nan_and_infinity():
+    a = to_bfloat16(np.tile(np.float32([np.nan, 1.0, np.inf, 1.0]), LANES // 2))
+    b = to_bfloat16(np.ones(2 * LANES, np.float32))
+    out = np.zeros(LANES, np.float32)
+    _dot_pairs_into(out, a, b)
+    assert np.isnan(out[0::2]).all() and np.isposinf(out[1::2]).all()
