@@ -13,9 +13,27 @@ from numba import njit, prange
 from .storage import load, store
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def gather_dense(x, rows, out):
     """``out[f, b] = x[rows[b], f]``: a batch of rows, transposed.
+
+    bfloat16 rows (``out`` of uint16) are first gathered in ``x``'s float
+    dtype, then rounded in one pass over contiguous rows, where rounding
+    vectorises: 91 against 153 us for 128 rows of 784 features on one
+    thread, 56 against 75 us on two (rounding each entry as it is gathered
+    runs scalar).
+    """
+    if out.itemsize == x.itemsize:
+        _transpose_rows(x, rows, out)
+    else:
+        staged = np.empty(out.shape, x.dtype)
+        _transpose_rows(x, rows, staged)
+        _store_rows(staged, out)
+
+
+@njit(parallel=True, cache=True)
+def _transpose_rows(x, rows, out):
+    """``out[f, b] = x[rows[b], f]`` for ``out`` of ``x``'s dtype.
 
     A task owns 16 whole columns (one 64-byte line of each output row at
     batch sizes that are multiples of 16), so threads never write to the
@@ -34,12 +52,23 @@ def gather_dense(x, rows, out):
             for f in range(n_features):
                 row = out[f]
                 for b in range(16):
-                    store(row, b0 + b, x[rows[b0 + b], f])
+                    row[b0 + b] = x[rows[b0 + b], f]
         else:
             for b in range(b0, b1):
                 src = x[rows[b]]
                 for f in range(n_features):
-                    store(out[f], b, src[f])
+                    out[f, b] = src[f]
+
+
+@njit(parallel=True, cache=True)
+def _store_rows(src, out):
+    """``out[f] = src[f]`` entry by entry through :func:`store` (rounded to
+    bfloat16 for uint16 rows)."""
+    for f in prange(out.shape[0]):
+        row = out[f]
+        values = src[f]
+        for b in range(row.shape[0]):
+            store(row, b, values[b])
 
 
 @njit(cache=True)
