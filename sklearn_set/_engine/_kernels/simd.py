@@ -26,6 +26,14 @@ gathers) rather than across the batch.
   instructions, no spills. (The same without the weighted sum, for the
   first layer's weight gradient, ran at 0.87-0.94x of the plain numba loop
   it would replace, so that loop stays.)
+* bfloat16 rows on CPUs with ``vdpbf16ps`` (:func:`use_bfloat16_dot`): a
+  weight gradient is the dot product of two bfloat16 rows, which that
+  instruction takes as they are stored, 16 columns of both rows per
+  instruction, with no widening and no multiply-add.
+  :func:`gather_dots_axpy` then uses it for its dot products (the weighted
+  sum still widens the rows), and :func:`gather_dots_bfloat16_4` (and 1)
+  gives the first layer's dot products, in the same order. Elsewhere the
+  kernels keep their loops.
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. numba's on-disk cache of a kernel is keyed by the
