@@ -103,17 +103,20 @@ def _gather_dots_bfloat16_with(instruction, monkeypatch):
 
 
 @pytest.mark.parametrize("instruction", [True, False])
-@pytest.mark.parametrize("n", [16, 47, 128])
+@pytest.mark.parametrize("n", [16, 47, 512])
 def test_gather_dots_bfloat16_sums_like_its_emulation(instruction, n, monkeypatch):
     """The first layer's dot products over whole blocks of columns, bit for
     bit: with vdpbf16ps its order and flushing (subnormal entries among the
-    rows), without it the even product first."""
+    rows), without it the even product first. Entries span six orders of
+    magnitude, so that the order of the additions shows in the sums."""
     dots = _gather_dots_bfloat16_with(instruction, monkeypatch)
     rng = np.random.default_rng(n)
     values = rng.standard_normal((9, n)).astype(np.float32)
     if instruction:  # subnormals, which the instruction reads as zeros
         values[rng.random((9, n)) < 0.1] = np.float32(3e-39)
-    rows = to_bfloat16(values * np.float32(10.0) ** rng.integers(-3, 4, size=(9, 1)))
+    rows = to_bfloat16(values * np.float32(10.0) ** rng.integers(-3, 4, size=(9, n)))
+    if instruction:  # and a row of them, whose products would not be lost in rounding
+        rows[5] = to_bfloat16(rng.standard_normal(n).astype(np.float32) * np.float32(1e-39))
     fixed = to_bfloat16(rng.standard_normal(n).astype(np.float32) * np.float32(1e30))
     ids = np.array([7, 2, 2, 5, 0], np.int32)
     got = dots(fixed, rows, ids, 1)
