@@ -301,7 +301,10 @@ _SNIPPETS["execution_parameters"] = """
         half: half the memory traffic of the sparse kernels. bfloat16 has
         float32's exponent range, so no loss scaling is needed; it keeps 8
         significant bits. Prediction runs in float32 (exact, as the C
-        export), and the fitted weights are float32.
+        export), and the fitted weights are float32. On CPUs with a
+        bfloat16 dot-product instruction (AVX512_BF16) the weight
+        gradients use it, which sums in its own order: the fitted model
+        then differs from one fitted on a CPU without it.
 """
 
 

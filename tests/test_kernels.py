@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _bfloat16_dot import row_dot
+from numba import njit
+from numba.core.registry import cpu_target
 
 from sklearn_set._engine import activations
-from sklearn_set._engine._kernels import layout
+from sklearn_set._engine._kernels import layout, simd
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine._kernels.storage import from_bfloat16, to_bfloat16
 from sklearn_set._engine.activations import IDENTITY, LOGISTIC, TANH
@@ -491,7 +494,7 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
 
 def _vector_loops(asm):
     """(number of ymm FMAs, number of ymm stack accesses, number of ymm
-    left shifts of 32-bit words) of each block."""
+    left shifts of 32-bit words, number of ymm vdpbf16ps) of each block."""
     import re
 
     blocks, current = [], []
@@ -504,7 +507,8 @@ def _vector_loops(asm):
     blocks.append(current)
     return [(sum("vfmadd" in x and "%ymm" in x for x in b),
              sum("(%rsp)" in x and "%ymm" in x for x in b),
-             sum("vpslld" in x and "%ymm" in x for x in b)) for b in blocks]
+             sum("vpslld" in x and "%ymm" in x for x in b),
+             sum("vdpbf16ps" in x and "%ymm" in x for x in b)) for b in blocks]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -563,21 +567,27 @@ def test_kernels_give_the_same_bits_in_place(activation, batch):
         np.testing.assert_array_equal(deltas[1][1].view(np.int32), deltas[0][1].view(np.int32))
 
 
-@pytest.mark.parametrize("storage", [np.float32, np.uint16])
-def test_tiles_stay_in_vector_registers(storage):
+@pytest.mark.parametrize("storage, instruction", [(np.float32, False), (np.uint16, True),
+                                                  (np.uint16, False)])
+def test_tiles_stay_in_vector_registers(storage, instruction, monkeypatch):
     """On x86-64 with AVX2 and FMA, the tile loops compile to ymm FMAs whose
     accumulators are not spilled to the stack (the point of _simd.py). With
     bfloat16 rows (uint16) the loops widen the rows in vector registers
-    (shifts of ymm words) rather than falling back to scalar code."""
+    (shifts of ymm words) rather than falling back to scalar code; where
+    the CPU has vdpbf16ps (``instruction``), the weight gradients' loops
+    take it on ymm words, without spills, and without it (the flag off,
+    as on other CPUs) no kernel contains it."""
     import platform
 
     import llvmlite.binding as llvm
-    from numba import njit
 
     features = llvm.get_host_cpu_features()
     if platform.machine() not in ("x86_64", "AMD64") or not (
             features.get("avx2") and features.get("fma")):
         pytest.skip("the assembly check is written for x86-64 with AVX2 and FMA")
+    if instruction and not _HAS_BFLOAT16_DOT:
+        pytest.skip("this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", instruction)
     dtype = np.float32
     rng = np.random.default_rng(0)
     net = SparseMLP((64, 64), activation="relu", output="identity", dtype=dtype)
@@ -603,20 +613,26 @@ def test_tiles_stay_in_vector_registers(storage):
                                empty_f, empty_f, (zero, zero, zero)),
     }
     # update_first_layer is a plain numba loop (the tiled version ran slower),
-    # so only the absence of spills is checked for it.
+    # so only the absence of spills is checked for it; with vdpbf16ps its dot
+    # products are a tile loop of their own.
     tiled_kernels = ("sparse_forward", "backward_update")
+    dot_kernels = ("backward_update", "update_first_layer")
     for name, args in calls.items():
         # a fresh, uncached compilation: cached code cannot be inspected
         kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(kernels, name).py_func)
         kernel(*args)
         asm = "\n".join(kernel.inspect_asm().values())
         loops = _vector_loops(asm)
-        widest = max(loops)
         if name in tiled_kernels:
-            assert widest[0] >= 8, name
-        assert all(spills == 0 for fmas, spills, _ in loops if fmas >= 8), name
+            assert max(fmas for fmas, *_ in loops) >= 8, name
+        # a vdpbf16ps does the work of two multiply-adds
+        assert all(spills == 0 for fmas, spills, _, dots in loops if fmas + 2 * dots >= 8), name
         if storage == np.uint16:
-            assert all(shifts > 0 for fmas, _, shifts in loops if fmas >= 4), name
+            assert all(shifts > 0 for fmas, _, shifts, _ in loops if fmas >= 4), name
+        if instruction and name in dot_kernels:
+            assert max(dots for *_, dots in loops) >= 4, name
+        else:
+            assert "vdpbf16ps" not in asm, name
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -678,7 +694,10 @@ def test_predictions_do_not_depend_on_the_rest_of_the_batch(dtype):
 # A kernel given bfloat16 rows forms every sum in float32, lane by lane in
 # the order the float32 kernel uses, so each row it stores is the float32
 # kernel's row (fed the same bfloat16 values) rounded to the nearest
-# bfloat16: bit for bit where no transcendental function is involved.
+# bfloat16: bit for bit where no transcendental function is involved. The
+# weight gradients, which no row stores, are the exception: they are dot
+# products of two bfloat16 rows, taken by vdpbf16ps where the CPU has it,
+# in that instruction's order (tests/_bfloat16_dot.py emulates both orders).
 
 def _bf16_layer(n_in, n_out, seed, sparsity=0.6):
     rng = np.random.default_rng(seed)
@@ -840,3 +859,96 @@ def test_bfloat16_first_layer_update_sums_the_stored_rows(batch):
     np.testing.assert_allclose(values - layer.values, -0.1 * (D @ X.T)[rows, layer.indices],
                                rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(bias - layer.bias, -0.1 * D.sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+_HAS_BFLOAT16_DOT = simd.use_bfloat16_dot(cpu_target.target_context)
+
+
+@pytest.fixture(scope="module")
+def kernels_without_bfloat16_dot():
+    """backward_update and update_first_layer compiled afresh (uncached) as
+    for a CPU without vdpbf16ps: ALLOW_BFLOAT16_DOT is False while they
+    compile, at their first call."""
+    fresh = {name: njit(parallel=True, fastmath=kernels._FASTMATH)(
+        getattr(kernels, name).py_func) for name in ("backward_update", "update_first_layer")}
+
+    def run(name, *args):
+        allowed = simd.ALLOW_BFLOAT16_DOT
+        simd.ALLOW_BFLOAT16_DOT = False
+        try:
+            fresh[name](*args)
+        finally:
+            simd.ALLOW_BFLOAT16_DOT = allowed
+
+    return run
+
+
+def _kernel_runner(instruction, kernels_without):
+    if not instruction:
+        return kernels_without
+    if not _HAS_BFLOAT16_DOT:
+        pytest.skip("this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
+    return lambda name, *args: getattr(kernels, name)(*args)
+
+
+def _rows_with_tiny_ones(rng, shape, n_tiny):
+    """bfloat16 rows of normal values, the first ``n_tiny`` of subnormal
+    ones (which vdpbf16ps reads as zeros)."""
+    values = rng.normal(size=shape).astype(np.float32)
+    values[:n_tiny] *= np.float32(1e-39)
+    return to_bfloat16(values)
+
+
+@pytest.mark.parametrize("instruction", [True, False])
+@pytest.mark.parametrize("batch", [5, 16, 40, 128, 133, 143])
+def test_bfloat16_weight_gradients_in_the_dot_order(instruction, batch,
+                                                    kernels_without_bfloat16_dot):
+    """The hidden layers' weight gradients with bfloat16 rows, bit for bit:
+    per whole block of 16 columns one vdpbf16ps (odd product first,
+    subnormals flushed) where the CPU has it, else two multiply-adds (even
+    first); then the lanes, then the other columns in order. The first
+    layer's gradients, fused or in update_first_layer, take the same order
+    with the instruction; without it they are LLVM's vectorised loop."""
+    run = _kernel_runner(instruction, kernels_without_bfloat16_dot)
+    n_x, n_in, n_out = 23, 37, 29
+    layer, rng = _bf16_layer(n_in, n_out, batch)
+    first, _ = _bf16_layer(n_x, n_in, batch + 1)
+    # inputs with subnormal rows; deltas large, so that their products with
+    # those rows are normal numbers, which the flush removes
+    a16 = _rows_with_tiny_ones(rng, (n_in, batch), 4)
+    x16 = _rows_with_tiny_ones(rng, (n_x, batch), 4)
+    d_out16 = to_bfloat16(rng.normal(size=(n_out, batch)) * 1e30)
+    f32 = np.float32
+    one, zero = f32(1), f32(0)
+    empty = np.empty(0, f32)
+    sgd = (zero, zero, zero)
+    # lr=1, momentum 0: each velocity becomes minus its gradient, exactly
+    grad = np.empty(layer.n_connections, f32)
+    first_values, first_velocity = first.values.copy(), np.zeros(first.n_connections, f32)
+    d_in16 = np.empty((n_in, batch), np.uint16)
+    run("backward_update", layer.t_indptr, layer.t_order, layer.t_rows, grad,
+        layer.values.copy(), a16, a16, d_out16, d_in16, IDENTITY, zero,
+        np.empty((0, 0), f32), zero, one, one, zero, False, zero, first.bias.copy(),
+        np.zeros(n_in, f32), first.indptr, first.indices, first_values, first_velocity, x16,
+        empty, empty, sgd)
+    inputs = np.repeat(np.arange(n_in), np.diff(layer.t_indptr))
+    want = [row_dot(d_out16[j], a16[i], instruction) for i, j in zip(inputs, layer.t_rows)]
+    np.testing.assert_array_equal(grad, np.array(want, f32))
+
+    velocity = np.zeros(first.n_connections, f32)
+    d16 = to_bfloat16(rng.normal(size=(n_in, batch)) * 1e30)
+    run("update_first_layer", first.indptr, first.indices, first.values.copy(), velocity,
+        first.bias.copy(), np.zeros(n_in, f32), x16, d16, one, zero, False, zero, empty,
+        empty, sgd)
+    outputs = np.repeat(np.arange(n_in), np.diff(first.indptr))
+    for got, deltas in ((-first_velocity, d_in16), (-velocity, d16)):
+        want = np.array([row_dot(deltas[j], x16[i], instruction)
+                         for i, j in zip(first.indices, outputs)], f32)
+        if instruction:
+            np.testing.assert_array_equal(got, want)
+        else:
+            # LLVM's vectorised loop, in an order of its own: against float64,
+            # to float32's precision relative to the largest gradient
+            D, X = from_bfloat16(deltas).astype(np.float64), from_bfloat16(x16).astype(np.float64)
+            exact = (D @ X.T)[outputs, first.indices]
+            np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-6 * np.abs(exact).max())

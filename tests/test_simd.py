@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+from _bfloat16_dot import BLOCK, dot_pairs, row_dot
 from llvmlite import ir
 from numba import njit, types
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic
 
 from sklearn_set._engine._kernels import simd
-from sklearn_set._engine._kernels.storage import from_bfloat16, to_bfloat16
+from sklearn_set._engine._kernels.storage import to_bfloat16
 
 LANES = 8
 
@@ -40,20 +41,6 @@ def _dot_pairs_into(acc, a, b):
     _dot_pairs(acc, a, b)
 
 
-def _expected(acc, a, b):
-    """float32 emulation: exact products, the odd one added first, each sum
-    rounded; subnormal inputs and results flushed to zero."""
-    def flush(v):
-        v = v.astype(np.float32)
-        v[np.abs(v) < np.finfo(np.float32).tiny] = 0
-        return v
-
-    x, y = flush(from_bfloat16(a)), flush(from_bfloat16(b))
-    total = flush(acc.copy())
-    total = flush(total + x[1::2] * y[1::2])
-    return flush(total + x[0::2] * y[0::2])
-
-
 @requires_bfloat16_dot
 @pytest.mark.parametrize("seed", range(20))
 def test_dot_bfloat16_pairs_rounds_like_its_emulation(seed):
@@ -65,7 +52,7 @@ def test_dot_bfloat16_pairs_rounds_like_its_emulation(seed):
         np.float32)
     out = acc.copy()
     _dot_pairs_into(out, a, b)
-    np.testing.assert_array_equal(out, _expected(acc, a, b))
+    np.testing.assert_array_equal(out, dot_pairs(acc, a, b))
 
 
 @requires_bfloat16_dot
@@ -77,7 +64,7 @@ def test_dot_bfloat16_pairs_adds_the_odd_product_first():
     out = np.ones(LANES, np.float32)
     _dot_pairs_into(out, a, b)
     np.testing.assert_array_equal(out, np.zeros(LANES, np.float32))
-    np.testing.assert_array_equal(out, _expected(np.ones(LANES, np.float32), a, b))
+    np.testing.assert_array_equal(out, dot_pairs(np.ones(LANES, np.float32), a, b))
 
 
 @requires_bfloat16_dot
@@ -87,3 +74,52 @@ def test_dot_bfloat16_pairs_keeps_nan_and_infinity():
     out = np.zeros(LANES, np.float32)
     _dot_pairs_into(out, a, b)
     assert np.isnan(out[0::2]).all() and np.isposinf(out[1::2]).all()
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_has_bfloat16_dot_follows_the_cpu_and_the_flag(allowed, monkeypatch):
+    """The constant a kernel branches on is read when the kernel compiles:
+    ALLOW_BFLOAT16_DOT=False gives fresh kernels the code of CPUs without
+    the instruction."""
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", allowed)
+    has_dot = njit(lambda: simd.has_bfloat16_dot())  # a fresh compilation
+    context = cpu_target.target_context
+    assert has_dot() == simd.use_bfloat16_dot(context)
+    features = context.codegen()._tm_features.split(",")
+    assert has_dot() == (allowed and "+avx512bf16" in features and "+avx512vl" in features)
+
+
+def _gather_dots_bfloat16_with(instruction, monkeypatch):
+    """gather_dots_bfloat16_4 compiled afresh, with or without vdpbf16ps."""
+    if instruction and not simd.use_bfloat16_dot(cpu_target.target_context):
+        pytest.skip("this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", instruction)
+
+    @njit
+    def dots(fixed, rows, ids, first):
+        return simd.gather_dots_bfloat16_4(fixed, rows, ids, first)
+
+    return dots
+
+
+@pytest.mark.parametrize("instruction", [True, False])
+@pytest.mark.parametrize("n", [16, 47, 512])
+def test_gather_dots_bfloat16_sums_like_its_emulation(instruction, n, monkeypatch):
+    """The first layer's dot products over whole blocks of columns, bit for
+    bit: with vdpbf16ps its order and flushing (subnormal entries among the
+    rows), without it the even product first. Entries span six orders of
+    magnitude, so that the order of the additions shows in the sums."""
+    dots = _gather_dots_bfloat16_with(instruction, monkeypatch)
+    rng = np.random.default_rng(n)
+    values = rng.standard_normal((9, n)).astype(np.float32)
+    if instruction:  # subnormals, which the instruction reads as zeros
+        values[rng.random((9, n)) < 0.1] = np.float32(3e-39)
+    rows = to_bfloat16(values * np.float32(10.0) ** rng.integers(-3, 4, size=(9, n)))
+    if instruction:  # and a row of them, whose products would not be lost in rounding
+        rows[5] = to_bfloat16(rng.standard_normal(n).astype(np.float32) * np.float32(1e-39))
+    fixed = to_bfloat16(rng.standard_normal(n).astype(np.float32) * np.float32(1e30))
+    ids = np.array([7, 2, 2, 5, 0], np.int32)
+    got = dots(fixed, rows, ids, 1)
+    whole = n // BLOCK * BLOCK
+    want = [row_dot(rows[i, :whole], fixed[:whole], instruction) for i in ids[1:]]
+    np.testing.assert_array_equal(np.array(got, np.float32), np.array(want, np.float32))

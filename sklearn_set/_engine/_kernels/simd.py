@@ -26,6 +26,14 @@ gathers) rather than across the batch.
   instructions, no spills. (The same without the weighted sum, for the
   first layer's weight gradient, ran at 0.87-0.94x of the plain numba loop
   it would replace, so that loop stays.)
+* bfloat16 rows on CPUs with ``vdpbf16ps`` (:func:`use_bfloat16_dot`): a
+  weight gradient is the dot product of two bfloat16 rows, which that
+  instruction takes as they are stored, 16 columns of both rows per
+  instruction, with no widening and no multiply-add.
+  :func:`gather_dots_axpy` then uses it for its dot products (the weighted
+  sum still widens the rows), and :func:`gather_dots_bfloat16_4` (and 1)
+  gives the first layer's dot products, in the same order. Elsewhere the
+  kernels keep their loops.
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. numba's on-disk cache of a kernel is keyed by the
@@ -63,13 +71,34 @@ if _X86:
     llvm.initialize_native_asmparser()
 
 
+#: Whether kernels compiled from now on may use ``vdpbf16ps`` where the CPU
+#: has it. Tests set it to False and compile a fresh (uncached) kernel to
+#: run the code of CPUs without the instruction; numba's on-disk cache is
+#: keyed by the CPU, not by this flag, so cached kernels keep what they were
+#: compiled with.
+ALLOW_BFLOAT16_DOT = True
+
+
 def use_bfloat16_dot(context):
     """Whether the target CPU has ``vdpbf16ps`` on 256-bit vectors
     (AVX512_BF16 with AVX512VL: AMD Zen 4 and later, Intel Cooper Lake,
-    Sapphire Rapids and later). numba's on-disk cache is keyed by the CPU
-    and its features, so code that uses it is never loaded elsewhere."""
+    Sapphire Rapids and later) and :data:`ALLOW_BFLOAT16_DOT` holds. numba's
+    on-disk cache is keyed by the CPU and its features, so code that uses
+    it is never loaded elsewhere."""
     features = context.codegen()._tm_features.split(",")
-    return _X86 and "+avx512bf16" in features and "+avx512vl" in features
+    return (ALLOW_BFLOAT16_DOT and _X86 and "+avx512bf16" in features
+            and "+avx512vl" in features)
+
+
+@intrinsic
+def has_bfloat16_dot(typingctx):
+    """True, as a compile-time constant, where :func:`use_bfloat16_dot`
+    holds for the kernel being compiled: a kernel branches on it to keep
+    its own loop (and its bits) on other CPUs."""
+    def codegen(context, builder, sig, args):
+        return ir.Constant(ir.IntType(1), int(use_bfloat16_dot(context)))
+
+    return types.boolean(), codegen
 
 
 def dot_bfloat16_pairs(builder, acc, a, b):
@@ -188,9 +217,19 @@ class _Arrays:
         (``vpmovzxwd``) and a shift. Sums over connections are the same
         lane by lane, so the order of the columns does not matter until they
         are stored (:meth:`store_pair`)."""
+        return self.split_words(self.load_words(pos, vec_type, *indices), vec_type, mask)
+
+    def load_words(self, pos, vec_type, *indices):
+        """The ``2 * lanes`` bfloat16 entries that start at ``indices`` as
+        ``lanes`` 32-bit words, two entries each (the even one in the low
+        half), as :func:`dot_bfloat16_pairs` takes them."""
         words_type = ir.VectorType(ir.IntType(32), vec_type.count)
-        words = self.builder.load(self.vector_pointer(pos, words_type, *indices), align=1)
-        even = self.builder.shl(words, ir.Constant(words_type, [16] * vec_type.count))
+        return self.builder.load(self.vector_pointer(pos, words_type, *indices), align=1)
+
+    def split_words(self, words, vec_type, mask):
+        """The even and the odd entries of :meth:`load_words`'s ``words`` as
+        two float32 vectors (see :meth:`load_pair`)."""
+        even = self.builder.shl(words, ir.Constant(words.type, [16] * vec_type.count))
         odd = self.builder.and_(words, mask)
         return self.builder.bitcast(even, vec_type), self.builder.bitcast(odd, vec_type)
 
@@ -317,6 +356,23 @@ def _horizontal_sum(builder, vec):
     return builder.extract_element(vec, ir.Constant(i32, 0))
 
 
+def _add_products(builder, chain, x, f, halves, fma, instruction):
+    """``chain`` plus the products of one load of columns of a gathered row
+    ``x`` and a fixed row ``f``, lane by lane: one multiply-add for float
+    vectors; for bfloat16 rows (``x`` and ``f`` the 32-bit words of
+    :meth:`_Arrays.load_words`) one ``vdpbf16ps`` where ``instruction``
+    (the odd products added first, subnormals flushed), else the even then
+    the odd products, each a multiply-add of the columns ``halves(words)``
+    splits. The one step of every dot-product chain of the kernels."""
+    if halves is None:
+        return _multiply_add(builder, x, f, chain, fma)
+    if instruction:
+        return dot_bfloat16_pairs(builder, chain, x, f)
+    for xh, fh in zip(halves(x), halves(f)):
+        chain = _multiply_add(builder, xh, fh, chain, fma)
+    return chain
+
+
 def _make_gather_dots(group):
     @intrinsic
     def gather_dots(typingctx, fixed, rows, row_ids, weights, weight_ids, count, n_vectors,
@@ -335,7 +391,9 @@ def _make_gather_dots(group):
         even: each load then brings two vectors of columns, split into even
         and odd columns (:meth:`_Arrays.load_pair`), and ``acc`` holds each
         block of ``2 * lanes`` columns in that order, the even columns
-        first; :func:`interleave_pairs` puts them back in order."""
+        first; :func:`interleave_pairs` puts them back in order. Where
+        :func:`use_bfloat16_dot`, the dot products take the loaded words
+        as they are, one ``vdpbf16ps`` per load (see :func:`_add_products`)."""
         dtype = _check_float_arrays((weights, dots, acc), fixed, rows)
         _check_contiguous(fixed, rows, acc)
 
@@ -351,14 +409,18 @@ def _make_gather_dots(group):
             n_grouped = builder.mul(builder.sdiv(count, ir.Constant(intp, group)),
                                     ir.Constant(intp, group))
             paired = arrays.paired(0, 1)
+            instruction = paired and use_bfloat16_dot(context)
             mask = arrays.odd_mask(vec) if paired else None
             n_loads = builder.sdiv(n_vec, ir.Constant(intp, 2)) if paired else n_vec
             width = 2 * lanes if paired else lanes
 
+            def halves(words):
+                return arrays.split_words(words, vec, mask)
+
             def columns(pos, *indices):
                 if paired:
-                    return arrays.load_pair(pos, vec, mask, *indices)
-                return [arrays.load_vector(pos, vec, *indices)]
+                    return arrays.load_words(pos, vec, *indices)
+                return arrays.load_vector(pos, vec, *indices)
 
             def connections(first, size):
                 rows_ = [arrays.load(2, builder.add(first, ir.Constant(intp, g)), to=types.intp)
@@ -369,13 +431,14 @@ def _make_gather_dots(group):
                 chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
                 with cgutils.for_range(builder, n_loads) as loop:
                     col = builder.mul(loop.index, ir.Constant(intp, width))
-                    fs = columns(0, col)
+                    f = columns(0, col)
                     xs = [columns(1, r, col) for r in rows_]
-                    for half, f in enumerate(fs):
-                        for g in range(size):
-                            builder.store(_multiply_add(builder, xs[g][half], f,
-                                                        builder.load(chains[g]), fma),
-                                          chains[g])
+                    for g in range(size):
+                        builder.store(_add_products(builder, builder.load(chains[g]), xs[g], f,
+                                                    halves if paired else None, fma,
+                                                    instruction), chains[g])
+                    xs = [halves(x) if paired else [x] for x in xs]
+                    for half in range(len(xs[0])):
                         acc_ptr = arrays.vector_pointer(
                             8, vec, builder.add(col, ir.Constant(intp, half * lanes)))
                         total = builder.load(acc_ptr, align=1)
@@ -397,6 +460,57 @@ def _make_gather_dots(group):
                           acc), codegen
 
     return gather_dots
+
+
+def _make_gather_dots_bfloat16(size):
+    @intrinsic
+    def gather_dots_bfloat16(typingctx, fixed, rows, row_ids, first):
+        """The dot products ``rows[row_ids[first + g]] . fixed`` for
+        ``g < size``, bfloat16 rows, over the first ``n // (2 * lanes)``
+        blocks of ``2 * lanes`` columns (``n``: the length of ``fixed``), as
+        a tuple of float32. Where :func:`use_bfloat16_dot` each row's words
+        take one ``vdpbf16ps`` per block; the sums are those of
+        :func:`gather_dots_axpy`'s dot products, lane by lane and then
+        across lanes. The first layer's weight gradients, which need no
+        input delta.
+
+        Rows of another dtype are accepted, as by
+        :func:`~.storage.word_at`, so that a kernel's bfloat16 branch
+        compiles for every storage; a float row never takes that branch."""
+        for arr in (fixed, rows):
+            if not isinstance(arr, types.Array):
+                raise TypeError("gather_dots_bfloat16 takes arrays")
+        _check_contiguous(fixed, rows)
+
+        def codegen(context, builder, sig, args):
+            arrays = _Arrays(context, builder, sig, args)
+            scalar, vec, lanes = _vector_type(context, types.float32)
+            intp = context.get_value_type(types.intp)
+            first = context.cast(builder, args[3], sig.args[3], types.intp)
+            row_ids = [arrays.load(2, builder.add(first, ir.Constant(intp, g)), to=types.intp)
+                       for g in range(size)]
+            instruction = use_bfloat16_dot(context)
+            mask = arrays.odd_mask(vec)
+
+            def halves(words):
+                return arrays.split_words(words, vec, mask)
+
+            n_blocks = builder.sdiv(arrays.arrays[0][2][0], ir.Constant(intp, 2 * lanes))
+            zero = ir.Constant(vec, [ir.Constant(scalar, 0.0)] * lanes)
+            chains = [cgutils.alloca_once_value(builder, zero) for _ in range(size)]
+            with cgutils.for_range(builder, n_blocks) as loop:
+                col = builder.mul(loop.index, ir.Constant(intp, 2 * lanes))
+                f = arrays.load_words(0, vec, col)
+                for g, row in enumerate(row_ids):
+                    builder.store(_add_products(builder, builder.load(chains[g]),
+                                                arrays.load_words(1, vec, row, col), f, halves,
+                                                _use_fma(context), instruction), chains[g])
+            sums = [_horizontal_sum(builder, builder.load(chain)) for chain in chains]
+            return context.make_tuple(builder, sig.return_type, sums)
+
+        return types.UniTuple(types.float32, size)(fixed, rows, row_ids, first), codegen
+
+    return gather_dots_bfloat16
 
 
 @intrinsic
@@ -439,3 +553,5 @@ gather_axpy_2 = _make_gather_axpy(2)
 gather_axpy_1 = _make_gather_axpy(1)
 # four gathered rows, their weights and chains fit the sixteen registers
 gather_dots_axpy = _make_gather_dots(4)
+gather_dots_bfloat16_4 = _make_gather_dots_bfloat16(4)
+gather_dots_bfloat16_1 = _make_gather_dots_bfloat16(1)
