@@ -87,3 +87,25 @@ def test_dot_bfloat16_pairs_keeps_nan_and_infinity():
     out = np.zeros(LANES, np.float32)
     _dot_pairs_into(out, a, b)
     assert np.isnan(out[0::2]).all() and np.isposinf(out[1::2]).all()
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_the_bfloat16_dot_is_chosen_when_a_kernel_compiles(allow, monkeypatch):
+    """``uses_bfloat16_dot`` is a constant of the compiled code: true for
+    bfloat16 rows where the CPU has ``vdpbf16ps`` and
+    ``ALLOW_BFLOAT16_DOT`` was set as the function compiled, false for
+    float rows."""
+    context = cpu_target.target_context
+    features = context.codegen()._tm_features.split(",")
+    has_dot = "+avx512bf16" in features and "+avx512vl" in features
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", allow)
+    assert simd.use_bfloat16_dot(context) == (allow and has_dot)
+
+    @njit
+    def uses(rows):
+        return simd.uses_bfloat16_dot(rows)
+
+    assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)
+    assert not uses(np.zeros((2, 8), np.float32))
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", not allow)
+    assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)  # compiled already
