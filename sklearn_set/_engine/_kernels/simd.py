@@ -16,6 +16,11 @@ gathers) rather than across the batch.
   connection loop as it should be: per connection one index load, one
   ``vbroadcastss`` of the weight and eight ``vfmadd231ps`` with a memory
   operand into eight ``ymm`` accumulators, nothing spilled.
+  With bfloat16 rows on a CPU that has ``vdpbf16ps`` (AVX512_BF16), the
+  same intrinsics multiply pairs of connections instead: per 16 columns
+  and pair two loads, two word shuffles (``vpunpcklwd``/``vpunpckhwd``) and
+  two ``vdpbf16ps`` on the weights rounded to bfloat16
+  (:func:`_gather_dot_pairs`).
 * :func:`gather_dots_axpy`: per connection the dot product of its gathered
   row with a fixed row (a weight gradient), and the weighted sum of the
   gathered rows (an input delta). Taken four connections at a time over
@@ -29,9 +34,10 @@ gathers) rather than across the batch.
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. numba's on-disk cache of a kernel is keyed by the
-file that defines it (``train.py``) alone: after editing this file, touch
-``train.py`` (or clear ``__pycache__``), or the old loops keep being
-loaded. Every sum is
+content of the file that defines it (``train.py``) alone (numba 0.68
+hashes it; touching the file is not enough): after editing this file,
+delete the ``*.nbi`` and ``*.nbc`` files of ``__pycache__``, or the old
+loops keep being loaded. Every sum is
 formed in a fixed order that depends neither on the number of threads nor
 on where a column falls in the batch. Nothing here knows about layers.
 """

@@ -234,6 +234,10 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
 
     Each output row is formed tile by tile, the tile's partial sums held in
     registers across all of the output's connections and written once.
+    With bfloat16 rows (uint16 ``a_in``) on a CPU with ``vdpbf16ps``, the
+    products are those of the weights rounded to bfloat16 (float32 sums,
+    see :func:`~sklearn_set._engine._kernels.simd._gather_dot_pairs`);
+    elsewhere of the weights themselves.
     """
     # With a_out the same array as z_out, a piecewise-linear activation is
     # applied to the row as one array: given two, LLVM checks them for
