@@ -302,9 +302,9 @@ _IN_ORDER = (_shuffle_mask([0, 1, 2, 3, 8, 9, 10, 11]),
 
 
 def _weight_words(builder, arrays, p, q):
-    """The bfloat16 weights of connections ``p`` and ``q`` in one word,
-    ``p``'s in the low half, from the bfloat16 copy of the weights (the
-    intrinsics' ``words``); ``q`` None: ``p``'s and 0."""
+    """The bfloat16 weights of connections ``p`` and ``q = p + 1`` in one
+    word, ``p``'s in the low half, from the bfloat16 copy of the weights
+    (the intrinsics' ``words``); ``q`` None: ``p``'s and 0."""
     i32 = ir.IntType(32)
     if q is None:
         return builder.zext(arrays.load(4, p), i32)
