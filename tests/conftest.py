@@ -121,6 +121,28 @@ def digits_curve():
 # 'sklearn-set sweep', say) and nothing a test writes stays there; and
 # hypothesis writes nothing (.hypothesis/) in it.
 
+@pytest.fixture(scope="session")
+def forward_without_bfloat16_dot():
+    """``sparse_forward`` as a CPU without ``vdpbf16ps`` runs it, compiled
+    afresh with ``ALLOW_BFLOAT16_DOT`` off (numba's cache does not know the
+    flag, so the cached kernel cannot serve)."""
+    from numba import njit
+
+    from sklearn_set._engine._kernels import simd
+    from sklearn_set._engine._kernels import train as kernels
+
+    kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(kernels.sparse_forward.py_func)
+
+    def forward(*args):
+        allowed = simd.ALLOW_BFLOAT16_DOT
+        simd.ALLOW_BFLOAT16_DOT = False  # read as the call compiles the kernel
+        try:
+            kernel(*args)
+        finally:
+            simd.ALLOW_BFLOAT16_DOT = allowed
+    return forward
+
+
 @pytest.fixture(autouse=True)
 def _own_working_folder(tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

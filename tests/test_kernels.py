@@ -18,6 +18,10 @@ from sklearn_set._engine.threads import kernel_threads
 
 ACTIVATIONS = list(activations.ACTIVATIONS)
 
+requires_bfloat16_dot = pytest.mark.skipif(
+    not simd.use_bfloat16_dot(cpu_target.target_context),
+    reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
+
 # The functions of the kernels' codes, written plainly in NumPy: a function
 # added to the table needs its reference here.
 REFERENCE_FUNCTIONS = {
@@ -493,8 +497,9 @@ def test_tiled_kernels_match_numpy_for_every_batch_tail(batch, dtype):
 
 
 def _vector_loops(asm):
-    """(number of ymm FMAs, number of ymm stack accesses, number of ymm
-    left shifts of 32-bit words, number of ymm vdpbf16ps) of each block."""
+    """(number of ymm FMAs or bfloat16 dot products, number of ymm stack
+    accesses, number of ymm left shifts of 32-bit words, number of bfloat16
+    dot products) of each block."""
     import re
 
     blocks, current = [], []
@@ -505,7 +510,7 @@ def _vector_loops(asm):
         else:
             current.append(line)
     blocks.append(current)
-    return [(sum("vfmadd" in x and "%ymm" in x for x in b),
+    return [(sum(("vfmadd" in x or "vdpbf16ps" in x) and "%ymm" in x for x in b),
              sum("(%rsp)" in x and "%ymm" in x for x in b),
              sum("vpslld" in x and "%ymm" in x for x in b),
              sum("vdpbf16ps" in x and "%ymm" in x for x in b)) for b in blocks]
@@ -567,16 +572,18 @@ def test_kernels_give_the_same_bits_in_place(activation, batch):
         np.testing.assert_array_equal(deltas[1][1].view(np.int32), deltas[0][1].view(np.int32))
 
 
-@pytest.mark.parametrize("storage, instruction", [(np.float32, False), (np.uint16, True),
-                                                  (np.uint16, False)])
-def test_tiles_stay_in_vector_registers(storage, instruction, monkeypatch):
+@pytest.mark.parametrize("storage, dot", [
+    (np.float32, True), (np.uint16, False),
+    pytest.param(np.uint16, True, marks=requires_bfloat16_dot)],
+    ids=["float32", "bfloat16 multiply-adds", "bfloat16 dot"])
+def test_tiles_stay_in_vector_registers(storage, dot, monkeypatch):
     """On x86-64 with AVX2 and FMA, the tile loops compile to ymm FMAs whose
     accumulators are not spilled to the stack (the point of _simd.py). With
     bfloat16 rows (uint16) the loops widen the rows in vector registers
     (shifts of ymm words) rather than falling back to scalar code; where
-    the CPU has vdpbf16ps (``instruction``), the weight gradients' loops
-    take it on ymm words, without spills, and without it (the flag off,
-    as on other CPUs) no kernel contains it."""
+    the CPU has ``vdpbf16ps`` (``dot``), the forward tiles and the weight
+    gradients' loops take it, nothing spilled; without it (the flag off, as
+    on other CPUs) no kernel contains it."""
     import platform
 
     import llvmlite.binding as llvm
@@ -585,9 +592,6 @@ def test_tiles_stay_in_vector_registers(storage, instruction, monkeypatch):
     if platform.machine() not in ("x86_64", "AMD64") or not (
             features.get("avx2") and features.get("fma")):
         pytest.skip("the assembly check is written for x86-64 with AVX2 and FMA")
-    if instruction and not _HAS_BFLOAT16_DOT:
-        pytest.skip("this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", instruction)
     dtype = np.float32
     rng = np.random.default_rng(0)
     net = SparseMLP((64, 64), activation="relu", output="identity", dtype=dtype)
@@ -616,23 +620,28 @@ def test_tiles_stay_in_vector_registers(storage, instruction, monkeypatch):
     # so only the absence of spills is checked for it; with vdpbf16ps its dot
     # products are a tile loop of their own.
     tiled_kernels = ("sparse_forward", "backward_update")
-    dot_kernels = ("backward_update", "update_first_layer")
+    dot_kernels = ("sparse_forward", "backward_update", "update_first_layer")
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", dot)
     for name, args in calls.items():
         # a fresh, uncached compilation: cached code cannot be inspected
         kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(kernels, name).py_func)
         kernel(*args)
         asm = "\n".join(kernel.inspect_asm().values())
         loops = _vector_loops(asm)
+        widest = max(loops)
         if name in tiled_kernels:
-            assert max(fmas for fmas, *_ in loops) >= 8, name
-        # a vdpbf16ps does the work of two multiply-adds
-        assert all(spills == 0 for fmas, spills, _, dots in loops if fmas + 2 * dots >= 8), name
-        if storage == np.uint16:
-            assert all(shifts > 0 for fmas, _, shifts, _ in loops if fmas >= 4), name
-        if instruction and name in dot_kernels:
-            assert max(dots for *_, dots in loops) >= 4, name
-        else:
+            assert widest[0] >= 8, name
+        assert all(spills == 0 for fmas, spills, _, _ in loops if fmas >= 8), name
+        uses_dot = storage == np.uint16 and dot
+        if name == "sparse_forward":
+            assert any(n_dots >= 8 for *_, n_dots in loops) == uses_dot
+        elif uses_dot and name in dot_kernels:
+            assert max(n_dots for *_, n_dots in loops) >= 4, name
+        if not uses_dot:
             assert "vdpbf16ps" not in asm, name
+        if storage == np.uint16:
+            assert all(shifts > 0 for fmas, _, shifts, n_dots in loops
+                       if fmas >= 4 and not n_dots), name
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -727,13 +736,58 @@ def _activate_rows(z, code, slope):
     return out
 
 
+def _flush(values):
+    """float32 ``values`` with subnormals as zeros of their sign, as
+    ``vdpbf16ps`` reads its inputs and writes its sums."""
+    values = np.array(values, dtype=np.float32)
+    tiny = np.abs(values) < np.finfo(np.float32).tiny
+    values[tiny] = np.copysign(np.float32(0), values[tiny])
+    return values
+
+
+def _bfloat16_dot_sums(layer, a16):
+    """The forward sums of ``vdpbf16ps`` in NumPy: weights rounded to
+    bfloat16; the connections of an output taken in pairs (k, k + 1) from
+    its first, the product of k + 1 added first, each addition rounded to
+    float32; an odd last connection paired with weight 0 and a zero row;
+    subnormal inputs and sums flushed to zero."""
+    x = _flush(from_bfloat16(a16))
+    w = _flush(from_bfloat16(to_bfloat16(layer.values)))
+    zero = np.float32(0)
+    sums = np.empty((layer.n_out, a16.shape[1]), np.float32)
+    for j in range(layer.n_out):
+        total = _flush(np.full(a16.shape[1], layer.bias[j], np.float32))
+        end = layer.indptr[j + 1]
+        with np.errstate(invalid="ignore"):  # inf - inf in the NaN and inf rows
+            for k in range(layer.indptr[j], end, 2):
+                odd = x[layer.indices[k + 1]] * w[k + 1] if k + 1 < end else zero * zero
+                total = _flush(total + odd)
+                total = _flush(total + x[layer.indices[k]] * w[k])
+        sums[j] = total
+    return sums
+
+
+def _assert_same_floats(got, want):
+    """Same NaN positions (NaN payloads may differ), same bits elsewhere."""
+    got, want = np.asarray(got, np.float32), np.asarray(want, np.float32)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_array_equal(got.view(np.uint32)[ok], want.view(np.uint32)[ok])
+
+
+@pytest.mark.parametrize("dot", [pytest.param(True, marks=requires_bfloat16_dot), False],
+                         ids=["bfloat16 dot", "multiply-adds"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("batch", [5, 40, 128, 133])
 @pytest.mark.parametrize("rate", [0.0, 0.3])
-def test_bfloat16_forward_rounds_each_stored_row(activation, batch, rate):
+def test_bfloat16_forward_rounds_each_stored_row(activation, batch, rate, dot,
+                                                 forward_without_bfloat16_dot):
     """Pre-activations: the float32 sums rounded; activations: f of the
     stored pre-activations, rounded; dropout: of the stored activations,
-    rounded. The float32 sums agree with a dense float64 product."""
+    rounded. The sums: those of ``vdpbf16ps`` (weights rounded to
+    bfloat16, see :func:`_bfloat16_dot_sums`) where the CPU has it, else
+    those of the float32 kernel fed the same rows; either agrees with a
+    dense float64 product within bfloat16's precision."""
     code, slope = activations.hidden_activation_codes(activation, 1)[0]
     slope = np.float32(slope)
     layer, rng = _bf16_layer(37, 29, batch)
@@ -742,19 +796,120 @@ def test_bfloat16_forward_rounds_each_stored_row(activation, batch, rate):
     rate32, scale = np.float32(rate), np.float32(1 / (1 - rate))
     args = (layer.indptr, layer.indices, layer.values, layer.bias)
     z16, out16 = np.empty((29, batch), np.uint16), np.empty((29, batch), np.uint16)
-    kernels.sparse_forward(*args, a16, z16, out16, code, slope, uniform, rate32, scale)
-    z32, out32 = np.empty((29, batch), np.float32), np.empty((29, batch), np.float32)
-    kernels.sparse_forward(*args, from_bfloat16(a16), z32, out32, IDENTITY, slope,
-                           uniform, np.float32(0), np.float32(1))
+    forward = kernels.sparse_forward if dot else forward_without_bfloat16_dot
+    forward(*args, a16, z16, out16, code, slope, uniform, rate32, scale)
+    if dot:
+        z32 = _bfloat16_dot_sums(layer, a16)
+    else:
+        z32 = np.empty((29, batch), np.float32)
+        kernels.sparse_forward(*args, from_bfloat16(a16), z32, z32, IDENTITY, slope,
+                               uniform, np.float32(0), np.float32(1))
     _assert_rounded(z16, z32)
     dense = dense_weights(layer).T @ from_bfloat16(a16).astype(np.float64) + layer.bias[:, None]
-    np.testing.assert_allclose(z32, dense, rtol=1e-5, atol=1e-5)
+    tol = 2e-2 if dot else 1e-5  # the weights' rounding: 2^-9 relative each
+    np.testing.assert_allclose(z32, dense, rtol=tol, atol=tol)
     if code == IDENTITY:
         return  # no activation is written to a row of its own (the engine shares z's)
     stored = from_bfloat16(to_bfloat16(_activate_rows(from_bfloat16(z16), code, slope)))
     if rate > 0:
         stored = np.where(uniform < rate, np.float32(0), stored * scale)
     _assert_rounded(out16, stored, exact=code not in (TANH, LOGISTIC))
+
+
+def _dot_layer(n_in, n_out, seed):
+    """A layer whose outputs have odd and even numbers of connections,
+    with weights whose bfloat16 rounding goes both ways, ties included, and
+    a subnormal weight (flushed by vdpbf16ps)."""
+    layer, rng = _bf16_layer(n_in, n_out, seed, sparsity=0.5)
+    counts = np.diff(layer.indptr)
+    assert (counts % 2 == 0).any() and (counts % 2 == 1).any()
+    bits = layer.values.view(np.uint32)
+    bits[:8] = (bits[:8] & 0xFFFF0000) | 0x8000  # ties: to even, up or down
+    layer.values[8] = 1e-39
+    return layer, rng
+
+
+def _special_rows(rng, n_in, batch):
+    """bfloat16 rows of normal values, one scaled down to subnormals, a NaN
+    in the last column, and +inf in every other row from the fourth on,
+    each at a column of its own while there are columns left (an output
+    then gets +-inf there, never inf - inf: NaN there would show a
+    connection paired with a real row and weight 0)."""
+    a = rng.normal(size=(n_in, batch)).astype(np.float32)
+    a[1] *= np.float32(1e-38)
+    a[2, batch - 1] = np.nan
+    for column, i in enumerate(range(3, n_in, 2)[:batch - 1]):
+        a[i, column] = np.inf
+    return to_bfloat16(a)
+
+
+@requires_bfloat16_dot
+@pytest.mark.parametrize("batch", [1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 40, 56, 63,
+                                   64, 65, 100, 120, 128, 131, 133, 200])
+def test_bfloat16_dot_forward_matches_its_emulation(batch):
+    """The forward sums with ``vdpbf16ps``, bit for bit against NumPy
+    (:func:`_bfloat16_dot_sums`), at batches that end in every combination
+    of 8/4/2/1-vector tiles and leftover columns, for outputs of odd and
+    even connection counts, with NaN, infinite and subnormal entries:
+    stored in bfloat16 (hidden layers) and in float32 (the output layer)."""
+    layer, rng = _dot_layer(37, 29, batch)
+    a16 = _special_rows(rng, 37, batch)
+    want = _bfloat16_dot_sums(layer, a16)
+    f32, zero, one = np.float32, np.float32(0), np.float32(1)
+    no_mask = np.empty((0, 0), f32)
+    args = (layer.indptr, layer.indices, layer.values, layer.bias, a16)
+    z16 = np.empty((29, batch), np.uint16)
+    kernels.sparse_forward(*args, z16, z16, IDENTITY, zero, no_mask, zero, one)
+    z32 = np.empty((29, batch), f32)
+    kernels.sparse_forward(*args, z32, z32, IDENTITY, zero, no_mask, zero, one)
+    _assert_same_floats(z32, want)
+    _assert_same_floats(from_bfloat16(z16), from_bfloat16(to_bfloat16(want)))
+    assert np.isnan(want).any() and (batch == 1 or np.isinf(want).any())
+    # the weights' rounding matters here: the float32 weights give other sums
+    exact = np.empty((29, batch), f32)
+    kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
+                           from_bfloat16(a16), exact, exact, IDENTITY, zero, no_mask, zero, one)
+    assert not np.array_equal(exact, z32)
+
+
+@requires_bfloat16_dot
+def test_bfloat16_dot_forward_does_not_depend_on_the_rest_of_the_batch():
+    """A column's sums are the same bits in a tile of 8, 4, 2 or 1 vectors
+    or among the columns left over after the last vector."""
+    layer, rng = _dot_layer(37, 29, 0)
+    a16 = to_bfloat16(rng.normal(size=(37, 135)))
+    f32, zero, one = np.float32, np.float32(0), np.float32(1)
+    no_mask = np.empty((0, 0), f32)
+
+    def forward(rows):
+        z = np.empty((29, rows.shape[1]), np.uint16)
+        kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
+                               np.ascontiguousarray(rows), z, z, IDENTITY, zero, no_mask, zero,
+                               one)
+        return z
+
+    full = forward(a16)
+    for start, stop in [(0, 5), (3, 20), (64, 135), (7, 135), (130, 135), (1, 2)]:
+        np.testing.assert_array_equal(forward(a16[:, start:stop]), full[:, start:stop])
+
+
+def test_bfloat16_forward_without_the_dot_product_multiplies_float32_weights(
+        forward_without_bfloat16_dot):
+    """Compiled for a CPU without ``vdpbf16ps``, the forward pass over
+    bfloat16 rows multiplies the float32 weights (no rounding), with the
+    special rows of the dot product's test: the float32 kernel's sums of
+    the widened rows, rounded."""
+    layer, rng = _dot_layer(37, 29, 1)
+    a16 = _special_rows(rng, 37, 133)
+    f32, zero, one = np.float32, np.float32(0), np.float32(1)
+    no_mask = np.empty((0, 0), f32)
+    z16 = np.empty((29, 133), np.uint16)
+    forward_without_bfloat16_dot(layer.indptr, layer.indices, layer.values, layer.bias, a16,
+                                 z16, z16, IDENTITY, zero, no_mask, zero, one)
+    z32 = np.empty((29, 133), f32)
+    kernels.sparse_forward(layer.indptr, layer.indices, layer.values, layer.bias,
+                           from_bfloat16(a16), z32, z32, IDENTITY, zero, no_mask, zero, one)
+    _assert_same_floats(from_bfloat16(z16), from_bfloat16(to_bfloat16(z32)))
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -76,19 +76,6 @@ def test_dot_bfloat16_pairs_keeps_nan_and_infinity():
     assert np.isnan(out[0::2]).all() and np.isposinf(out[1::2]).all()
 
 
-@pytest.mark.parametrize("allowed", [True, False])
-def test_has_bfloat16_dot_follows_the_cpu_and_the_flag(allowed, monkeypatch):
-    """The constant a kernel branches on is read when the kernel compiles:
-    ALLOW_BFLOAT16_DOT=False gives fresh kernels the code of CPUs without
-    the instruction."""
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", allowed)
-    has_dot = njit(lambda: simd.has_bfloat16_dot())  # a fresh compilation
-    context = cpu_target.target_context
-    assert has_dot() == simd.use_bfloat16_dot(context)
-    features = context.codegen()._tm_features.split(",")
-    assert has_dot() == (allowed and "+avx512bf16" in features and "+avx512vl" in features)
-
-
 def _gather_dots_bfloat16_with(instruction, monkeypatch):
     """gather_dots_bfloat16_4 compiled afresh, with or without vdpbf16ps."""
     if instruction and not simd.use_bfloat16_dot(cpu_target.target_context):
@@ -123,3 +110,25 @@ def test_gather_dots_bfloat16_sums_like_its_emulation(instruction, n, monkeypatc
     whole = n // BLOCK * BLOCK
     want = [row_dot(rows[i, :whole], fixed[:whole], instruction) for i in ids[1:]]
     np.testing.assert_array_equal(np.array(got, np.float32), np.array(want, np.float32))
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_the_bfloat16_dot_is_chosen_when_a_kernel_compiles(allow, monkeypatch):
+    """``uses_bfloat16_dot`` is a constant of the compiled code: true for
+    bfloat16 rows where the CPU has ``vdpbf16ps`` and
+    ``ALLOW_BFLOAT16_DOT`` was set as the function compiled, false for
+    float rows."""
+    context = cpu_target.target_context
+    features = context.codegen()._tm_features.split(",")
+    has_dot = "+avx512bf16" in features and "+avx512vl" in features
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", allow)
+    assert simd.use_bfloat16_dot(context) == (allow and has_dot)
+
+    @njit
+    def uses(rows):
+        return simd.uses_bfloat16_dot(rows)
+
+    assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)
+    assert not uses(np.zeros((2, 8), np.float32))
+    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", not allow)
+    assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)  # compiled already

@@ -5,7 +5,9 @@ ties to the even one."""
 import numpy as np
 import pytest
 from numba import njit
+from numba.core.registry import cpu_target
 
+from sklearn_set._engine._kernels import simd
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine._kernels.storage import (
     bfloat16_to_float32,
@@ -107,12 +109,18 @@ def test_numba_scalar_conversions_match():
     np.testing.assert_array_equal(widened.view(np.uint32), from_bfloat16(bits).view(np.uint32))
 
 
+@pytest.mark.parametrize("dot", [pytest.param(True, marks=pytest.mark.skipif(
+    not simd.use_bfloat16_dot(cpu_target.target_context),
+    reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")), False],
+    ids=["bfloat16 dot", "multiply-adds"])
 @pytest.mark.parametrize("batch", [5, 40, 128, 133])
-def test_vector_stores_round_like_the_reference(batch):
+def test_vector_stores_round_like_the_reference(batch, dot, forward_without_bfloat16_dot):
     """The forward kernel's stores (pairs of vectors, single vectors and
     the scalar columns past them, depending on the batch) round each sum to
     the nearest bfloat16: one connection of weight 1 from an input of -0,
-    so each output's sum is its bias, exactly."""
+    so each output's sum is its bias, exactly. ``vdpbf16ps`` (``dot``)
+    reads a subnormal bias as 0 and adds +0 (the zero row paired with the
+    lone connection): those sums are +0."""
     values = _values()[:4096]
     n_out = values.shape[0]
     indptr = np.arange(n_out + 1, dtype=np.int64)
@@ -121,7 +129,10 @@ def test_vector_stores_round_like_the_reference(batch):
     a_in = np.full((1, batch), 0x8000, np.uint16)  # -0.0: -0 + b is b, -0 too
     z = np.empty((n_out, batch), np.uint16)
     one, zero = np.float32(1), np.float32(0)
-    kernels.sparse_forward(indptr, indices, weights, values, a_in, z, z, kernels.IDENTITY, zero,
-                           np.empty((0, 0), np.float32), zero, one)
+    forward = kernels.sparse_forward if dot else forward_without_bfloat16_dot
+    forward(indptr, indices, weights, values, a_in, z, z, kernels.IDENTITY, zero,
+            np.empty((0, 0), np.float32), zero, one)
+    if dot:
+        values = np.where(np.abs(values) < np.finfo(np.float32).tiny, np.float32(0), values)
     for b in range(batch):
         _same_bits_or_both_nan(z[:, b], values)

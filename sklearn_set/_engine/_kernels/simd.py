@@ -16,6 +16,11 @@ gathers) rather than across the batch.
   connection loop as it should be: per connection one index load, one
   ``vbroadcastss`` of the weight and eight ``vfmadd231ps`` with a memory
   operand into eight ``ymm`` accumulators, nothing spilled.
+  With bfloat16 rows on a CPU that has ``vdpbf16ps`` (AVX512_BF16), the
+  same intrinsics multiply pairs of connections instead: per 16 columns
+  and pair two loads, two word shuffles (``vpunpcklwd``/``vpunpckhwd``) and
+  two ``vdpbf16ps`` on the weights rounded to bfloat16
+  (:func:`_gather_dot_pairs`).
 * :func:`gather_dots_axpy`: per connection the dot product of its gathered
   row with a fixed row (a weight gradient), and the weighted sum of the
   gathered rows (an input delta). Taken four connections at a time over
@@ -37,9 +42,10 @@ gathers) rather than across the batch.
 
 ``tests/test_kernels.py::test_tiles_stay_in_vector_registers`` keeps the
 loops free of spills. numba's on-disk cache of a kernel is keyed by the
-file that defines it (``train.py``) alone: after editing this file, touch
-``train.py`` (or clear ``__pycache__``), or the old loops keep being
-loaded. Every sum is
+content of the file that defines it (``train.py``) alone (numba 0.68
+hashes it; touching the file is not enough): after editing this file,
+delete the ``*.nbi`` and ``*.nbc`` files of ``__pycache__``, or the old
+loops keep being loaded. Every sum is
 formed in a fixed order that depends neither on the number of threads nor
 on where a column falls in the batch. Nothing here knows about layers.
 """
@@ -72,33 +78,22 @@ if _X86:
 
 
 #: Whether kernels compiled from now on may use ``vdpbf16ps`` where the CPU
-#: has it. Tests set it to False and compile a fresh (uncached) kernel to
-#: run the code of CPUs without the instruction; numba's on-disk cache is
-#: keyed by the CPU, not by this flag, so cached kernels keep what they were
-#: compiled with.
+#: has it (read by :func:`use_bfloat16_dot` as a kernel is compiled). Tests
+#: turn it off to compile the other path on a CPU that has the instruction;
+#: numba's on-disk cache does not know it, so only fresh, uncached
+#: compilations may be made with it off.
 ALLOW_BFLOAT16_DOT = True
 
 
 def use_bfloat16_dot(context):
     """Whether the target CPU has ``vdpbf16ps`` on 256-bit vectors
     (AVX512_BF16 with AVX512VL: AMD Zen 4 and later, Intel Cooper Lake,
-    Sapphire Rapids and later) and :data:`ALLOW_BFLOAT16_DOT` holds. numba's
-    on-disk cache is keyed by the CPU and its features, so code that uses
-    it is never loaded elsewhere."""
+    Sapphire Rapids and later) and :data:`ALLOW_BFLOAT16_DOT` is set.
+    numba's on-disk cache is keyed by the CPU and its features, so code
+    that uses it is never loaded elsewhere."""
     features = context.codegen()._tm_features.split(",")
     return (ALLOW_BFLOAT16_DOT and _X86 and "+avx512bf16" in features
             and "+avx512vl" in features)
-
-
-@intrinsic
-def has_bfloat16_dot(typingctx):
-    """True, as a compile-time constant, where :func:`use_bfloat16_dot`
-    holds for the kernel being compiled: a kernel branches on it to keep
-    its own loop (and its bits) on other CPUs."""
-    def codegen(context, builder, sig, args):
-        return ir.Constant(ir.IntType(1), int(use_bfloat16_dot(context)))
-
-    return types.boolean(), codegen
 
 
 def dot_bfloat16_pairs(builder, acc, a, b):
@@ -184,11 +179,33 @@ class _Arrays:
             return widen_bfloat16_bits(self.builder, bits, vec_type)
         return self.builder.load(self.vector_pointer(pos, vec_type, *indices), align=1)
 
-    def store_vector(self, value, pos, *indices):
-        """Store ``value`` at ``indices``, rounded to bfloat16 for uint16 rows."""
+    def store_vector(self, value, pos, *indices, mask=None):
+        """Store ``value`` at ``indices``, rounded to bfloat16 for uint16 rows;
+        with a ``mask`` (a vector of i1), only the lanes it sets."""
         if self._stored_as_bfloat16(pos):
             value = round_to_bfloat16_bits(self.builder, value)
-        self.builder.store(value, self.vector_pointer(pos, value.type, *indices), align=1)
+        ptr = self.vector_pointer(pos, value.type, *indices)
+        if mask is None:
+            self.builder.store(value, ptr, align=1)
+            return
+        fnty = ir.FunctionType(ir.VoidType(), [value.type, ptr.type, ir.IntType(32), mask.type])
+        fn = cgutils.get_or_insert_function(self.builder.module, fnty,
+                                            f"llvm.masked.store.{_vector_name(value.type)}.p0")
+        self.builder.call(fn, [value, ptr, ir.Constant(ir.IntType(32), 1), mask])
+
+    def load_bits(self, pos, count, *indices, mask=None):
+        """The ``count`` bfloat16 entries (a vector of i16) that start at
+        ``indices``; with a ``mask``, 0 in the lanes it does not set (which
+        are not read: they may lie past the end of the array)."""
+        bits_type = ir.VectorType(ir.IntType(16), count)
+        ptr = self.vector_pointer(pos, bits_type, *indices)
+        if mask is None:
+            return self.builder.load(ptr, align=1)
+        fnty = ir.FunctionType(bits_type, [ptr.type, ir.IntType(32), mask.type, bits_type])
+        fn = cgutils.get_or_insert_function(self.builder.module, fnty,
+                                            f"llvm.masked.load.v{count}i16.p0")
+        return self.builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 1), mask,
+                                      ir.Constant(bits_type, [0] * count)])
 
     def paired(self, *positions):
         """Whether the rows at ``positions`` all hold bfloat16: then they are
@@ -247,6 +264,14 @@ class _Arrays:
                            self.vector_pointer(pos, words_type, *indices), align=1)
 
 
+def _vector_name(vec_type):
+    """LLVM's name of a vector type in overloaded intrinsics: v8f32, v8i16"""
+    element = vec_type.element
+    kind = (f"i{element.width}" if isinstance(element, ir.IntType)
+            else {ir.FloatType: "f32", ir.DoubleType: "f64"}[type(element)])
+    return f"v{vec_type.count}{kind}"
+
+
 def _check_contiguous(*arrays):
     # vector loads read consecutive elements of a row
     for arr in arrays:
@@ -273,24 +298,144 @@ def _check_float_arrays(compute, *rows):
     return dtype
 
 
+def _shuffle_mask(lanes):
+    return ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), lanes)
+
+
+# vdpbf16ps multiplies words of two bfloat16 values. Two rows p and q of a
+# tile go in as the words (p[b], q[b]): 16 columns as vpunpcklwd and
+# vpunpckhwd interleave them, within each 128-bit half (lane crossing
+# shuffles cost more), so that the low words hold columns 0-3 and 8-11 and
+# the high words 4-7 and 12-15; 8 columns in order, in one shuffle. (Index
+# k + 16 is entry k of q in the shuffles of a 16-column block.)
+_LOW_COLUMNS = (0, 1, 2, 3, 8, 9, 10, 11)
+_HIGH_COLUMNS = (4, 5, 6, 7, 12, 13, 14, 15)
+_UNPACK_LOW = _shuffle_mask([c + r for c in _LOW_COLUMNS for r in (0, 16)])
+_UNPACK_HIGH = _shuffle_mask([c + r for c in _HIGH_COLUMNS for r in (0, 16)])
+_INTERLEAVE = _shuffle_mask([c + r for c in range(8) for r in (0, 8)])
+# a 16-column block's two sums (low words' columns, then high words') back
+# in the order of the columns: 0-7, then 8-15
+_IN_ORDER = (_shuffle_mask([0, 1, 2, 3, 8, 9, 10, 11]),
+             _shuffle_mask([4, 5, 6, 7, 12, 13, 14, 15]))
+
+
+def _weight_words(builder, arrays, p, q):
+    """The bfloat16 weights of connections ``p`` and ``q = p + 1`` in one
+    word, ``p``'s in the low half, from the bfloat16 copy of the weights
+    (the intrinsics' ``words``); ``q`` None: ``p``'s and 0."""
+    i32 = ir.IntType(32)
+    if q is None:
+        return builder.zext(arrays.load(4, p), i32)
+    # two neighbouring entries: one load (x86 reads unaligned words)
+    return builder.load(builder.bitcast(arrays.pointer(4, p), i32.as_pointer()), align=2)
+
+
+def _gather_dot_pairs(context, builder, arrays, sig, args, n_vectors, mask=None):
+    """The loop of :func:`_make_gather_axpy`'s intrinsics with bfloat16 rows
+    where :func:`use_bfloat16_dot`: connections ``(p, p + 1)`` from the
+    first on, in pairs, each pair's rows interleaved into words and
+    multiplied by the word of their bfloat16 weights, one
+    :func:`dot_bfloat16_pairs` per vector of columns (so ``p + 1``'s
+    product is added first, then ``p``'s). An odd last connection is paired
+    with a zero row and weight 0. Per 16 columns and pair: two loads, two
+    shuffles and two dot products, where the multiply-add loop widens four
+    vectors and does four multiply-adds. ``mask`` (``n_vectors`` 1): the
+    columns to form, the others are neither read nor written."""
+    _, vec, lanes = _vector_type(context, types.float32)
+    assert lanes == 8 and n_vectors in (1, 2, 4, 8)
+    words_type = ir.VectorType(ir.IntType(32), lanes)
+    intp = context.get_value_type(types.intp)
+    start, stop, col0 = (context.cast(builder, args[k], sig.args[k], types.intp)
+                         for k in (5, 6, 7))
+    init = _broadcast(builder, context.cast(builder, args[8], sig.args[8], types.float32), vec)
+    accs = [cgutils.alloca_once_value(builder, init) for _ in range(n_vectors)]
+    width = 2 * lanes if n_vectors > 1 else lanes  # columns per load
+
+    def add_pair(p, q):
+        """Connection p and q's (None: a zero row) products to the sums."""
+        weights = _broadcast(builder, _weight_words(builder, arrays, p, q), words_type)
+        rows = [arrays.load(2, r, to=types.intp) for r in (p, q) if r is not None]
+        for v in range(0, n_vectors, width // lanes):
+            col = builder.add(col0, ir.Constant(intp, v * lanes))
+            xp, xq = [arrays.load_bits(1, width, r, col, mask=mask) for r in rows] + (
+                [ir.Constant(ir.VectorType(ir.IntType(16), width), [0] * width)]
+                if q is None else [])
+            shuffles = (_UNPACK_LOW, _UNPACK_HIGH) if width > lanes else (_INTERLEAVE,)
+            for u, shuffle in enumerate(shuffles):
+                words = builder.bitcast(builder.shuffle_vector(xp, xq, shuffle), words_type)
+                builder.store(dot_bfloat16_pairs(builder, builder.load(accs[v + u]), words,
+                                                 weights), accs[v + u])
+
+    one, two = ir.Constant(intp, 1), ir.Constant(intp, 2)
+    pairs_stop = builder.sub(stop, builder.and_(builder.sub(stop, start), one))
+    with cgutils.for_range_slice(builder, start, pairs_stop, two) as (p, _):
+        add_pair(p, builder.add(p, one))
+    with builder.if_then(builder.icmp_signed("<", pairs_stop, stop)):
+        add_pair(pairs_stop, None)
+    for v in range(0, n_vectors, width // lanes):
+        col = builder.add(col0, ir.Constant(intp, v * lanes))
+        if width == lanes:
+            arrays.store_vector(builder.load(accs[v]), 0, col, mask=mask)
+            continue
+        low, high = builder.load(accs[v]), builder.load(accs[v + 1])
+        for u, order in enumerate(_IN_ORDER):
+            arrays.store_vector(builder.shuffle_vector(low, high, order), 0,
+                                builder.add(col, ir.Constant(intp, u * lanes)))
+
+
+def _uses_dot_pairs(context, rows):
+    """Whether the gather intrinsics form their sums over ``rows`` (a numba
+    array type) with :func:`_gather_dot_pairs`."""
+    return rows.dtype == types.uint16 and use_bfloat16_dot(context)
+
+
+def _check_gather_arrays(out, rows, weights, words):
+    _check_float_arrays((weights,), out, rows)
+    _check_contiguous(out, rows, words)
+    if not (isinstance(words, types.Array) and words.dtype == types.uint16
+            and words.ndim == 1):
+        raise TypeError("the bfloat16 weights of a gather intrinsic are a 1-D uint16 array")
+    return weights.dtype
+
+
+@intrinsic
+def uses_bfloat16_dot(typingctx, rows):
+    """Whether the gather intrinsics multiply ``rows`` (a bfloat16 row
+    array) in pairs with ``vdpbf16ps`` (:func:`use_bfloat16_dot`), reading
+    the bfloat16 copy of the weights (``words``) instead of the weights: a
+    constant of the compiled code."""
+    if not isinstance(rows, types.Array):
+        raise TypeError("uses_bfloat16_dot takes a row array")
+
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit if _uses_dot_pairs(context, sig.args[0]) else cgutils.false_bit
+
+    return types.boolean(rows), codegen
+
+
 def _make_gather_axpy(n_vectors):
     @intrinsic
-    def gather_axpy(typingctx, out, rows, row_ids, weights, start, end, b0, init):
+    def gather_axpy(typingctx, out, rows, row_ids, weights, words, start, end, b0, init):
         """``out[b0:b0+T] = init + sum_p weights[p] * rows[row_ids[p], b0:b0+T]``
-        for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns."""
-        dtype = _check_float_arrays((weights,), out, rows)
-        _check_contiguous(out, rows)
+        for ``p`` in ``[start, end)``, ``T = n_vectors`` vectors of columns.
+        Where :func:`uses_bfloat16_dot` (``rows``), the weights are read
+        from ``words``, their bfloat16 copy (see :func:`_gather_dot_pairs`);
+        elsewhere ``words`` is not read (an empty array will do)."""
+        dtype = _check_gather_arrays(out, rows, weights, words)
 
         def codegen(context, builder, sig, args):
             arrays = _Arrays(context, builder, sig, args)
+            if _uses_dot_pairs(context, sig.args[1]):
+                _gather_dot_pairs(context, builder, arrays, sig, args, n_vectors)
+                return context.get_dummy_value()
             _, vec, lanes = _vector_type(context, dtype)
             fma = _use_fma(context)
             intp = context.get_value_type(types.intp)
-            col0 = context.cast(builder, args[6], sig.args[6], types.intp)
-            init_vec = _broadcast(builder, context.cast(builder, args[7], sig.args[7], dtype), vec)
+            col0 = context.cast(builder, args[7], sig.args[7], types.intp)
+            init_vec = _broadcast(builder, context.cast(builder, args[8], sig.args[8], dtype), vec)
             accs = [cgutils.alloca_once_value(builder, init_vec) for _ in range(n_vectors)]
-            start = context.cast(builder, args[4], sig.args[4], types.intp)
-            stop = context.cast(builder, args[5], sig.args[5], types.intp)
+            start = context.cast(builder, args[5], sig.args[5], types.intp)
+            stop = context.cast(builder, args[6], sig.args[6], types.intp)
             # bfloat16 rows in and out: two vectors of columns per load
             # (accumulators 2q and 2q + 1: the even and odd columns)
             step = 2 if n_vectors % 2 == 0 and arrays.paired(0, 1) else 1
@@ -313,9 +458,37 @@ def _make_gather_axpy(n_vectors):
                     arrays.store_vector(builder.load(accs[v]), 0, col)
             return context.get_dummy_value()
 
-        return types.none(out, rows, row_ids, weights, start, end, b0, init), codegen
+        return types.none(out, rows, row_ids, weights, words, start, end, b0, init), codegen
 
     return gather_axpy
+
+
+@intrinsic
+def gather_axpy_columns(typingctx, out, rows, row_ids, weights, words, start, end, b0, init):
+    """The columns from ``b0`` to the end of ``out`` (fewer than a vector's
+    lanes) as :func:`gather_axpy_1` would form them, where it multiplies
+    pairs with ``vdpbf16ps`` (:func:`uses_bfloat16_dot`): one tile whose
+    loads and stores leave the columns past the end alone, so a column's
+    sum does not depend on where it falls in the batch. Returns whether it
+    formed them; elsewhere it does nothing and the caller's scalar loop
+    forms them (as the multiply-add tiles do, column by column)."""
+    _check_gather_arrays(out, rows, weights, words)
+
+    def codegen(context, builder, sig, args):
+        if not _uses_dot_pairs(context, sig.args[1]):
+            return cgutils.false_bit
+        arrays = _Arrays(context, builder, sig, args)
+        intp = context.get_value_type(types.intp)
+        lanes = _vector_type(context, types.float32)[2]
+        n = arrays.arrays[0][2][0]
+        col0 = context.cast(builder, args[7], sig.args[7], types.intp)
+        mask = builder.icmp_signed("<", ir.Constant(ir.VectorType(intp, lanes), list(range(lanes))),
+                                   _broadcast(builder, builder.sub(n, col0),
+                                              ir.VectorType(intp, lanes)))
+        _gather_dot_pairs(context, builder, arrays, sig, args, 1, mask)
+        return cgutils.true_bit
+
+    return types.boolean(out, rows, row_ids, weights, words, start, end, b0, init), codegen
 
 
 @intrinsic

@@ -19,10 +19,11 @@ NaN with a small payload into infinity).
 :func:`to_bfloat16` and :func:`from_bfloat16` are the same conversions for
 NumPy arrays (tests, benchmarks).
 
-numba's on-disk cache of a kernel is keyed by the file that defines it:
-after editing this file, touch ``train.py`` and ``layout.py`` (or clear
-``__pycache__``), or kernels compiled with the old helpers keep being
-loaded.
+numba's on-disk cache of a kernel is keyed by the content of the file
+that defines it: after editing this file, delete the ``*.nbi`` and
+``*.nbc`` files of ``__pycache__`` (touching ``train.py`` and ``layout.py``
+is not enough with numba 0.68, which hashes them), or kernels compiled
+with the old helpers keep being loaded.
 """
 
 import numpy as np

@@ -53,14 +53,23 @@ from .simd import (
     gather_axpy_2,
     gather_axpy_4,
     gather_axpy_8,
+    gather_axpy_columns,
     gather_dots_axpy,
     gather_dots_bfloat16_1,
     gather_dots_bfloat16_4,
-    has_bfloat16_dot,
     interleave_pairs,
     multiply_add,
+    uses_bfloat16_dot,
 )
-from .storage import even_bfloat16, load, odd_bfloat16, real, store, word_at
+from .storage import (
+    BFLOAT16,
+    even_bfloat16,
+    load,
+    odd_bfloat16,
+    real,
+    store,
+    word_at,
+)
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
@@ -169,32 +178,39 @@ def scale_by_derivative(d, z, a, code, slope):
 
 
 @njit(inline="always")
-def _weighted_rows_sum(indptr, indices, values, a_in, z, j, init):
+def _weighted_rows_sum(indptr, indices, values, words, a_in, z, j, init):
     """``z = init + sum_k values[k] * a_in[indices[k]]`` over the connections
     ``k`` of output ``j``: register tiles of 8, 4, 2, 1 vectors across the
-    batch (see :mod:`sklearn_set._engine._kernels.simd`), then single columns."""
+    batch (see :mod:`sklearn_set._engine._kernels.simd`), then single columns.
+
+    Where the tiles multiply bfloat16 rows with the CPU's bfloat16 dot
+    product (:func:`uses_bfloat16_dot`), they read the weights rounded to
+    bfloat16 from ``words`` (one entry per connection); elsewhere ``words``
+    is not read."""
     n = z.shape[0]
     lanes = VECTOR_BYTES // values.itemsize  # of the float32 sums, whatever z stores
     start = indptr[j]
     end = indptr[j + 1]
     b0 = 0
     while b0 + 8 * lanes <= n:
-        gather_axpy_8(z, a_in, indices, values, start, end, b0, init)
+        gather_axpy_8(z, a_in, indices, values, words, start, end, b0, init)
         b0 += 8 * lanes
     if b0 + 4 * lanes <= n:
-        gather_axpy_4(z, a_in, indices, values, start, end, b0, init)
+        gather_axpy_4(z, a_in, indices, values, words, start, end, b0, init)
         b0 += 4 * lanes
     if b0 + 2 * lanes <= n:
-        gather_axpy_2(z, a_in, indices, values, start, end, b0, init)
+        gather_axpy_2(z, a_in, indices, values, words, start, end, b0, init)
         b0 += 2 * lanes
     if b0 + lanes <= n:
-        gather_axpy_1(z, a_in, indices, values, start, end, b0, init)
+        gather_axpy_1(z, a_in, indices, values, words, start, end, b0, init)
         b0 += lanes
-    for b in range(b0, n):
-        total = init
-        for k in range(start, end):
-            total = multiply_add(values[k], load(a_in[indices[k]], b), total)
-        store(z, b, total)
+    if b0 < n and not gather_axpy_columns(z, a_in, indices, values, words, start, end, b0,
+                                          init):
+        for b in range(b0, n):
+            total = init
+            for k in range(start, end):
+                total = multiply_add(values[k], load(a_in[indices[k]], b), total)
+            store(z, b, total)
 
 
 @njit(inline="always")
@@ -223,6 +239,10 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
 
     Each output row is formed tile by tile, the tile's partial sums held in
     registers across all of the output's connections and written once.
+    With bfloat16 rows (uint16 ``a_in``) on a CPU with ``vdpbf16ps``, the
+    products are those of the weights rounded to bfloat16 (float32 sums,
+    see :func:`~sklearn_set._engine._kernels.simd._gather_dot_pairs`);
+    elsewhere of the weights themselves.
     """
     # With a_out the same array as z_out, a piecewise-linear activation is
     # applied to the row as one array: given two, LLVM checks them for
@@ -231,9 +251,19 @@ def sparse_forward(indptr, indices, values, bias, a_in, z_out, a_out, code, slop
     # these activations the same bits; tanh and logistic keep their path.
     in_place = (a_out.ctypes.data == z_out.ctypes.data
                 and (code == RELU or code == LEAKY_RELU))
+    # the weights rounded to bfloat16 where the tiles multiply bfloat16
+    # pairs (2 bytes per connection while the call runs), in a pass of
+    # their own. One thread, 1000 x 1000 at 4%, batch 128, each against
+    # the multiply-add tiles in its run: rounding each pair's weights in
+    # the tile loop took about 1.15x the time of this, and rounding each
+    # output's weights just before its tiles about 1.25x.
+    words = np.empty(values.shape[0] if uses_bfloat16_dot(a_in) else 0, BFLOAT16)
+    if uses_bfloat16_dot(a_in):
+        for k in prange(values.shape[0]):
+            store(words, k, values[k])
     for j in prange(z_out.shape[0]):
         z = z_out[j]
-        _weighted_rows_sum(indptr, indices, values, a_in, z, j, bias[j])
+        _weighted_rows_sum(indptr, indices, values, words, a_in, z, j, bias[j])
         if in_place:
             _activate_row(z, z, code, slope)
         elif code != IDENTITY:
@@ -363,7 +393,7 @@ def _paired_dots(d, rows, ids, k, count, zero):
     """Dot products of bfloat16 row ``d`` with the first ``count`` (1 or 4)
     of the rows ``rows[ids[k]], rows[ids[k + 1]], ...``, reading two
     entries per 32-bit word. Where the CPU has ``vdpbf16ps``
-    (:func:`~.simd.has_bfloat16_dot`), whole blocks of columns take one
+    (:func:`~.simd.uses_bfloat16_dot`), whole blocks of columns take one
     instruction per word vector (:func:`~.simd.gather_dots_bfloat16_4`),
     in the order of the hidden layers' weight gradients, and the columns
     past the last block one multiply-add each, in order. Elsewhere a shift
@@ -374,7 +404,7 @@ def _paired_dots(d, rows, ids, k, count, zero):
     s1 = rows[ids[k + 1]] if count == 4 else s0
     s2 = rows[ids[k + 2]] if count == 4 else s0
     s3 = rows[ids[k + 3]] if count == 4 else s0
-    if has_bfloat16_dot():
+    if uses_bfloat16_dot(d):
         if count == 4:
             g0, g1, g2, g3 = gather_dots_bfloat16_4(d, rows, ids, k)
         else:
