@@ -4,7 +4,7 @@ product, alternating in one process.
 ``sparse_forward`` over bfloat16 rows (ReLU, the activations stored in
 place, as the engine runs a hidden layer) is compiled twice: once as this
 CPU runs it (``vdpbf16ps`` where it has AVX512_BF16), once with
-``simd.ALLOW_BFLOAT16_DOT`` off (the multiply-add tiles that CPUs without
+``vectors.ALLOW_BFLOAT16_DOT`` off (the multiply-add tiles that CPUs without
 the instruction run). Both are timed in alternating rounds of ``--calls``
 calls, so that a disturbance of the machine falls on both; the table gives
 the best and median round of each and the ratio of the multiply-add
@@ -24,8 +24,8 @@ from _common import OtherLoad, footer, header, median, table
 from numba import njit
 from numba.core.registry import cpu_target
 
-from sklearn_set._engine._kernels import simd
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine._kernels import vectors
 from sklearn_set._engine._kernels.storage import to_bfloat16
 from sklearn_set._engine.layer import SparseLayer
 from sklearn_set._engine.network import _aligned_empty
@@ -37,12 +37,12 @@ def _fresh_forward(allow_dot):
     kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(kernels.sparse_forward.py_func)
 
     def forward(*args):
-        allowed = simd.ALLOW_BFLOAT16_DOT
-        simd.ALLOW_BFLOAT16_DOT = allow_dot
+        allowed = vectors.ALLOW_BFLOAT16_DOT
+        vectors.ALLOW_BFLOAT16_DOT = allow_dot
         try:
             kernel(*args)
         finally:
-            simd.ALLOW_BFLOAT16_DOT = allowed
+            vectors.ALLOW_BFLOAT16_DOT = allowed
     return forward
 
 
@@ -63,7 +63,7 @@ def main():
     args = parser.parse_args()
     numba.set_num_threads(args.threads)
     header("bfloat16 forward kernel: vdpbf16ps against multiply-adds")
-    print(f"# this CPU has vdpbf16ps: {simd.use_bfloat16_dot(cpu_target.target_context)}")
+    print(f"# this CPU has vdpbf16ps: {vectors.use_bfloat16_dot(cpu_target.target_context)}")
     f32 = np.float32
     no_mask = np.empty((0, 0), f32)
     kernels_by_name = {"multiply-adds": _fresh_forward(False), "bfloat16 dot": _fresh_forward(True)}

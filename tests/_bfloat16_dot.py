@@ -32,7 +32,7 @@ def dot_pairs(acc, a, b, instruction=True):
 
 
 def horizontal_sum(vector):
-    """The lanes' sum, halving the vector (as simd._horizontal_sum)."""
+    """The lanes' sum, halving the vector (as vectors.horizontal_sum)."""
     vector = np.asarray(vector, dtype=np.float32)
     while vector.size > 1:
         half = vector.size // 2

@@ -128,18 +128,18 @@ def forward_without_bfloat16_dot():
     flag, so the cached kernel cannot serve)."""
     from numba import njit
 
-    from sklearn_set._engine._kernels import simd
     from sklearn_set._engine._kernels import train as kernels
+    from sklearn_set._engine._kernels import vectors
 
     kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(kernels.sparse_forward.py_func)
 
     def forward(*args):
-        allowed = simd.ALLOW_BFLOAT16_DOT
-        simd.ALLOW_BFLOAT16_DOT = False  # read as the call compiles the kernel
+        allowed = vectors.ALLOW_BFLOAT16_DOT
+        vectors.ALLOW_BFLOAT16_DOT = False  # read as the call compiles the kernel
         try:
             kernel(*args)
         finally:
-            simd.ALLOW_BFLOAT16_DOT = allowed
+            vectors.ALLOW_BFLOAT16_DOT = allowed
     return forward
 
 

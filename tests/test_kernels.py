@@ -8,7 +8,7 @@ from numba import njit
 from numba.core.registry import cpu_target
 
 from sklearn_set._engine import activations
-from sklearn_set._engine._kernels import layout, simd
+from sklearn_set._engine._kernels import layout, vectors
 from sklearn_set._engine._kernels import train as kernels
 from sklearn_set._engine._kernels.storage import from_bfloat16, to_bfloat16
 from sklearn_set._engine.activations import IDENTITY, LOGISTIC, TANH
@@ -19,7 +19,7 @@ from sklearn_set._engine.threads import kernel_threads
 ACTIVATIONS = list(activations.ACTIVATIONS)
 
 requires_bfloat16_dot = pytest.mark.skipif(
-    not simd.use_bfloat16_dot(cpu_target.target_context),
+    not vectors.use_bfloat16_dot(cpu_target.target_context),
     reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
 
 # The functions of the kernels' codes, written plainly in NumPy: a function
@@ -621,7 +621,7 @@ def test_tiles_stay_in_vector_registers(storage, dot, monkeypatch):
     # products are a tile loop of their own.
     tiled_kernels = ("sparse_forward", "backward_update")
     dot_kernels = ("sparse_forward", "backward_update", "update_first_layer")
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", dot)
+    monkeypatch.setattr(vectors, "ALLOW_BFLOAT16_DOT", dot)
     for name, args in calls.items():
         # a fresh, uncached compilation: cached code cannot be inspected
         kernel = njit(parallel=True, fastmath=kernels._FASTMATH)(getattr(kernels, name).py_func)
@@ -1016,7 +1016,7 @@ def test_bfloat16_first_layer_update_sums_the_stored_rows(batch):
     np.testing.assert_allclose(bias - layer.bias, -0.1 * D.sum(axis=1), rtol=1e-5, atol=1e-6)
 
 
-_HAS_BFLOAT16_DOT = simd.use_bfloat16_dot(cpu_target.target_context)
+_HAS_BFLOAT16_DOT = vectors.use_bfloat16_dot(cpu_target.target_context)
 
 
 @pytest.fixture(scope="module")
@@ -1028,12 +1028,12 @@ def kernels_without_bfloat16_dot():
         getattr(kernels, name).py_func) for name in ("backward_update", "update_first_layer")}
 
     def run(name, *args):
-        allowed = simd.ALLOW_BFLOAT16_DOT
-        simd.ALLOW_BFLOAT16_DOT = False
+        allowed = vectors.ALLOW_BFLOAT16_DOT
+        vectors.ALLOW_BFLOAT16_DOT = False
         try:
             fresh[name](*args)
         finally:
-            simd.ALLOW_BFLOAT16_DOT = allowed
+            vectors.ALLOW_BFLOAT16_DOT = allowed
 
     return run
 

@@ -8,13 +8,13 @@ from numba import njit, types
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic
 
-from sklearn_set._engine._kernels import simd
+from sklearn_set._engine._kernels import simd, vectors
 from sklearn_set._engine._kernels.storage import to_bfloat16
 
 LANES = 8
 
 requires_bfloat16_dot = pytest.mark.skipif(
-    not simd.use_bfloat16_dot(cpu_target.target_context),
+    not vectors.use_bfloat16_dot(cpu_target.target_context),
     reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
 
 
@@ -22,11 +22,11 @@ requires_bfloat16_dot = pytest.mark.skipif(
 def _dot_pairs(typingctx, acc, a, b):
     """acc[:8] += pairwise dot of the 16 bfloat16 entries of a and b."""
     def codegen(context, builder, sig, args):
-        arrays = simd._Arrays(context, builder, sig, args)
+        arrays = vectors.Arrays(context, builder, sig, args)
         floats = ir.VectorType(ir.FloatType(), LANES)
         words = ir.VectorType(ir.IntType(32), LANES)
         zero = ir.Constant(context.get_value_type(types.intp), 0)
-        total = simd.dot_bfloat16_pairs(
+        total = vectors.dot_bfloat16_pairs(
             builder, builder.load(arrays.vector_pointer(0, floats, zero), align=1),
             builder.load(arrays.vector_pointer(1, words, zero), align=1),
             builder.load(arrays.vector_pointer(2, words, zero), align=1))
@@ -78,9 +78,9 @@ def test_dot_bfloat16_pairs_keeps_nan_and_infinity():
 
 def _gather_dots_bfloat16_with(instruction, monkeypatch):
     """gather_dots_bfloat16_4 compiled afresh, with or without vdpbf16ps."""
-    if instruction and not simd.use_bfloat16_dot(cpu_target.target_context):
+    if instruction and not vectors.use_bfloat16_dot(cpu_target.target_context):
         pytest.skip("this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", instruction)
+    monkeypatch.setattr(vectors, "ALLOW_BFLOAT16_DOT", instruction)
 
     @njit
     def dots(fixed, rows, ids, first):
@@ -121,8 +121,8 @@ def test_the_bfloat16_dot_is_chosen_when_a_kernel_compiles(allow, monkeypatch):
     context = cpu_target.target_context
     features = context.codegen()._tm_features.split(",")
     has_dot = "+avx512bf16" in features and "+avx512vl" in features
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", allow)
-    assert simd.use_bfloat16_dot(context) == (allow and has_dot)
+    monkeypatch.setattr(vectors, "ALLOW_BFLOAT16_DOT", allow)
+    assert vectors.use_bfloat16_dot(context) == (allow and has_dot)
 
     @njit
     def uses(rows):
@@ -130,5 +130,5 @@ def test_the_bfloat16_dot_is_chosen_when_a_kernel_compiles(allow, monkeypatch):
 
     assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)
     assert not uses(np.zeros((2, 8), np.float32))
-    monkeypatch.setattr(simd, "ALLOW_BFLOAT16_DOT", not allow)
+    monkeypatch.setattr(vectors, "ALLOW_BFLOAT16_DOT", not allow)
     assert uses(np.zeros((2, 8), np.uint16)) == (allow and has_dot)  # compiled already

@@ -7,8 +7,8 @@ import pytest
 from numba import njit
 from numba.core.registry import cpu_target
 
-from sklearn_set._engine._kernels import simd
 from sklearn_set._engine._kernels import train as kernels
+from sklearn_set._engine._kernels import vectors
 from sklearn_set._engine._kernels.storage import (
     bfloat16_to_float32,
     float32_to_bfloat16,
@@ -110,7 +110,7 @@ def test_numba_scalar_conversions_match():
 
 
 @pytest.mark.parametrize("dot", [pytest.param(True, marks=pytest.mark.skipif(
-    not simd.use_bfloat16_dot(cpu_target.target_context),
+    not vectors.use_bfloat16_dot(cpu_target.target_context),
     reason="this CPU has no vdpbf16ps (AVX512_BF16 with AVX512VL)")), False],
     ids=["bfloat16 dot", "multiply-adds"])
 @pytest.mark.parametrize("batch", [5, 40, 128, 133])

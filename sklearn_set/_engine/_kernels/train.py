@@ -48,7 +48,6 @@ from numba import njit, prange
 
 from ..activations import IDENTITY, LEAKY_RELU, LOGISTIC, RELU, TANH
 from .simd import (
-    VECTOR_BYTES,
     gather_axpy_1,
     gather_axpy_2,
     gather_axpy_4,
@@ -70,6 +69,7 @@ from .storage import (
     store,
     word_at,
 )
+from .vectors import VECTOR_BYTES
 
 # reassoc lets LLVM vectorise the float32 dot products over the batch; NaN and
 # inf semantics are kept so divergence stays detectable.
