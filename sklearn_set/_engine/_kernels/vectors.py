@@ -132,8 +132,7 @@ class Arrays:
         rows (uint16) are widened to float32 as they are loaded (one
         ``vpmovzxwd`` and one ``vpslld`` per vector on x86)."""
         if self._stored_as_bfloat16(pos):
-            bits_type = ir.VectorType(ir.IntType(16), vec_type.count)
-            bits = self.builder.load(self.vector_pointer(pos, bits_type, *indices), align=1)
+            bits = self.load_bits(pos, vec_type.count, *indices)
             return widen_bfloat16_bits(self.builder, bits, vec_type)
         return self.builder.load(self.vector_pointer(pos, vec_type, *indices), align=1)
 
